@@ -1,0 +1,39 @@
+#pragma once
+// Outputs are written atomically: to a temporary file beside the target, then renamed over it, so a crash
+// or a full disk never leaves a half-written file under the final name.
+#include <cstddef>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <string_view>
+
+namespace xraylift::core {
+
+// Writes bytes to path atomically; creates parent folders. Throws InputError naming the path on failure.
+void write_file_atomic(const std::filesystem::path& path, std::string_view bytes);
+std::string read_file(const std::filesystem::path& path);  // throws InputError naming the path
+
+// Stream-style atomic writer: write to stream(), then commit(). Without commit() the temp file is removed.
+class AtomicFile {
+ public:
+  explicit AtomicFile(std::filesystem::path target, bool binary = true);
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+  std::ofstream& stream() { return out_; }
+  const std::filesystem::path& temp_path() const { return temp_; }
+  void commit();
+
+ private:
+  std::filesystem::path target_;
+  std::filesystem::path temp_;
+  std::ofstream out_;
+  bool committed_ = false;
+};
+
+// A temporary sibling path for target (same folder, so rename is atomic). Used by writers of other libraries
+// (OpenCV, DCMTK) that insist on a filename: write there, then commit_temp_file().
+std::filesystem::path temp_path_for(const std::filesystem::path& target);
+void commit_temp_file(const std::filesystem::path& temp, const std::filesystem::path& target);
+
+}  // namespace xraylift::core

@@ -1,0 +1,77 @@
+#include "xraylift/core/atomic_file.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <sstream>
+
+#include "xraylift/core/error.hpp"
+
+namespace fs = std::filesystem;
+
+namespace xraylift::core {
+
+fs::path temp_path_for(const fs::path& target) {
+  static std::atomic<unsigned> counter{0};
+  const fs::path parent = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  return parent / cat(".", target.filename().string(), ".tmp.", ::getpid(), ".", counter.fetch_add(1));
+}
+
+void commit_temp_file(const fs::path& temp, const fs::path& target) {
+  std::error_code ec;
+  fs::rename(temp, target, ec);
+  if (ec) {
+    fs::remove(temp, ec);
+    throw InputError(cat("cannot write '", target.string(), "': rename from temporary file failed"));
+  }
+}
+
+void write_file_atomic(const fs::path& path, std::string_view bytes) {
+  AtomicFile file(path);
+  file.stream().write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  file.commit();
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(cat("cannot open '", path.string(), "': ", std::strerror(errno)));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+AtomicFile::AtomicFile(fs::path target, bool binary) : target_(std::move(target)) {
+  if (target_.has_parent_path()) {
+    std::error_code ec;
+    fs::create_directories(target_.parent_path(), ec);
+    if (ec) throw InputError(cat("cannot create folder '", target_.parent_path().string(), "': ", ec.message()));
+  }
+  temp_ = temp_path_for(target_);
+  out_.open(temp_, binary ? std::ios::binary | std::ios::out | std::ios::trunc : std::ios::out | std::ios::trunc);
+  if (!out_) throw InputError(cat("cannot write '", target_.string(), "': ", std::strerror(errno)));
+}
+
+AtomicFile::~AtomicFile() {
+  if (!committed_) {
+    out_.close();
+    std::error_code ec;
+    fs::remove(temp_, ec);
+  }
+}
+
+void AtomicFile::commit() {
+  out_.flush();
+  const bool ok = static_cast<bool>(out_);
+  out_.close();
+  if (!ok) {
+    std::error_code ec;
+    fs::remove(temp_, ec);
+    throw InputError(cat("cannot write '", target_.string(), "': write failed (disk full?)"));
+  }
+  commit_temp_file(temp_, target_);
+  committed_ = true;
+}
+
+}  // namespace xraylift::core

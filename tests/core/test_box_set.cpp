@@ -1,0 +1,65 @@
+#include <gtest/gtest.h>
+
+#include "xraylift/core/box_set.hpp"
+#include "xraylift/core/error.hpp"
+#include "xraylift/testing/testing.hpp"
+
+using namespace xraylift::core;
+
+namespace {
+std::string error_of(const std::string& json) {
+  try {
+    parse_box_set(json, "pred.json");
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "<no error>";
+}
+const char* kHeader = R"({"format": "xraylift.boxes3d", "version": 1, "source": "prediction", "cases": )";
+}  // namespace
+
+TEST(BoxSet, RoundTripThroughAFile) {
+  BoxSet set;
+  set.source = BoxSource::kPrediction;
+  BoxRecord r;
+  r.box = Box3D{{1.5, -2, 3}, {4, 5, 6}};
+  r.score = 0.75;
+  r.id = "n7";
+  r.readers = 3;
+  r.ignore = true;
+  set.case_for("case-a").boxes.push_back(r);
+  set.case_for("case-b");  // a case with no boxes is kept (empty predictions differ from a missing case)
+  const auto path = xraylift::testing::scratch_dir("box_set") / "boxes.json";
+  write_box_set(path, set);
+  const BoxSet back = read_box_set(path);
+  ASSERT_EQ(back.cases.size(), 2u);
+  EXPECT_EQ(back.source, BoxSource::kPrediction);
+  const auto& b = back.find("case-a")->boxes.at(0);
+  EXPECT_NEAR((b.box.center - r.box.center).norm(), 0, 1e-12);
+  EXPECT_NEAR((b.box.size - r.box.size).norm(), 0, 1e-12);
+  EXPECT_EQ(b.id, "n7");
+  EXPECT_EQ(b.readers, 3);
+  EXPECT_TRUE(b.ignore);
+  EXPECT_DOUBLE_EQ(b.score, 0.75);
+  EXPECT_TRUE(back.find("case-b")->boxes.empty());
+  EXPECT_EQ(back.find("case-c"), nullptr);
+}
+
+TEST(BoxSet, BadInputNamesFileAndEntry) {
+  EXPECT_NE(error_of("{not json").find("pred.json: malformed JSON"), std::string::npos);
+  const std::string neg = error_of(std::string(kHeader) +
+                                   R"([{"case_id": "A", "boxes": [{"center_mm": [0,0,0], "size_mm": [1,-2,1]}]}]})");
+  EXPECT_NE(neg.find("cases[0] (A).boxes[0].size_mm[1] = -2"), std::string::npos) << neg;
+  const std::string score = error_of(std::string(kHeader) +
+      R"([{"case_id": "A", "boxes": [{"center_mm": [0,0,0], "size_mm": [1,1,1], "score": 1.5}]}]})");
+  EXPECT_NE(score.find("score = 1.5"), std::string::npos) << score;
+  const std::string nan = error_of(std::string(kHeader) +
+      R"([{"case_id": "A", "boxes": [{"center_mm": [0,0,"x"], "size_mm": [1,1,1]}]}]})");
+  EXPECT_NE(nan.find("center_mm[2]"), std::string::npos) << nan;
+  EXPECT_NE(error_of(std::string(kHeader) + R"([{"case_id": "A"}, {"case_id": "A"}]})").find("twice"), std::string::npos);
+  EXPECT_NE(error_of(R"({"format": "other", "version": 1, "cases": []})").find("xraylift.boxes3d"), std::string::npos);
+  EXPECT_NE(error_of(std::string(kHeader) +
+                     R"([{"case_id": "A", "boxes": [{"center_mm": [0,0,0], "size_mm": [1,1,1], "colour": 1}]}]})")
+                .find("unknown field 'colour'"),
+            std::string::npos);
+}

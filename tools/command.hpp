@@ -1,0 +1,46 @@
+#pragma once
+// Subcommands register themselves: one file per command in tools/commands/, no central list to edit.
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "xraylift/core/config.hpp"
+
+namespace xraylift::tools {
+
+// A command's setup adds its options to its CLI11 subcommand and returns the function that runs it
+// (returning an exit code; exceptions are mapped to exit codes by main).
+using Runner = std::function<int()>;
+using Setup = std::function<Runner(CLI::App& command)>;
+
+struct CommandSpec {
+  std::string name;
+  std::string summary;
+  Setup setup;
+};
+
+bool register_command(CommandSpec spec);
+const std::vector<CommandSpec>& registered_commands();
+
+// `--config FILE` (optional unless required) and repeated `--set key=value` on a command.
+class ConfigOptions {
+ public:
+  ConfigOptions(CLI::App& app, std::string default_config = "", bool required = false);
+  // Loads the file (or an empty config), applies --set overrides.
+  core::Config load() const;
+
+ private:
+  std::string file_;
+  std::vector<std::string> sets_;
+};
+
+}  // namespace xraylift::tools
+
+#define XL_CONCAT_INNER(a, b) a##b
+#define XL_CONCAT(a, b) XL_CONCAT_INNER(a, b)
+// XL_REGISTER_COMMAND("name", "summary", setup_function)
+#define XL_REGISTER_COMMAND(name, summary, setup) \
+  static const bool XL_CONCAT(xl_command_registered_, __LINE__) = ::xraylift::tools::register_command({name, summary, setup})
