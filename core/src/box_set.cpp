@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "box_json.hpp"
 #include "xraylift/core/atomic_file.hpp"
 #include "xraylift/core/error.hpp"
 
@@ -33,7 +34,9 @@ Eigen::Vector3d parse_vec3(const json& obj, const char* key, const std::string& 
   return out;
 }
 
-BoxRecord parse_box(const json& b, BoxSource default_source, const std::string& where) {
+}  // namespace
+
+BoxRecord box_from_json(const json& b, BoxSource default_source, const std::string& where) {
   XL_CHECK(b.is_object(), where, ": expected an object, got ", b.dump());
   static const std::set<std::string> known = {"center_mm", "size_mm", "score", "label", "source",
                                               "id", "readers", "diameter_mm", "ignore"};
@@ -80,7 +83,18 @@ BoxRecord parse_box(const json& b, BoxSource default_source, const std::string& 
   return r;
 }
 
-}  // namespace
+json box_to_json(const BoxRecord& r, BoxSource file_source) {
+  json b = {{"center_mm", {r.box.center.x(), r.box.center.y(), r.box.center.z()}},
+            {"size_mm", {r.box.size.x(), r.box.size.y(), r.box.size.z()}},
+            {"score", r.score},
+            {"label", r.label}};
+  if (r.source != file_source) b["source"] = to_string(r.source);
+  if (!r.id.empty()) b["id"] = r.id;
+  if (r.readers > 0) b["readers"] = r.readers;
+  if (r.diameter_mm > 0) b["diameter_mm"] = r.diameter_mm;
+  if (r.ignore) b["ignore"] = true;
+  return b;
+}
 
 const char* to_string(BoxSource s) { return s == BoxSource::kTruth ? "truth" : "prediction"; }
 
@@ -134,7 +148,7 @@ BoxSet parse_box_set(const std::string& text, const std::string& origin) {
     if (jc.contains("boxes")) {
       XL_CHECK(jc["boxes"].is_array(), where, ".boxes: expected a list");
       for (std::size_t b = 0; b < jc["boxes"].size(); ++b) {
-        cb.boxes.push_back(parse_box(jc["boxes"][b], set.source, cat(where, " (", cb.case_id, ").boxes[", b, "]")));
+        cb.boxes.push_back(box_from_json(jc["boxes"][b], set.source, cat(where, " (", cb.case_id, ").boxes[", b, "]")));
       }
     }
     set.cases.push_back(std::move(cb));
@@ -150,18 +164,7 @@ std::string to_json(const BoxSet& set, int indent) {
   json cases = json::array();
   for (const auto& c : set.cases) {
     json boxes = json::array();
-    for (const auto& r : c.boxes) {
-      json b = {{"center_mm", {r.box.center.x(), r.box.center.y(), r.box.center.z()}},
-                {"size_mm", {r.box.size.x(), r.box.size.y(), r.box.size.z()}},
-                {"score", r.score},
-                {"label", r.label}};
-      if (r.source != set.source) b["source"] = to_string(r.source);
-      if (!r.id.empty()) b["id"] = r.id;
-      if (r.readers > 0) b["readers"] = r.readers;
-      if (r.diameter_mm > 0) b["diameter_mm"] = r.diameter_mm;
-      if (r.ignore) b["ignore"] = true;
-      boxes.push_back(std::move(b));
-    }
+    for (const auto& r : c.boxes) boxes.push_back(box_to_json(r, set.source));
     cases.push_back({{"case_id", c.case_id}, {"boxes", std::move(boxes)}});
   }
   doc["cases"] = std::move(cases);

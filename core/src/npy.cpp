@@ -1,0 +1,76 @@
+#include "xraylift/core/npy.hpp"
+
+#include <cstring>
+#include <numeric>
+#include <regex>
+
+#include "xraylift/core/atomic_file.hpp"
+#include "xraylift/core/error.hpp"
+
+namespace xraylift::core {
+
+void write_npy(const std::filesystem::path& path, const float* data, const std::vector<std::int64_t>& shape) {
+  XL_CHECK(!shape.empty(), "write_npy '", path.string(), "': empty shape");
+  std::int64_t count = 1;
+  std::string dims;
+  for (auto d : shape) {
+    XL_CHECK(d >= 0, "write_npy '", path.string(), "': negative dimension ", d);
+    count *= d;
+    dims += std::to_string(d) + ", ";
+  }
+  if (shape.size() > 1) dims.resize(dims.size() - 1);  // "(3,)" for 1-D, "(3, 4)" otherwise
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + dims + "), }";
+  // Magic (6) + version (2) + header length (2) + header + '\n', padded to a multiple of 64 bytes.
+  const std::size_t unpadded = 10 + header.size() + 1;
+  header.append((64 - unpadded % 64) % 64, ' ');
+  header.push_back('\n');
+  std::string bytes("\x93NUMPY\x01\x00", 8);
+  const auto len = static_cast<std::uint16_t>(header.size());
+  bytes.push_back(static_cast<char>(len & 0xff));
+  bytes.push_back(static_cast<char>(len >> 8));
+  bytes += header;
+  bytes.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(count) * sizeof(float));
+  write_file_atomic(path, bytes);
+}
+
+NpyArray read_npy(const std::filesystem::path& path) {
+  const std::string bytes = read_file(path);
+  const std::string where = cat("'", path.string(), "'");
+  XL_CHECK(bytes.size() >= 10 && bytes.compare(0, 6, "\x93NUMPY") == 0, where, ": not a .npy file (bad magic)");
+  const int major = static_cast<unsigned char>(bytes[6]);
+  std::size_t header_len = 0, offset = 0;
+  if (major == 1) {
+    header_len = static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
+    offset = 10;
+  } else {
+    XL_CHECK(bytes.size() >= 12, where, ": truncated header");
+    header_len = 0;
+    for (int i = 0; i < 4; ++i) header_len |= std::size_t(static_cast<unsigned char>(bytes[8 + i])) << (8 * i);
+    offset = 12;
+  }
+  XL_CHECK(bytes.size() >= offset + header_len, where, ": truncated header");
+  const std::string header = bytes.substr(offset, header_len);
+  XL_CHECK(header.find("'descr': '<f4'") != std::string::npos, where, ": dtype is not little-endian float32 ('<f4'): ", header);
+  XL_CHECK(header.find("'fortran_order': False") != std::string::npos, where, ": Fortran-ordered arrays are not supported");
+  std::smatch m;
+  XL_CHECK(std::regex_search(header, m, std::regex("'shape': \\(([0-9, ]*)\\)")), where, ": no shape in header");
+  NpyArray a;
+  const std::string dims = m[1];
+  std::size_t pos = 0;
+  while (pos < dims.size()) {
+    const auto next = dims.find(',', pos);
+    const std::string part = dims.substr(pos, next == std::string::npos ? std::string::npos : next - pos);
+    if (part.find_first_not_of(' ') != std::string::npos) a.shape.push_back(std::stoll(part));
+    if (next == std::string::npos) break;
+    pos = next + 1;
+  }
+  const std::int64_t count = std::accumulate(a.shape.begin(), a.shape.end(), std::int64_t{1}, std::multiplies<>());
+  const std::size_t data_bytes = static_cast<std::size_t>(count) * sizeof(float);
+  XL_CHECK(bytes.size() - offset - header_len >= data_bytes, where, ": file holds fewer values than its shape needs (",
+           count, ")");
+  a.data.resize(static_cast<std::size_t>(count));
+  std::memcpy(a.data.data(), bytes.data() + offset + header_len, data_bytes);
+  return a;
+}
+
+}  // namespace xraylift::core
