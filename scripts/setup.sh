@@ -73,16 +73,12 @@ configure() {
   local args=(-S "$ROOT" -B "$BUILD_DIR" -G Ninja
     -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-Release}" -DXRAYLIFT_CUDA="$cuda"
     -DCMAKE_CUDA_ARCHITECTURES="${XRAYLIFT_CUDA_ARCH:-90}")
-  [ "$cuda" = ON ] && [ -x /usr/local/cuda/bin/nvcc ] && args+=(-DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc)
+  if [ "$cuda" = ON ] && ! command -v nvcc >/dev/null 2>&1; then args+=(-DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc); fi
   if [ -n "${Torch_DIR:-}" ]; then
     args+=(-DTorch_DIR="$Torch_DIR")
   else
     local tpy; tpy="$(find_torch_python)"
-    args+=(-DCMAKE_PREFIX_PATH="$("$tpy" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')"
-           -DXRAYLIFT_TORCH_PYTHON="$tpy")
-  fi
-  if command -v ccache >/dev/null 2>&1; then
-    args+=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache)
+    args+=(-DCMAKE_PREFIX_PATH="$("$tpy" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')")
   fi
   export TORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-9.0}"
   log "configuring: cmake ${args[*]}"
