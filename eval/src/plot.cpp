@@ -96,15 +96,29 @@ std::vector<unsigned char> render_plot_png(const PlotSpec& s) {
       if (ser.markers) cv::circle(plot_area, fixed(p), 6 * 16, colour, 2, cv::LINE_AA, shift);
     }
   }
-  // Legend (top left inside the plot, away from rising curves' ends).
-  int row = 0;
+  // Legend: bottom right inside the plot, on a white box so that curves never hide it.
+  std::vector<const PlotSeries*> named;
+  int text_width = 0;
   for (const auto& ser : s.series) {
     if (ser.name.empty()) continue;
-    const int y = area.y + area.height - 20 - 22 * (static_cast<int>(s.series.size()) - 1 - row++);
-    const int x = area.x + area.width - 260;
-    if (ser.line) cv::line(img, {x, y}, {x + 28, y}, bgr(ser.rgb), 2, cv::LINE_AA);
-    if (ser.markers) cv::circle(img, {x + 14, y}, 5, bgr(ser.rgb), 2, cv::LINE_AA);
-    cv::putText(img, ser.name, {x + 36, y + 5}, cv::FONT_HERSHEY_SIMPLEX, 0.5, cv::Scalar(20, 20, 20), 1, cv::LINE_AA);
+    named.push_back(&ser);
+    int baseline = 0;
+    text_width = std::max(text_width, cv::getTextSize(ser.name, cv::FONT_HERSHEY_SIMPLEX, 0.5, 1, &baseline).width);
+  }
+  if (!named.empty()) {
+    const int row_h = 22, box_w = text_width + 56, box_h = row_h * static_cast<int>(named.size()) + 10;
+    const cv::Rect box(std::max(area.x + 4, area.x + area.width - box_w - 10), area.y + area.height - box_h - 10,
+                       box_w, box_h);
+    cv::rectangle(img, box, cv::Scalar(255, 255, 255), cv::FILLED);
+    cv::rectangle(img, box, cv::Scalar(160, 160, 160), 1);
+    for (std::size_t k = 0; k < named.size(); ++k) {
+      const int y = box.y + 16 + row_h * static_cast<int>(k), x = box.x + 8;
+      const cv::Scalar colour = bgr(named[k]->rgb);
+      if (named[k]->line) cv::line(img, {x, y}, {x + 28, y}, colour, 2, cv::LINE_AA);
+      if (named[k]->markers) cv::circle(img, {x + 14, y}, 5, colour, 2, cv::LINE_AA);
+      cv::putText(img, named[k]->name, {x + 40, y + 5}, cv::FONT_HERSHEY_SIMPLEX, 0.5, cv::Scalar(20, 20, 20), 1,
+                  cv::LINE_AA);
+    }
   }
   std::vector<unsigned char> png;
   XL_CHECK(cv::imencode(".png", img, png), "plot '", s.title, "': PNG encoding failed");
