@@ -110,10 +110,14 @@ CaseMatches match_by_iou(const EvalCase& c, double iou_threshold) {
 }
 
 DistanceCurve accumulate_distance(const std::vector<const CaseMatches*>& cases, double threshold_mm) {
-  DistanceCurve curve;
-  curve.threshold = threshold_mm;
   int npos = 0;
   const std::vector<RankedMatch> ranked = merge_ranked(cases, npos);
+  return accumulate_distance_ranked(ranked, npos, threshold_mm);
+}
+
+DistanceCurve accumulate_distance_ranked(const std::vector<RankedMatch>& ranked, int npos, double threshold_mm) {
+  DistanceCurve curve;
+  curve.threshold = threshold_mm;
   curve.num_truths = npos;
   curve.recall = recall_points_101();
   const std::size_t n_points = curve.recall.size();

@@ -64,6 +64,65 @@ Metrics3D reduce(const CaseResults& r, const std::vector<std::size_t>& sample, c
   return m;
 }
 
+// Bootstrap fast path: every list sorted once over all cases; a sample is a weight (draw count) per case, and
+// each sample's ranked lists are the global ones with entry copies repeated by weight (no re-sorting).
+struct GlobalRanking {
+  std::vector<std::pair<FrocEntry, std::size_t>> froc;
+  std::vector<int> truths_per_case;  // non-ignored
+  std::vector<std::vector<std::pair<RankedMatch, std::size_t>>> distance;  // [threshold]
+};
+
+GlobalRanking rank_globally(const CaseResults& r) {
+  GlobalRanking g;
+  for (std::size_t c = 0; c < r.froc.size(); ++c) {
+    g.truths_per_case.push_back(static_cast<int>(r.froc[c].hit_scores.size()) + r.froc[c].missed);
+    for (double s : r.froc[c].hit_scores) g.froc.push_back({{s, true}, c});
+    for (double s : r.froc[c].fp_scores) g.froc.push_back({{s, false}, c});
+  }
+  std::stable_sort(g.froc.begin(), g.froc.end(), [](const auto& a, const auto& b) { return a.first.score > b.first.score; });
+  for (const auto& per_case : r.distance) {
+    std::vector<std::pair<RankedMatch, std::size_t>> all;
+    for (std::size_t c = 0; c < per_case.size(); ++c)
+      for (const auto& m : per_case[c].matches) all.push_back({m, c});
+    std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first.score > b.first.score; });
+    g.distance.push_back(std::move(all));
+  }
+  return g;
+}
+
+template <typename T>
+std::vector<T> expand(const std::vector<std::pair<T, std::size_t>>& sorted, const std::vector<int>& weight) {
+  std::vector<T> out;
+  out.reserve(sorted.size());
+  for (const auto& [item, c] : sorted)
+    for (int k = 0; k < weight[c]; ++k) out.push_back(item);
+  return out;
+}
+
+Metrics3D reduce_weighted(const GlobalRanking& g, const std::vector<int>& weight, const Eval3DOptions& o) {
+  Metrics3D m;
+  int npos = 0, scans = 0;
+  for (std::size_t c = 0; c < weight.size(); ++c) {
+    npos += weight[c] * g.truths_per_case[c];
+    scans += weight[c];
+  }
+  m.froc = froc_curve_sorted(expand(g.froc, weight), npos, scans, o.froc);
+  double ap_sum = 0;
+  bool defined = true;
+  for (std::size_t k = 0; k < o.distance_thresholds_mm.size(); ++k) {
+    const DistanceCurve d = accumulate_distance_ranked(expand(g.distance[k], weight), npos, o.distance_thresholds_mm[k]);
+    defined = defined && d.ap >= 0;
+    ap_sum += d.ap;
+    if (o.distance_thresholds_mm[k] == o.tp_threshold_mm) {
+      m.ate_mm = d.ate_mm;
+      m.ase = d.ase;
+    }
+  }
+  m.map = defined ? ap_sum / o.distance_thresholds_mm.size() : -1;
+  m.score = detection_score(m.map, m.ate_mm, m.ase, o.tp_threshold_mm);
+  return m;
+}
+
 std::string format_mm(double v) {
   std::string s = core::cat(v);
   return s;
@@ -139,6 +198,14 @@ Metrics3D compute_metrics(const std::vector<EvalCase>& cases, const Eval3DOption
   return m;
 }
 
+Metrics3D resample_metrics(const std::vector<EvalCase>& cases, const std::vector<int>& draws,
+                           const Eval3DOptions& options) {
+  validate(options);
+  XL_CHECK(draws.size() == cases.size(), "resample_metrics: ", draws.size(), " draw counts for ", cases.size(), " cases");
+  for (int d : draws) XL_CHECK(d >= 0, "resample_metrics: negative draw count ", d);
+  return reduce_weighted(rank_globally(per_case(cases, options)), draws, options);
+}
+
 Eval3DResult evaluate_3d(const std::vector<EvalCase>& cases, const Eval3DOptions& options) {
   validate(options);
   Eval3DResult result;
@@ -157,10 +224,12 @@ Eval3DResult evaluate_3d(const std::vector<EvalCase>& cases, const Eval3DOptions
     std::uniform_int_distribution<std::size_t> draw(0, cases.size() - 1);
     std::vector<double> cpm, map, score;
     std::vector<std::vector<double>> sens(options.froc.fp_rates.size());
-    std::vector<std::size_t> sample(cases.size());
+    const GlobalRanking ranking = rank_globally(r);
+    std::vector<int> weight(cases.size());
     for (int b = 0; b < options.bootstrap_samples; ++b) {
-      for (auto& s : sample) s = draw(rng);
-      const Metrics3D m = reduce(r, sample, options, false);
+      std::fill(weight.begin(), weight.end(), 0);
+      for (std::size_t i = 0; i < cases.size(); ++i) ++weight[draw(rng)];
+      const Metrics3D m = reduce_weighted(ranking, weight, options);
       cpm.push_back(m.froc.cpm);
       map.push_back(m.map);
       score.push_back(m.score);

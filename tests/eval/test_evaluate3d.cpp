@@ -293,6 +293,29 @@ TEST(Evaluate3D, BootstrapIntervalsBracketAndRepeat) {
             a.cpm_ci.lower + a.cpm_ci.upper);
 }
 
+TEST(Evaluate3D, BootstrapFastPathEqualsRepeatedCases) {
+  auto cases = random_cases(11, 30);
+  std::mt19937 rng(4);
+  std::uniform_real_distribution<double> unit(0, 1);
+  for (auto& c : cases)
+    for (auto& p : c.predictions) p.score = unit(rng);  // no ties: repeated copies rank the same either way
+  std::vector<int> draws(cases.size());
+  std::vector<eval::EvalCase> repeated;
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    draws[i] = static_cast<int>(i % 4 == 0 ? 0 : i % 3);
+    for (int k = 0; k < draws[i]; ++k) repeated.push_back(cases[i]);
+  }
+  const auto fast = eval::resample_metrics(cases, draws, quick());
+  const auto slow = eval::compute_metrics(repeated, quick());
+  EXPECT_NEAR(fast.froc.cpm, slow.froc.cpm, 1e-12);
+  EXPECT_NEAR(fast.map, slow.map, 1e-12);
+  EXPECT_NEAR(fast.ate_mm, slow.ate_mm, 1e-12);
+  EXPECT_NEAR(fast.score, slow.score, 1e-12);
+  EXPECT_EQ(fast.froc.num_scans, slow.froc.num_scans);
+  const auto ones = eval::resample_metrics(cases, std::vector<int>(cases.size(), 1), quick());
+  EXPECT_NEAR(ones.froc.cpm, eval::compute_metrics(cases, quick()).froc.cpm, 1e-12);
+}
+
 TEST(Evaluate3D, PercentileIntervalIsLuna16Rule) {
   std::vector<double> v;
   for (int i = 0; i < 100; ++i) v.push_back(99 - i);

@@ -53,6 +53,8 @@ struct IouCurve {
 // `cases` may repeat entries (bootstrap). Ranking across cases: descending score, ties by case order.
 DistanceCurve accumulate_distance(const std::vector<const CaseMatches*>& cases, double threshold_mm);
 IouCurve accumulate_iou(const std::vector<const CaseMatches*>& cases, double iou_threshold);
+// The same from matches already ranked (descending score) with npos non-ignored truths.
+DistanceCurve accumulate_distance_ranked(const std::vector<RankedMatch>& ranked, int npos, double threshold_mm);
 
 // nuScenes-style combined score: (5 mAP + (1 - min(1, ATE / tp_threshold)) + (1 - ASE)) / 7; an undefined
 // ATE or ASE counts as the worst (its term 0); -1 when mAP is undefined.

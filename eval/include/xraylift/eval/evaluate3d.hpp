@@ -64,6 +64,10 @@ struct Eval3DResult {
 
 Metrics3D compute_metrics(const std::vector<EvalCase>& cases, const Eval3DOptions& options);
 Eval3DResult evaluate_3d(const std::vector<EvalCase>& cases, const Eval3DOptions& options = {});
+// One bootstrap resample through the bootstrap's fast path: draws[i] = how often case i was drawn. Equals
+// compute_metrics on the list with case i repeated draws[i] times (up to the order of tied scores); no IoU AP.
+Metrics3D resample_metrics(const std::vector<EvalCase>& cases, const std::vector<int>& draws,
+                           const Eval3DOptions& options);
 
 // The percentile interval LUNA16 uses: sorted values v, lower = v[floor(p n)], upper = v[floor((1 - p) n)]
 // with p = (1 - confidence) / 2 (index clamped to n - 1).
