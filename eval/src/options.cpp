@@ -43,7 +43,8 @@ Eval3DOptions eval3d_options_from_config(const core::Config& c) {
 
 Coco2DOptions coco2d_options_from_config(const core::Config& c) {
   Coco2DOptions o;
-  o.iou_thresholds = c.get<std::vector<double>>("iou_thresholds_2d", {});
+  o.iou_thresholds = c.get<std::vector<double>>("iou_thresholds_2d", o.iou_thresholds);
+  if (o.iou_thresholds.empty()) o.iou_thresholds = default_coco_iou_thresholds();
   o.max_detections = c.get<int>("max_detections_2d", o.max_detections);
   if (o.max_detections <= 0)
     throw core::ConfigError(core::cat(c.full_key("max_detections_2d"), " = ", o.max_detections, ", expected > 0"));

@@ -53,6 +53,9 @@ TEST(BoxSet2D, ErrorsNameFileAndEntry) {
             std::string::npos);
   EXPECT_NE(error_of(doc("truth", R"({"image_id": "a", "boxes": [{"bbox_xyxy": [5, 0, 1, 1]}]})")).find("x0 <= x1"),
             std::string::npos);
+  EXPECT_NE(error_of(doc("truth", R"({"image_id": "a", "boxes": [{"bbox_xyxy": [0, 0, 1e999, 1]}]})"))
+                .find("f.json: unreadable JSON"),
+            std::string::npos);
   EXPECT_NE(error_of(doc("truth", R"({"image_id": "a", "boxes": [{"bbox_xyxy": [0, 0, 1]}]})")).find("bbox_xyxy"),
             std::string::npos);
   EXPECT_NE(error_of(doc("truth", R"({"image_id": "a"}, {"image_id": "a"})")).find("appears twice"), std::string::npos);
