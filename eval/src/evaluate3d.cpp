@@ -40,8 +40,7 @@ std::vector<const T*> pick(const std::vector<T>& all, const std::vector<std::siz
 }
 
 // Reduces per-case results over `sample` (case indices, repeats allowed).
-Metrics3D reduce(const CaseResults& r, const std::vector<std::size_t>& sample, const Eval3DOptions& o,
-                 bool with_iou) {
+Metrics3D reduce(const CaseResults& r, const std::vector<std::size_t>& sample, const Eval3DOptions& o) {
   Metrics3D m;
   m.froc = froc_curve(pick(r.froc, sample), o.froc);
   double ap_sum = 0;
@@ -57,10 +56,8 @@ Metrics3D reduce(const CaseResults& r, const std::vector<std::size_t>& sample, c
   }
   m.map = defined ? ap_sum / o.distance_thresholds_mm.size() : -1;
   m.score = detection_score(m.map, m.ate_mm, m.ase, o.tp_threshold_mm);
-  if (with_iou) {
-    for (std::size_t k = 0; k < o.iou_thresholds.size(); ++k)
-      m.iou.push_back(accumulate_iou(pick(r.iou[k], sample), o.iou_thresholds[k]));
-  }
+  for (std::size_t k = 0; k < o.iou_thresholds.size(); ++k)
+    m.iou.push_back(accumulate_iou(pick(r.iou[k], sample), o.iou_thresholds[k]));
   return m;
 }
 
@@ -123,9 +120,16 @@ Metrics3D reduce_weighted(const GlobalRanking& g, const std::vector<int>& weight
   return m;
 }
 
-std::string format_mm(double v) {
-  std::string s = core::cat(v);
-  return s;
+// All cases once each, with the counts filled in.
+Metrics3D reduce_all(const std::vector<EvalCase>& cases, const CaseResults& r, const Eval3DOptions& o) {
+  std::vector<std::size_t> all(cases.size());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  Metrics3D m = reduce(r, all, o);
+  m.num_cases = static_cast<int>(cases.size());
+  m.num_truths = count_truths(cases, false);
+  m.num_ignored_truths = count_truths(cases, true);
+  m.num_predictions = count_predictions(cases);
+  return m;
 }
 
 nlohmann::json value_or_null(double v) { return v < 0 ? nlohmann::json(nullptr) : nlohmann::json(v); }
@@ -141,7 +145,7 @@ std::vector<EvalCase> restricted(const std::vector<EvalCase>& cases, Keep keep) 
 
 }  // namespace
 
-std::string SizeBin::label() const { return core::cat(format_mm(min_mm), "-", format_mm(max_mm), " mm"); }
+std::string SizeBin::label() const { return core::cat(min_mm, "-", max_mm, " mm"); }
 
 void validate(const Eval3DOptions& o) {
   using core::ConfigError;
@@ -187,15 +191,7 @@ Interval percentile_interval(std::vector<double> v, double confidence) {
 
 Metrics3D compute_metrics(const std::vector<EvalCase>& cases, const Eval3DOptions& options) {
   validate(options);
-  const CaseResults r = per_case(cases, options);
-  std::vector<std::size_t> all(cases.size());
-  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
-  Metrics3D m = reduce(r, all, options, true);
-  m.num_cases = static_cast<int>(cases.size());
-  m.num_truths = count_truths(cases, false);
-  m.num_ignored_truths = count_truths(cases, true);
-  m.num_predictions = count_predictions(cases);
-  return m;
+  return reduce_all(cases, per_case(cases, options), options);
 }
 
 Metrics3D resample_metrics(const std::vector<EvalCase>& cases, const std::vector<int>& draws,
@@ -210,13 +206,7 @@ Eval3DResult evaluate_3d(const std::vector<EvalCase>& cases, const Eval3DOptions
   validate(options);
   Eval3DResult result;
   const CaseResults r = per_case(cases, options);
-  std::vector<std::size_t> all(cases.size());
-  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
-  result.overall = reduce(r, all, options, true);
-  result.overall.num_cases = static_cast<int>(cases.size());
-  result.overall.num_truths = count_truths(cases, false);
-  result.overall.num_ignored_truths = count_truths(cases, true);
-  result.overall.num_predictions = count_predictions(cases);
+  result.overall = reduce_all(cases, r, options);
 
   if (options.bootstrap_samples > 0 && !cases.empty()) {
     result.bootstrap_samples = options.bootstrap_samples;
