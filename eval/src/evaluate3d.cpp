@@ -14,6 +14,7 @@ namespace {
 struct CaseResults {
   std::vector<CaseFroc> froc;
   std::vector<std::vector<CaseMatches>> distance;  // [threshold][case]
+  std::vector<std::vector<CaseMatches>> relative;
   std::vector<std::vector<CaseMatches>> iou;
 };
 
@@ -23,6 +24,10 @@ CaseResults per_case(const std::vector<EvalCase>& cases, const Eval3DOptions& o)
   for (double t : o.distance_thresholds_mm) {
     r.distance.emplace_back();
     for (const auto& c : cases) r.distance.back().push_back(match_by_distance(c, t));
+  }
+  for (double f : o.relative_thresholds) {
+    r.relative.emplace_back();
+    for (const auto& c : cases) r.relative.back().push_back(match_by_relative_distance(c, f));
   }
   for (double t : o.iou_thresholds) {
     r.iou.emplace_back();
@@ -56,6 +61,14 @@ Metrics3D reduce(const CaseResults& r, const std::vector<std::size_t>& sample, c
   }
   m.map = defined ? ap_sum / o.distance_thresholds_mm.size() : -1;
   m.score = detection_score(m.map, m.ate_mm, m.ase, o.tp_threshold_mm);
+  double rel_sum = 0;
+  bool rel_defined = !o.relative_thresholds.empty();
+  for (std::size_t k = 0; k < o.relative_thresholds.size(); ++k) {
+    m.relative.push_back(accumulate_distance(pick(r.relative[k], sample), o.relative_thresholds[k]));
+    rel_defined = rel_defined && m.relative.back().ap >= 0;
+    rel_sum += m.relative.back().ap;
+  }
+  m.map_relative = rel_defined ? rel_sum / o.relative_thresholds.size() : -1;
   for (std::size_t k = 0; k < o.iou_thresholds.size(); ++k)
     m.iou.push_back(accumulate_iou(pick(r.iou[k], sample), o.iou_thresholds[k]));
   return m;
@@ -162,6 +175,8 @@ void validate(const Eval3DOptions& o) {
                           " must be one of distance_thresholds_mm"));
   for (double t : o.iou_thresholds)
     check(std::isfinite(t) && t >= 0 && t < 1, core::cat("eval options: IoU threshold ", t, ", expected [0, 1)"));
+  for (double f : o.relative_thresholds)
+    check(std::isfinite(f) && f > 0, core::cat("eval options: radius-relative threshold ", f, ", expected > 0"));
   check(!o.froc.fp_rates.empty(), "eval options: fp_rates is empty");
   for (double r : o.froc.fp_rates)
     check(std::isfinite(r) && r > 0, core::cat("eval options: FP rate ", r, ", expected > 0"));
@@ -277,6 +292,10 @@ nlohmann::json to_json(const Metrics3D& m, bool with_curves) {
     if (with_curves) e["precision_101"] = d.precision;
     dist.push_back(std::move(e));
   }
+  json rel = json::array();
+  for (const auto& d : m.relative)
+    rel.push_back({{"radius_fraction", d.threshold}, {"ap", value_or_null(d.ap)}, {"ate_mm", value_or_null(d.ate_mm)},
+                   {"num_tp", d.num_tp}, {"num_fp", d.num_fp}});
   json iou = json::array();
   for (const auto& c : m.iou)
     iou.push_back({{"iou_threshold", c.threshold}, {"ap", value_or_null(c.ap)}, {"num_tp", c.num_tp}, {"num_fp", c.num_fp}});
@@ -286,7 +305,8 @@ nlohmann::json to_json(const Metrics3D& m, bool with_curves) {
           {"num_predictions", m.num_predictions},
           {"froc", froc},
           {"nuscenes", {{"map", value_or_null(m.map)}, {"ate_mm", value_or_null(m.ate_mm)},
-                        {"ase", value_or_null(m.ase)}, {"score", value_or_null(m.score)}, {"per_threshold", dist}}},
+                        {"ase", value_or_null(m.ase)}, {"score", value_or_null(m.score)}, {"per_threshold", dist},
+                        {"map_radius_relative", value_or_null(m.map_relative)}, {"radius_relative", rel}}},
           {"iou_ap", iou}};
 }
 
@@ -299,6 +319,7 @@ nlohmann::json to_json(const Eval3DResult& r, const Eval3DOptions& o) {
                {"duplicates_as_false_positives", o.froc.duplicates_as_false_positives},
                {"distance_thresholds_mm", o.distance_thresholds_mm},
                {"tp_threshold_mm", o.tp_threshold_mm},
+               {"relative_thresholds", o.relative_thresholds},
                {"iou_thresholds", o.iou_thresholds},
                {"bootstrap_samples", o.bootstrap_samples},
                {"confidence", o.confidence},

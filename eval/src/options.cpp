@@ -13,6 +13,7 @@ Eval3DOptions eval3d_options_from_config(const core::Config& c) {
       c.get<bool>("duplicates_as_false_positives", o.froc.duplicates_as_false_positives);
   o.distance_thresholds_mm = c.get<std::vector<double>>("distance_thresholds_mm", o.distance_thresholds_mm);
   o.tp_threshold_mm = c.get<double>("tp_threshold_mm", o.tp_threshold_mm);
+  o.relative_thresholds = c.get<std::vector<double>>("relative_thresholds", o.relative_thresholds);
   o.iou_thresholds = c.get<std::vector<double>>("iou_thresholds", o.iou_thresholds);
   o.breakdowns = c.get<bool>("breakdowns", o.breakdowns);
   o.bootstrap_samples = c.get<int>("bootstrap_samples", o.bootstrap_samples);

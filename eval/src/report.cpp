@@ -62,6 +62,10 @@ std::string markdown_3d(const Eval3DResult& r, const Eval3DOptions& o, const Rep
   md << "| mAP (centre distance " << thresholds_text(o.distance_thresholds_mm, " mm") << ") | "
      << with_ci(m.map, r.map_ci, ci) << " |\n";
   for (const auto& d : m.distance) md << "| AP @ " << d.threshold << " mm | " << format_metric(d.ap) << " | |\n";
+  if (!m.relative.empty()) {
+    md << "| mAP (centre distance < " << thresholds_text(o.relative_thresholds, "") << " x nodule radius) | "
+       << format_metric(m.map_relative) << " | |\n";
+  }
   md << "| ATE @ " << o.tp_threshold_mm << " mm (mm) | " << format_metric(m.ate_mm, 2) << " | |\n"
      << "| ASE @ " << o.tp_threshold_mm << " mm (1 - aligned IoU) | " << format_metric(m.ase) << " | |\n"
      << "| detection score (5 mAP + ATE + ASE terms) / 7 | " << with_ci(m.score, r.score_ci, ci) << " |\n";

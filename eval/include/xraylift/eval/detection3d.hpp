@@ -33,6 +33,9 @@ struct CaseMatches {
 };
 
 CaseMatches match_by_distance(const EvalCase& c, double threshold_mm);
+// Radius-relative variant: a match when the distance is below radius_fraction x the truth's radius (so 1.0 is
+// the LUNA16 hit criterion, ranked as AP); ignore regions likewise use their own radius x the fraction (or 1).
+CaseMatches match_by_relative_distance(const EvalCase& c, double radius_fraction);
 CaseMatches match_by_iou(const EvalCase& c, double iou_threshold);
 
 struct DistanceCurve {

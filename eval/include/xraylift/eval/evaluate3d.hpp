@@ -24,6 +24,7 @@ struct Eval3DOptions {
   FrocOptions froc;
   std::vector<double> distance_thresholds_mm = {2, 4, 8, 16};
   double tp_threshold_mm = 8;  // ATE / ASE are read at this distance threshold (must be one of the above)
+  std::vector<double> relative_thresholds = {0.5, 1.0};  // radius fractions for the radius-relative mAP (may be empty)
   std::vector<double> iou_thresholds = {0.1, 0.25};
   std::vector<SizeBin> size_bins = {{3, 6}, {6, 10}, {10, 20}, {20, 30}};
   bool breakdowns = true;        // by size bin, and by reader count when any truth has one
@@ -44,6 +45,8 @@ struct Metrics3D {
   FrocCurve froc;
   std::vector<DistanceCurve> distance;  // one per distance threshold
   double map = -1, ate_mm = -1, ase = -1, score = -1;
+  std::vector<DistanceCurve> relative;  // one per radius fraction (threshold = the fraction)
+  double map_relative = -1;
   std::vector<IouCurve> iou;            // one per IoU threshold
 };
 
