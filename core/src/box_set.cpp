@@ -121,8 +121,8 @@ BoxSet parse_box_set(const std::string& text, const std::string& origin) {
   json doc;
   try {
     doc = json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw InputError(cat(origin, ": malformed JSON at byte ", e.byte, ": ", e.what()));
+  } catch (const json::exception& e) {  // parse errors and out-of-range numbers (1e999)
+    throw InputError(cat(origin, ": malformed JSON: ", e.what()));
   }
   XL_CHECK(doc.is_object(), origin, ": expected a JSON object at the top level");
   XL_CHECK(doc.value("format", std::string()) == "xraylift.boxes3d", origin,

@@ -155,7 +155,7 @@ ViewSet read_view_set(const std::filesystem::path& path) {
   json doc;
   try {
     doc = json::parse(read_file(path));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse errors and out-of-range numbers (1e999)
     throw InputError(cat("'", path.string(), "': malformed JSON: ", e.what()));
   }
   return view_set_from_json(doc, path.string());

@@ -75,10 +75,8 @@ BoxSet2D parse_box_set2d(const std::string& text, const std::string& origin) {
   json doc;
   try {
     doc = json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw core::InputError(core::cat(origin, ": malformed JSON at byte ", e.byte, ": ", e.what()));
-  } catch (const json::exception& e) {  // e.g. a number too large for a double (1e999)
-    throw core::InputError(core::cat(origin, ": unreadable JSON: ", e.what()));
+  } catch (const json::exception& e) {  // parse errors and out-of-range numbers (1e999)
+    throw core::InputError(core::cat(origin, ": malformed JSON: ", e.what()));
   }
   XL_CHECK(doc.is_object(), origin, ": expected a JSON object at the top level");
   XL_CHECK(doc.value("format", std::string()) == "xraylift.boxes2d", origin, ": 'format' is ",

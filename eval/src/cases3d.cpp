@@ -30,14 +30,6 @@ void validate_records(const core::BoxSet& set, const std::string& origin, bool c
 
 }  // namespace
 
-core::BoxSet read_box_set_checked(const std::filesystem::path& path) {
-  try {
-    return core::read_box_set(path);
-  } catch (const nlohmann::json::exception& e) {
-    throw core::InputError(core::cat(path.string(), ": unreadable JSON: ", e.what()));
-  }
-}
-
 double truth_radius(const core::BoxRecord& truth) { return 0.5 * truth.diameter(); }
 
 double centre_distance(const core::BoxRecord& a, const core::BoxRecord& b) {

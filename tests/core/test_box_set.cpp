@@ -47,6 +47,10 @@ TEST(BoxSet, RoundTripThroughAFile) {
 
 TEST(BoxSet, BadInputNamesFileAndEntry) {
   EXPECT_NE(error_of("{not json").find("pred.json: malformed JSON"), std::string::npos);
+  // A number too large for a double is a JSON library range error: still an InputError naming the file.
+  EXPECT_NE(error_of(std::string(kHeader) + R"([{"case_id": "A", "boxes": [{"center_mm": [0,0,0], "size_mm": [1e999,1,1]}]}]})")
+                .find("pred.json: malformed JSON"),
+            std::string::npos);
   const std::string neg = error_of(std::string(kHeader) +
                                    R"([{"case_id": "A", "boxes": [{"center_mm": [0,0,0], "size_mm": [1,-2,1]}]}]})");
   EXPECT_NE(neg.find("cases[0] (A).boxes[0].size_mm[1] = -2"), std::string::npos) << neg;

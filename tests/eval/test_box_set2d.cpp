@@ -54,7 +54,7 @@ TEST(BoxSet2D, ErrorsNameFileAndEntry) {
   EXPECT_NE(error_of(doc("truth", R"({"image_id": "a", "boxes": [{"bbox_xyxy": [5, 0, 1, 1]}]})")).find("x0 <= x1"),
             std::string::npos);
   EXPECT_NE(error_of(doc("truth", R"({"image_id": "a", "boxes": [{"bbox_xyxy": [0, 0, 1e999, 1]}]})"))
-                .find("f.json: unreadable JSON"),
+                .find("f.json: malformed JSON"),
             std::string::npos);
   EXPECT_NE(error_of(doc("truth", R"({"image_id": "a", "boxes": [{"bbox_xyxy": [0, 0, 1]}]})")).find("bbox_xyxy"),
             std::string::npos);

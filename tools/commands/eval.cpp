@@ -64,14 +64,14 @@ tools::Runner setup(CLI::App& app) {
     pred_files.insert(pred_files.end(), opt->compare.begin(), opt->compare.end());
     if (pred_files.empty()) throw core::ConfigError("xraylift eval: give --pred FILE or --compare FILE...");
 
-    const core::BoxSet truth = eval::read_box_set_checked(opt->truth);
+    const core::BoxSet truth = core::read_box_set(opt->truth);
     const fs::path out(opt->out);
     std::vector<fs::path> written;
     std::vector<eval::NamedResult> results;
     const auto names = set_names(pred_files);
     core::Progress progress("eval", static_cast<std::int64_t>(pred_files.size()));
     for (std::size_t i = 0; i < pred_files.size(); ++i) {
-      const core::BoxSet pred = eval::read_box_set_checked(pred_files[i]);
+      const core::BoxSet pred = core::read_box_set(pred_files[i]);
       const auto cases = eval::pair_cases(truth, opt->truth, pred, pred_files[i], options.truth_filter);
       eval::NamedResult r{names[i], pred_files[i], eval::evaluate_3d(cases, options)};
       const fs::path dir = pred_files.size() == 1 ? out : out / names[i];

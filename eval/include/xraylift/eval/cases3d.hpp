@@ -32,10 +32,6 @@ std::vector<EvalCase> pair_cases(const core::BoxSet& truth, const std::string& t
                                  const core::BoxSet& predictions, const std::string& prediction_origin,
                                  const TruthFilter& filter = {});
 
-// core::read_box_set, with JSON library errors that core lets through (a number too large for a double, 1e999)
-// turned into an InputError naming the file.
-core::BoxSet read_box_set_checked(const std::filesystem::path& path);
-
 // Radius of a truth for hit tests: diameter() / 2 (diameter_mm when given, else the mean box extent).
 double truth_radius(const core::BoxRecord& truth);
 double centre_distance(const core::BoxRecord& a, const core::BoxRecord& b);
