@@ -29,6 +29,6 @@ TEST(Attention, PeakBackProjectsIntoTheLungAlongItsRay) {
   EXPECT_NEAR(spots[0].centre.x(), 50, 6);
   EXPECT_NEAR(spots[0].centre.z(), 10, 6);
   EXPECT_NEAR(spots[0].centre.y(), 0, 6);
-  EXPECT_NEAR(spots[0].diameter_mm, 30, 1e-6);  // intensity 1 = the largest sphere
+  EXPECT_NEAR(spots[0].diameter_mm, 30, 1e-3);  // intensity 1 = the largest sphere
   EXPECT_THROW(viz::attention_spots(cv::Mat(), cam, lungs), core::InputError);
 }
