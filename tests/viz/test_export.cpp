@@ -100,3 +100,21 @@ TEST(ExportPly, ReadBackSameMesh) {
   EXPECT_TRUE(s.bounds.hi.isApprox(b.hi, 1e-6));
   EXPECT_NEAR(viz::signed_volume(back), viz::signed_volume(all), 1e-3 * std::abs(viz::signed_volume(all)));
 }
+
+TEST(ExportGlb, SceneRoundTripInWorldMillimetres) {
+  const auto& scene = viz::testing::fixture_scene();
+  const auto dir = xraylift::testing::scratch_dir("viz_glb_scene");
+  viz::write_glb(dir / "scene.glb", scene);
+  const viz::Scene back = viz::read_glb_scene(dir / "scene.glb");
+  ASSERT_EQ(back.nodes.size(), scene.nodes.size());
+  for (std::size_t i = 0; i < back.nodes.size(); ++i) {
+    EXPECT_EQ(back.nodes[i].kind, scene.nodes[i].kind);
+    EXPECT_EQ(back.nodes[i].translucent, scene.nodes[i].translucent);
+    EXPECT_NEAR(back.nodes[i].rgba[3], scene.nodes[i].rgba[3], 1e-6);
+    ASSERT_EQ(back.nodes[i].mesh.vertex_count(), scene.nodes[i].mesh.vertex_count());
+    EXPECT_EQ(back.nodes[i].mesh.triangles, scene.nodes[i].mesh.triangles);
+    for (std::size_t v = 0; v < back.nodes[i].mesh.vertex_count(); v += 97)
+      EXPECT_LT((back.nodes[i].mesh.vertices[v] - scene.nodes[i].mesh.vertices[v]).norm(), 1e-3f);
+  }
+  EXPECT_EQ(back.find("nodule_p1_sphere")->info["score"].get<double>(), 0.6);
+}

@@ -117,7 +117,11 @@ void write_glb(const std::filesystem::path& path, const Scene& scene) {
   core::write_file_atomic(path, out);
 }
 
-std::vector<MeshSummary> read_glb(const std::filesystem::path& path) {
+namespace {
+
+// Reads every mesh node of a GLB; `visit` gets the node JSON, its material JSON (or null), positions and indices.
+template <typename Visit>
+void parse_glb(const std::filesystem::path& path, Visit visit) {
   using nlohmann::json;
   const std::string s = core::read_file(path);
   const std::string where = path.string();
@@ -146,48 +150,94 @@ std::vector<MeshSummary> read_glb(const std::filesystem::path& path) {
              where, ": accessor ", accessor, " exceeds its buffer view");
     return bin + off;
   };
+  try {
+    for (const json& node : doc.at("nodes")) {
+      if (!node.contains("mesh")) continue;
+      const json& mesh = doc.at("meshes").at(node.at("mesh").get<int>());
+      const json& prim = mesh.at("primitives").at(0);
+      const std::string name = node.value("name", "");
+      const int pa = prim.at("attributes").at("POSITION").get<int>();
+      const json& acc = doc.at("accessors").at(pa);
+      XL_CHECK(acc.at("componentType") == kFloat && acc.at("type") == "VEC3", where, ": POSITION not float VEC3");
+      std::vector<Eigen::Vector3f> pos(acc.at("count").get<std::size_t>());
+      const char* p = view_data(pa, 12);
+      Bounds b;
+      for (std::size_t i = 0; i < pos.size(); ++i) {
+        std::memcpy(pos[i].data(), p + 12 * i, 12);
+        b.add(pos[i].cast<double>());
+      }
+      for (int c = 0; c < 3; ++c)
+        XL_CHECK(std::abs(acc.at("min")[c].get<double>() - b.lo[c]) < 1e-6 &&
+                     std::abs(acc.at("max")[c].get<double>() - b.hi[c]) < 1e-6,
+                 where, ": node ", name, " accessor min/max disagree with the data");
+      const int ia = prim.at("indices").get<int>();
+      const json& iacc = doc.at("accessors").at(ia);
+      XL_CHECK(iacc.at("componentType") == kUint32, where, ": indices not uint32");
+      const std::size_t ni = iacc.at("count").get<std::size_t>();
+      XL_CHECK(ni % 3 == 0, where, ": index count ", ni, " not a multiple of 3");
+      std::vector<Eigen::Vector3i> tris(ni / 3);
+      const char* ip = view_data(ia, 4);
+      for (std::size_t i = 0; i < ni; ++i) {
+        std::uint32_t v;
+        std::memcpy(&v, ip + 4 * i, 4);
+        XL_CHECK(v < pos.size(), where, ": node ", name, " index ", v, " >= vertex count ", pos.size());
+        tris[i / 3][int(i % 3)] = int(v);
+      }
+      const json material = prim.contains("material") ? doc.at("materials").at(prim.at("material").get<int>()) : json();
+      visit(node, material, pos, tris, b);
+    }
+  } catch (const json::exception& e) {
+    throw core::InputError(core::cat(where, ": malformed glTF JSON: ", e.what()));
+  }
+}
+
+}  // namespace
+
+std::vector<MeshSummary> read_glb(const std::filesystem::path& path) {
+  using nlohmann::json;
   std::vector<MeshSummary> out;
-  for (const json& node : doc.at("nodes")) {
-    if (!node.contains("mesh")) continue;
-    const json& mesh = doc.at("meshes").at(node.at("mesh").get<int>());
-    const json& prim = mesh.at("primitives").at(0);
+  parse_glb(path, [&](const json& node, const json& mat, const std::vector<Eigen::Vector3f>& pos,
+                      const std::vector<Eigen::Vector3i>& tris, const Bounds& b) {
     MeshSummary m;
     m.name = node.value("name", "");
-    const int pa = prim.at("attributes").at("POSITION").get<int>();
-    const json& acc = doc.at("accessors").at(pa);
-    XL_CHECK(acc.at("componentType") == kFloat && acc.at("type") == "VEC3", where, ": POSITION not float VEC3");
-    m.vertex_count = acc.at("count").get<std::size_t>();
-    const char* p = view_data(pa, 12);
-    for (std::size_t i = 0; i < m.vertex_count; ++i) {
-      float xyz[3];
-      std::memcpy(xyz, p + 12 * i, 12);
-      m.bounds.add(Eigen::Vector3d(xyz[0], xyz[1], xyz[2]));
-    }
-    for (int c = 0; c < 3; ++c)
-      XL_CHECK(std::abs(acc.at("min")[c].get<double>() - m.bounds.lo[c]) < 1e-6 &&
-                   std::abs(acc.at("max")[c].get<double>() - m.bounds.hi[c]) < 1e-6,
-               where, ": node ", m.name, " accessor min/max disagree with the data");
-    const int ia = prim.at("indices").get<int>();
-    const json& iacc = doc.at("accessors").at(ia);
-    XL_CHECK(iacc.at("componentType") == kUint32, where, ": indices not uint32");
-    const std::size_t ni = iacc.at("count").get<std::size_t>();
-    XL_CHECK(ni % 3 == 0, where, ": index count ", ni, " not a multiple of 3");
-    m.triangle_count = ni / 3;
-    const char* ip = view_data(ia, 4);
-    for (std::size_t i = 0; i < ni; ++i) {
-      std::uint32_t v;
-      std::memcpy(&v, ip + 4 * i, 4);
-      XL_CHECK(v < m.vertex_count, where, ": node ", m.name, " index ", v, " >= vertex count ", m.vertex_count);
-    }
-    if (prim.contains("material")) {
-      const json& mat = doc.at("materials").at(prim.at("material").get<int>());
+    m.vertex_count = pos.size();
+    m.triangle_count = tris.size();
+    m.bounds = b;
+    if (!mat.is_null()) {
       m.alpha_mode = mat.value("alphaMode", "OPAQUE");
       const auto& c = mat.at("pbrMetallicRoughness").at("baseColorFactor");
       m.rgba = {c[0].get<float>(), c[1].get<float>(), c[2].get<float>(), c[3].get<float>()};
     }
     out.push_back(std::move(m));
-  }
+  });
   return out;
+}
+
+Scene read_glb_scene(const std::filesystem::path& path) {
+  using nlohmann::json;
+  Scene scene;
+  parse_glb(path, [&](const json& node, const json& mat, const std::vector<Eigen::Vector3f>& pos,
+                      const std::vector<Eigen::Vector3i>& tris, const Bounds&) {
+    SceneNode n;
+    n.name = node.value("name", "");
+    n.mesh.vertices.reserve(pos.size());
+    for (const auto& p : pos) n.mesh.vertices.push_back(gltf_to_lps_mm(p));
+    n.mesh.triangles = tris;
+    if (!mat.is_null()) {
+      const auto& c = mat.at("pbrMetallicRoughness").at("baseColorFactor");
+      n.rgba = {c[0].get<float>(), c[1].get<float>(), c[2].get<float>(), c[3].get<float>()};
+      n.translucent = mat.value("alphaMode", "OPAQUE") == "BLEND";
+    }
+    json extras = node.value("extras", json::object());
+    const std::string kind = extras.value("kind", "lung");
+    n.kind = kind == "nodule" ? NodeKind::kNodule : kind == "attention" ? NodeKind::kAttention : NodeKind::kLung;
+    n.rgba[3] = extras.value("display_opacity", n.rgba[3]);
+    extras.erase("kind");
+    extras.erase("display_opacity");
+    n.info = extras;
+    scene.nodes.push_back(std::move(n));
+  });
+  return scene;
 }
 
 }  // namespace xraylift::viz

@@ -31,6 +31,8 @@ struct MeshSummary {
 // Own parser of the GLB container, JSON chunk and BIN buffer views (POSITION accessors and uint32 indices);
 // checks the header, chunk types and lengths, and that accessor min/max match the data.
 std::vector<MeshSummary> read_glb(const std::filesystem::path& path);
+// Loads a GLB written by write_glb back into a scene (world LPS mm): geometry, colours, kinds and info.
+Scene read_glb_scene(const std::filesystem::path& path);
 // Own parser for the binary PLY this module writes.
 MeshSummary read_ply(const std::filesystem::path& path, Mesh* mesh = nullptr);
 
