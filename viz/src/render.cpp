@@ -154,8 +154,8 @@ ViewTransform orbit_view(const Scene& scene, double azimuth_deg, cv::Size size, 
   const Eigen::Vector3d centre = 0.5 * (b.lo + b.hi);
   const double radius = 0.5 * (b.hi - b.lo).norm();
   const double f = 0.9 * std::min(size.width, size.height);
-  // Distance so the bounding sphere fills ~90 % of the smaller image side.
-  const double dist = radius * f / (0.45 * std::min(size.width, size.height)) + radius;
+  // Distance so the bounding sphere (a loose bound of the lungs) about fills the smaller image side.
+  const double dist = radius * f / (0.5 * std::min(size.width, size.height));
   const double az = azimuth_deg * M_PI / 180, el = elevation_deg * M_PI / 180;
   // Azimuth 0 looks from the front (anterior = -y), 90 from the patient's left (+x).
   const Eigen::Vector3d eye = centre + dist * Eigen::Vector3d(std::sin(az) * std::cos(el), -std::cos(az) * std::cos(el),
