@@ -36,6 +36,12 @@ struct DicomSeries {
   std::vector<std::string> warnings;
   double slice_thickness_mm = 0;  // SliceThickness tag (0 when absent)
   bool resampled = false;         // true when non-uniform spacing was resampled
+  // Scanner geometry of the slices, for mapping pixel contours (LIDC edge maps) into the world frame.
+  Eigen::Vector3d row_direction = Eigen::Vector3d::UnitX();     // ImageOrientationPatient[0..2] (+column index)
+  Eigen::Vector3d column_direction = Eigen::Vector3d::UnitY();  // ImageOrientationPatient[3..5] (+row index)
+  Eigen::Vector2d pixel_spacing_mm = Eigen::Vector2d::Ones();   // PixelSpacing: [row spacing, column spacing]
+  Eigen::Vector3d first_position_mm = Eigen::Vector3d::Zero();  // ImagePositionPatient of slices.front()
+  int normal_axis = 2;                                          // world axis of the slice normal (2 for axial)
 };
 
 struct DicomReadOptions {
