@@ -13,6 +13,7 @@
 #include <random>
 
 #include "large_volume.hpp"
+#include "nodule_shape.hpp"
 #include "parallel.hpp"
 #include "phantom_noise.hpp"
 #include "xraylift/core/error.hpp"
@@ -371,49 +372,7 @@ class Builder {
     });
   }
 
-  // Nodule shape: f(p) <= 1 inside. Lobulated: radius modulated by low-order bumps; spiculated: thin tapering spikes.
-  struct Shape {
-    Eigen::Vector3d c;
-    double r;
-    NoduleShape kind;
-    std::vector<Eigen::Vector3d> axes;
-    std::vector<double> amps, freq;
-    double reach = 1;
-    double value(const Eigen::Vector3d& p) const {
-      const Eigen::Vector3d d = p - c;
-      const double dist = d.norm();
-      if (dist < 1e-9) return 0;
-      const Eigen::Vector3d u = d / dist;
-      double rr = r;
-      if (kind == NoduleShape::kLobulated)
-        for (std::size_t m = 0; m < axes.size(); ++m) rr += r * amps[m] * std::cos(freq[m] * std::acos(std::clamp(u.dot(axes[m]), -1.0, 1.0)));
-      double f = dist / rr;
-      if (kind == NoduleShape::kSpiculated) {
-        for (const auto& ax : axes) {
-          const double along = d.dot(ax);
-          if (along < 0.6 * r || along > reach * r) continue;
-          const double width = std::max(0.35, 0.16 * r * (1 - (along - 0.6 * r) / ((reach - 0.6) * r)));
-          const double off = (d - along * ax).norm();
-          if (off <= width) f = std::min(f, 0.99);
-        }
-      }
-      return f;
-    }
-  };
-
-  Shape shape_of(const PhantomNodule& pn) {
-    Shape s{pn.center_mm, pn.radius_mm, pn.shape, {}, {}, {}, 1.0};
-    std::normal_distribution<double> n01;
-    std::uniform_real_distribution<double> unit(0, 1);
-    const int count = pn.shape == NoduleShape::kLobulated ? 3 : (pn.shape == NoduleShape::kSpiculated ? 6 + int(unit(shape_rng_) * 7) : 0);
-    for (int m = 0; m < count; ++m) {
-      s.axes.push_back(Eigen::Vector3d(n01(shape_rng_), n01(shape_rng_), n01(shape_rng_)).normalized());
-      s.amps.push_back(0.08 + 0.1 * unit(shape_rng_));
-      s.freq.push_back(2 + std::floor(3 * unit(shape_rng_)));
-    }
-    s.reach = pn.shape == NoduleShape::kSpiculated ? 1.6 + 0.6 * unit(shape_rng_) : 1.0;
-    return s;
-  }
+  detail::NoduleShape shape_of(const PhantomNodule& pn) { return detail::make_nodule_shape(pn.center_mm, pn.radius_mm, pn.shape, shape_rng_); }
 
   bool place(PhantomNodule& pn, const std::vector<Eigen::Vector3d>& placed) {
     std::uniform_real_distribution<double> unit(0, 1);
@@ -467,8 +426,8 @@ class Builder {
   }
 
   void paint_nodule(PhantomNodule& pn, int id) {
-    const Shape s = shape_of(pn);
-    const double reach = pn.radius_mm * (pn.shape == NoduleShape::kSpiculated ? s.reach + 0.1 : 1.35) + g_.spacing.maxCoeff();
+    const detail::NoduleShape s = shape_of(pn);
+    const double reach = s.extent() + g_.spacing.maxCoeff();
     const Eigen::Vector3d pad = Eigen::Vector3d::Constant(reach);
     int count = 0;
     for_voxels_near(pn.center_mm - pad, pn.center_mm + pad, [&](int i, int j, int k, const Eigen::Vector3d& p) {
