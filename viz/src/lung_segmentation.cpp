@@ -122,15 +122,17 @@ std::int64_t find_trachea_seed(const core::VolumeI16& hu, const Mask& inbody_air
     for (std::size_t c = 1; c < sizes.size(); ++c) {
       const double area = sizes[c] * pixel_mm2;
       if (area < 30 || area > 1200) continue;
+      // Seed at the darkest voxel: the lumen's core, not its partial-volume rim.
       double sx = 0, sy = 0;
-      std::int64_t first = -1;
+      std::int64_t darkest = -1;
+      const std::int64_t base = std::int64_t(k) * std::int64_t(slice.size());
       for (std::int64_t p = 0; p < std::int64_t(lab.size()); ++p)
         if (lab[p] == std::int32_t(c)) {
           sx += p % n.x(), sy += p / n.x();
-          if (first < 0) first = p;
+          if (darkest < 0 || hu.values()[base + p] < hu.values()[base + darkest]) darkest = p;
         }
       const Eigen::Vector3d centre = hu.index_to_world({sx / sizes[c], sy / sizes[c], double(k)});
-      if (std::abs(centre.x() - body_mid_x) < 30) return std::int64_t(k) * slice.size() + first;
+      if (std::abs(centre.x() - body_mid_x) < 30) return base + darkest;
     }
     if (s > n.z() / 3) break;  // the trachea starts above the lungs; no seed this far down
   }
