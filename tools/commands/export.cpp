@@ -42,6 +42,7 @@ tools::Runner setup(CLI::App& app) {
   auto o = std::make_shared<Options>();
   app.add_option("--ct", o->in.ct, "CT input: a DICOM series folder or a case folder (case.json)");
   app.add_flag("--synthetic", o->in.synthetic, "Use the built-in synthetic chest instead of a CT");
+  app.add_option("--phantom", o->in.phantom_seed, "Use a synthetic phantom of the data module (this seed) with its truth nodules");
   app.add_option("--generic", o->sex, "Generic lung model for this sex (male|female); with --age and --height");
   app.add_option("--age", o->age, "Patient age in years (generic model)");
   app.add_option("--height", o->height_cm, "Patient height in cm (generic model)");

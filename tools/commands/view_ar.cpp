@@ -3,6 +3,7 @@
 #include <opencv2/highgui.hpp>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 
@@ -22,6 +23,7 @@ namespace {
 struct Options {
   std::string input;
   int demo_frames = 0;
+  std::string demo_size = "1280x720";
   std::string scene_file;
   viz::SceneInputs in;
   std::string calibration;
@@ -37,9 +39,11 @@ tools::Runner setup(CLI::App& app) {
   auto o = std::make_shared<Options>();
   app.add_option("-i,--input", o->input, "Camera index (0, 1, ...), a video file, or a folder of images");
   app.add_option("--demo-frames", o->demo_frames, "Instead of --input: N synthesized frames of a moving marker");
+  app.add_option("--demo-size", o->demo_size, "Size of the synthesized frames WIDTHxHEIGHT")->capture_default_str();
   app.add_option("--scene", o->scene_file, "A scene written by `xraylift export` (.glb)");
   app.add_option("--ct", o->in.ct, "Or build the scene from a CT (DICOM folder or case folder)");
   app.add_flag("--synthetic", o->in.synthetic, "Or use the built-in synthetic chest");
+  app.add_option("--phantom", o->in.phantom_seed, "Or a phantom of the data module (this seed)");
   app.add_option("--boxes", o->in.box_files, "Box files added to a --ct/--synthetic scene; repeatable");
   app.add_option("--calibration", o->calibration, "Camera calibration from `xraylift calibrate` (default: a ~60 deg guess)");
   app.add_option("--marker-id", o->marker.id, "Marker id (-1: any)")->capture_default_str();
@@ -47,7 +51,7 @@ tools::Runner setup(CLI::App& app) {
   app.add_option("--dictionary", o->marker.dictionary, "ArUco dictionary")->capture_default_str();
   app.add_option("--mode", o->mode, "both | lungs | nodules (key m cycles)")->capture_default_str();
   app.add_option("--opacity", o->opacity, "Lung opacity 0..1 (keys + / -)")->capture_default_str();
-  app.add_option("--scale", o->scale, "Marker mm per scene mm (0: fit 2.5 marker sides)")->capture_default_str();
+  app.add_option("--scale", o->scale, "Marker mm per scene mm (0: fit 2 marker sides)")->capture_default_str();
   app.add_option("--smoothing", o->smoothing, "Pose smoothing weight of a new pose, (0, 1]; 1 = off")->capture_default_str();
   app.add_option("-o,--output", o->output, "window (default with a display), a folder of PNGs, or a .mp4/.avi");
   app.add_option("--max-frames", o->max_frames, "Stop after N frames (0: until the input ends or q)");
@@ -55,13 +59,18 @@ tools::Runner setup(CLI::App& app) {
   return [o] {
     XL_CHECK((!o->input.empty()) + (o->demo_frames > 0) == 1, "view-ar: give exactly one of --input or --demo-frames");
     XL_CHECK(o->opacity >= 0 && o->opacity <= 1, "--opacity ", o->opacity, ": expected 0 .. 1");
-    viz::CameraCalibration cal = o->calibration.empty() ? viz::CameraCalibration::guess({1280, 720})
+    int dw = 0, dh = 0;
+    char x = 0;
+    if (std::sscanf(o->demo_size.c_str(), "%d%c%d", &dw, &x, &dh) != 3 || x != 'x' || dw < 64 || dh < 64)
+      throw core::ConfigError(core::cat("--demo-size '", o->demo_size, "': expected WIDTHxHEIGHT, at least 64x64"));
+    viz::CameraCalibration cal = o->calibration.empty() ? viz::CameraCalibration::guess({dw, dh})
                                                         : viz::load_calibration(o->calibration);
+    if (o->demo_frames > 0) cal = cal.scaled_to({dw, dh});
     std::unique_ptr<viz::FrameSource> source = o->demo_frames > 0 ? viz::demo_frame_source(o->marker, cal, o->demo_frames)
                                                                   : viz::open_frame_source(o->input);
     viz::Scene scene;
     if (!o->scene_file.empty()) {
-      XL_CHECK(o->in.ct.empty() && !o->in.synthetic, "view-ar: --scene excludes --ct/--synthetic");
+      XL_CHECK(o->in.ct.empty() && !o->in.synthetic && o->in.phantom_seed < 0, "view-ar: --scene excludes --ct/--synthetic/--phantom");
       scene = viz::read_glb_scene(o->scene_file);
     } else {
       scene = viz::load_scene(o->in, core::Rig::ring({})).scene;

@@ -219,7 +219,7 @@ ViewTransform marker_view(const Scene& scene, const MarkerSpec& marker, const Ar
   const Bounds b = scene.bounds();
   XL_CHECK(b.valid(), "marker_view: empty scene");
   XL_CHECK(placement.scale >= 0 && std::isfinite(placement.scale), "AR scale ", placement.scale, ": expected >= 0");
-  const double scale = placement.scale > 0 ? placement.scale : 2.5 * marker.size_mm / (b.hi - b.lo).maxCoeff();
+  const double scale = placement.scale > 0 ? placement.scale : 2.0 * marker.size_mm / (b.hi - b.lo).maxCoeff();
   const Eigen::Vector3d anchor(0.5 * (b.lo.x() + b.hi.x()), b.hi.y(), 0.5 * (b.lo.z() + b.hi.z()));
   Eigen::Matrix3d to_marker;  // LPS -> marker axes: the glTF rotation of axes.hpp
   for (int a = 0; a < 3; ++a) to_marker.col(a) = lps_dir_to_gltf(Eigen::Vector3f::Unit(a)).cast<double>();

@@ -86,16 +86,27 @@ cv::Mat read_heat_map(const std::string& path) {
 }  // namespace
 
 LoadedScene load_scene(const SceneInputs& in, const core::Rig& rig) {
-  const int sources = int(!in.ct.empty()) + int(in.synthetic) + int(in.generic.has_value());
-  XL_CHECK(sources == 1, "scene input: give exactly one of a CT, --synthetic or --generic (got ", sources, ")");
+  const int sources = int(!in.ct.empty()) + int(in.synthetic) + int(in.generic.has_value()) + int(in.phantom_seed >= 0);
+  XL_CHECK(sources == 1, "scene input: give exactly one of a CT, --synthetic, --phantom or --generic (got ", sources, ")");
   LoadedScene out;
   std::optional<LungSegmentation> seg;
   std::vector<core::BoxRecord> boxes;
-  if (!in.ct.empty() || in.synthetic) {
+  if (!in.ct.empty() || in.synthetic || in.phantom_seed >= 0) {
     CtInput ct;
     if (in.synthetic) {
       ct.hu = make_synthetic_chest().hu;
       ct.id = "synthetic";
+    } else if (in.phantom_seed >= 0) {
+#ifdef XRAYLIFT_VIZ_HAS_DATA
+      data::PhantomSpec spec;
+      spec.seed = std::uint64_t(in.phantom_seed);
+      data::Phantom ph = data::generate_phantom(spec);
+      ct.hu = std::move(ph.ct.hu);
+      ct.id = ph.ct.id;
+      ct.truth = ph.ct.nodules;
+#else
+      throw core::InputError("--phantom: this build has no data module (phantom generator)");
+#endif
     } else {
       ct = read_ct(in.ct);
     }

@@ -81,7 +81,7 @@ class PoseSmoother {
 };
 
 struct ArPlacement {
-  double scale = 0;  // marker mm per scene mm; 0 = fit the scene's largest extent to 2.5 marker sides
+  double scale = 0;  // marker mm per scene mm; 0 = fit the scene's largest extent to 2 marker sides
 };
 // World (LPS mm) -> camera view for a marker pose.
 ViewTransform marker_view(const Scene& scene, const MarkerSpec& marker, const ArPlacement& placement,
