@@ -74,3 +74,23 @@ TEST(LungSegmentation, LidcSampleTwoLungsPlausibleVolumeClosedMeshInsideBody) {
   EXPECT_LT(viz::bounds(model.lungs[0].mesh).lo.x(), viz::bounds(model.lungs[1].mesh).lo.x());
 }
 #endif
+
+TEST(LungSegmentation, TouchingLungsAreSplitAtTheirJunction) {
+  // A thin air bridge (4 mm in y) joins the lungs: one component, split per slice at the thinnest column.
+  auto chest = viz::make_synthetic_chest();
+  auto& hu = chest.hu;
+  for (int k = 0; k < hu.dims().z(); ++k)
+    for (int j = 0; j < hu.dims().y(); ++j)
+      for (int i = 0; i < hu.dims().x(); ++i) {
+        const Eigen::Vector3d p = hu.index_to_world(Eigen::Vector3d(i, j, k));
+        if (std::abs(p.x()) < 40 && std::abs(p.y() + 20) <= 2 && std::abs(p.z() + 10) < 40) hu.at(i, j, k) = -850;
+      }
+  const auto seg = viz::segment_lungs(hu);
+  EXPECT_TRUE(seg.split_at_midline);
+  const double expected = chest.lung_ellipsoid_ml();
+  EXPECT_NEAR(seg.right_ml / expected, 1.0, 0.1) << seg.right_ml;
+  EXPECT_NEAR(seg.left_ml / expected, 1.0, 0.1) << seg.left_ml;
+  const auto& g = seg.labels.geometry();
+  const auto ir = g.world_to_index(chest.right_centre).array().round().cast<int>();
+  EXPECT_EQ(seg.labels.at(ir[0], ir[1], ir[2]), viz::kRightLung);
+}

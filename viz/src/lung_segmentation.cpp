@@ -219,13 +219,24 @@ LungSegmentation segment_lungs(const core::VolumeI16& hu, const LungSegmentation
     for (std::size_t p = 0; p < total; ++p)
       lab[p] = comp[p] == right ? kRightLung : comp[p] == left ? kLeftLung : kBackground;
   } else {
-    const double split_x = body_mid_x;
-    for (std::size_t p = 0; p < total; ++p) {
-      if (comp[p] != order[0]) continue;
-      const double x = hu.index_to_world({double(p % n.x()), 0, 0}).x();
-      lab[p] = x < split_x ? kRightLung : kLeftLung;
+    // Per axial slice, cut at the column (within 40 mm of the body's midline) that holds the fewest lung voxels:
+    // the junction lines where the lungs touch are thin, so the cut follows them rather than a fixed plane.
+    const int mid_i = int(std::lround(hu.world_to_index({body_mid_x, 0, 0}).x()));
+    const int reach = std::max(1, int(std::lround(40.0 / hu.spacing().x())));
+    const std::int64_t slice_size = std::int64_t(n.x()) * n.y();
+    std::vector<int> column(n.x());
+    for (int k = 0; k < n.z(); ++k) {
+      std::fill(column.begin(), column.end(), 0);
+      for (std::int64_t q = 0; q < slice_size; ++q)
+        if (comp[k * slice_size + q] == order[0]) ++column[q % n.x()];
+      int cut = std::clamp(mid_i, 0, n.x() - 1);
+      for (int i = std::max(0, mid_i - reach); i <= std::min(n.x() - 1, mid_i + reach); ++i)
+        if (column[i] < column[cut] || (column[i] == column[cut] && std::abs(i - mid_i) < std::abs(cut - mid_i))) cut = i;
+      // Index x grows with world x (+x is the patient's left) for the identity direction of imported volumes.
+      for (std::int64_t q = 0; q < slice_size; ++q)
+        if (comp[k * slice_size + q] == order[0]) lab[k * slice_size + q] = int(q % n.x()) < cut ? kRightLung : kLeftLung;
     }
-    core::log::debug("segment_lungs: one air component; split at x = ", split_x, " mm");
+    core::log::debug("segment_lungs: one air component; split per slice near x = ", body_mid_x, " mm");
   }
 
   // Holes per axial slice and lung: what the slice border cannot reach without crossing the lung is lung.

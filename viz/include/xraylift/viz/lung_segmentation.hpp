@@ -7,7 +7,7 @@
 //      a region grown over HU < airway_hu, dilated by one voxel, is removed (stricter thresholds are tried when
 //      the growth leaks into the lungs);
 //   4. 3D connected components (6-connected); the two largest big enough are the lungs, or one (the lungs
-//      touching) split at the body's midline plane;
+//      touching) split per axial slice at its thinnest column within 40 mm of the body midline;
 //   5. right/left by the side of the body midline: the patient's right is -x in LPS;
 //   6. holes closed per axial slice (vessels and nodules inside a lung become lung).
 #include <string>
