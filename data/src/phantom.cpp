@@ -243,11 +243,11 @@ class Builder {
     const double rib_rho = 0.885;
     const double d_radial = (rho - rib_rho) * r_mm;
     if (std::abs(d_radial) < 4.0 && t > 0.02 && t < 0.95) {
-      const double pitch = 22.0, top = an_.zhi - 18.0, slope = 45.0;
+      const double pitch = 24.0, top = an_.zhi - 18.0, slope = 95.0;  // ribs drop steeply toward the front
       const double n_real = (top - slope * t - z) / pitch;
       const int n = static_cast<int>(std::lround(n_real));
       const double zc = top - slope * t - n * pitch;
-      const double e = (d_radial / 3.6) * (d_radial / 3.6) + ((z - zc) / 5.5) * ((z - zc) / 5.5);
+      const double e = (d_radial / 3.6) * (d_radial / 3.6) + ((z - zc) / 4.5) * ((z - zc) / 4.5);
       if (n >= 0 && n < 12 && e <= 1) {
         if (t > 0.82) return {kLabelSoftTissue, 110.f + 15 * f};
         return {kLabelBone, e > 0.45 ? 1050.f + 120 * f : 320.f + 60 * f};
@@ -283,7 +283,8 @@ class Builder {
       return {side < 0 ? kLabelRightLung : kLabelLeftLung, hu};
     }
     // Mediastinal fat between the lungs; chest wall (muscle, fat, skin); abdomen below the diaphragm.
-    if (std::abs(x) < an_.medial + 0.05 * an_.a && y > -an_.b + 19 && y < an_.spine_y) return {kLabelMediastinum, -70.f + 40 * c};
+    const double mx = x / (an_.medial + 0.06 * an_.a), my = (y - 0.05 * an_.b) / (0.8 * an_.b);
+    if (mx * mx + my * my <= 1 && y > -an_.b + 19) return {kLabelMediastinum, -70.f + 40 * c};
     if (rho > 0.985) return {kLabelSoftTissue, 30.f + 8 * f};
     if (rho > 0.93) return {kLabelSoftTissue, -100.f + 15 * c};
     if (z < an_.zlo + 0.35 * an_.L && rho < 0.86) return {kLabelSoftTissue, 55.f + 10 * c};  // liver / abdomen
