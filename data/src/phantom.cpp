@@ -100,6 +100,8 @@ struct Anatomy {
   bool in_heart(const Eigen::Vector3d& p) const { return (p - heart_c).cwiseQuotient(heart_r).squaredNorm() <= 1; }
 };
 
+inline double len2(double dx, double dy) { return std::sqrt(dx * dx + dy * dy); }
+
 double seg_distance(const Eigen::Vector3d& p, const Eigen::Vector3d& a, const Eigen::Vector3d& b) {
   const Eigen::Vector3d ab = b - a;
   const double t = std::clamp(ab.dot(p - a) / std::max(ab.squaredNorm(), 1e-12), 0.0, 1.0);
@@ -222,19 +224,30 @@ class Builder {
     const double u = x / an_.a, v = y / (y > 0 ? an_.b * 1.02 : an_.b);
     const double rho = std::sqrt(u * u + v * v);
     if (rho > 1) return {kLabelOutside, -1000.f};
-    const float c = (*coarse_)(p), f = (*fine_)(p);
+    // Texture is evaluated only where a tissue uses it (it is the costliest part of this function).
+    struct Lazy {
+      const detail::LatticeNoise& n;
+      const Eigen::Vector3d& p;
+      mutable float v = 0;
+      mutable bool done = false;
+      operator float() const {
+        if (!done) { v = n(p); done = true; }
+        return v;
+      }
+    };
+    const Lazy c{*coarse_, p}, f{*fine_, p};
     const double r_mm = std::sqrt(x * x + y * y) / std::max(rho, 1e-6);  // mm per unit of rho along this ray
     const double theta = std::atan2(v, std::abs(u));                    // +90 deg posterior, -90 anterior
     const double t = (kPi / 2 - theta) / kPi;                            // 0 posterior ... 1 anterior
 
     // Spine: vertebral bodies with discs, the canal and the posterior arch.
-    const double dvb = std::hypot(x, y - an_.spine_y);
+    const double dvb = len2(x, y - an_.spine_y);
     const bool disc = std::fmod(z - an_.zlo + 1000.0 * 25.0, 25.0) < 5.0;
     if (dvb < an_.vb_r) {
       if (disc) return {kLabelSoftTissue, 80.f + 10 * f};
       return {kLabelBone, dvb > an_.vb_r - 2.0 ? 900.f + 80 * f : 230.f + 60 * c + 30 * f};
     }
-    const double dcanal = std::hypot(x, y - an_.canal_y);
+    const double dcanal = len2(x, y - an_.canal_y);
     if (dcanal < 7.0) return {kLabelSoftTissue, 20.f + 5 * f};
     if (!disc && ((dcanal < 11.5 && y > an_.canal_y - 3) || (std::abs(x) < 4.0 && y > an_.canal_y && rho < 0.9)))
       return {kLabelBone, 650.f + 80 * f};
@@ -243,11 +256,11 @@ class Builder {
     const double rib_rho = 0.885;
     const double d_radial = (rho - rib_rho) * r_mm;
     if (std::abs(d_radial) < 4.0 && t > 0.02 && t < 0.95) {
-      const double pitch = 22.0, top = an_.zhi - 18.0, slope = 45.0;
+      const double pitch = 24.0, top = an_.zhi - 18.0, slope = 95.0;  // ribs drop steeply toward the front
       const double n_real = (top - slope * t - z) / pitch;
       const int n = static_cast<int>(std::lround(n_real));
       const double zc = top - slope * t - n * pitch;
-      const double e = (d_radial / 3.6) * (d_radial / 3.6) + ((z - zc) / 5.5) * ((z - zc) / 5.5);
+      const double e = (d_radial / 3.6) * (d_radial / 3.6) + ((z - zc) / 4.5) * ((z - zc) / 4.5);
       if (n >= 0 && n < 12 && e <= 1) {
         if (t > 0.82) return {kLabelSoftTissue, 110.f + 15 * f};
         return {kLabelBone, e > 0.45 ? 1050.f + 120 * f : 320.f + 60 * f};
@@ -264,16 +277,16 @@ class Builder {
       return {kLabelBone, 760.f + 90 * f};
 
     // Trachea above the carina (lumen and wall).
-    const double dtr = std::hypot(x, y - 0.12 * an_.b);
+    const double dtr = len2(x, y - 0.12 * an_.b);
     if (z > an_.carina && dtr < 10.0) return {kLabelAirway, dtr < 8.0 ? -1000.f : 40.f + 10 * f};
 
     // Great vessels and the heart.
-    if (std::hypot(x - 0.10 * an_.a, y - 0.42 * an_.b) < 0.055 * an_.a + 4) return {kLabelMediastinum, 42.f + 6 * f};
+    if (len2(x - 0.10 * an_.a, y - 0.42 * an_.b) < 0.055 * an_.a + 4) return {kLabelMediastinum, 42.f + 6 * f};
     if (an_.in_heart(p)) return {kLabelMediastinum, 40.f + 12 * c + 6 * f};
     const bool above_heart = z > an_.heart_c.z() + 0.6 * an_.heart_r.z();
     if (above_heart && z < an_.zhi - 0.08 * an_.L) {
-      if (std::hypot(x - 0.03 * an_.a, y + 0.22 * an_.b) < 0.07 * an_.a + 3) return {kLabelMediastinum, 45.f + 6 * f};
-      if (std::hypot(x + 0.07 * an_.a, y + 0.18 * an_.b) < 0.045 * an_.a + 2) return {kLabelMediastinum, 38.f + 6 * f};
+      if (len2(x - 0.03 * an_.a, y + 0.22 * an_.b) < 0.07 * an_.a + 3) return {kLabelMediastinum, 45.f + 6 * f};
+      if (len2(x + 0.07 * an_.a, y + 0.18 * an_.b) < 0.045 * an_.a + 2) return {kLabelMediastinum, 38.f + 6 * f};
     }
 
     // Lungs: parenchyma with texture and a gravity gradient (posterior denser).
@@ -283,7 +296,8 @@ class Builder {
       return {side < 0 ? kLabelRightLung : kLabelLeftLung, hu};
     }
     // Mediastinal fat between the lungs; chest wall (muscle, fat, skin); abdomen below the diaphragm.
-    if (std::abs(x) < an_.medial + 0.05 * an_.a && y > -an_.b + 19 && y < an_.spine_y) return {kLabelMediastinum, -70.f + 40 * c};
+    const double mx = x / (an_.medial + 0.06 * an_.a), my = (y - 0.05 * an_.b) / (0.8 * an_.b);
+    if (mx * mx + my * my <= 1 && y > -an_.b + 19) return {kLabelMediastinum, -70.f + 40 * c};
     if (rho > 0.985) return {kLabelSoftTissue, 30.f + 8 * f};
     if (rho > 0.93) return {kLabelSoftTissue, -100.f + 15 * c};
     if (z < an_.zlo + 0.35 * an_.L && rho < 0.86) return {kLabelSoftTissue, 55.f + 10 * c};  // liver / abdomen
