@@ -57,9 +57,12 @@ CtInput read_ct(const std::string& path) {
 // The template for generic models: the data module's phantom lungs when available, else the synthetic chest.
 LungSegmentation template_segmentation(std::string& note) {
 #ifdef XRAYLIFT_VIZ_HAS_DATA
+  // Only the lung shapes matter for a template: a coarse grid (same field of view) keeps this fast.
   data::PhantomSpec spec;
   spec.vessels = false;
   spec.nodules = 0;
+  spec.dims = {128, 128, 80};
+  spec.spacing_mm = {2.8, 2.8, 4.0};
   data::Phantom ph = data::generate_phantom(spec);
   LungSegmentation seg;
   seg.labels = core::VolumeU8(ph.labels.geometry(), kBackground);
@@ -69,7 +72,7 @@ LungSegmentation template_segmentation(std::string& note) {
   }
   seg.right_ml = label_volume_ml(seg.labels, kRightLung);
   seg.left_ml = label_volume_ml(seg.labels, kLeftLung);
-  note = "generic template: phantom lungs (data module, seed 0)";
+  note = "generic template: phantom lungs (data module, seed 0, 2.8 x 2.8 x 4 mm grid)";
   return seg;
 #else
   note = "generic template: synthetic chest lungs (no data module in this build)";
