@@ -40,18 +40,26 @@ TEST(HtmlViewer, RendersLungsInHeadlessChromiumWithoutConsoleErrors) {
                           "' --headless --no-sandbox --disable-gpu --use-angle=swiftshader --enable-unsafe-swiftshader"
                           " --no-first-run --user-data-dir='" + (dir / "profile").string() +
                           "' --enable-logging=stderr --v=0 --window-size=640,480 --screenshot='" + shot.string() +
-                          "' 'file://" + page.string() + "' > '" + log.string() + "' 2>&1";
+                          "' 'file://" + page.string() + "#selftest' > '" + log.string() + "' 2>&1";
   const int rc = std::system(cmd.c_str());
   ASSERT_EQ(rc, 0) << cmd << "\n" << core::read_file(log);
   std::istringstream lines(core::read_file(log));
   std::string line;
-  bool rendered = false;
+  bool rendered = false, picked = false;
   while (std::getline(lines, line)) {
     if (line.find("CONSOLE") == std::string::npos) continue;
-    if (line.find("XRAYLIFT_VIEWER_OK") != std::string::npos) rendered = true;
-    else EXPECT_NE(line.find("GL Driver Message"), std::string::npos) << "console: " << line;
+    if (line.find("XRAYLIFT_VIEWER_OK") != std::string::npos) {
+      rendered = true;
+    } else if (line.find("XRAYLIFT_PICK") != std::string::npos) {
+      // Clicking the first nodule selects a nodule and fills the 6-line info panel (name, source, score, ...).
+      picked = line.find("XRAYLIFT_PICK nodule_") != std::string::npos && line.find(" info 6") != std::string::npos;
+      EXPECT_TRUE(picked) << line;
+    } else {
+      EXPECT_NE(line.find("GL Driver Message"), std::string::npos) << "console: " << line;
+    }
   }
   EXPECT_TRUE(rendered) << core::read_file(log);
+  EXPECT_TRUE(picked) << core::read_file(log);
   const cv::Mat img = cv::imread(shot.string(), cv::IMREAD_COLOR);
   ASSERT_FALSE(img.empty()) << "no screenshot at " << shot;
   // Lung shell: pinkish (R clearly above G and B) over the dark background.

@@ -179,6 +179,16 @@ window.addEventListener('error', function (e) {
   window.addEventListener('resize', draw);
   window.xrayliftViewer = {draw: draw, pick: pick, view: view, nodes: nodes};
   draw();
+  // '#selftest': click (programmatically) at the projection of the first nodule and log what was picked.
+  if (location.hash === '#selftest') {
+    const nd = nodes.find(function (n) { return n.d.kind === 'nodule'; });
+    if (nd) {
+      const m = mul(projCur, mvCur), c = nd.centre.concat([1]), clip = [0, 0, 0, 0];
+      for (let i = 0; i < 4; i++) for (let k = 0; k < 4; k++) clip[i] += m[k * 4 + i] * c[k];
+      const px = (clip[0] / clip[3] + 1) / 2 * canvas.width, py = (1 - clip[1] / clip[3]) / 2 * canvas.height;
+      console.log('XRAYLIFT_PICK ' + pick(px, py) + ' expected ' + nd.d.name + ' info ' + document.getElementById('info').textContent.split('\n').length);
+    }
+  }
 })();
 </script></body></html>
 )HTML";
