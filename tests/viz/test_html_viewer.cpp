@@ -1,0 +1,73 @@
+// Opens the self-contained HTML viewer in headless Chromium (one run): the page must log its "rendered" line,
+// log nothing else to the console (except SwiftShader's GL performance notices) and paint lung-coloured pixels.
+#include <gtest/gtest.h>
+
+#include <opencv2/imgcodecs.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "scene_fixture.hpp"
+#include "xraylift/core/atomic_file.hpp"
+#include "xraylift/testing/testing.hpp"
+#include "xraylift/viz/export.hpp"
+
+using namespace xraylift;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string find_chromium() {
+  if (const char* env = std::getenv("XRAYLIFT_CHROMIUM")) return env;
+  for (const char* p : {"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"})
+    if (fs::exists(p)) return p;
+  return "";
+}
+
+}  // namespace
+
+TEST(HtmlViewer, RendersLungsInHeadlessChromiumWithoutConsoleErrors) {
+  const std::string chromium = find_chromium();
+  if (chromium.empty()) GTEST_SKIP() << "chromium not installed: skipped";
+  const fs::path dir = xraylift::testing::scratch_dir("viz_html");
+  const fs::path page = dir / "scene.html", shot = dir / "shot.png", log = dir / "chromium.log";
+  viz::write_html(page, viz::testing::fixture_scene(), "test scene");
+  const std::string html = core::read_file(page);
+  EXPECT_EQ(html.find("http://"), std::string::npos);  // self-contained: no network references
+  EXPECT_EQ(html.find("https://"), std::string::npos);
+  const std::string cmd = "timeout 60 '" + chromium +
+                          "' --headless --no-sandbox --disable-gpu --use-angle=swiftshader --enable-unsafe-swiftshader"
+                          " --no-first-run --user-data-dir='" + (dir / "profile").string() +
+                          "' --enable-logging=stderr --v=0 --window-size=640,480 --screenshot='" + shot.string() +
+                          "' 'file://" + page.string() + "#selftest' > '" + log.string() + "' 2>&1";
+  const int rc = std::system(cmd.c_str());
+  ASSERT_EQ(rc, 0) << cmd << "\n" << core::read_file(log);
+  std::istringstream lines(core::read_file(log));
+  std::string line;
+  bool rendered = false, picked = false;
+  while (std::getline(lines, line)) {
+    if (line.find("CONSOLE") == std::string::npos) continue;
+    if (line.find("XRAYLIFT_VIEWER_OK") != std::string::npos) {
+      rendered = true;
+    } else if (line.find("XRAYLIFT_PICK") != std::string::npos) {
+      // Clicking the first nodule selects a nodule and fills the 6-line info panel (name, source, score, ...).
+      picked = line.find("XRAYLIFT_PICK nodule_") != std::string::npos && line.find(" info 6") != std::string::npos;
+      EXPECT_TRUE(picked) << line;
+    } else {
+      EXPECT_NE(line.find("GL Driver Message"), std::string::npos) << "console: " << line;
+    }
+  }
+  EXPECT_TRUE(rendered) << core::read_file(log);
+  EXPECT_TRUE(picked) << core::read_file(log);
+  const cv::Mat img = cv::imread(shot.string(), cv::IMREAD_COLOR);
+  ASSERT_FALSE(img.empty()) << "no screenshot at " << shot;
+  // Lung shell: pinkish (R clearly above G and B) over the dark background.
+  int lung = 0;
+  for (int r = 0; r < img.rows; ++r)
+    for (int c = 0; c < img.cols; ++c) {
+      const cv::Vec3b p = img.at<cv::Vec3b>(r, c);  // BGR
+      if (p[2] > 80 && p[2] > p[1] + 15 && p[2] > p[0] + 10) ++lung;
+    }
+  EXPECT_GT(lung, img.rows * img.cols / 20) << "lung-coloured pixels: " << lung;
+}

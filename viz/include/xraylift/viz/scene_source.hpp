@@ -1,0 +1,46 @@
+#pragma once
+// Where a scene comes from, for the CLI commands (export, view-ar): a CT (a DICOM folder or a case folder from
+// the data module), the built-in synthetic chest, or a generic model (patient sex/age/height), plus box files
+// (xraylift.boxes3d) and an optional attention map seen by one view of a rig.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "xraylift/core/rig.hpp"
+#include "xraylift/viz/attention.hpp"
+#include "xraylift/viz/generic_lung_model.hpp"
+#include "xraylift/viz/lung_model.hpp"
+#include "xraylift/viz/scene.hpp"
+
+namespace xraylift::viz {
+
+struct SceneInputs {
+  std::string ct;              // DICOM series folder or case folder (case.json); needs the data module
+  bool synthetic = false;      // the built-in synthetic chest (synthetic_chest.hpp)
+  int phantom_seed = -1;       // >= 0: a phantom of the data module (its CT and truth nodules)
+  std::optional<PatientSpec> generic;  // a generic model scaled to this patient (template: phantom or synthetic)
+  std::vector<std::string> box_files;
+  std::string case_id;         // which case of the box files; empty: the CT's id, else the only case
+  bool ct_truth = true;        // add the case folder's own truth nodules
+  std::string attention_map;   // an image (8/16-bit or float) over one view
+  int attention_view = 0;
+  AttentionOptions attention{};
+  LungSegmentationOptions segmentation{};
+  LungModelOptions lung{};
+  SceneStyle style{};
+};
+
+struct LoadedScene {
+  Scene scene;
+  LungModel lungs;
+  std::string case_id;
+  std::size_t nodule_count = 0, attention_count = 0;
+  std::vector<std::string> notes;  // what was loaded, for the command's report
+};
+
+// `rig` is used for the attention map (its camera attention_view).
+LoadedScene load_scene(const SceneInputs& inputs, const core::Rig& rig);
+// True when this build can read CTs (the data module was linked).
+bool can_read_ct();
+
+}  // namespace xraylift::viz
