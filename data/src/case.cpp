@@ -5,6 +5,7 @@
 
 #include <atomic>
 
+#include "fs_util.hpp"
 #include "xraylift/core/atomic_file.hpp"
 #include "xraylift/core/error.hpp"
 #include "xraylift/data/nrrd.hpp"
@@ -95,7 +96,7 @@ void save_case_with(const fs::path& dir, const Case& c, const core::VolumeU8* la
   const fs::path temp = parent / core::cat(".", stem, ".tmp.", ::getpid(), ".", counter.fetch_add(1));
   const fs::path old = parent / core::cat(".", stem, ".old.", ::getpid(), ".", counter.fetch_add(1));
   std::error_code ec;
-  fs::remove_all(temp, ec);
+  detail::remove_tree(temp);
   try {
     fs::create_directories(temp);
     write_nrrd(temp / "volume.nrrd", c.hu, true);
@@ -106,11 +107,11 @@ void save_case_with(const fs::path& dir, const Case& c, const core::VolumeU8* la
     if (fs::exists(dir)) fs::rename(dir, old);
     fs::rename(temp, dir);
   } catch (const std::exception& e) {
-    fs::remove_all(temp, ec);
+    detail::remove_tree(temp);
     if (!fs::exists(dir) && fs::exists(old)) fs::rename(old, dir, ec);
     throw core::InputError(core::cat("cannot write case folder '", dir.string(), "': ", e.what()));
   }
-  fs::remove_all(old, ec);
+  detail::remove_tree(old);
 }
 
 
