@@ -5,6 +5,7 @@
 
 #include <atomic>
 
+#include "fs_util.hpp"
 #include "xraylift/core/atomic_file.hpp"
 #include "xraylift/core/error.hpp"
 #include "xraylift/data/nrrd.hpp"
@@ -62,6 +63,9 @@ Case read_header_files(const fs::path& dir) {
   return c;
 }
 
+// Writes the case files into a temporary sibling folder, then swaps it in with renames.
+void save_case_with(const fs::path& dir, const Case& c, const core::VolumeU8* labels);
+
 }  // namespace
 
 Case load_case_header(const fs::path& dir) { return read_header_files(dir); }
@@ -73,7 +77,17 @@ Case load_case(const fs::path& dir) {
   return c;
 }
 
-void save_case(const fs::path& dir, const Case& c) {
+void save_case(const fs::path& dir, const Case& c) { save_case_with(dir, c, nullptr); }
+
+void save_case(const fs::path& dir, const Case& c, const core::VolumeU8& labels) {
+  XL_CHECK(labels.dims() == c.hu.dims() && labels.spacing().isApprox(c.hu.spacing()), dir.string(), ": label map grid (",
+           labels.dims().transpose(), ") differs from the case volume's (", c.hu.dims().transpose(), ")");
+  save_case_with(dir, c, &labels);
+}
+
+namespace {
+
+void save_case_with(const fs::path& dir, const Case& c, const core::VolumeU8* labels) {
   validate_case(c, dir.string());
   static std::atomic<unsigned> counter{0};
   const fs::path parent = dir.has_parent_path() ? dir.parent_path() : fs::path(".");
@@ -82,21 +96,25 @@ void save_case(const fs::path& dir, const Case& c) {
   const fs::path temp = parent / core::cat(".", stem, ".tmp.", ::getpid(), ".", counter.fetch_add(1));
   const fs::path old = parent / core::cat(".", stem, ".old.", ::getpid(), ".", counter.fetch_add(1));
   std::error_code ec;
-  fs::remove_all(temp, ec);
+  detail::remove_tree(temp);
   try {
     fs::create_directories(temp);
     write_nrrd(temp / "volume.nrrd", c.hu, true);
+    if (labels) write_nrrd(temp / "labels.nrrd", *labels, true);
     core::write_box_set(temp / "nodules.json", boxes_of(c));
     const nlohmann::json j = {{"format", "xraylift.case"}, {"version", 1}, {"id", c.id}, {"meta", c.meta}};
     core::write_file_atomic(temp / "case.json", j.dump(2));
     if (fs::exists(dir)) fs::rename(dir, old);
     fs::rename(temp, dir);
   } catch (const std::exception& e) {
-    fs::remove_all(temp, ec);
+    detail::remove_tree(temp);
     if (!fs::exists(dir) && fs::exists(old)) fs::rename(old, dir, ec);
     throw core::InputError(core::cat("cannot write case folder '", dir.string(), "': ", e.what()));
   }
-  fs::remove_all(old, ec);
+  detail::remove_tree(old);
 }
+
+
+}  // namespace
 
 }  // namespace xraylift::data

@@ -10,6 +10,7 @@
 #include <cstdio>
 
 #include "dicom_codecs.hpp"
+#include "fs_util.hpp"
 #include "xraylift/core/error.hpp"
 #include "xraylift/data/dicom.hpp"
 
@@ -58,7 +59,7 @@ std::vector<DicomSlice> write_dicom_series(const fs::path& folder, const core::V
   const fs::path temp = parent / core::cat(".", folder.filename().string(), ".tmp.", ::getpid(), ".", counter++);
   const fs::path old = parent / core::cat(".", folder.filename().string(), ".old.", ::getpid(), ".", counter++);
   std::error_code ec;
-  fs::remove_all(temp, ec);
+  detail::remove_tree(temp);
   fs::create_directories(temp);
   const int nx = g.dims.x(), ny = g.dims.y(), nz = g.dims.z();
   std::vector<DicomSlice> slices;
@@ -116,11 +117,11 @@ std::vector<DicomSlice> write_dicom_series(const fs::path& folder, const core::V
     if (fs::exists(folder)) fs::rename(folder, old);
     fs::rename(temp, folder);
   } catch (...) {
-    fs::remove_all(temp, ec);
+    detail::remove_tree(temp);
     if (!fs::exists(folder) && fs::exists(old)) fs::rename(old, folder, ec);
     throw;
   }
-  fs::remove_all(old, ec);
+  detail::remove_tree(old);
   std::reverse(slices.begin(), slices.end());  // z ascending, like DicomSeries::slices
   return slices;
 }

@@ -1,6 +1,7 @@
 #include "xraylift/data/lidc_import.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "xraylift/core/log.hpp"
@@ -96,7 +97,8 @@ LidcImportSummary import_lidc(const fs::path& root, const fs::path& out, const L
   }
   std::set<std::string> used_series, used_ids;
   fs::create_directories(out / "cases");
-  core::Progress progress("import", static_cast<std::int64_t>(series_dirs.size()));
+  std::optional<core::Progress> progress;
+  if (o.progress) progress.emplace("import", static_cast<std::int64_t>(series_dirs.size()));
   for (const auto& dir : series_dirs) {
     try {
       const DicomSeries s = read_dicom_series(dir);
@@ -120,9 +122,9 @@ LidcImportSummary import_lidc(const fs::path& root, const fs::path& out, const L
       sum.manifest.skipped.push_back({dir.string(), e.what()});
       core::log::warn("skipped ", dir.string(), ": ", e.what());
     }
-    progress.tick();
+    if (progress) progress->tick();
   }
-  progress.finish();
+  if (progress) progress->finish();
   for (const auto& [uid, files] : xml_by_series)
     if (!used_series.count(uid))
       for (const auto& f : files) sum.notices.push_back(core::cat(f.string(), ": annotations for series ", uid, " which is not in the import: ignored"));

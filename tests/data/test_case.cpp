@@ -2,6 +2,7 @@
 
 #include "xraylift/core/atomic_file.hpp"
 #include "xraylift/data/case.hpp"
+#include "xraylift/data/nrrd.hpp"
 #include "xraylift/testing/testing.hpp"
 
 using namespace xraylift;
@@ -60,4 +61,14 @@ TEST(Case, RejectsUncentredVolumesAndBadFolders) {
   } catch (const core::InputError& e) {
     EXPECT_NE(std::string(e.what()).find("case.json"), std::string::npos) << e.what();
   }
+}
+
+TEST(Case, LabelsAreSavedInTheSameStep) {
+  const fs::path dir = xraylift::testing::scratch_dir("case_labels") / "c";
+  const auto c = small_case();
+  core::VolumeU8 labels(c.hu.geometry(), 2);
+  data::save_case(dir, c, labels);
+  EXPECT_EQ(data::read_nrrd_u8(dir / "labels.nrrd").values(), labels.values());
+  core::VolumeU8 wrong(data::case_geometry({3, 3, 3}, {1, 1, 1}), 0);
+  EXPECT_THROW(data::save_case(dir, c, wrong), core::InputError);
 }

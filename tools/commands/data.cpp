@@ -132,8 +132,7 @@ void setup_phantom(CLI::App& app, std::shared_ptr<PhantomOpts> o, std::function<
         std::snprintf(id, sizeof id, "phantom-%04lu", static_cast<unsigned long>(spec.seed));
         spec.id = id;
         const data::Phantom ph = data::generate_phantom(spec);
-        data::save_case(out / "cases" / id, ph.ct);
-        data::write_nrrd(out / "cases" / id / "labels.nrrd", ph.labels);
+        data::save_case(out / "cases" / id, ph.ct, ph.labels);
         if (o->dicom) {
           data::SimulatedReadOptions ro;
           ro.readers = o->readers;

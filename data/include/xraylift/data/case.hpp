@@ -30,6 +30,8 @@ Case load_case(const std::filesystem::path& dir);
 Case load_case_header(const std::filesystem::path& dir);
 // Writes the three files into a temporary sibling folder, then renames it over dir (nothing half-written).
 void save_case(const std::filesystem::path& dir, const Case& c);
+// Same, plus dir/labels.nrrd (a uint8 label map on the case's grid, e.g. a phantom's) in the same atomic step.
+void save_case(const std::filesystem::path& dir, const Case& c, const core::VolumeU8& labels);
 
 // Checks the case invariants (non-empty id, valid geometry, identity direction, centred volume, valid boxes).
 void validate_case(const Case& c, const std::string& where);
