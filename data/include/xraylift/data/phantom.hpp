@@ -1,0 +1,68 @@
+#pragma once
+// Synthetic chest CT phantoms (BRIEF section 5), deterministic from a seed: the same spec gives the same voxels
+// on every machine and thread count. Each nodule's truth box is the exact extent of its voxels (label 8 cells).
+#include <Eigen/Core>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "xraylift/core/volume.hpp"
+#include "xraylift/data/case.hpp"
+
+namespace xraylift::data {
+
+// Label codes of Phantom::labels.
+enum PhantomLabel : std::uint8_t {
+  kLabelOutside = 0,      // air outside the body
+  kLabelSoftTissue = 1,   // fat, muscle, skin
+  kLabelRightLung = 2,    // right lung parenchyma (patient right = -x)
+  kLabelLeftLung = 3,     // left lung parenchyma (+x)
+  kLabelBone = 4,         // ribs, spine, sternum, scapulae, clavicles
+  kLabelVessel = 5,       // pulmonary vessels
+  kLabelAirway = 6,       // trachea and bronchi (lumen and wall)
+  kLabelMediastinum = 7,  // heart, great vessels, mediastinum
+  kLabelNodule = 8,       // nodules
+};
+
+enum class NoduleKind { kSolid, kPartSolid, kGroundGlass };
+enum class NoduleShape { kSphere, kLobulated, kSpiculated };
+enum class NoduleSite { kParenchyma, kJuxtaPleural, kJuxtaVascular };
+const char* to_string(NoduleKind k);
+const char* to_string(NoduleShape s);
+const char* to_string(NoduleSite s);
+
+struct PhantomSpec {
+  std::uint64_t seed = 0;
+  Eigen::Vector3i dims{256, 256, 160};
+  Eigen::Vector3d spacing_mm{1.4, 1.4, 2.0};  // a 358 x 358 x 320 mm field of view by default
+  int nodules = 4;
+  double nodule_min_diameter_mm = 4.0;
+  double nodule_max_diameter_mm = 20.0;
+  double noise_hu = 15.0;  // CT noise standard deviation
+  bool vessels = true;     // the branching vessel tree (the slowest part)
+  std::string id;          // empty: "phantom-<seed>"
+
+  void validate() const;  // throws ConfigError naming the field
+};
+
+struct PhantomNodule {
+  core::BoxRecord truth;  // exact voxel-cell extent, world mm
+  NoduleKind kind = NoduleKind::kSolid;
+  NoduleShape shape = NoduleShape::kSphere;
+  NoduleSite site = NoduleSite::kParenchyma;
+  Eigen::Vector3d center_mm = Eigen::Vector3d::Zero();
+  double radius_mm = 0;
+  int voxels = 0;
+};
+
+struct Phantom {
+  Case ct;                              // ct.nodules mirrors nodules[i].truth; ct.meta.source = "phantom"
+  core::VolumeU8 labels;                // PhantomLabel codes
+  std::vector<PhantomNodule> nodules;
+  core::VolumeU8 nodule_ids;            // 0 = none, n = nodules[n - 1] (for simulated reader contours)
+};
+
+Phantom generate_phantom(const PhantomSpec& spec);
+
+}  // namespace xraylift::data
