@@ -5,17 +5,23 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <random>
 #include <thread>
 
 #include "xraylift/core/error.hpp"
+#include "xraylift/core/log.hpp"
 #include "xraylift/core/projection.hpp"
 #include "xraylift/drr/cuda_backend.hpp"
 
 namespace xraylift::drr {
 
 namespace {
+
+int worker_count(int requested);
+template <typename Fn>
+void parallel_rows(std::int64_t rows, int threads, Fn&& fn);
 
 template <typename Hu>
 core::VolumeF to_attenuation(const core::Volume<Hu>& hu, const RenderOptions& options) {
@@ -28,12 +34,59 @@ core::VolumeF to_attenuation(const core::Volume<Hu>& hu, const RenderOptions& op
   core::VolumeF mu(hu.geometry());
   const Hu* in = hu.data();
   float* out = mu.data();
-  for (std::int64_t n = 0; n < hu.size(); ++n) {
-    const float v = static_cast<float>(in[n]);
-    XL_CHECK(std::isfinite(v), "drr: volume voxel ", n, " is not finite (", v, ")");
-    out[n] = hu_to_mu(v, model);
-  }
+  const std::int64_t slice = std::int64_t(hu.dims().x()) * hu.dims().y();
+  std::atomic<std::int64_t> first_bad{-1};
+  parallel_rows(hu.dims().z(), worker_count(options.threads), [&](std::int64_t k) {
+    for (std::int64_t n = k * slice; n < (k + 1) * slice; ++n) {
+      const float v = static_cast<float>(in[n]);
+      if (!std::isfinite(v)) {
+        std::int64_t expected = -1;
+        first_bad.compare_exchange_strong(expected, n);
+        out[n] = 0.0f;
+        continue;
+      }
+      out[n] = hu_to_mu(v, model);
+    }
+  });
+  XL_CHECK(first_bad.load() < 0, "drr: volume voxel ", first_bad.load(), " is not finite");
   return mu;
+}
+
+// The smallest sub-volume holding every voxel with mu > 0, plus a margin of one (zero) voxel: rays through air
+// add nothing, so Siddon is unchanged and trilinear samples the same field (the margin keeps its fall-off to 0).
+// Returns false when cropping would save less than 5% of the voxels (the caller keeps the volume).
+bool crop_to_support(const core::VolumeF& mu, int threads, core::VolumeF& cropped) {
+  const Eigen::Vector3i dims = mu.dims();
+  std::vector<Eigen::Vector3i> lo(dims.z(), dims), hi(dims.z(), Eigen::Vector3i::Constant(-1));
+  parallel_rows(dims.z(), threads, [&](std::int64_t k) {
+    for (int j = 0; j < dims.y(); ++j) {
+      const float* row = mu.data() + mu.linear(0, j, static_cast<int>(k));
+      for (int i = 0; i < dims.x(); ++i) {
+        if (!(row[i] > 0.0f)) continue;
+        lo[k] = lo[k].cwiseMin(Eigen::Vector3i(i, j, static_cast<int>(k)));
+        hi[k] = hi[k].cwiseMax(Eigen::Vector3i(i, j, static_cast<int>(k)));
+      }
+    }
+  });
+  Eigen::Vector3i a = dims, b = Eigen::Vector3i::Constant(-1);
+  for (int k = 0; k < dims.z(); ++k) {
+    a = a.cwiseMin(lo[k]);
+    b = b.cwiseMax(hi[k]);
+  }
+  if (b.x() < 0) a = b = Eigen::Vector3i::Zero();  // all air: one voxel is enough
+  a = (a - Eigen::Vector3i::Ones()).cwiseMax(Eigen::Vector3i::Zero());
+  b = (b + Eigen::Vector3i::Ones()).cwiseMin(dims - Eigen::Vector3i::Ones());
+  const Eigen::Vector3i size = b - a + Eigen::Vector3i::Ones();
+  const double kept = double(size.x()) * size.y() * size.z() / double(mu.geometry().voxel_count());
+  if (kept > 0.95) return false;
+  core::VolumeGeometry g = mu.geometry();
+  g.origin = mu.index_to_world(a.cast<double>());
+  g.dims = size;
+  cropped = core::VolumeF(g);
+  for (int k = 0; k < size.z(); ++k)
+    for (int j = 0; j < size.y(); ++j)
+      std::copy_n(mu.data() + mu.linear(a.x(), a.y() + j, a.z() + k), size.x(), cropped.data() + cropped.linear(0, j, k));
+  return true;
 }
 
 int worker_count(int requested) {
@@ -171,11 +224,19 @@ DrrImages render_attenuation(const core::VolumeF& mu, const core::Rig& rig, cons
                              const std::vector<core::BoxRecord>& nodules) {
   options.validate();
   XL_CHECK(!mu.empty(), "drr: the volume is empty (no voxels)");
-  const GridF grid = grid_of(mu.geometry(), "drr: volume");
+  grid_of(mu.geometry(), "drr: volume");  // validates
   XL_CHECK(mu.size() == mu.geometry().voxel_count(), "drr: volume holds ", mu.size(), " values but its dims need ",
            mu.geometry().voxel_count());
   validate_rig_for_volume(rig, mu.geometry());
   check_images_shape(rig);
+
+  const int threads = worker_count(options.threads);
+  core::VolumeF cropped;
+  const auto t_crop = std::chrono::steady_clock::now();
+  const core::VolumeF& support = crop_to_support(mu, threads, cropped) ? cropped : mu;
+  core::log::debug("drr: support crop ", mu.dims().transpose(), " -> ", support.dims().transpose(), " in ",
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t_crop).count() * 1e3, " ms");
+  const GridF support_grid = grid_of(support.geometry(), "drr: cropped volume");
 
   DrrImages out;
   out.views = static_cast<int>(rig.size());
@@ -185,17 +246,17 @@ DrrImages render_attenuation(const core::VolumeF& mu, const core::Rig& rig, cons
   std::vector<core::PinholeF> pods;
   for (const auto& cam : rig) pods.push_back(cam.to_pod());
   const double step_mm = options.step_voxels * mu.spacing().minCoeff();
-  const int threads = worker_count(options.threads);
 
   if (options.device == Device::kCuda) {
     XL_CHECK(cuda::available(), "drr: device 'cuda' was asked for but no CUDA device is usable here");
-    cuda::CudaVolume volume(mu.data(), grid, /*host_pointer=*/true);
+    cuda::CudaVolume volume(support.data(), support_grid, /*host_pointer=*/true);
     cuda::KernelOptions k;
     k.integrator = options.integrator == Integrator::kSiddon ? 0 : 1;
     k.step_mm = static_cast<float>(step_mm);
     out.line_integral = volume.render_to_host(pods, k);
   } else {
-    const float* data = mu.data();
+    const float* data = support.data();
+    const GridF& grid = support_grid;
     const int H = out.height, W = out.width;
     const bool siddon = options.integrator == Integrator::kSiddon;
     parallel_rows(std::int64_t(out.views) * H, threads, [&](std::int64_t r) {
@@ -214,6 +275,9 @@ DrrImages render_attenuation(const core::VolumeF& mu, const core::Rig& rig, cons
       }
     });
   }
+  core::log::debug("drr: ", out.views, " x ", out.height, " x ", out.width, " rays (", to_string(options.integrator),
+                   ", ", to_string(options.device), ") in ",
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t_crop).count() * 1e3, " ms");
   if (options.mask) render_mask(rig, nodules, threads, out);
   return out;
 }
