@@ -113,19 +113,43 @@ XL_HD void siddon_traverse(const RayT<Real>& ray, const GridF& g, Real a0, Real 
       a_next[ax] = Real(1e30);
     }
   }
-  const long long sx = 1, sy = g.nx, sz = static_cast<long long>(g.nx) * g.ny;
+  // Scalars instead of arrays indexed by the axis, so the loop state stays in registers; the linear index moves
+  // incrementally and the loop ends when the segment ends or an index leaves the grid.
+  const long long stride[3] = {1, g.nx, static_cast<long long>(g.nx) * g.ny};
+  long long lin = idx[0] * stride[0] + idx[1] * stride[1] + idx[2] * stride[2];
+  const long long dx = step[0] * stride[0], dy = step[1] * stride[1], dz = step[2] * stride[2];
+  // Crossings left on each axis before the index leaves the grid.
+  int left_x = step[0] > 0 ? n[0] - 1 - idx[0] : (step[0] < 0 ? idx[0] : 0x7fffffff);
+  int left_y = step[1] > 0 ? n[1] - 1 - idx[1] : (step[1] < 0 ? idx[1] : 0x7fffffff);
+  int left_z = step[2] > 0 ? n[2] - 1 - idx[2] : (step[2] < 0 ? idx[2] : 0x7fffffff);
+  Real nx = a_next[0], ny = a_next[1], nz = a_next[2];
+  const Real tx = a_step[0], ty = a_step[1], tz = a_step[2];
   Real a = a0;
-  while (a < a1) {
-    int ax = 0;
-    if (a_next[1] < a_next[ax]) ax = 1;
-    if (a_next[2] < a_next[ax]) ax = 2;
-    const Real a_end = a_next[ax] < a1 ? a_next[ax] : a1;
-    if (a_end > a) visit(idx[0] * sx + idx[1] * sy + idx[2] * sz, a_end - a);
-    a = a_end;
-    idx[ax] += step[ax];
-    if (idx[ax] < 0 || idx[ax] >= n[ax]) break;
-    a_next[ax] += a_step[ax];
+  for (;;) {
+    if (nx <= ny && nx <= nz) {
+      if (nx >= a1) break;
+      if (nx > a) visit(lin, nx - a);
+      a = nx;
+      if (left_x-- == 0) return;
+      lin += dx;
+      nx += tx;
+    } else if (ny <= nz) {
+      if (ny >= a1) break;
+      if (ny > a) visit(lin, ny - a);
+      a = ny;
+      if (left_y-- == 0) return;
+      lin += dy;
+      ny += ty;
+    } else {
+      if (nz >= a1) break;
+      if (nz > a) visit(lin, nz - a);
+      a = nz;
+      if (left_z-- == 0) return;
+      lin += dz;
+      nz += tz;
+    }
   }
+  if (a1 > a) visit(lin, a1 - a);
 }
 
 // Siddon line integral of mu (x fastest) along the clipped segment.
