@@ -181,6 +181,22 @@ void render_mask(const core::Rig& rig, const std::vector<core::BoxRecord>& nodul
   });
 }
 
+// mu with one edge-replicated voxel on every side (see trilinear_sample_padded).
+std::vector<float> pad_edges(const core::VolumeF& mu) {
+  const int nx = mu.dims().x(), ny = mu.dims().y(), nz = mu.dims().z();
+  const long long px = nx + 2, py = ny + 2;
+  std::vector<float> out(static_cast<std::size_t>(px * py * (nz + 2)));
+  for (int k = -1; k <= nz; ++k)
+    for (int j = -1; j <= ny; ++j) {
+      const float* src = mu.data() + mu.linear(0, std::clamp(j, 0, ny - 1), std::clamp(k, 0, nz - 1));
+      float* dst = out.data() + (j + 1) * px + (k + 1) * px * py;
+      dst[0] = src[0];
+      std::copy_n(src, nx, dst + 1);
+      dst[nx + 1] = src[nx - 1];
+    }
+  return out;
+}
+
 }  // namespace
 
 core::VolumeF attenuation_volume(const core::VolumeI16& hu, const RenderOptions& options) {
@@ -259,6 +275,10 @@ DrrImages render_attenuation(const core::VolumeF& mu, const core::Rig& rig, cons
     const GridF& grid = support_grid;
     const int H = out.height, W = out.width;
     const bool siddon = options.integrator == Integrator::kSiddon;
+    const std::vector<float> padded = siddon ? std::vector<float>() : pad_edges(support);
+    const int px = grid.nx + 2;
+    const long long pxy = static_cast<long long>(grid.nx + 2) * (grid.ny + 2);
+    const int upper[3] = {grid.nx, grid.ny, grid.nz};
     parallel_rows(std::int64_t(out.views) * H, threads, [&](std::int64_t r) {
       const int v = static_cast<int>(r / H), row = static_cast<int>(r % H);
       float* dst = out.line_integral.data() + (std::size_t(v) * H + row) * W;
@@ -269,7 +289,7 @@ DrrImages render_attenuation(const core::VolumeF& mu, const core::Rig& rig, cons
         const double value =
             siddon ? siddon_integral(data, ray, grid, a0, a1)
                    : march_integral(ray, grid, a0, a1, step_mm, [&](double gx, double gy, double gz) {
-                       return trilinear_sample(data, grid, gx, gy, gz);
+                       return trilinear_sample_padded(padded.data(), px, pxy, upper, gx, gy, gz);
                      });
         dst[col] = static_cast<float>(value);
       }

@@ -109,6 +109,35 @@ TEST(RayMath, TrilinearIsExactAtVoxelCentresAndLinearBetween) {
   EXPECT_NEAR(trilinear_sample(mu.data(), g, 4.9, 0.1, 2.9), field(4, 0, 2), 1e-12);
 }
 
+TEST(RayMath, PaddedTrilinearEqualsClampedTrilinear) {
+  const core::VolumeGeometry geom = core::VolumeGeometry::centered({7, 5, 4}, {1, 2, 1.5});
+  const GridF g = grid_of(geom, "test");
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> value(0.0f, 1.0f);
+  std::vector<float> mu(140);
+  for (auto& m : mu) m = value(rng);
+  // Edge-replicated padding, built independently of render.cpp.
+  const int px = 9, py = 7, pz = 6;
+  std::vector<float> padded(px * py * pz);
+  for (int k = 0; k < pz; ++k)
+    for (int j = 0; j < py; ++j)
+      for (int i = 0; i < px; ++i)
+        padded[i + px * (j + py * k)] =
+            mu[std::clamp(i - 1, 0, 6) + 7 * (std::clamp(j - 1, 0, 4) + 5 * std::clamp(k - 1, 0, 3))];
+  const int upper[3] = {7, 5, 4};
+  std::uniform_real_distribution<double> gx(0, 7), gy(0, 5), gz(0, 4);
+  for (int n = 0; n < 2000; ++n) {
+    const double x = gx(rng), y = gy(rng), z = gz(rng);
+    ASSERT_NEAR(trilinear_sample_padded(padded.data(), px, px * py, upper, x, y, z),
+                trilinear_sample(mu.data(), g, x, y, z), 1e-6);
+  }
+  // The box faces themselves (the clipped segment's ends).
+  EXPECT_NEAR(trilinear_sample_padded(padded.data(), px, px * py, upper, 0.0, 5.0, 4.0),
+              trilinear_sample(mu.data(), g, 0.0, 5.0, 4.0), 1e-6);
+  EXPECT_NEAR(trilinear_sample_padded(padded.data(), px, px * py, upper, 7.0, 0.0, 2.2),
+              trilinear_sample(mu.data(), g, 7.0, 0.0, 2.2), 1e-6);
+}
+
 TEST(RayMath, MarchingIntegratesConstantsExactly) {
   const core::VolumeGeometry geom = core::VolumeGeometry::centered({6, 6, 6}, {2, 2, 2});
   const GridF g = grid_of(geom, "test");

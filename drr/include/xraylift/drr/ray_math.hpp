@@ -191,6 +191,33 @@ XL_HD Real trilinear_sample(const float* mu, const GridF& g, Real gx, Real gy, R
   return c0 * (1 - f[2]) + c1 * f[2];
 }
 
+// The same trilinear value from a copy of the volume padded by one edge-replicated voxel on every side
+// (dims + 2): replication is clamp-to-edge, so no per-sample clamping is needed (the CPU fast path; the texture
+// unit does the equivalent in hardware). px = nx + 2, pxy = (nx + 2) * (ny + 2).
+template <typename Real>
+XL_HD Real trilinear_sample_padded(const float* padded, int px, long long pxy, const int upper[3], Real gx, Real gy,
+                                   Real gz) {
+  // Padded index coordinate: centre of original voxel i sits at i + 1, so c = g - 0.5 + 1.
+  Real c[3] = {gx + Real(0.5), gy + Real(0.5), gz + Real(0.5)};
+  int i[3];
+  for (int ax = 0; ax < 3; ++ax) {
+    if (c[ax] < Real(0)) c[ax] = Real(0);
+    i[ax] = static_cast<int>(c[ax]);
+    if (i[ax] > upper[ax]) i[ax] = upper[ax];  // upper = n: i + 1 = n + 1 is the last padded voxel
+    c[ax] -= Real(i[ax]);
+    if (c[ax] > Real(1)) c[ax] = Real(1);
+  }
+  const float* p = padded + i[0] + px * static_cast<long long>(i[1]) + pxy * i[2];
+  const Real fx = c[0], fy = c[1], fz = c[2];
+  const Real c00 = p[0] + fx * (p[1] - p[0]);
+  const Real c10 = p[px] + fx * (p[px + 1] - p[px]);
+  const Real c01 = p[pxy] + fx * (p[pxy + 1] - p[pxy]);
+  const Real c11 = p[pxy + px] + fx * (p[pxy + px + 1] - p[pxy + px]);
+  const Real c0 = c00 + fy * (c10 - c00);
+  const Real c1 = c01 + fy * (c11 - c01);
+  return c0 + fz * (c1 - c0);
+}
+
 // Midpoint-rule ray marching: the clipped segment is split into N = ceil(length / step) equal parts and each is
 // weighted by its length, so a uniform volume integrates exactly. `sample(gx, gy, gz)` returns mu at a cell
 // coordinate (CPU: trilinear_sample, GPU: tex3D).
