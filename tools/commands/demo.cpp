@@ -119,10 +119,6 @@ tools::Runner setup(CLI::App& app) {
       options.mask = true;
       const core::Rig small = demo_render_rig(rig, opt->render_size);
       const fs::path drr_dir = out / "drr";
-      const fs::path case_dir = out / "phantom-case";
-      data::save_case(case_dir, phantom.ct);
-      core::log::info("wrote ", case_dir.string(), " (case folder: volume.nrrd, nodules.json, case.json; try `xraylift "
-                      "render ", case_dir.string(), " --config configs/rig/ring10.yaml --out DIR`)");
       const drr::RenderCaseResult r = drr::render_case(phantom.ct, small, options, {}, drr_dir);
       core::log::info("rendered ", small.size(), " DRRs of ", small[0].width(), " x ", small[0].height(), " px of '",
                       phantom.ct.id, "' (", phantom.ct.nodules.size(), " nodules) in ",
