@@ -1,6 +1,7 @@
 // data benchmarks: DICOM load of the LIDC sample, phantom generation, NRRD cache read.
 #include <benchmark/benchmark.h>
 
+#include "xraylift/data/case.hpp"
 #include "xraylift/data/dicom.hpp"
 #include "xraylift/data/nrrd.hpp"
 #include "xraylift/data/phantom.hpp"
@@ -34,5 +35,26 @@ static void BM_Phantom(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_Phantom)->Arg(300)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
+
+// The case cache: load volume.nrrd (gzip) + JSON of the imported sample, versus decoding the DICOM again.
+static void BM_LoadCachedCase(benchmark::State& state) {
+  const auto dir = xraylift::testing::lidc_sample_dir();
+  if (!dir) {
+    state.SkipWithError("../shared/data/LIDC-IDRI-0001 is absent");
+    return;
+  }
+  const auto folder = xraylift::testing::scratch_dir("bench_case") / "LIDC-IDRI-0001";
+  const auto series = data::read_dicom_series(*dir);
+  data::Case c;
+  c.id = "LIDC-IDRI-0001";
+  c.hu = series.hu;
+  c.meta = {{"source", "lidc"}};
+  data::save_case(folder, c);
+  for (auto _ : state) {
+    auto loaded = data::load_case(folder);
+    benchmark::DoNotOptimize(loaded.hu.data());
+  }
+}
+BENCHMARK(BM_LoadCachedCase)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 BENCHMARK_MAIN();

@@ -4,12 +4,14 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <map>
 #include <sstream>
 
 #include "xraylift/core/atomic_file.hpp"
+#include "large_volume.hpp"
 #include "xraylift/core/error.hpp"
 
 namespace xraylift::data {
@@ -63,6 +65,34 @@ std::string gzip_decompress(const void* data, std::size_t bytes, std::size_t exp
 }
 
 namespace {
+
+// Inflates a gzip/zlib stream into dst (capacity bytes); returns the bytes produced. Throws on corrupt data.
+std::size_t inflate_into(const void* data, std::size_t bytes, void* dst, std::size_t capacity, const std::string& origin) {
+  z_stream zs{};
+  if (inflateInit2(&zs, 15 + 32) != Z_OK) throw core::InputError(core::cat(origin, ": inflateInit2 failed"));
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<void*>(data));
+  std::size_t in_left = bytes, out_done = 0;
+  int rc = Z_OK;
+  // zlib counts in uInt: feed at most 1 GiB at a time.
+  while (true) {
+    const uInt in_chunk = static_cast<uInt>(std::min<std::size_t>(in_left, 1u << 30));
+    zs.avail_in = in_chunk;
+    const uInt out_chunk = static_cast<uInt>(std::min<std::size_t>(capacity - out_done, 1u << 30));
+    zs.next_out = reinterpret_cast<Bytef*>(dst) + out_done;
+    zs.avail_out = out_chunk;
+    rc = inflate(&zs, Z_NO_FLUSH);
+    in_left -= in_chunk - zs.avail_in;
+    out_done += out_chunk - zs.avail_out;
+    if (rc == Z_STREAM_END || out_done == capacity) break;
+    if (rc != Z_OK || (zs.avail_in == 0 && in_left == 0)) {
+      const std::string why = zs.msg ? zs.msg : "truncated or corrupt stream";
+      inflateEnd(&zs);
+      throw core::InputError(core::cat(origin, ": gzip data is corrupt or truncated (", why, ")"));
+    }
+  }
+  inflateEnd(&zs);
+  return out_done;
+}
 
 std::string trim(const std::string& s) {
   const auto b = s.find_first_not_of(" \t\r\n");
@@ -127,10 +157,23 @@ double read_scalar(const unsigned char* p, const NrrdType& t, bool swap) {
   }
 }
 
+// One read of the whole file (core::read_file goes through a stringstream: two extra copies of ~70 MB).
+std::string slurp(const fs::path& file) {
+  std::error_code ec;
+  const auto size = fs::file_size(file, ec);
+  std::FILE* f = ec ? nullptr : std::fopen(file.c_str(), "rb");
+  if (!f) return core::read_file(file);  // throws InputError naming the path
+  std::string bytes(static_cast<std::size_t>(size), '\0');
+  const std::size_t got = std::fread(bytes.data(), 1, bytes.size(), f);
+  std::fclose(f);
+  bytes.resize(got);
+  return bytes;
+}
+
 template <typename T>
 core::Volume<T> read_nrrd_as(const fs::path& file) {
   const std::string where = file.string();
-  const std::string bytes = core::read_file(file);
+  const std::string bytes = slurp(file);
   std::size_t pos = 0;
   auto next_line = [&](std::string& line) {
     if (pos >= bytes.size()) return false;
@@ -214,27 +257,36 @@ core::Volume<T> read_nrrd_as(const fs::path& file) {
   }
   g.validate(where);
   const std::string encoding = fields.count("encoding") ? fields["encoding"] : "raw";
+  XL_CHECK(encoding == "raw" || encoding == "gzip" || encoding == "gz", where, ": encoding '", encoding, "' is not supported (raw or gzip)");
+  const bool gz = encoding != "raw";
   const std::size_t count = static_cast<std::size_t>(g.voxel_count());
   const std::size_t expected = count * type.bytes;
-  std::string raw;
   const char* payload = bytes.data() + std::min(pos, bytes.size());
   const std::size_t payload_size = bytes.size() - std::min(pos, bytes.size());
-  if (encoding == "gzip" || encoding == "gz") {
-    raw = gzip_decompress(payload, payload_size, expected, where);
-  } else {
-    XL_CHECK(encoding == "raw", where, ": encoding '", encoding, "' is not supported (raw or gzip)");
-    XL_CHECK(payload_size >= expected, where, ": truncated: ", payload_size, " data bytes, expected ", expected);
-    raw.assign(payload + (payload_size - expected), expected);  // raw data is at the end of the file
-  }
-  XL_CHECK(raw.size() == expected, where, ": truncated: ", raw.size(), " data bytes after decoding, expected ", expected);
   const std::string endian = fields.count("endian") ? fields["endian"] : "little";
   const bool swap = type.bytes > 1 && endian == "big";
-  core::Volume<T> v(g);
-  const auto* src = reinterpret_cast<const unsigned char*>(raw.data());
-  if (!swap && !type.is_float && type.bytes == int(sizeof(T)) && type.is_signed == std::numeric_limits<T>::is_signed) {
-    std::memcpy(v.data(), src, expected);
+  core::Volume<T> v = detail::allocate_volume<T>(g);
+  const bool direct = !swap && !type.is_float && type.bytes == int(sizeof(T)) && type.is_signed == std::numeric_limits<T>::is_signed;
+  if (direct) {
+    // The common case: decode straight into the volume, no intermediate buffer.
+    if (gz) {
+      const std::size_t got = inflate_into(payload, payload_size, v.data(), expected, where);
+      XL_CHECK(got == expected, where, ": truncated: ", got, " data bytes after decoding, expected ", expected);
+    } else {
+      XL_CHECK(payload_size >= expected, where, ": truncated: ", payload_size, " data bytes, expected ", expected);
+      std::memcpy(v.data(), payload + (payload_size - expected), expected);  // raw data is at the end of the file
+    }
     return v;
   }
+  std::string raw;
+  if (gz) {
+    raw = gzip_decompress(payload, payload_size, expected, where);
+  } else {
+    XL_CHECK(payload_size >= expected, where, ": truncated: ", payload_size, " data bytes, expected ", expected);
+    raw.assign(payload + (payload_size - expected), expected);
+  }
+  XL_CHECK(raw.size() == expected, where, ": truncated: ", raw.size(), " data bytes after decoding, expected ", expected);
+  const auto* src = reinterpret_cast<const unsigned char*>(raw.data());
   const double lo = std::numeric_limits<T>::lowest(), hi = std::numeric_limits<T>::max();
   for (std::size_t n = 0; n < count; ++n) {
     const double x = read_scalar(src + n * type.bytes, type, swap);

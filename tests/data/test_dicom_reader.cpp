@@ -197,3 +197,30 @@ TEST(DicomReaderBadInput, FlippedOrientationIsReoriented) {
   EXPECT_EQ(s.hu.at(2, 19, 3), v.at(2, 0, 3));
   EXPECT_EQ(s.hu.at(5, 7, 0), v.at(5, 12, 0));
 }
+
+// Compressed transfer syntaxes go through DCMTK's codecs (the fast path is only for uncompressed data).
+#include <dcmtk/dcmdata/dcrleerg.h>
+#include <dcmtk/dcmjpeg/djencode.h>
+#include <dcmtk/dcmjpls/djencode.h>
+
+TEST(DicomReader, DecodesCompressedTransferSyntaxes) {
+  DcmRLEEncoderRegistration::registerCodecs();
+  DJEncoderRegistration::registerCodecs();
+  DJLSEncoderRegistration::registerCodecs();
+  const auto v = testing_dicom::ramp_volume();
+  const std::pair<E_TransferSyntax, const char*> syntaxes[] = {
+      {EXS_RLELossless, "rle"}, {EXS_JPEGProcess14SV1, "jpeg-lossless"}, {EXS_JPEGLSLossless, "jpeg-ls"}};
+  for (const auto& [xfer, name] : syntaxes) {
+    const fs::path dir = written_series(std::string("dicom_compressed_") + name);
+    for (const auto& e : fs::directory_iterator(dir)) {
+      DcmFileFormat ff;
+      ASSERT_TRUE(ff.loadFile(e.path().c_str()).good());
+      ASSERT_TRUE(ff.getDataset()->chooseRepresentation(xfer, nullptr).good()) << name;
+      ASSERT_TRUE(ff.getDataset()->canWriteXfer(xfer)) << name;
+      ASSERT_TRUE(ff.saveFile(e.path().c_str(), xfer).good()) << name;
+    }
+    const auto s = data::read_dicom_series(dir);
+    EXPECT_TRUE(s.warnings.empty()) << name << ": " << ::testing::PrintToString(s.warnings);
+    EXPECT_EQ(s.hu.values(), v.values()) << name;
+  }
+}

@@ -53,3 +53,89 @@ TEST(Phantom, BadSpecIsAConfigError) {
   spec.spacing_mm.x() = -1;
   EXPECT_THROW(data::generate_phantom(spec), core::ConfigError);
 }
+
+namespace {
+// Mean HU and count per label.
+struct Stats {
+  double sum[9] = {};
+  std::int64_t n[9] = {};
+  double mean(int l) const { return n[l] ? sum[l] / double(n[l]) : 0; }
+};
+Stats label_stats(const data::Phantom& ph) {
+  Stats s;
+  for (std::size_t i = 0; i < ph.labels.values().size(); ++i) {
+    const int l = ph.labels.values()[i];
+    s.sum[l] += ph.ct.hu.values()[i];
+    ++s.n[l];
+  }
+  return s;
+}
+bool touches(const data::Phantom& ph, int id, std::initializer_list<int> labels) {
+  const auto& d = ph.labels.dims();
+  for (int k = 0; k < d.z(); ++k)
+    for (int j = 0; j < d.y(); ++j)
+      for (int i = 0; i < d.x(); ++i) {
+        if (ph.nodule_ids.at(i, j, k) != id) continue;
+        for (int a = 0; a < 3; ++a)
+          for (int s = -1; s <= 1; s += 2) {
+            Eigen::Vector3i q(i, j, k);
+            q[a] += s;
+            if (!ph.labels.in_bounds(q.x(), q.y(), q.z())) continue;
+            for (int l : labels)
+              if (ph.labels.at(q.x(), q.y(), q.z()) == l) return true;
+          }
+      }
+  return false;
+}
+}  // namespace
+
+TEST(Phantom, TissuesHaveTheirHounsfieldRangesAndNodulesTheirSites) {
+  data::PhantomSpec spec;
+  spec.seed = 21;
+  spec.dims = {160, 128, 64};
+  spec.spacing_mm = {2.2, 2.2, 5.0};
+  spec.nodules = 9;
+  spec.nodule_min_diameter_mm = 6;
+  spec.nodule_max_diameter_mm = 16;
+  const auto ph = data::generate_phantom(spec);
+  const Stats s = label_stats(ph);
+  for (int l = 0; l <= 8; ++l) EXPECT_GT(s.n[l], 0) << "label " << l << " missing";
+  EXPECT_NEAR(s.mean(data::kLabelOutside), -1000, 10);
+  EXPECT_GT(s.mean(data::kLabelRightLung), -920);
+  EXPECT_LT(s.mean(data::kLabelRightLung), -750);
+  EXPECT_GT(s.mean(data::kLabelLeftLung), -920);
+  EXPECT_LT(s.mean(data::kLabelLeftLung), -750);
+  EXPECT_GT(s.mean(data::kLabelBone), 300);
+  EXPECT_NEAR(s.mean(data::kLabelMediastinum), 0, 80);  // heart/vessels +40, mediastinal fat -70
+  EXPECT_GT(s.mean(data::kLabelVessel), -300);          // partial volume pulls thin vessels down
+  EXPECT_LT(s.mean(data::kLabelAirway), -300);          // lumen dominates
+  // Right lung on the patient's right (-x), left on +x; the heart leans left.
+  double x_sum[9] = {};
+  for (int k = 0; k < spec.dims.z(); ++k)
+    for (int j = 0; j < spec.dims.y(); ++j)
+      for (int i = 0; i < spec.dims.x(); ++i) x_sum[ph.labels.at(i, j, k)] += ph.labels.index_to_world(Eigen::Vector3d(i, j, k)).x();
+  EXPECT_LT(x_sum[data::kLabelRightLung] / s.n[data::kLabelRightLung], -40);
+  EXPECT_GT(x_sum[data::kLabelLeftLung] / s.n[data::kLabelLeftLung], 40);
+  EXPECT_GT(ph.ct.meta["vessel_segments"].get<int>(), 300);
+  ASSERT_GE(ph.nodules.size(), 6u);
+  bool pleural = false, vascular = false, kinds[3] = {};
+  for (std::size_t n = 0; n < ph.nodules.size(); ++n) {
+    const auto& nod = ph.nodules[n];
+    kinds[int(nod.kind)] = true;
+    if (nod.site == data::NoduleSite::kJuxtaPleural)
+      pleural = pleural || touches(ph, int(n) + 1, {data::kLabelSoftTissue, data::kLabelBone, data::kLabelMediastinum});
+    if (nod.site == data::NoduleSite::kJuxtaVascular) vascular = vascular || touches(ph, int(n) + 1, {data::kLabelVessel});
+  }
+  EXPECT_TRUE(pleural) << "no juxta-pleural nodule touches the chest wall";
+  EXPECT_TRUE(vascular) << "no juxta-vascular nodule touches a vessel";
+  EXPECT_TRUE(kinds[0]);
+  // Solid nodules are soft-tissue dense.
+  for (std::size_t n = 0; n < ph.nodules.size(); ++n) {
+    if (ph.nodules[n].kind != data::NoduleKind::kSolid) continue;
+    double sum = 0;
+    int count = 0;
+    for (std::size_t i = 0; i < ph.nodule_ids.values().size(); ++i)
+      if (ph.nodule_ids.values()[i] == n + 1) { sum += ph.ct.hu.values()[i]; ++count; }
+    EXPECT_NEAR(sum / count, 35, 25) << ph.nodules[n].truth.id;
+  }
+}

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "xraylift/core/config.hpp"
 #include "xraylift/core/volume.hpp"
 #include "xraylift/data/case.hpp"
 
@@ -64,5 +65,9 @@ struct Phantom {
 };
 
 Phantom generate_phantom(const PhantomSpec& spec);
+
+// Reads a spec from config keys (relative to cfg): seed, dims [x, y, z], spacing_mm [x, y, z], nodules,
+// nodule_min_diameter_mm, nodule_max_diameter_mm, noise_hu, vessels; absent keys keep `base`'s values.
+PhantomSpec phantom_spec_from_config(const core::Config& cfg, PhantomSpec base = {});
 
 }  // namespace xraylift::data

@@ -1,0 +1,97 @@
+#include <gtest/gtest.h>
+
+#include "xraylift/core/atomic_file.hpp"
+#include "xraylift/data/lidc_import.hpp"
+#include "xraylift/data/synthetic_lidc.hpp"
+#include "xraylift/testing/testing.hpp"
+
+using namespace xraylift;
+namespace fs = std::filesystem;
+
+namespace {
+data::Phantom small_phantom(std::uint64_t seed, const std::string& id) {
+  data::PhantomSpec spec;
+  spec.seed = seed;
+  spec.id = id;
+  spec.dims = {128, 128, 48};
+  spec.spacing_mm = {2.6, 2.2, 6.5};
+  spec.nodules = 3;
+  spec.nodule_min_diameter_mm = 8;
+  spec.nodule_max_diameter_mm = 20;
+  return data::generate_phantom(spec);
+}
+}  // namespace
+
+// A LIDC-like download: two good patients, one with malformed XML, one broken series, one radiograph XML.
+TEST(LidcImport, ImportsGoodCasesAndListsBadOnesAsSkipped) {
+  const fs::path root = xraylift::testing::scratch_dir("lidc_import_root");
+  const fs::path out = xraylift::testing::scratch_dir("lidc_import_out");
+  const auto p1 = small_phantom(1, "SIM-0001");
+  const auto p2 = small_phantom(2, "SIM-0002");
+  const auto p3 = small_phantom(3, "SIM-0003");
+  data::write_phantom_as_lidc(root / "SIM-0001" / "study" / "series", p1);
+  data::write_phantom_as_lidc(root / "SIM-0002" / "study" / "series", p2);
+  const auto w3 = data::write_phantom_as_lidc(root / "SIM-0003" / "study" / "series", p3);
+  core::write_file_atomic(w3.xml_file, core::read_file(w3.xml_file).substr(0, 2000));  // truncated XML
+  fs::create_directories(root / "SIM-0004" / "broken");
+  core::write_file_atomic(root / "SIM-0004" / "broken" / "1-001.dcm", "not a dicom file");
+  core::write_file_atomic(root / "SIM-0001" / "cxr.xml", "<?xml version=\"1.0\"?><IdriReadMessage xmlns=\"http://www.nih.gov\"/>");
+
+  data::LidcImportOptions o;
+  o.progress = false;
+  const auto sum = data::import_lidc(root, out, o);
+  EXPECT_EQ(sum.series_folders, 4);
+  ASSERT_EQ(sum.manifest.cases.size(), 2u);
+  ASSERT_EQ(sum.manifest.skipped.size(), 2u);
+  std::string skipped;
+  for (const auto& s : sum.manifest.skipped) skipped += s.path + ": " + s.reason + "\n";
+  EXPECT_NE(skipped.find("annotations.xml"), std::string::npos) << skipped;  // names the bad XML
+  EXPECT_NE(skipped.find("SIM-0004"), std::string::npos) << skipped;
+  bool cxr_notice = false;
+  for (const auto& n : sum.notices) cxr_notice = cxr_notice || n.find("IdriReadMessage") != std::string::npos;
+  EXPECT_TRUE(cxr_notice);
+
+  // The cases are complete and readable; the truth matches the phantoms' within a voxel.
+  const auto m = data::read_manifest(out / "manifest.json");
+  ASSERT_EQ(m.cases.size(), 2u);
+  const auto c1 = data::load_manifest_case(out / "manifest.json", *m.find("SIM-0001"));
+  EXPECT_EQ(c1.hu.values(), p1.ct.hu.values());
+  EXPECT_EQ(c1.meta["source"], "lidc");
+  int counted = 0;
+  for (const auto& b : c1.nodules) {
+    if (b.ignore) continue;
+    ++counted;
+    EXPECT_EQ(b.readers, 4);
+    bool matched = false;
+    for (const auto& t : p1.ct.nodules)
+      matched = matched || ((b.box.min() - t.box.min()).cwiseAbs().cwiseQuotient(c1.hu.spacing()).maxCoeff() <= 1.0 + 1e-6 &&
+                            (b.box.max() - t.box.max()).cwiseAbs().cwiseQuotient(c1.hu.spacing()).maxCoeff() <= 1.0 + 1e-6);
+    EXPECT_TRUE(matched) << b.box.center.transpose();
+  }
+  EXPECT_EQ(counted, int(p1.ct.nodules.size()));
+  // Nothing half-written: only the two case folders under cases/ and no temporary files anywhere.
+  int entries = 0;
+  for (const auto& e : fs::recursive_directory_iterator(out)) {
+    EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << e.path();
+    entries += e.path().parent_path() == out / "cases";
+  }
+  EXPECT_EQ(entries, 2);
+}
+
+TEST(LidcImport, EmptyOrMissingRootIsAnError) {
+  const fs::path root = xraylift::testing::scratch_dir("lidc_import_empty");
+  EXPECT_THROW(data::import_lidc(root, root / "out"), core::InputError);
+  EXPECT_THROW(data::import_lidc(root / "missing", root / "out"), core::InputError);
+}
+
+TEST(LidcImport, TheRealSampleImportsWithoutAnnotations) {
+  XL_REQUIRE_LIDC_SAMPLE(dir);
+  const fs::path out = xraylift::testing::scratch_dir("lidc_import_sample");
+  const auto sum = data::import_lidc(dir, out);
+  ASSERT_EQ(sum.manifest.cases.size(), 1u);
+  const auto c = data::load_case(out / sum.manifest.cases[0].path);
+  EXPECT_EQ(c.hu.dims(), Eigen::Vector3i(512, 512, 133));
+  EXPECT_NEAR(c.hu.geometry().center_world().norm(), 0.0, 1e-9);
+  EXPECT_NEAR(c.meta["dicom_offset_mm"][2].get<double>(), -175.0, 1e-3);
+  EXPECT_EQ(c.meta["slices"].size(), 133u);
+}
