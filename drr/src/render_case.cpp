@@ -1,13 +1,12 @@
 #include "xraylift/drr/render_case.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <sstream>
 
 #include "xraylift/core/atomic_file.hpp"
 #include "xraylift/core/error.hpp"
 #include "xraylift/data/dicom.hpp"
+#include "xraylift/data/manifest.hpp"
 #include "xraylift/data/nrrd.hpp"
 #include "xraylift/drr/render.hpp"
 
@@ -42,20 +41,9 @@ std::vector<fs::path> read_manifest(const fs::path& manifest) {
   std::vector<fs::path> out;
   const auto first = text.find_first_not_of(" \t\r\n");
   if (first != std::string::npos && text[first] == '{') {
-    nlohmann::json doc;
-    try {
-      doc = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::exception& e) {
-      throw core::InputError(core::cat("manifest '", manifest.string(), "': malformed JSON: ", e.what()));
-    }
-    XL_CHECK(doc.contains("cases") && doc["cases"].is_array(), "manifest '", manifest.string(),
-             "': expected a \"cases\" list");
-    for (std::size_t i = 0; i < doc["cases"].size(); ++i) {
-      const auto& e = doc["cases"][i];
-      const char* key = e.contains("path") ? "path" : "dir";
-      XL_CHECK(e.is_object() && e.contains(key) && e[key].is_string(), "manifest '", manifest.string(), "': cases[",
-               i, "] needs a \"path\" text field");
-      const fs::path p = e[key].get<std::string>();
+    // The data module's dataset manifest (xraylift.manifest); paths are relative to its folder.
+    for (const auto& e : data::read_manifest(manifest).cases) {
+      const fs::path p = e.path;
       out.push_back(p.is_absolute() ? p : base / p);
     }
   } else {

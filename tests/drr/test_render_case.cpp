@@ -9,6 +9,7 @@
 #include "xraylift/core/error.hpp"
 #include "xraylift/core/view_set.hpp"
 #include "xraylift/data/dicom.hpp"
+#include "xraylift/data/manifest.hpp"
 #include "xraylift/data/nrrd.hpp"
 #include "xraylift/data/phantom.hpp"
 #include "xraylift/drr/render.hpp"
@@ -115,10 +116,20 @@ TEST(RenderCase, InputsAndManifests) {
   EXPECT_EQ(lines[0], root / "a");
   EXPECT_EQ(lines[1], root / "b");
   EXPECT_EQ(lines[2], "/abs/c");
-  core::write_file_atomic(root / "m.json", R"({"cases": [{"id": "x", "path": "cases/x"}, {"dir": "y"}]})");
-  const auto json = read_manifest(root / "m.json");
+  data::Manifest m;
+  data::ManifestEntry a, b;
+  a.id = a.patient = "x";
+  a.path = "cases/x";
+  a.split = "train";
+  b.id = b.patient = "y";
+  b.path = "cases/y";
+  b.split = "val";
+  m.cases = {a, b};
+  data::write_manifest(root / "manifest.json", m);
+  const auto json = read_manifest(root / "manifest.json");
   ASSERT_EQ(json.size(), 2u);
   EXPECT_EQ(json[0], root / "cases/x");
+  EXPECT_EQ(json[1], root / "cases/y");
   core::write_file_atomic(root / "bad.json", R"({"cases": [{"id": "x"}]})");
   EXPECT_THROW(read_manifest(root / "bad.json"), core::InputError);
   core::write_file_atomic(root / "none.txt", "# nothing\n");

@@ -17,8 +17,8 @@ namespace xraylift::drr {
 // Throws InputError naming the path when it is none of these.
 data::Case load_render_input(const std::filesystem::path& path);
 
-// Case folders listed by a manifest: a JSON file {"cases": [{"id": ..., "path": ...}, ...]} (paths relative to
-// the manifest's folder; "dir" is accepted for "path") or a text file with one path per line ('#' comments).
+// Case folders listed by a manifest: the data module's dataset manifest (JSON, format xraylift.manifest; paths
+// relative to the manifest's folder) or a text file with one path per line ('#' comments, relative paths too).
 std::vector<std::filesystem::path> read_manifest(const std::filesystem::path& manifest);
 
 struct RenderCaseResult {
