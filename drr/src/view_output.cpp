@@ -100,6 +100,12 @@ core::ViewSet write_views(const fs::path& dir, const std::string& case_id, const
   set.render["line_integral"] = "float32 .npy, integral of mu ds (unitless), rays through pixel centres";
   set.boxes_3d = nodules;
   const bool mask = !images.nodule_label.empty();
+  std::vector<float> transmitted;
+  if (out.transmission) {
+    transmitted = transmission(images, out.photons, out.noise_seed);
+    set.render["transmission"] = {{"photons", out.photons}, {"noise_seed", out.noise_seed},
+                                  {"formula", "I/I0 = exp(-L), Poisson(photons * exp(-L)) / photons when photons > 0"}};
+  }
   const int H = images.height, W = images.width;
   for (int v = 0; v < images.views; ++v) {
     const float* L = images.view(v);
@@ -119,6 +125,8 @@ core::ViewSet write_views(const fs::path& dir, const std::string& case_id, const
       cv::Mat labels(H, W, CV_16UC1, const_cast<std::uint16_t*>(images.nodule_label.data() + v * images.view_pixels()));
       write_png(dir / rec.mask_path, labels);
     }
+    if (out.transmission)
+      core::write_npy(dir / view_file(v, "_transmission.npy"), transmitted.data() + v * images.view_pixels(), {H, W});
     if (out.overlay) {
       cv::Mat overlay = display_image(L, H, W);
       draw_boxes(overlay, rec.boxes);

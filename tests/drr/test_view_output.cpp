@@ -2,6 +2,8 @@
 
 #include <opencv2/imgcodecs.hpp>
 
+#include <cmath>
+
 #include "drr_test_util.hpp"
 #include "xraylift/core/npy.hpp"
 #include "xraylift/core/view_set.hpp"
@@ -23,6 +25,7 @@ TEST(ViewOutput, WritesImagesArraysOverlaysAndInfos) {
   const auto dir = xraylift::testing::scratch_dir("drr_view_output");
   ViewOutputOptions out;
   out.png_l_max = 4.0;
+  out.transmission = true;
   write_views(dir, "case-1", rig, img, {n}, options, out);
 
   const core::ViewSet set = core::read_view_set(dir / "infos.json");
@@ -36,6 +39,8 @@ TEST(ViewOutput, WritesImagesArraysOverlaysAndInfos) {
     const core::NpyArray arr = core::read_npy(dir / rec.line_integral_path);
     EXPECT_EQ(arr.shape, (std::vector<std::int64_t>{48, 48}));
     for (int p = 0; p < 48 * 48; ++p) ASSERT_EQ(arr.data[p], img.view(v)[p]);
+    const core::NpyArray t = core::read_npy(dir / ("view0" + std::to_string(v) + "_transmission.npy"));
+    EXPECT_FLOAT_EQ(t.data[24 * 48 + 24], std::exp(-img.view(v)[24 * 48 + 24]));
     const cv::Mat png = cv::imread((dir / rec.image_path).string(), cv::IMREAD_UNCHANGED);
     ASSERT_EQ(png.type(), CV_16UC1);
     const int centre = 24 * 48 + 24;

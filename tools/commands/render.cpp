@@ -56,7 +56,7 @@ tools::Runner setup(CLI::App& app) {
       "integrals L), viewNN_overlay.png (boxes drawn) and infos.json (cameras, 3D and 2D boxes; format\n"
       "xraylift.views). Config: a rig section (configs/rig/*.yaml; default the seed ring) and a drr section\n"
       "(integrator, step_voxels, mu_water_per_mm, bone, mu_bone_per_mm, bone_start_hu, mask, threads, device,\n"
-      "png_l_max, overlay).");
+      "png_l_max, overlay, transmission, photons, noise_seed).");
   return [opt] {
     if (opt->input.empty() == opt->manifest.empty())
       throw core::ConfigError("render: give exactly one of CASE or --manifest FILE");
@@ -71,6 +71,9 @@ tools::Runner setup(CLI::App& app) {
     drr::ViewOutputOptions output;
     output.png_l_max = drr_section.get<double>("png_l_max", output.png_l_max);
     output.overlay = drr_section.get<bool>("overlay", output.overlay);
+    output.transmission = drr_section.get<bool>("transmission", output.transmission);
+    output.photons = drr_section.get<double>("photons", output.photons);
+    output.noise_seed = drr_section.get<std::uint64_t>("noise_seed", output.noise_seed);
     cfg.check_no_unknown_keys();
     std::optional<core::BoxSet> boxes;
     if (!opt->boxes.empty()) boxes = core::read_box_set(opt->boxes);

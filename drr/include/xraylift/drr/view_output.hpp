@@ -6,6 +6,7 @@
 //   viewNN_overlay.png  8-bit display image (per-image window over the rays that cross the volume) with the
 //                       ground-truth 2D boxes drawn (the sanity check of projections)
 //   viewNN_mask.png     uint16 nodule label image (0 none, n = gt_boxes_3d[n-1]) when the mask was rendered
+//   viewNN_transmission.npy  float32 I/I0 = exp(-L), with Poisson noise for `photons` > 0 (when asked for)
 //   infos.json          core::ViewSet (format xraylift.views): cameras, 3D boxes, 2D boxes per view, file names
 #include <filesystem>
 #include <string>
@@ -22,6 +23,9 @@ namespace xraylift::drr {
 struct ViewOutputOptions {
   double png_l_max = 10.0;  // line integral mapped to 65535 in the 16-bit PNG
   bool overlay = true;
+  bool transmission = false;  // also write viewNN_transmission.npy
+  double photons = 0.0;       // > 0: Poisson noise for that many photons per pixel (augmentation)
+  std::uint64_t noise_seed = 0;
 };
 
 // The 16-bit display value of a line integral (the documented window).
