@@ -289,7 +289,10 @@ DrrImages render_attenuation(const core::VolumeF& mu, const core::Rig& rig, cons
         const double value =
             siddon ? siddon_integral(data, ray, grid, a0, a1)
                    : march_integral(ray, grid, a0, a1, step_mm, [&](double gx, double gy, double gz) {
-                       return trilinear_sample_padded(padded.data(), px, pxy, upper, gx, gy, gz);
+                       // Float interpolation weights (as the texture unit), double accumulation.
+                       return static_cast<double>(trilinear_sample_padded<float>(
+                           padded.data(), px, pxy, upper, static_cast<float>(gx), static_cast<float>(gy),
+                           static_cast<float>(gz)));
                      });
         dst[col] = static_cast<float>(value);
       }
