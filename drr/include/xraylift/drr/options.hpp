@@ -1,0 +1,50 @@
+#pragma once
+// Renderer settings (BRIEF section 3), read from a config section ("drr") with the defaults stated here.
+//   drr:
+//     integrator: siddon | trilinear     # exact voxel intersection lengths | ray marching with trilinear samples
+//     step_voxels: 0.5                   # trilinear step, in units of the smallest voxel spacing
+//     mu_water_per_mm: 0.0192            # linear attenuation of water
+//     bone: none | linear                # linear: nanodrr-style boost above bone_start_hu, mu_bone at +1000 HU
+//     mu_bone_per_mm: 0.0573
+//     bone_start_hu: 0
+//     mask: false                        # also render the nodule label and path-length images
+//     threads: 0                         # CPU worker threads (0: all cores)
+//     device: cpu | cuda
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+#include "xraylift/core/config.hpp"
+#include "xraylift/drr/ray_math.hpp"
+
+namespace xraylift::drr {
+
+enum class Integrator { kSiddon, kTrilinear };
+enum class BoneModel { kNone, kLinear };
+enum class Device { kCpu, kCuda };
+
+const char* to_string(Integrator i);
+const char* to_string(BoneModel b);
+const char* to_string(Device d);
+Integrator parse_integrator(const std::string& name, const std::string& where);
+Device parse_device(const std::string& name, const std::string& where);
+
+struct RenderOptions {
+  Integrator integrator = Integrator::kSiddon;
+  double step_voxels = 0.5;
+  double mu_water_per_mm = 0.0192;
+  BoneModel bone = BoneModel::kNone;
+  double mu_bone_per_mm = 0.0573;
+  double bone_start_hu = 0.0;
+  bool mask = false;
+  int threads = 0;
+  Device device = Device::kCpu;
+
+  // Throws ConfigError naming the field for non-finite or out-of-range values.
+  void validate(const std::string& where = "drr options") const;
+  static RenderOptions from_config(const core::Config& section);
+  nlohmann::json to_json() const;
+  AttenuationModel attenuation() const;
+};
+
+}  // namespace xraylift::drr

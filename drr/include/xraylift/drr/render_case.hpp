@@ -1,0 +1,34 @@
+#pragma once
+// One case through the renderer into a folder (used by `xraylift render` and `xraylift demo`).
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "xraylift/core/rig.hpp"
+#include "xraylift/core/view_set.hpp"
+#include "xraylift/data/case.hpp"
+#include "xraylift/drr/options.hpp"
+#include "xraylift/drr/view_output.hpp"
+
+namespace xraylift::drr {
+
+// Reads a render input: a case folder (case.json + volume.nrrd + nodules.json, data module), a DICOM series
+// folder (id = the folder name, no nodules) or a single NRRD volume (id = the file stem, no nodules).
+// Throws InputError naming the path when it is none of these.
+data::Case load_render_input(const std::filesystem::path& path);
+
+// Case folders listed by a manifest: the data module's dataset manifest (JSON, format xraylift.manifest; paths
+// relative to the manifest's folder) or a text file with one path per line ('#' comments, relative paths too).
+std::vector<std::filesystem::path> read_manifest(const std::filesystem::path& manifest);
+
+struct RenderCaseResult {
+  core::ViewSet views;
+  double render_seconds = 0;  // the render call only (no file writing)
+  long long rays = 0;
+};
+
+// Renders c through rig and writes the view files and infos.json into dir.
+RenderCaseResult render_case(const data::Case& c, const core::Rig& rig, const RenderOptions& options,
+                             const ViewOutputOptions& output, const std::filesystem::path& dir);
+
+}  // namespace xraylift::drr

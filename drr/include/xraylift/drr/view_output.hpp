@@ -1,0 +1,39 @@
+#pragma once
+// Writing one rendered case to a folder (docs/drr.md):
+//   viewNN.png          uint16, value = round(65535 * clamp(L / png_l_max, 0, 1)) (the "render.png_window" block of
+//                       infos.json states it; L = value / 65535 * png_l_max)
+//   viewNN.npy          float32 H x W line integrals L (canonical)
+//   viewNN_overlay.png  8-bit display image (per-image window over the rays that cross the volume) with the
+//                       ground-truth 2D boxes drawn (the sanity check of projections)
+//   viewNN_mask.png     uint16 nodule label image (0 none, n = gt_boxes_3d[n-1]) when the mask was rendered
+//   viewNN_transmission.npy  float32 I/I0 = exp(-L), with Poisson noise for `photons` > 0 (when asked for)
+//   infos.json          core::ViewSet (format xraylift.views): cameras, 3D boxes, 2D boxes per view, file names
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "xraylift/core/box_set.hpp"
+#include "xraylift/core/rig.hpp"
+#include "xraylift/core/view_set.hpp"
+#include "xraylift/drr/options.hpp"
+#include "xraylift/drr/render.hpp"
+
+namespace xraylift::drr {
+
+struct ViewOutputOptions {
+  double png_l_max = 10.0;  // line integral mapped to 65535 in the 16-bit PNG
+  bool overlay = true;
+  bool transmission = false;  // also write viewNN_transmission.npy
+  double photons = 0.0;       // > 0: Poisson noise for that many photons per pixel (augmentation)
+  std::uint64_t noise_seed = 0;
+};
+
+// The 16-bit display value of a line integral (the documented window).
+std::uint16_t png_value(float line_integral, double png_l_max);
+
+// Writes every file atomically and returns the view set written to dir/infos.json.
+core::ViewSet write_views(const std::filesystem::path& dir, const std::string& case_id, const core::Rig& rig,
+                          const DrrImages& images, const std::vector<core::BoxRecord>& nodules,
+                          const RenderOptions& render_options, const ViewOutputOptions& output_options = {});
+
+}  // namespace xraylift::drr

@@ -1,0 +1,75 @@
+#include "xraylift/drr/render_case.hpp"
+
+#include <chrono>
+#include <sstream>
+
+#include "xraylift/core/atomic_file.hpp"
+#include "xraylift/core/error.hpp"
+#include "xraylift/data/dicom.hpp"
+#include "xraylift/data/manifest.hpp"
+#include "xraylift/data/nrrd.hpp"
+#include "xraylift/drr/render.hpp"
+
+namespace fs = std::filesystem;
+
+namespace xraylift::drr {
+
+data::Case load_render_input(const fs::path& path) {
+  XL_CHECK(fs::exists(path), "render input '", path.string(), "' does not exist; expected a case folder, a DICOM "
+           "series folder or a .nrrd volume");
+  if (fs::is_directory(path) && fs::exists(path / "case.json")) return data::load_case(path);
+  data::Case c;
+  if (fs::is_regular_file(path)) {
+    XL_CHECK(path.extension() == ".nrrd", "render input '", path.string(),
+             "' is a file but not a .nrrd volume; expected a case folder, a DICOM series folder or a .nrrd volume");
+    c.id = path.stem().string();
+    c.hu = data::read_nrrd(path);
+    c.meta = {{"source", "nrrd"}, {"path", path.string()}};
+    return c;
+  }
+  data::DicomSeries series = data::read_dicom_series(path);
+  c.id = path.filename().string();
+  if (c.id.empty()) c.id = path.parent_path().filename().string();
+  c.hu = std::move(series.hu);
+  c.meta = {{"source", "dicom"}, {"series_uid", series.series_uid}, {"warnings", series.warnings}};
+  return c;
+}
+
+std::vector<fs::path> read_manifest(const fs::path& manifest) {
+  const std::string text = core::read_file(manifest);
+  const fs::path base = manifest.parent_path();
+  std::vector<fs::path> out;
+  const auto first = text.find_first_not_of(" \t\r\n");
+  if (first != std::string::npos && text[first] == '{') {
+    // The data module's dataset manifest (xraylift.manifest); paths are relative to its folder.
+    for (const auto& e : data::read_manifest(manifest).cases) {
+      const fs::path p = e.path;
+      out.push_back(p.is_absolute() ? p : base / p);
+    }
+  } else {
+    std::istringstream lines(text);
+    std::string line;
+    while (std::getline(lines, line)) {
+      const auto b = line.find_first_not_of(" \t\r");
+      if (b == std::string::npos || line[b] == '#') continue;
+      const auto e = line.find_last_not_of(" \t\r");
+      const fs::path p = line.substr(b, e - b + 1);
+      out.push_back(p.is_absolute() ? p : base / p);
+    }
+  }
+  XL_CHECK(!out.empty(), "manifest '", manifest.string(), "' lists no cases");
+  return out;
+}
+
+RenderCaseResult render_case(const data::Case& c, const core::Rig& rig, const RenderOptions& options,
+                             const ViewOutputOptions& output, const fs::path& dir) {
+  RenderCaseResult result;
+  const auto t0 = std::chrono::steady_clock::now();
+  const DrrImages images = render(c.hu, rig, options, c.nodules);
+  result.render_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  result.rays = static_cast<long long>(images.views) * images.height * images.width;
+  result.views = write_views(dir, c.id, rig, images, c.nodules, options, output);
+  return result;
+}
+
+}  // namespace xraylift::drr

@@ -1,0 +1,141 @@
+#include "xraylift/drr/view_output.hpp"
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "xraylift/core/atomic_file.hpp"
+#include "xraylift/core/error.hpp"
+#include "xraylift/core/npy.hpp"
+
+namespace fs = std::filesystem;
+
+namespace xraylift::drr {
+
+namespace {
+
+void write_png(const fs::path& path, const cv::Mat& image) {
+  std::vector<unsigned char> bytes;
+  XL_CHECK(cv::imencode(".png", image, bytes), "drr: could not encode '", path.string(), "' as PNG");
+  core::write_file_atomic(path, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+}
+
+std::string view_file(int v, const char* suffix) {
+  char name[64];
+  std::snprintf(name, sizeof(name), "view%02d%s", v, suffix);
+  return name;
+}
+
+// 8-bit display: window from the 1st to the 99.5th percentile of the rays that cross the volume.
+cv::Mat display_image(const float* L, int height, int width) {
+  std::vector<float> inside;
+  for (int n = 0; n < height * width; ++n)
+    if (L[n] > 0) inside.push_back(L[n]);
+  float lo = 0, hi = 1;
+  if (!inside.empty()) {
+    auto pick = [&](double q) {
+      auto it = inside.begin() + static_cast<std::ptrdiff_t>(q * (inside.size() - 1));
+      std::nth_element(inside.begin(), it, inside.end());
+      return *it;
+    };
+    lo = pick(0.01);
+    hi = pick(0.995);
+    if (!(hi > lo)) hi = lo + 1e-3f;
+  }
+  cv::Mat gray(height, width, CV_8UC1);
+  for (int r = 0; r < height; ++r)
+    for (int c = 0; c < width; ++c) {
+      const float v = L[r * width + c];
+      const float t = v > 0 ? std::clamp((v - lo) / (hi - lo), 0.0f, 1.0f) : 0.0f;
+      gray.at<unsigned char>(r, c) = static_cast<unsigned char>(std::lround(255 * t));
+    }
+  cv::Mat color;
+  cv::cvtColor(gray, color, cv::COLOR_GRAY2BGR);
+  return color;
+}
+
+void draw_boxes(cv::Mat& image, const std::vector<core::ViewBox2D>& boxes) {
+  const double scale = std::max(0.35, image.cols / 1024.0);
+  const int thickness = std::max(1, image.cols / 512);
+  for (const auto& b : boxes) {
+    const auto& box = b.projection.box;
+    const cv::Scalar color(0, 0, 255);
+    cv::rectangle(image, cv::Point2d(box.x0, box.y0), cv::Point2d(box.x1, box.y1), color, thickness, cv::LINE_AA);
+    const auto& c = b.projection.center_uv;
+    if (c.allFinite()) cv::drawMarker(image, cv::Point2d(c.x(), c.y()), cv::Scalar(0, 255, 255), cv::MARKER_CROSS,
+                                      std::max(4, image.cols / 128), thickness);
+    cv::putText(image, b.nodule_id, cv::Point2d(box.x0, std::max(10.0, box.y0 - 3)), cv::FONT_HERSHEY_SIMPLEX,
+                0.4 * scale, color, 1, cv::LINE_AA);
+  }
+}
+
+}  // namespace
+
+std::uint16_t png_value(float line_integral, double png_l_max) {
+  if (!(line_integral > 0)) return 0;
+  const double t = std::min(1.0, static_cast<double>(line_integral) / png_l_max);
+  return static_cast<std::uint16_t>(std::lround(65535.0 * t));
+}
+
+core::ViewSet write_views(const fs::path& dir, const std::string& case_id, const core::Rig& rig,
+                          const DrrImages& images, const std::vector<core::BoxRecord>& nodules,
+                          const RenderOptions& render_options, const ViewOutputOptions& out) {
+  XL_CHECK(std::isfinite(out.png_l_max) && out.png_l_max > 0, "drr: png_l_max = ", out.png_l_max,
+           ", expected a finite value > 0");
+  XL_CHECK(images.views == static_cast<int>(rig.size()), "drr: ", images.views, " rendered views but the rig has ",
+           rig.size(), " cameras");
+  XL_CHECK(images.line_integral.size() == std::size_t(images.views) * images.view_pixels(),
+           "drr: image buffer size does not match views x height x width");
+  fs::create_directories(dir);
+  core::ViewSet set;
+  set.case_id = case_id;
+  set.render = render_options.to_json();
+  set.render["png_window"] = {{"kind", "linear"},
+                              {"png_l_max", out.png_l_max},
+                              {"formula", "png = round(65535 * clamp(L / png_l_max, 0, 1)); L = png / 65535 * png_l_max"}};
+  set.render["line_integral"] = "float32 .npy, integral of mu ds (unitless), rays through pixel centres";
+  set.boxes_3d = nodules;
+  const bool mask = !images.nodule_label.empty();
+  std::vector<float> transmitted;
+  if (out.transmission) {
+    transmitted = transmission(images, out.photons, out.noise_seed);
+    set.render["transmission"] = {{"photons", out.photons}, {"noise_seed", out.noise_seed},
+                                  {"formula", "I/I0 = exp(-L), Poisson(photons * exp(-L)) / photons when photons > 0"}};
+  }
+  const int H = images.height, W = images.width;
+  for (int v = 0; v < images.views; ++v) {
+    const float* L = images.view(v);
+    core::ViewRecord rec;
+    rec.camera = rig[v];
+    rec.image_path = view_file(v, ".png");
+    rec.line_integral_path = view_file(v, ".npy");
+    rec.boxes = core::ground_truth_boxes_2d(rig[v], nodules);
+
+    cv::Mat png(H, W, CV_16UC1);
+    for (int r = 0; r < H; ++r)
+      for (int c = 0; c < W; ++c) png.at<std::uint16_t>(r, c) = png_value(L[r * W + c], out.png_l_max);
+    write_png(dir / rec.image_path, png);
+    core::write_npy(dir / rec.line_integral_path, L, {H, W});
+    if (mask) {
+      rec.mask_path = view_file(v, "_mask.png");
+      cv::Mat labels(H, W, CV_16UC1, const_cast<std::uint16_t*>(images.nodule_label.data() + v * images.view_pixels()));
+      write_png(dir / rec.mask_path, labels);
+    }
+    if (out.transmission)
+      core::write_npy(dir / view_file(v, "_transmission.npy"), transmitted.data() + v * images.view_pixels(), {H, W});
+    if (out.overlay) {
+      cv::Mat overlay = display_image(L, H, W);
+      draw_boxes(overlay, rec.boxes);
+      write_png(dir / view_file(v, "_overlay.png"), overlay);
+    }
+    set.views.push_back(std::move(rec));
+  }
+  core::write_view_set(dir / "infos.json", set);
+  return set;
+}
+
+}  // namespace xraylift::drr

@@ -1,0 +1,49 @@
+#include <gtest/gtest.h>
+
+#include "drr_test_util.hpp"
+#include "xraylift/core/device.hpp"
+#include "xraylift/drr/render.hpp"
+#include "xraylift/drr/render_tensor.hpp"
+#include "xraylift/testing/testing.hpp"
+
+using namespace xraylift;
+using namespace xraylift::drr;
+
+namespace {
+torch::Tensor hu_tensor(const core::VolumeGeometry& g) {
+  torch::Tensor t = torch::linspace(-1000, 1200, g.voxel_count(), torch::kFloat32);
+  return t.reshape({g.dims.z(), g.dims.y(), g.dims.x()});
+}
+}  // namespace
+
+TEST(RenderTensor, CpuTensorMatchesRender) {
+  const core::VolumeGeometry g = core::VolumeGeometry::centered({24, 20, 16}, {2, 2, 3});
+  const torch::Tensor hu = hu_tensor(g);
+  const core::Rig rig = fixture::small_ring(32, 300, 600, 4);
+  RenderOptions o;
+  o.bone = BoneModel::kLinear;
+  const torch::Tensor out = render_tensor(hu, g, rig, o);
+  ASSERT_EQ(out.sizes(), (std::vector<int64_t>{4, 32, 32}));
+  core::VolumeF vol(g);
+  std::memcpy(vol.data(), hu.data_ptr<float>(), sizeof(float) * vol.size());
+  const DrrImages ref = render(vol, rig, o);
+  const float* p = out.data_ptr<float>();
+  for (std::size_t n = 0; n < ref.line_integral.size(); ++n) ASSERT_EQ(p[n], ref.line_integral[n]);
+  EXPECT_THROW(render_tensor(hu.reshape({-1}), g, rig, o), core::InputError);
+  EXPECT_THROW(render_tensor(hu.transpose(0, 2).contiguous(), g, rig, o), core::InputError);
+}
+
+TEST(RenderTensor, CudaTensorMatchesCpu) {
+  XL_REQUIRE_CUDA();
+  const core::VolumeGeometry g = core::VolumeGeometry::centered({64, 60, 40}, {1.5, 1.5, 2.5});
+  const torch::Tensor hu = hu_tensor(g);
+  const core::Rig rig = fixture::small_ring(96);
+  for (Integrator integrator : {Integrator::kSiddon, Integrator::kTrilinear}) {
+    RenderOptions o;
+    o.integrator = integrator;
+    const torch::Tensor cpu = render_tensor(hu, g, rig, o);
+    const torch::Tensor gpu = render_tensor(hu.to(torch::kCUDA), g, rig, o);
+    EXPECT_TRUE(gpu.is_cuda());
+    EXPECT_TRUE(torch::allclose(gpu.cpu(), cpu, 2e-3, 1e-4)) << to_string(integrator);
+  }
+}

@@ -1,0 +1,115 @@
+// `xraylift render`: DRRs of one case (or every case of a manifest) through a rig, with cameras and ground-truth
+// 2D boxes (docs/drr.md).
+#include <cmath>
+#include <filesystem>
+#include <optional>
+
+#include "../command.hpp"
+#include "xraylift/core/atomic_file.hpp"
+#include "xraylift/core/box_set.hpp"
+#include "xraylift/core/log.hpp"
+#include "xraylift/core/progress.hpp"
+#include "xraylift/core/rig.hpp"
+#include "xraylift/drr/render_case.hpp"
+
+namespace fs = std::filesystem;
+using namespace xraylift;
+
+namespace {
+
+struct Options {
+  std::string input;
+  std::string manifest;
+  std::string out;
+  std::string boxes;
+  int size = 0;
+  std::string integrator;
+  std::string device;
+  bool mask = false;
+  std::unique_ptr<tools::ConfigOptions> config;
+};
+
+// --size N: an N x N detector covering the same field as the configured one.
+void apply_size(core::Config& cfg, int size) {
+  if (size <= 0) return;
+  const int width = cfg.get<int>("rig.detector.width", 1024);
+  const double pixel = cfg.get<double>("rig.detector.pixel_size_mm", 0.78125);
+  cfg.set(core::cat("rig.detector.width=", size));
+  cfg.set(core::cat("rig.detector.height=", size));
+  cfg.set(core::cat("rig.detector.pixel_size_mm=", pixel * width / size));
+}
+
+tools::Runner setup(CLI::App& app) {
+  auto opt = std::make_shared<Options>();
+  app.add_option("case", opt->input, "Case folder (data module), DICOM series folder or .nrrd volume");
+  app.add_option("--manifest", opt->manifest,
+                 "Batch mode: a manifest of case folders (JSON {\"cases\": [{\"path\": ...}]} or one path per line)");
+  app.add_option("-o,--out", opt->out, "Output folder (batch mode: one sub-folder per case)")->required();
+  app.add_option("--boxes", opt->boxes, "xraylift.boxes3d file with the nodules of a DICOM/NRRD input (by case id)");
+  app.add_option("--size", opt->size, "Detector of N x N pixels covering the configured field (quick runs)");
+  app.add_option("--integrator", opt->integrator, "siddon | trilinear (overrides drr.integrator)");
+  app.add_option("--device", opt->device, "cpu | cuda (overrides drr.device)");
+  app.add_flag("--mask", opt->mask, "Also write the nodule label images (viewNN_mask.png)");
+  opt->config = std::make_unique<tools::ConfigOptions>(app);
+  app.footer(
+      "Writes per view viewNN.png (uint16 = 65535 * clamp(L / drr.png_l_max, 0, 1)), viewNN.npy (float32 line\n"
+      "integrals L), viewNN_overlay.png (boxes drawn) and infos.json (cameras, 3D and 2D boxes; format\n"
+      "xraylift.views). Config: a rig section (configs/rig/*.yaml; default the seed ring) and a drr section\n"
+      "(integrator, step_voxels, mu_water_per_mm, bone, mu_bone_per_mm, bone_start_hu, mask, threads, device,\n"
+      "png_l_max, overlay, transmission, photons, noise_seed).");
+  return [opt] {
+    if (opt->input.empty() == opt->manifest.empty())
+      throw core::ConfigError("render: give exactly one of CASE or --manifest FILE");
+    core::Config cfg = opt->config->load();
+    apply_size(cfg, opt->size);
+    if (!opt->integrator.empty()) cfg.set("drr.integrator=" + opt->integrator);
+    if (!opt->device.empty()) cfg.set("drr.device=" + opt->device);
+    if (opt->mask) cfg.set("drr.mask=true");
+    const core::Rig rig = cfg.has("rig") ? core::Rig::from_config(cfg.section("rig")) : core::Rig::ring({});
+    const core::Config drr_section = cfg.section("drr");
+    const drr::RenderOptions options = drr::RenderOptions::from_config(drr_section);
+    drr::ViewOutputOptions output;
+    output.png_l_max = drr_section.get<double>("png_l_max", output.png_l_max);
+    output.overlay = drr_section.get<bool>("overlay", output.overlay);
+    output.transmission = drr_section.get<bool>("transmission", output.transmission);
+    output.photons = drr_section.get<double>("photons", output.photons);
+    output.noise_seed = drr_section.get<std::uint64_t>("noise_seed", output.noise_seed);
+    cfg.check_no_unknown_keys();
+    std::optional<core::BoxSet> boxes;
+    if (!opt->boxes.empty()) boxes = core::read_box_set(opt->boxes);
+
+    const bool batch = !opt->manifest.empty();
+    const std::vector<fs::path> inputs =
+        batch ? drr::read_manifest(opt->manifest) : std::vector<fs::path>{fs::path(opt->input)};
+    core::log::info("render: ", inputs.size(), " case(s), ", rig.size(), " views of ", rig[0].width(), " x ",
+                    rig[0].height(), " px, ", drr::to_string(options.integrator), " on ", drr::to_string(options.device));
+    core::Progress progress("render", static_cast<std::int64_t>(inputs.size()));
+    double seconds = 0;
+    long long rays = 0;
+    std::vector<std::string> written;
+    for (const auto& input : inputs) {
+      data::Case c = drr::load_render_input(input);
+      if (boxes) {
+        if (const auto* found = boxes->find(c.id)) c.nodules = found->boxes;
+        else core::log::warn("render: '", opt->boxes, "' has no boxes for case '", c.id, "'");
+      }
+      const fs::path dir = batch ? fs::path(opt->out) / c.id : fs::path(opt->out);
+      const drr::RenderCaseResult r = drr::render_case(c, rig, options, output, dir);
+      seconds += r.render_seconds;
+      rays += r.rays;
+      core::write_file_atomic(dir / "render_config.yaml", cfg.dump());
+      written.push_back((dir / "infos.json").string());
+      progress.set_status(core::cat(c.id, ": ", std::lround(r.render_seconds * 1000), " ms"));
+      progress.tick();
+    }
+    progress.finish();
+    for (const auto& w : written) core::log::info("wrote ", w, " (+ viewNN.png/.npy/_overlay.png per view)");
+    core::log::info("render: ", std::lround(seconds * 1000.0 / inputs.size()), " ms per case, ",
+                    seconds > 0 ? static_cast<double>(rays) / seconds / 1e6 : 0.0, " M rays/s");
+    return 0;
+  };
+}
+
+}  // namespace
+
+XL_REGISTER_COMMAND("render", "Render DRRs of a case (cameras, 16-bit PNGs, line integrals, 2D boxes)", setup);
