@@ -11,3 +11,12 @@ if(XRAYLIFT_CUDA)
   message(STATUS "xraylift: CUDA kernels for architectures ${CMAKE_CUDA_ARCHITECTURES}")
 endif()
 message(STATUS "xraylift: libtorch ${Torch_VERSION} from ${Torch_DIR}")
+
+# xraylift::torch: what every torch-using target links. libtorch.so and libtorch_cpu.so export a bundled copy of
+# std::filesystem built against other libstdc++ headers; when they precede libstdc++ in the lookup order our
+# calls bind to it and std::filesystem::remove_all crashes. Putting libstdc++ first among the NEEDED libraries
+# makes every std:: symbol resolve to the system libstdc++ our code was compiled against.
+add_library(xraylift_torch INTERFACE)
+add_library(xraylift::torch ALIAS xraylift_torch)
+target_link_libraries(xraylift_torch INTERFACE ${TORCH_LIBRARIES})
+target_link_options(xraylift_torch INTERFACE "SHELL:-Wl,--push-state,--no-as-needed -lstdc++ -Wl,--pop-state")

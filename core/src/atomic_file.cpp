@@ -42,6 +42,27 @@ std::string read_file(const fs::path& path) {
   return ss.str();
 }
 
+void write_folder_atomic(const fs::path& dir, const std::function<void(const fs::path&)>& fill) {
+  const fs::path parent = dir.has_parent_path() ? dir.parent_path() : fs::path(".");
+  std::error_code ec;
+  fs::create_directories(parent, ec);
+  if (ec) throw InputError(cat("cannot create folder '", parent.string(), "': ", ec.message()));
+  const fs::path temp = temp_path_for(dir);
+  const fs::path old = temp_path_for(dir.string() + ".old");
+  fs::remove_all(temp, ec);
+  try {
+    fs::create_directories(temp);
+    fill(temp);
+    if (fs::exists(dir)) fs::rename(dir, old);
+    fs::rename(temp, dir);
+  } catch (...) {
+    fs::remove_all(temp, ec);
+    if (!fs::exists(dir) && fs::exists(old)) fs::rename(old, dir, ec);
+    throw;
+  }
+  fs::remove_all(old, ec);
+}
+
 AtomicFile::AtomicFile(fs::path target, bool binary) : target_(std::move(target)) {
   if (target_.has_parent_path()) {
     std::error_code ec;

@@ -1,11 +1,8 @@
 // Case folders: volume.nrrd + nodules.json + case.json, written atomically as a whole folder.
 #include "xraylift/data/case.hpp"
 
-#include <unistd.h>
 
-#include <atomic>
 
-#include "fs_util.hpp"
 #include "xraylift/core/atomic_file.hpp"
 #include "xraylift/core/error.hpp"
 #include "xraylift/data/nrrd.hpp"
@@ -89,29 +86,17 @@ namespace {
 
 void save_case_with(const fs::path& dir, const Case& c, const core::VolumeU8* labels) {
   validate_case(c, dir.string());
-  static std::atomic<unsigned> counter{0};
-  const fs::path parent = dir.has_parent_path() ? dir.parent_path() : fs::path(".");
-  fs::create_directories(parent);
-  const std::string stem = dir.filename().string();
-  const fs::path temp = parent / core::cat(".", stem, ".tmp.", ::getpid(), ".", counter.fetch_add(1));
-  const fs::path old = parent / core::cat(".", stem, ".old.", ::getpid(), ".", counter.fetch_add(1));
-  std::error_code ec;
-  detail::remove_tree(temp);
   try {
-    fs::create_directories(temp);
-    write_nrrd(temp / "volume.nrrd", c.hu, true);
-    if (labels) write_nrrd(temp / "labels.nrrd", *labels, true);
-    core::write_box_set(temp / "nodules.json", boxes_of(c));
-    const nlohmann::json j = {{"format", "xraylift.case"}, {"version", 1}, {"id", c.id}, {"meta", c.meta}};
-    core::write_file_atomic(temp / "case.json", j.dump(2));
-    if (fs::exists(dir)) fs::rename(dir, old);
-    fs::rename(temp, dir);
+    core::write_folder_atomic(dir, [&](const fs::path& temp) {
+      write_nrrd(temp / "volume.nrrd", c.hu, true);
+      if (labels) write_nrrd(temp / "labels.nrrd", *labels, true);
+      core::write_box_set(temp / "nodules.json", boxes_of(c));
+      const nlohmann::json j = {{"format", "xraylift.case"}, {"version", 1}, {"id", c.id}, {"meta", c.meta}};
+      core::write_file_atomic(temp / "case.json", j.dump(2));
+    });
   } catch (const std::exception& e) {
-    detail::remove_tree(temp);
-    if (!fs::exists(dir) && fs::exists(old)) fs::rename(old, dir, ec);
     throw core::InputError(core::cat("cannot write case folder '", dir.string(), "': ", e.what()));
   }
-  detail::remove_tree(old);
 }
 
 

@@ -2,15 +2,13 @@
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dctk.h>
 
-#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstdio>
 
 #include "dicom_codecs.hpp"
-#include "fs_util.hpp"
+#include "xraylift/core/atomic_file.hpp"
 #include "xraylift/core/error.hpp"
 #include "xraylift/data/dicom.hpp"
 
@@ -53,18 +51,10 @@ std::vector<DicomSlice> write_dicom_series(const fs::path& folder, const core::V
   const std::string study = o.study_uid.empty() ? derived_uid("study/" + seed) : o.study_uid;
   const std::string series = o.series_uid.empty() ? derived_uid("series/" + seed) : o.series_uid;
   const std::string frame = derived_uid("frame/" + seed);
-  static std::atomic<unsigned> counter{0};
-  const fs::path parent = folder.has_parent_path() ? folder.parent_path() : fs::path(".");
-  fs::create_directories(parent);
-  const fs::path temp = parent / core::cat(".", folder.filename().string(), ".tmp.", ::getpid(), ".", counter++);
-  const fs::path old = parent / core::cat(".", folder.filename().string(), ".old.", ::getpid(), ".", counter++);
-  std::error_code ec;
-  detail::remove_tree(temp);
-  fs::create_directories(temp);
   const int nx = g.dims.x(), ny = g.dims.y(), nz = g.dims.z();
   std::vector<DicomSlice> slices;
   std::vector<Uint16> pixels(std::size_t(nx) * ny);
-  try {
+  core::write_folder_atomic(folder, [&](const fs::path& temp) {
     // Instance 1 is the most superior slice, as scanners usually number them.
     for (int k = nz - 1, instance = 1; k >= 0; --k, ++instance) {
       const Eigen::Vector3d corner = g.index_to_world(Eigen::Vector3d(0, 0, k)) + o.scanner_origin_offset_mm;
@@ -114,14 +104,7 @@ std::vector<DicomSlice> write_dicom_series(const fs::path& folder, const core::V
       XL_CHECK(st.good(), f, ": cannot write DICOM file (", st.text(), ")");
       slices.push_back({sop, corner.z(), (folder / file.filename()).string()});
     }
-    if (fs::exists(folder)) fs::rename(folder, old);
-    fs::rename(temp, folder);
-  } catch (...) {
-    detail::remove_tree(temp);
-    if (!fs::exists(folder) && fs::exists(old)) fs::rename(old, folder, ec);
-    throw;
-  }
-  detail::remove_tree(old);
+  });
   std::reverse(slices.begin(), slices.end());  // z ascending, like DicomSeries::slices
   return slices;
 }

@@ -22,3 +22,22 @@ TEST(AtomicFile, CommitReplacesAndAbortLeavesNothing) {
   EXPECT_EQ(files, 2);  // sub/ and sub/a.txt: no temporary left behind
   EXPECT_THROW(read_file(dir / "missing.txt"), InputError);
 }
+
+TEST(AtomicFolder, ReplacesWholeFolderOrNothing) {
+  const auto dir = xraylift::testing::scratch_dir("atomic_folder");
+  const auto target = dir / "case";
+  write_folder_atomic(target, [](const fs::path& tmp) { write_file_atomic(tmp / "a.txt", "v1"); });
+  write_folder_atomic(target, [](const fs::path& tmp) { write_file_atomic(tmp / "b.txt", "v2"); });
+  EXPECT_FALSE(fs::exists(target / "a.txt"));  // replaced whole, not merged
+  EXPECT_EQ(read_file(target / "b.txt"), "v2");
+  EXPECT_THROW(write_folder_atomic(target,
+                                   [](const fs::path& tmp) {
+                                     write_file_atomic(tmp / "c.txt", "half");
+                                     throw InputError("disk full");
+                                   }),
+               InputError);
+  EXPECT_EQ(read_file(target / "b.txt"), "v2");  // a failed write leaves the old folder intact
+  int entries = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir)) ++entries;
+  EXPECT_EQ(entries, 1);  // no temporary or moved-aside folders left
+}

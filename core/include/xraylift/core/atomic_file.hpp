@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -35,5 +36,10 @@ class AtomicFile {
 // (OpenCV, DCMTK) that insist on a filename: write there, then commit_temp_file().
 std::filesystem::path temp_path_for(const std::filesystem::path& target);
 void commit_temp_file(const std::filesystem::path& temp, const std::filesystem::path& target);
+
+// Writes a whole folder atomically: `fill` writes into a fresh temporary sibling folder; on success that folder
+// replaces `dir` (an existing `dir` is moved aside, then removed); if `fill` throws, `dir` is left as it was and
+// the temporary folder is removed. Readers never see a half-written folder.
+void write_folder_atomic(const std::filesystem::path& dir, const std::function<void(const std::filesystem::path& temp_dir)>& fill);
 
 }  // namespace xraylift::core
