@@ -122,15 +122,20 @@ PlotSpec froc_plot(const std::vector<std::pair<std::string, const FrocCurve*>>& 
   return s;
 }
 
-PlotSpec pr_plot_3d(const Metrics3D& m) {
+PlotSpec precision_recall_axes(const std::string& title) {
   PlotSpec s;
-  s.title = "Precision-recall (nuScenes centre distance; 3D IoU)";
+  s.title = title;
   s.x_label = "recall";
   s.y_label = "precision";
   for (int i = 0; i <= 10; ++i) {
     s.x_ticks.push_back(i / 10.0);
     s.y_ticks.push_back(i / 10.0);
   }
+  return s;
+}
+
+PlotSpec pr_plot_3d(const Metrics3D& m) {
+  PlotSpec s = precision_recall_axes("Precision-recall (nuScenes centre distance; 3D IoU)");
   std::size_t k = 0;
   for (const auto& d : m.distance) {
     PlotSeries ser;
@@ -239,14 +244,7 @@ std::vector<fs::path> write_report_2d(const fs::path& out_dir, const std::map<st
   json g = json::object();
   for (const auto& [name, r] : groups) g[name] = to_json(r);
   doc["groups"] = g;
-  PlotSpec s;
-  s.title = "Precision-recall at IoU 0.5 (COCO 101 points)";
-  s.x_label = "recall";
-  s.y_label = "precision";
-  for (int i = 0; i <= 10; ++i) {
-    s.x_ticks.push_back(i / 10.0);
-    s.y_ticks.push_back(i / 10.0);
-  }
+  PlotSpec s = precision_recall_axes("Precision-recall at IoU 0.5 (COCO 101 points)");
   std::size_t k = 0;
   for (const auto& [name, r] : groups) {
     if (r.precision_at_recall_50.empty() || r.num_truths == 0) continue;

@@ -2,18 +2,11 @@
 
 #include <opencv2/calib3d.hpp>
 #include <opencv2/imgproc.hpp>
-#include <opencv2/core/version.hpp>
-#if CV_VERSION_MAJOR > 4 || (CV_VERSION_MAJOR == 4 && CV_VERSION_MINOR >= 7)
-#include <opencv2/objdetect/aruco_detector.hpp>
-#define XRAYLIFT_ARUCO_OBJDETECT 1
-#else
-#include <opencv2/aruco.hpp>
-#define XRAYLIFT_ARUCO_OBJDETECT 0
-#endif
 
 #include <Eigen/Geometry>
 #include <cmath>
 
+#include "aruco_compat.hpp"
 #include "xraylift/core/atomic_file.hpp"
 #include "xraylift/core/error.hpp"
 #include "xraylift/viz/axes.hpp"
