@@ -1,0 +1,61 @@
+#pragma once
+// Ranked-detection metrics on 3D boxes.
+//
+// nuScenes detection score adapted to millimetres (nuscenes-devkit detection/algo.py, reproduced):
+//   - predictions in descending score order (stable) each take the NEAREST unmatched truth of their case;
+//     a match when that centre distance < threshold (mm); otherwise a false positive, unless it is on an
+//     ignore region (then dropped). Duplicates are false positives.
+//   - precision and recall at every rank; precision, confidence and the running means of the TP errors
+//     resampled at recall numpy.linspace(0, 1, 101) with numpy.interp (right = 0) exactly as the devkit does;
+//   - AP = mean(max(precision[11:] - 0.1, 0)) / 0.9 (recall bins above 0.1);
+//   - ATE (mm) and ASE (1 - aligned IoU) = mean of the resampled running errors from recall index 11 to the
+//     last index with non-zero confidence (undefined, -1, when that range is empty).
+// 3D IoU AP (MMDetection3D indoor_eval, reproduced): a prediction takes its case's truth of highest IoU; a
+//   TP when IoU > threshold and that truth is still free, else an FP (or dropped on an ignore region); AP =
+//   area under the monotone precision envelope ("area" mode).
+#include <vector>
+
+#include "xraylift/eval/cases3d.hpp"
+
+namespace xraylift::eval {
+
+// One ranked prediction after matching (ignored predictions are not listed).
+struct RankedMatch {
+  double score = 0;
+  bool tp = false;
+  double trans_err = 0, scale_err = 0;  // for TPs: centre distance (mm), 1 - aligned IoU
+};
+
+struct CaseMatches {
+  std::vector<RankedMatch> matches;  // in the case's descending-score order
+  int num_truths = 0;                // non-ignored
+  int ignored_predictions = 0;
+};
+
+CaseMatches match_by_distance(const EvalCase& c, double threshold_mm);
+CaseMatches match_by_iou(const EvalCase& c, double iou_threshold);
+
+struct DistanceCurve {
+  double threshold = 0;
+  std::vector<double> recall, precision, confidence, trans_err, scale_err;  // 101 points each
+  double ap = -1;                 // -1 when there is no truth
+  double ate_mm = -1, ase = -1;   // -1 when undefined
+  int num_truths = 0, num_tp = 0, num_fp = 0;
+};
+
+struct IouCurve {
+  double threshold = 0;
+  std::vector<double> recall, precision;  // at every rank
+  double ap = -1;
+  int num_truths = 0, num_tp = 0, num_fp = 0;
+};
+
+// `cases` may repeat entries (bootstrap). Ranking across cases: descending score, ties by case order.
+DistanceCurve accumulate_distance(const std::vector<const CaseMatches*>& cases, double threshold_mm);
+IouCurve accumulate_iou(const std::vector<const CaseMatches*>& cases, double iou_threshold);
+
+// nuScenes-style combined score: (5 mAP + (1 - min(1, ATE / tp_threshold)) + (1 - ASE)) / 7; an undefined
+// ATE or ASE counts as the worst (its term 0); -1 when mAP is undefined.
+double detection_score(double map, double ate_mm, double ase, double tp_threshold_mm);
+
+}  // namespace xraylift::eval

@@ -1,0 +1,267 @@
+#include "xraylift/eval/evaluate3d.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <random>
+
+#include "xraylift/core/error.hpp"
+
+namespace xraylift::eval {
+namespace {
+
+// Per-case results computed once; every metric (and every bootstrap sample) is a reduction over them.
+struct CaseResults {
+  std::vector<CaseFroc> froc;
+  std::vector<std::vector<CaseMatches>> distance;  // [threshold][case]
+  std::vector<std::vector<CaseMatches>> iou;
+};
+
+CaseResults per_case(const std::vector<EvalCase>& cases, const Eval3DOptions& o) {
+  CaseResults r;
+  for (const auto& c : cases) r.froc.push_back(froc_case(c, o.froc));
+  for (double t : o.distance_thresholds_mm) {
+    r.distance.emplace_back();
+    for (const auto& c : cases) r.distance.back().push_back(match_by_distance(c, t));
+  }
+  for (double t : o.iou_thresholds) {
+    r.iou.emplace_back();
+    for (const auto& c : cases) r.iou.back().push_back(match_by_iou(c, t));
+  }
+  return r;
+}
+
+template <typename T>
+std::vector<const T*> pick(const std::vector<T>& all, const std::vector<std::size_t>& sample) {
+  std::vector<const T*> out;
+  out.reserve(sample.size());
+  for (std::size_t i : sample) out.push_back(&all[i]);
+  return out;
+}
+
+// Reduces per-case results over `sample` (case indices, repeats allowed).
+Metrics3D reduce(const CaseResults& r, const std::vector<std::size_t>& sample, const Eval3DOptions& o,
+                 bool with_iou) {
+  Metrics3D m;
+  m.froc = froc_curve(pick(r.froc, sample), o.froc);
+  double ap_sum = 0;
+  bool defined = true;
+  for (std::size_t k = 0; k < o.distance_thresholds_mm.size(); ++k) {
+    m.distance.push_back(accumulate_distance(pick(r.distance[k], sample), o.distance_thresholds_mm[k]));
+    defined = defined && m.distance.back().ap >= 0;
+    ap_sum += m.distance.back().ap;
+    if (o.distance_thresholds_mm[k] == o.tp_threshold_mm) {
+      m.ate_mm = m.distance.back().ate_mm;
+      m.ase = m.distance.back().ase;
+    }
+  }
+  m.map = defined ? ap_sum / o.distance_thresholds_mm.size() : -1;
+  m.score = detection_score(m.map, m.ate_mm, m.ase, o.tp_threshold_mm);
+  if (with_iou) {
+    for (std::size_t k = 0; k < o.iou_thresholds.size(); ++k)
+      m.iou.push_back(accumulate_iou(pick(r.iou[k], sample), o.iou_thresholds[k]));
+  }
+  return m;
+}
+
+std::string format_mm(double v) {
+  std::string s = core::cat(v);
+  return s;
+}
+
+nlohmann::json value_or_null(double v) { return v < 0 ? nlohmann::json(nullptr) : nlohmann::json(v); }
+
+// Truths outside `keep` become ignore regions.
+template <typename Keep>
+std::vector<EvalCase> restricted(const std::vector<EvalCase>& cases, Keep keep) {
+  std::vector<EvalCase> out = cases;
+  for (auto& c : out)
+    for (auto& t : c.truths) t.ignore = t.ignore || !keep(t);
+  return out;
+}
+
+}  // namespace
+
+std::string SizeBin::label() const { return core::cat(format_mm(min_mm), "-", format_mm(max_mm), " mm"); }
+
+void validate(const Eval3DOptions& o) {
+  using core::ConfigError;
+  auto check = [](bool ok, const std::string& msg) {
+    if (!ok) throw ConfigError(msg);
+  };
+  check(!o.distance_thresholds_mm.empty(), "eval options: distance_thresholds_mm is empty");
+  bool has_tp = false;
+  for (double t : o.distance_thresholds_mm) {
+    check(std::isfinite(t) && t > 0, core::cat("eval options: distance threshold ", t, " mm, expected > 0"));
+    has_tp = has_tp || t == o.tp_threshold_mm;
+  }
+  check(has_tp, core::cat("eval options: tp_threshold_mm = ", o.tp_threshold_mm,
+                          " must be one of distance_thresholds_mm"));
+  for (double t : o.iou_thresholds)
+    check(std::isfinite(t) && t >= 0 && t < 1, core::cat("eval options: IoU threshold ", t, ", expected [0, 1)"));
+  check(!o.froc.fp_rates.empty(), "eval options: fp_rates is empty");
+  for (double r : o.froc.fp_rates)
+    check(std::isfinite(r) && r > 0, core::cat("eval options: FP rate ", r, ", expected > 0"));
+  for (const auto& b : o.size_bins)
+    check(std::isfinite(b.min_mm) && std::isfinite(b.max_mm) && b.min_mm >= 0 && b.max_mm > b.min_mm,
+          core::cat("eval options: size bin [", b.min_mm, ", ", b.max_mm, "), expected 0 <= min < max"));
+  check(o.bootstrap_samples >= 0 && o.bootstrap_samples <= 100000,
+        core::cat("eval options: bootstrap_samples = ", o.bootstrap_samples, ", expected 0..100000"));
+  check(o.confidence > 0 && o.confidence < 1, core::cat("eval options: confidence = ", o.confidence,
+                                                        ", expected a value in (0, 1)"));
+  check(std::isfinite(o.truth_filter.min_diameter_mm) && o.truth_filter.min_diameter_mm >= 0,
+        core::cat("eval options: min_diameter_mm = ", o.truth_filter.min_diameter_mm, ", expected >= 0"));
+  check(o.truth_filter.min_readers >= 0 && o.truth_filter.min_readers <= 4,
+        core::cat("eval options: min_readers = ", o.truth_filter.min_readers, ", expected 0..4"));
+}
+
+Interval percentile_interval(std::vector<double> v, double confidence) {
+  if (v.empty()) return {};
+  std::sort(v.begin(), v.end());
+  const double pz = (1.0 - confidence) / 2.0;
+  const auto at = [&](double q) {
+    const auto i = static_cast<std::size_t>(std::floor(q * static_cast<double>(v.size())));
+    return v[std::min(i, v.size() - 1)];
+  };
+  return {at(pz), at(1.0 - pz)};
+}
+
+Metrics3D compute_metrics(const std::vector<EvalCase>& cases, const Eval3DOptions& options) {
+  validate(options);
+  const CaseResults r = per_case(cases, options);
+  std::vector<std::size_t> all(cases.size());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  Metrics3D m = reduce(r, all, options, true);
+  m.num_cases = static_cast<int>(cases.size());
+  m.num_truths = count_truths(cases, false);
+  m.num_ignored_truths = count_truths(cases, true);
+  m.num_predictions = count_predictions(cases);
+  return m;
+}
+
+Eval3DResult evaluate_3d(const std::vector<EvalCase>& cases, const Eval3DOptions& options) {
+  validate(options);
+  Eval3DResult result;
+  const CaseResults r = per_case(cases, options);
+  std::vector<std::size_t> all(cases.size());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  result.overall = reduce(r, all, options, true);
+  result.overall.num_cases = static_cast<int>(cases.size());
+  result.overall.num_truths = count_truths(cases, false);
+  result.overall.num_ignored_truths = count_truths(cases, true);
+  result.overall.num_predictions = count_predictions(cases);
+
+  if (options.bootstrap_samples > 0 && !cases.empty()) {
+    result.bootstrap_samples = options.bootstrap_samples;
+    std::mt19937_64 rng(options.seed);
+    std::uniform_int_distribution<std::size_t> draw(0, cases.size() - 1);
+    std::vector<double> cpm, map, score;
+    std::vector<std::vector<double>> sens(options.froc.fp_rates.size());
+    std::vector<std::size_t> sample(cases.size());
+    for (int b = 0; b < options.bootstrap_samples; ++b) {
+      for (auto& s : sample) s = draw(rng);
+      const Metrics3D m = reduce(r, sample, options, false);
+      cpm.push_back(m.froc.cpm);
+      map.push_back(m.map);
+      score.push_back(m.score);
+      for (std::size_t k = 0; k < sens.size(); ++k) sens[k].push_back(m.froc.sensitivity_at_rates[k]);
+    }
+    // A sample without any truth has undefined metrics; intervals use the defined ones.
+    auto defined = [](std::vector<double> v) {
+      v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return x < 0; }), v.end());
+      return v;
+    };
+    result.cpm_ci = percentile_interval(defined(cpm), options.confidence);
+    result.map_ci = percentile_interval(defined(map), options.confidence);
+    result.score_ci = percentile_interval(defined(score), options.confidence);
+    for (auto& s : sens) result.sensitivity_ci.push_back(percentile_interval(defined(s), options.confidence));
+  }
+
+  if (options.breakdowns) {
+    for (const auto& bin : options.size_bins) {
+      const auto sub = restricted(cases, [&](const core::BoxRecord& t) {
+        return t.diameter() >= bin.min_mm && t.diameter() < bin.max_mm;
+      });
+      result.breakdowns.push_back({"size", bin.label(), compute_metrics(sub, options)});
+    }
+    std::map<int, int> reader_counts;
+    for (const auto& c : cases)
+      for (const auto& t : c.truths)
+        if (!t.ignore && t.readers > 0) ++reader_counts[t.readers];
+    for (const auto& [readers, count] : reader_counts) {
+      const auto sub = restricted(cases, [r = readers](const core::BoxRecord& t) { return t.readers == r; });
+      result.breakdowns.push_back({"readers", core::cat(readers, readers == 1 ? " reader" : " readers"),
+                                   compute_metrics(sub, options)});
+    }
+  }
+  return result;
+}
+
+nlohmann::json to_json(const Metrics3D& m, bool with_curves) {
+  using nlohmann::json;
+  json froc = {{"cpm", value_or_null(m.froc.cpm)},
+               {"num_scans", m.froc.num_scans},
+               {"num_truths", m.froc.num_truths},
+               {"num_detected", m.froc.num_detected},
+               {"num_false_positives", m.froc.num_false_positives}};
+  json at_rates = json::array();
+  for (std::size_t k = 0; k < m.froc.fp_rates.size(); ++k)
+    at_rates.push_back({{"fp_per_scan", m.froc.fp_rates[k]}, {"sensitivity", value_or_null(m.froc.sensitivity_at_rates[k])}});
+  froc["sensitivity_at"] = at_rates;
+  if (with_curves) {
+    froc["curve"] = {{"fps", m.froc.fps}, {"sensitivity", m.froc.sensitivity}};
+  }
+  json dist = json::array();
+  for (const auto& d : m.distance) {
+    json e = {{"threshold_mm", d.threshold}, {"ap", value_or_null(d.ap)}, {"ate_mm", value_or_null(d.ate_mm)},
+              {"ase", value_or_null(d.ase)}, {"num_tp", d.num_tp}, {"num_fp", d.num_fp}};
+    if (with_curves) e["precision_101"] = d.precision;
+    dist.push_back(std::move(e));
+  }
+  json iou = json::array();
+  for (const auto& c : m.iou)
+    iou.push_back({{"iou_threshold", c.threshold}, {"ap", value_or_null(c.ap)}, {"num_tp", c.num_tp}, {"num_fp", c.num_fp}});
+  return {{"num_cases", m.num_cases},
+          {"num_truths", m.num_truths},
+          {"num_ignored_truths", m.num_ignored_truths},
+          {"num_predictions", m.num_predictions},
+          {"froc", froc},
+          {"nuscenes", {{"map", value_or_null(m.map)}, {"ate_mm", value_or_null(m.ate_mm)},
+                        {"ase", value_or_null(m.ase)}, {"score", value_or_null(m.score)}, {"per_threshold", dist}}},
+          {"iou_ap", iou}};
+}
+
+nlohmann::json to_json(const Eval3DResult& r, const Eval3DOptions& o) {
+  using nlohmann::json;
+  json doc = {{"format", "xraylift.eval3d"}, {"version", 1}};
+  json opts = {{"min_diameter_mm", o.truth_filter.min_diameter_mm},
+               {"min_readers", o.truth_filter.min_readers},
+               {"fp_rates", o.froc.fp_rates},
+               {"duplicates_as_false_positives", o.froc.duplicates_as_false_positives},
+               {"distance_thresholds_mm", o.distance_thresholds_mm},
+               {"tp_threshold_mm", o.tp_threshold_mm},
+               {"iou_thresholds", o.iou_thresholds},
+               {"bootstrap_samples", o.bootstrap_samples},
+               {"confidence", o.confidence},
+               {"seed", o.seed}};
+  doc["options"] = opts;
+  doc["overall"] = to_json(r.overall, true);
+  if (r.bootstrap_samples > 0) {
+    auto iv = [](const Interval& i) { return json::array({value_or_null(i.lower), value_or_null(i.upper)}); };
+    json sens = json::array();
+    for (const auto& i : r.sensitivity_ci) sens.push_back(iv(i));
+    doc["bootstrap"] = {{"samples", r.bootstrap_samples}, {"cpm", iv(r.cpm_ci)}, {"map", iv(r.map_ci)},
+                        {"score", iv(r.score_ci)}, {"sensitivity_at", sens}};
+  }
+  json br = json::array();
+  for (const auto& b : r.breakdowns) {
+    json e = to_json(b.metrics, false);
+    e["group"] = b.group;
+    e["label"] = b.label;
+    br.push_back(std::move(e));
+  }
+  doc["breakdowns"] = br;
+  return doc;
+}
+
+}  // namespace xraylift::eval
