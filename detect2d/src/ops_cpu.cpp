@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "xraylift/core/error.hpp"
 #include "xraylift/detect2d/ops.hpp"
@@ -102,35 +103,50 @@ RoiGeometry<T> roi_geometry(const T* roi, const RoIAlignOptions& o) {
   return g;
 }
 
+// The bilinear taps of every sample of one RoI, computed once and reused for all channels (torchvision's pre_calc).
+template <typename T>
+struct SampleTap {
+  std::int64_t bin;  // ph * pooled_w + pw
+  std::int64_t o1, o2, o3, o4;
+  T w1, w2, w3, w4;
+};
+
+template <typename T>
+void roi_taps(const RoiGeometry<T>& g, std::int64_t height, std::int64_t width, const RoIAlignOptions& o,
+              std::vector<SampleTap<T>>& taps) {
+  taps.clear();
+  for (std::int64_t ph = 0; ph < o.pooled_height; ++ph)
+    for (std::int64_t pw = 0; pw < o.pooled_width; ++pw)
+      for (std::int64_t iy = 0; iy < g.grid_h; ++iy) {
+        const T y = g.start_h + ph * g.bin_h + (iy + T(0.5)) * g.bin_h / g.grid_h;
+        for (std::int64_t ix = 0; ix < g.grid_w; ++ix) {
+          const T x = g.start_w + pw * g.bin_w + (ix + T(0.5)) * g.bin_w / g.grid_w;
+          const auto s = bilinear_sample<T>(height, width, y, x);
+          if (!s.valid) continue;
+          taps.push_back({ph * o.pooled_width + pw, s.y_low * width + s.x_low, s.y_low * width + s.x_high,
+                          s.y_high * width + s.x_low, s.y_high * width + s.x_high, s.w1, s.w2, s.w3, s.w4});
+        }
+      }
+}
+
 template <typename T>
 void roi_align_forward_cpu_kernel(const T* input, const T* rois, std::int64_t num_rois, std::int64_t batch,
                                   std::int64_t channels, std::int64_t height, std::int64_t width,
                                   const RoIAlignOptions& o, T* output) {
-  const std::int64_t ph_n = o.pooled_height, pw_n = o.pooled_width;
+  const std::int64_t bins = o.pooled_height * o.pooled_width;
   at::parallel_for(0, num_rois, 1, [&](std::int64_t begin, std::int64_t end) {
+    std::vector<SampleTap<T>> taps;
     for (std::int64_t n = begin; n < end; ++n) {
       const auto g = roi_geometry<T>(rois + n * 5, o);
       if (g.batch < 0 || g.batch >= batch) continue;  // validated by the caller; defensive
-      const T count = static_cast<T>(g.grid_h * g.grid_w);
+      roi_taps(g, height, width, o, taps);
+      const T inv_count = T(1) / static_cast<T>(g.grid_h * g.grid_w);
       for (std::int64_t c = 0; c < channels; ++c) {
         const T* plane = input + (g.batch * channels + c) * height * width;
-        T* out = output + ((n * channels + c) * ph_n) * pw_n;
-        for (std::int64_t ph = 0; ph < ph_n; ++ph) {
-          for (std::int64_t pw = 0; pw < pw_n; ++pw) {
-            T sum = 0;
-            for (std::int64_t iy = 0; iy < g.grid_h; ++iy) {
-              const T y = g.start_h + ph * g.bin_h + (iy + T(0.5)) * g.bin_h / g.grid_h;
-              for (std::int64_t ix = 0; ix < g.grid_w; ++ix) {
-                const T x = g.start_w + pw * g.bin_w + (ix + T(0.5)) * g.bin_w / g.grid_w;
-                const auto s = bilinear_sample<T>(height, width, y, x);
-                if (!s.valid) continue;
-                sum += s.w1 * plane[s.y_low * width + s.x_low] + s.w2 * plane[s.y_low * width + s.x_high] +
-                       s.w3 * plane[s.y_high * width + s.x_low] + s.w4 * plane[s.y_high * width + s.x_high];
-              }
-            }
-            out[ph * pw_n + pw] = sum / count;
-          }
-        }
+        T* out = output + (n * channels + c) * bins;
+        for (const auto& t : taps)
+          out[t.bin] += t.w1 * plane[t.o1] + t.w2 * plane[t.o2] + t.w3 * plane[t.o3] + t.w4 * plane[t.o4];
+        for (std::int64_t k = 0; k < bins; ++k) out[k] *= inv_count;
       }
     }
   });
@@ -140,32 +156,24 @@ template <typename T>
 void roi_align_backward_cpu_kernel(const T* grad_output, const T* rois, std::int64_t num_rois, std::int64_t batch,
                                    std::int64_t channels, std::int64_t height, std::int64_t width,
                                    const RoIAlignOptions& o, T* grad_input) {
-  const std::int64_t ph_n = o.pooled_height, pw_n = o.pooled_width;
+  const std::int64_t bins = o.pooled_height * o.pooled_width;
   // RoIs may overlap, so parallelise over channels (disjoint output planes) rather than RoIs.
   at::parallel_for(0, channels, 1, [&](std::int64_t begin, std::int64_t end) {
+    std::vector<SampleTap<T>> taps;
     for (std::int64_t n = 0; n < num_rois; ++n) {
       const auto g = roi_geometry<T>(rois + n * 5, o);
       if (g.batch < 0 || g.batch >= batch) continue;
-      const T count = static_cast<T>(g.grid_h * g.grid_w);
+      roi_taps(g, height, width, o, taps);
+      const T inv_count = T(1) / static_cast<T>(g.grid_h * g.grid_w);
       for (std::int64_t c = begin; c < end; ++c) {
         T* plane = grad_input + (g.batch * channels + c) * height * width;
-        const T* gout = grad_output + ((n * channels + c) * ph_n) * pw_n;
-        for (std::int64_t ph = 0; ph < ph_n; ++ph) {
-          for (std::int64_t pw = 0; pw < pw_n; ++pw) {
-            const T gbin = gout[ph * pw_n + pw] / count;
-            for (std::int64_t iy = 0; iy < g.grid_h; ++iy) {
-              const T y = g.start_h + ph * g.bin_h + (iy + T(0.5)) * g.bin_h / g.grid_h;
-              for (std::int64_t ix = 0; ix < g.grid_w; ++ix) {
-                const T x = g.start_w + pw * g.bin_w + (ix + T(0.5)) * g.bin_w / g.grid_w;
-                const auto s = bilinear_sample<T>(height, width, y, x);
-                if (!s.valid) continue;
-                plane[s.y_low * width + s.x_low] += gbin * s.w1;
-                plane[s.y_low * width + s.x_high] += gbin * s.w2;
-                plane[s.y_high * width + s.x_low] += gbin * s.w3;
-                plane[s.y_high * width + s.x_high] += gbin * s.w4;
-              }
-            }
-          }
+        const T* gout = grad_output + (n * channels + c) * bins;
+        for (const auto& t : taps) {
+          const T gbin = gout[t.bin] * inv_count;
+          plane[t.o1] += gbin * t.w1;
+          plane[t.o2] += gbin * t.w2;
+          plane[t.o3] += gbin * t.w3;
+          plane[t.o4] += gbin * t.w4;
         }
       }
     }
