@@ -4,6 +4,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include <nlohmann/json.hpp>
+
 #include "xraylift/core/error.hpp"
 
 namespace xraylift::eval {
@@ -27,6 +29,14 @@ void validate_records(const core::BoxSet& set, const std::string& origin, bool c
 }
 
 }  // namespace
+
+core::BoxSet read_box_set_checked(const std::filesystem::path& path) {
+  try {
+    return core::read_box_set(path);
+  } catch (const nlohmann::json::exception& e) {
+    throw core::InputError(core::cat(path.string(), ": unreadable JSON: ", e.what()));
+  }
+}
 
 double truth_radius(const core::BoxRecord& truth) { return 0.5 * truth.diameter(); }
 

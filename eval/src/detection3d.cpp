@@ -40,11 +40,9 @@ std::vector<RankedMatch> merge_ranked(const std::vector<const CaseMatches*>& cas
   return all;
 }
 
-}  // namespace
-
-CaseMatches match_by_distance(const EvalCase& c, double threshold_mm) {
-  XL_CHECK(std::isfinite(threshold_mm) && threshold_mm > 0, "distance threshold ", threshold_mm,
-           " mm, expected a finite value > 0");
+// Greedy nearest-truth matching with a per-truth distance limit (absolute or radius-relative).
+template <typename Limit>
+CaseMatches match_nearest(const EvalCase& c, Limit limit_for) {
   CaseMatches out;
   out.num_truths = count_valid(c);
   std::vector<bool> taken(c.truths.size(), false);
@@ -57,7 +55,7 @@ CaseMatches match_by_distance(const EvalCase& c, double threshold_mm) {
       const double d = centre_distance(pred, c.truths[t]);
       if (d < best) best = d, match = static_cast<int>(t);
     }
-    if (match >= 0 && best < threshold_mm) {
+    if (match >= 0 && best < limit_for(c.truths[match])) {
       taken[match] = true;
       out.matches.push_back({pred.score, true, best, 1.0 - core::aligned_iou(c.truths[match].box, pred.box)});
       continue;
@@ -65,7 +63,7 @@ CaseMatches match_by_distance(const EvalCase& c, double threshold_mm) {
     bool ignored = false;
     for (std::size_t t = 0; t < c.truths.size() && !ignored; ++t)
       ignored = within_ignore_radius(c, pred, t) ||
-                (c.truths[t].ignore && centre_distance(pred, c.truths[t]) < threshold_mm);
+                (c.truths[t].ignore && centre_distance(pred, c.truths[t]) < limit_for(c.truths[t]));
     if (ignored) {
       ++out.ignored_predictions;
     } else {
@@ -73,6 +71,20 @@ CaseMatches match_by_distance(const EvalCase& c, double threshold_mm) {
     }
   }
   return out;
+}
+
+}  // namespace
+
+CaseMatches match_by_distance(const EvalCase& c, double threshold_mm) {
+  XL_CHECK(std::isfinite(threshold_mm) && threshold_mm > 0, "distance threshold ", threshold_mm,
+           " mm, expected a finite value > 0");
+  return match_nearest(c, [threshold_mm](const core::BoxRecord&) { return threshold_mm; });
+}
+
+CaseMatches match_by_relative_distance(const EvalCase& c, double radius_fraction) {
+  XL_CHECK(std::isfinite(radius_fraction) && radius_fraction > 0, "radius-relative threshold ", radius_fraction,
+           ", expected a finite value > 0");
+  return match_nearest(c, [radius_fraction](const core::BoxRecord& t) { return radius_fraction * truth_radius(t); });
 }
 
 CaseMatches match_by_iou(const EvalCase& c, double iou_threshold) {
@@ -110,10 +122,14 @@ CaseMatches match_by_iou(const EvalCase& c, double iou_threshold) {
 }
 
 DistanceCurve accumulate_distance(const std::vector<const CaseMatches*>& cases, double threshold_mm) {
-  DistanceCurve curve;
-  curve.threshold = threshold_mm;
   int npos = 0;
   const std::vector<RankedMatch> ranked = merge_ranked(cases, npos);
+  return accumulate_distance_ranked(ranked, npos, threshold_mm);
+}
+
+DistanceCurve accumulate_distance_ranked(const std::vector<RankedMatch>& ranked, int npos, double threshold_mm) {
+  DistanceCurve curve;
+  curve.threshold = threshold_mm;
   curve.num_truths = npos;
   curve.recall = recall_points_101();
   const std::size_t n_points = curve.recall.size();

@@ -14,6 +14,7 @@ namespace {
 struct CaseResults {
   std::vector<CaseFroc> froc;
   std::vector<std::vector<CaseMatches>> distance;  // [threshold][case]
+  std::vector<std::vector<CaseMatches>> relative;
   std::vector<std::vector<CaseMatches>> iou;
 };
 
@@ -23,6 +24,10 @@ CaseResults per_case(const std::vector<EvalCase>& cases, const Eval3DOptions& o)
   for (double t : o.distance_thresholds_mm) {
     r.distance.emplace_back();
     for (const auto& c : cases) r.distance.back().push_back(match_by_distance(c, t));
+  }
+  for (double f : o.relative_thresholds) {
+    r.relative.emplace_back();
+    for (const auto& c : cases) r.relative.back().push_back(match_by_relative_distance(c, f));
   }
   for (double t : o.iou_thresholds) {
     r.iou.emplace_back();
@@ -40,8 +45,7 @@ std::vector<const T*> pick(const std::vector<T>& all, const std::vector<std::siz
 }
 
 // Reduces per-case results over `sample` (case indices, repeats allowed).
-Metrics3D reduce(const CaseResults& r, const std::vector<std::size_t>& sample, const Eval3DOptions& o,
-                 bool with_iou) {
+Metrics3D reduce(const CaseResults& r, const std::vector<std::size_t>& sample, const Eval3DOptions& o) {
   Metrics3D m;
   m.froc = froc_curve(pick(r.froc, sample), o.froc);
   double ap_sum = 0;
@@ -57,16 +61,88 @@ Metrics3D reduce(const CaseResults& r, const std::vector<std::size_t>& sample, c
   }
   m.map = defined ? ap_sum / o.distance_thresholds_mm.size() : -1;
   m.score = detection_score(m.map, m.ate_mm, m.ase, o.tp_threshold_mm);
-  if (with_iou) {
-    for (std::size_t k = 0; k < o.iou_thresholds.size(); ++k)
-      m.iou.push_back(accumulate_iou(pick(r.iou[k], sample), o.iou_thresholds[k]));
+  double rel_sum = 0;
+  bool rel_defined = !o.relative_thresholds.empty();
+  for (std::size_t k = 0; k < o.relative_thresholds.size(); ++k) {
+    m.relative.push_back(accumulate_distance(pick(r.relative[k], sample), o.relative_thresholds[k]));
+    rel_defined = rel_defined && m.relative.back().ap >= 0;
+    rel_sum += m.relative.back().ap;
   }
+  m.map_relative = rel_defined ? rel_sum / o.relative_thresholds.size() : -1;
+  for (std::size_t k = 0; k < o.iou_thresholds.size(); ++k)
+    m.iou.push_back(accumulate_iou(pick(r.iou[k], sample), o.iou_thresholds[k]));
   return m;
 }
 
-std::string format_mm(double v) {
-  std::string s = core::cat(v);
-  return s;
+// Bootstrap fast path: every list sorted once over all cases; a sample is a weight (draw count) per case, and
+// each sample's ranked lists are the global ones with entry copies repeated by weight (no re-sorting).
+struct GlobalRanking {
+  std::vector<std::pair<FrocEntry, std::size_t>> froc;
+  std::vector<int> truths_per_case;  // non-ignored
+  std::vector<std::vector<std::pair<RankedMatch, std::size_t>>> distance;  // [threshold]
+};
+
+GlobalRanking rank_globally(const CaseResults& r) {
+  GlobalRanking g;
+  for (std::size_t c = 0; c < r.froc.size(); ++c) {
+    g.truths_per_case.push_back(static_cast<int>(r.froc[c].hit_scores.size()) + r.froc[c].missed);
+    for (double s : r.froc[c].hit_scores) g.froc.push_back({{s, true}, c});
+    for (double s : r.froc[c].fp_scores) g.froc.push_back({{s, false}, c});
+  }
+  std::stable_sort(g.froc.begin(), g.froc.end(), [](const auto& a, const auto& b) { return a.first.score > b.first.score; });
+  for (const auto& per_case : r.distance) {
+    std::vector<std::pair<RankedMatch, std::size_t>> all;
+    for (std::size_t c = 0; c < per_case.size(); ++c)
+      for (const auto& m : per_case[c].matches) all.push_back({m, c});
+    std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first.score > b.first.score; });
+    g.distance.push_back(std::move(all));
+  }
+  return g;
+}
+
+template <typename T>
+std::vector<T> expand(const std::vector<std::pair<T, std::size_t>>& sorted, const std::vector<int>& weight) {
+  std::vector<T> out;
+  out.reserve(sorted.size());
+  for (const auto& [item, c] : sorted)
+    for (int k = 0; k < weight[c]; ++k) out.push_back(item);
+  return out;
+}
+
+Metrics3D reduce_weighted(const GlobalRanking& g, const std::vector<int>& weight, const Eval3DOptions& o) {
+  Metrics3D m;
+  int npos = 0, scans = 0;
+  for (std::size_t c = 0; c < weight.size(); ++c) {
+    npos += weight[c] * g.truths_per_case[c];
+    scans += weight[c];
+  }
+  m.froc = froc_curve_sorted(expand(g.froc, weight), npos, scans, o.froc);
+  double ap_sum = 0;
+  bool defined = true;
+  for (std::size_t k = 0; k < o.distance_thresholds_mm.size(); ++k) {
+    const DistanceCurve d = accumulate_distance_ranked(expand(g.distance[k], weight), npos, o.distance_thresholds_mm[k]);
+    defined = defined && d.ap >= 0;
+    ap_sum += d.ap;
+    if (o.distance_thresholds_mm[k] == o.tp_threshold_mm) {
+      m.ate_mm = d.ate_mm;
+      m.ase = d.ase;
+    }
+  }
+  m.map = defined ? ap_sum / o.distance_thresholds_mm.size() : -1;
+  m.score = detection_score(m.map, m.ate_mm, m.ase, o.tp_threshold_mm);
+  return m;
+}
+
+// All cases once each, with the counts filled in.
+Metrics3D reduce_all(const std::vector<EvalCase>& cases, const CaseResults& r, const Eval3DOptions& o) {
+  std::vector<std::size_t> all(cases.size());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  Metrics3D m = reduce(r, all, o);
+  m.num_cases = static_cast<int>(cases.size());
+  m.num_truths = count_truths(cases, false);
+  m.num_ignored_truths = count_truths(cases, true);
+  m.num_predictions = count_predictions(cases);
+  return m;
 }
 
 nlohmann::json value_or_null(double v) { return v < 0 ? nlohmann::json(nullptr) : nlohmann::json(v); }
@@ -82,7 +158,7 @@ std::vector<EvalCase> restricted(const std::vector<EvalCase>& cases, Keep keep) 
 
 }  // namespace
 
-std::string SizeBin::label() const { return core::cat(format_mm(min_mm), "-", format_mm(max_mm), " mm"); }
+std::string SizeBin::label() const { return core::cat(min_mm, "-", max_mm, " mm"); }
 
 void validate(const Eval3DOptions& o) {
   using core::ConfigError;
@@ -99,6 +175,8 @@ void validate(const Eval3DOptions& o) {
                           " must be one of distance_thresholds_mm"));
   for (double t : o.iou_thresholds)
     check(std::isfinite(t) && t >= 0 && t < 1, core::cat("eval options: IoU threshold ", t, ", expected [0, 1)"));
+  for (double f : o.relative_thresholds)
+    check(std::isfinite(f) && f > 0, core::cat("eval options: radius-relative threshold ", f, ", expected > 0"));
   check(!o.froc.fp_rates.empty(), "eval options: fp_rates is empty");
   for (double r : o.froc.fp_rates)
     check(std::isfinite(r) && r > 0, core::cat("eval options: FP rate ", r, ", expected > 0"));
@@ -128,28 +206,22 @@ Interval percentile_interval(std::vector<double> v, double confidence) {
 
 Metrics3D compute_metrics(const std::vector<EvalCase>& cases, const Eval3DOptions& options) {
   validate(options);
-  const CaseResults r = per_case(cases, options);
-  std::vector<std::size_t> all(cases.size());
-  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
-  Metrics3D m = reduce(r, all, options, true);
-  m.num_cases = static_cast<int>(cases.size());
-  m.num_truths = count_truths(cases, false);
-  m.num_ignored_truths = count_truths(cases, true);
-  m.num_predictions = count_predictions(cases);
-  return m;
+  return reduce_all(cases, per_case(cases, options), options);
+}
+
+Metrics3D resample_metrics(const std::vector<EvalCase>& cases, const std::vector<int>& draws,
+                           const Eval3DOptions& options) {
+  validate(options);
+  XL_CHECK(draws.size() == cases.size(), "resample_metrics: ", draws.size(), " draw counts for ", cases.size(), " cases");
+  for (int d : draws) XL_CHECK(d >= 0, "resample_metrics: negative draw count ", d);
+  return reduce_weighted(rank_globally(per_case(cases, options)), draws, options);
 }
 
 Eval3DResult evaluate_3d(const std::vector<EvalCase>& cases, const Eval3DOptions& options) {
   validate(options);
   Eval3DResult result;
   const CaseResults r = per_case(cases, options);
-  std::vector<std::size_t> all(cases.size());
-  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
-  result.overall = reduce(r, all, options, true);
-  result.overall.num_cases = static_cast<int>(cases.size());
-  result.overall.num_truths = count_truths(cases, false);
-  result.overall.num_ignored_truths = count_truths(cases, true);
-  result.overall.num_predictions = count_predictions(cases);
+  result.overall = reduce_all(cases, r, options);
 
   if (options.bootstrap_samples > 0 && !cases.empty()) {
     result.bootstrap_samples = options.bootstrap_samples;
@@ -157,10 +229,12 @@ Eval3DResult evaluate_3d(const std::vector<EvalCase>& cases, const Eval3DOptions
     std::uniform_int_distribution<std::size_t> draw(0, cases.size() - 1);
     std::vector<double> cpm, map, score;
     std::vector<std::vector<double>> sens(options.froc.fp_rates.size());
-    std::vector<std::size_t> sample(cases.size());
+    const GlobalRanking ranking = rank_globally(r);
+    std::vector<int> weight(cases.size());
     for (int b = 0; b < options.bootstrap_samples; ++b) {
-      for (auto& s : sample) s = draw(rng);
-      const Metrics3D m = reduce(r, sample, options, false);
+      std::fill(weight.begin(), weight.end(), 0);
+      for (std::size_t i = 0; i < cases.size(); ++i) ++weight[draw(rng)];
+      const Metrics3D m = reduce_weighted(ranking, weight, options);
       cpm.push_back(m.froc.cpm);
       map.push_back(m.map);
       score.push_back(m.score);
@@ -218,6 +292,10 @@ nlohmann::json to_json(const Metrics3D& m, bool with_curves) {
     if (with_curves) e["precision_101"] = d.precision;
     dist.push_back(std::move(e));
   }
+  json rel = json::array();
+  for (const auto& d : m.relative)
+    rel.push_back({{"radius_fraction", d.threshold}, {"ap", value_or_null(d.ap)}, {"ate_mm", value_or_null(d.ate_mm)},
+                   {"num_tp", d.num_tp}, {"num_fp", d.num_fp}});
   json iou = json::array();
   for (const auto& c : m.iou)
     iou.push_back({{"iou_threshold", c.threshold}, {"ap", value_or_null(c.ap)}, {"num_tp", c.num_tp}, {"num_fp", c.num_fp}});
@@ -227,7 +305,8 @@ nlohmann::json to_json(const Metrics3D& m, bool with_curves) {
           {"num_predictions", m.num_predictions},
           {"froc", froc},
           {"nuscenes", {{"map", value_or_null(m.map)}, {"ate_mm", value_or_null(m.ate_mm)},
-                        {"ase", value_or_null(m.ase)}, {"score", value_or_null(m.score)}, {"per_threshold", dist}}},
+                        {"ase", value_or_null(m.ase)}, {"score", value_or_null(m.score)}, {"per_threshold", dist},
+                        {"map_radius_relative", value_or_null(m.map_relative)}, {"radius_relative", rel}}},
           {"iou_ap", iou}};
 }
 
@@ -240,6 +319,7 @@ nlohmann::json to_json(const Eval3DResult& r, const Eval3DOptions& o) {
                {"duplicates_as_false_positives", o.froc.duplicates_as_false_positives},
                {"distance_thresholds_mm", o.distance_thresholds_mm},
                {"tp_threshold_mm", o.tp_threshold_mm},
+               {"relative_thresholds", o.relative_thresholds},
                {"iou_thresholds", o.iou_thresholds},
                {"bootstrap_samples", o.bootstrap_samples},
                {"confidence", o.confidence},

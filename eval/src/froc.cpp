@@ -49,23 +49,17 @@ CaseFroc froc_case(const EvalCase& c, const FrocOptions& options) {
   return out;
 }
 
-FrocCurve froc_curve(const std::vector<const CaseFroc*>& cases, const FrocOptions& options) {
+FrocCurve froc_curve_sorted(const std::vector<FrocEntry>& entries, int num_truths, int num_scans,
+                            const FrocOptions& options) {
   XL_CHECK(!options.fp_rates.empty(), "FROC: no false-positive rates to read sensitivity at");
   for (double r : options.fp_rates) {
     XL_CHECK(std::isfinite(r) && r > 0, "FROC: false-positive rate ", r, ", expected a finite value > 0");
   }
   FrocCurve curve;
-  curve.num_scans = static_cast<int>(cases.size());
+  curve.num_scans = num_scans;
+  curve.num_truths = num_truths;
   curve.fp_rates = options.fp_rates;
-  std::vector<std::pair<double, bool>> entries;  // (score, is hit)
-  for (const CaseFroc* c : cases) {
-    curve.num_truths += static_cast<int>(c->hit_scores.size()) + c->missed;
-    curve.num_detected += static_cast<int>(c->hit_scores.size());
-    curve.num_false_positives += static_cast<int>(c->fp_scores.size());
-    for (double s : c->hit_scores) entries.push_back({s, true});
-    for (double s : c->fp_scores) entries.push_back({s, false});
-  }
-  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (const auto& e : entries) (e.hit ? curve.num_detected : curve.num_false_positives) += 1;
   curve.fps = {0.0};
   curve.sensitivity = {0.0};
   curve.thresholds = {std::numeric_limits<double>::infinity()};
@@ -75,16 +69,28 @@ FrocCurve froc_curve(const std::vector<const CaseFroc*>& cases, const FrocOption
   }
   double tp = 0, fp = 0;
   for (std::size_t i = 0; i < entries.size(); ++i) {
-    (entries[i].second ? tp : fp) += 1;
-    if (i + 1 < entries.size() && entries[i + 1].first == entries[i].first) continue;  // one point per threshold
+    (entries[i].hit ? tp : fp) += 1;
+    if (i + 1 < entries.size() && entries[i + 1].score == entries[i].score) continue;  // one point per threshold
     curve.fps.push_back(fp / curve.num_scans);
     curve.sensitivity.push_back(tp / curve.num_truths);
-    curve.thresholds.push_back(entries[i].first);
+    curve.thresholds.push_back(entries[i].score);
   }
   for (double rate : options.fp_rates) curve.sensitivity_at_rates.push_back(interp(rate, curve.fps, curve.sensitivity));
   curve.cpm = std::accumulate(curve.sensitivity_at_rates.begin(), curve.sensitivity_at_rates.end(), 0.0) /
               curve.sensitivity_at_rates.size();
   return curve;
+}
+
+FrocCurve froc_curve(const std::vector<const CaseFroc*>& cases, const FrocOptions& options) {
+  std::vector<FrocEntry> entries;
+  int num_truths = 0;
+  for (const CaseFroc* c : cases) {
+    num_truths += static_cast<int>(c->hit_scores.size()) + c->missed;
+    for (double s : c->hit_scores) entries.push_back({s, true});
+    for (double s : c->fp_scores) entries.push_back({s, false});
+  }
+  std::sort(entries.begin(), entries.end(), [](const FrocEntry& a, const FrocEntry& b) { return a.score > b.score; });
+  return froc_curve_sorted(entries, num_truths, static_cast<int>(cases.size()), options);
 }
 
 FrocCurve froc_curve(const std::vector<CaseFroc>& cases, const FrocOptions& options) {

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include "eval_test_cases.hpp"
+#include "xraylift/core/atomic_file.hpp"
 #include "xraylift/core/error.hpp"
+#include "xraylift/testing/testing.hpp"
 
 using namespace xraylift;
 using namespace xraylift::eval::testcases;
@@ -77,4 +79,16 @@ TEST(Cases3D, BadInputNamesFileAndEntry) {
             std::string::npos);
   EXPECT_NE(error_of(truth, set_of({{"a", {}}, {"a", {}}}, core::BoxSource::kPrediction)).find("appears twice"),
             std::string::npos);
+}
+
+TEST(Cases3D, NumberTooLargeIsAnInputErrorNamingTheFile) {
+  const auto path = xraylift::testing::scratch_dir("cases3d_overflow") / "pred.json";
+  core::write_file_atomic(path, R"({"format": "xraylift.boxes3d", "version": 1, "source": "prediction", "cases": [
+      {"case_id": "a", "boxes": [{"center_mm": [0, 0, 0], "size_mm": [1e999, 1, 1], "score": 0.5}]}]})");
+  try {
+    eval::read_box_set_checked(path);
+    FAIL() << "expected InputError";
+  } catch (const core::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(path.string()), std::string::npos) << e.what();
+  }
 }

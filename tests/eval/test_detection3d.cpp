@@ -64,6 +64,24 @@ TEST(Detection3D, ShiftGivesItsTranslationError) {
   EXPECT_NEAR(eval::detection_score(0.75, 3.0, 0.0, 8.0), score, 1e-12);
 }
 
+TEST(Detection3D, RadiusRelativeThresholds) {
+  // 8 mm nodules (radius 4) shifted 3 mm: a miss below 0.75 x radius, a hit above.
+  const auto cases = predict_truths(three_scans(), 3.0, 0.9);
+  std::vector<eval::CaseMatches> half, full;
+  for (const auto& c : cases) {
+    half.push_back(eval::match_by_relative_distance(c, 0.5));
+    full.push_back(eval::match_by_relative_distance(c, 1.0));
+  }
+  EXPECT_DOUBLE_EQ(eval::accumulate_distance(ptrs(half), 0.5).ap, 0.0);
+  const auto hit = eval::accumulate_distance(ptrs(full), 1.0);
+  EXPECT_DOUBLE_EQ(hit.ap, 1.0);
+  EXPECT_NEAR(hit.ate_mm, 3.0, 1e-12);
+  // A 20 mm nodule (radius 10) tolerates the same 3 mm shift at 0.5 x radius.
+  eval::EvalCase big{"b", {sphere(0, 0, 0, 20)}, {sphere(3, 0, 0, 20, 0.8)}};
+  EXPECT_EQ(eval::match_by_relative_distance(big, 0.5).matches[0].tp, true);
+  EXPECT_THROW(eval::match_by_relative_distance(big, 0.0), core::InputError);
+}
+
 TEST(Detection3D, ScaleErrorIsOneMinusAlignedIou) {
   auto cases = predict_truths(three_scans(), 0.0, 0.9);
   for (auto& c : cases)

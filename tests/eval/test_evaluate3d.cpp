@@ -94,7 +94,9 @@ double reference_cpm(const std::vector<eval::EvalCase>& cases) {
 
 struct RefDistance { double ap, ate; };
 
-RefDistance reference_distance(const std::vector<eval::EvalCase>& cases, double th) {
+// th in mm, or (relative) a fraction of each truth's radius.
+RefDistance reference_distance(const std::vector<eval::EvalCase>& cases, double th, bool relative = false) {
+  const auto limit = [&](const core::BoxRecord& t) { return relative ? th * 0.5 * t.diameter() : th; };
   std::vector<std::vector<bool>> taken(cases.size());
   for (std::size_t c = 0; c < cases.size(); ++c) taken[c].assign(cases[c].truths.size(), false);
   int npos = 0;
@@ -111,7 +113,7 @@ RefDistance reference_distance(const std::vector<eval::EvalCase>& cases, double 
       for (std::size_t t = 0; t < cases[c].truths.size(); ++t)
         if (c == pr.c && !cases[c].truths[t].ignore && !taken[c][t] && dist(p, cases[c].truths[t]) < best)
           best = dist(p, cases[c].truths[t]), m = static_cast<int>(t);
-    if (m >= 0 && best < th) {
+    if (m >= 0 && best < limit(cases[pr.c].truths[m])) {
       taken[pr.c][m] = true;
       ++tp;
       err_sum += best;
@@ -120,7 +122,7 @@ RefDistance reference_distance(const std::vector<eval::EvalCase>& cases, double 
     } else {
       bool ignored = false;
       for (const auto& t : cases[pr.c].truths)
-        ignored = ignored || (t.ignore && (dist(p, t) < 0.5 * t.diameter() || dist(p, t) < th));
+        ignored = ignored || (t.ignore && (dist(p, t) < 0.5 * t.diameter() || dist(p, t) < limit(t)));
       if (ignored) continue;
       ++fp;
     }
@@ -235,6 +237,12 @@ TEST(Evaluate3D, AgreesWithBruteForceOnRandomSets) {
     }
     for (const auto& c : r.overall.iou)
       EXPECT_NEAR(c.ap, reference_iou_ap(cases, c.threshold), 1e-12) << "seed " << seed << " IoU " << c.threshold;
+    ASSERT_EQ(r.overall.relative.size(), 2u);
+    for (const auto& d : r.overall.relative) {
+      const auto ref = reference_distance(cases, d.threshold, true);
+      EXPECT_NEAR(d.ap, ref.ap, 1e-12) << "seed " << seed << " radius fraction " << d.threshold;
+      EXPECT_NEAR(d.ate_mm, ref.ate, 1e-9) << "seed " << seed << " radius fraction " << d.threshold;
+    }
     EXPECT_GT(r.overall.froc.cpm, 0.3);
     EXPECT_LT(r.overall.froc.cpm, 0.99);
   }
@@ -256,6 +264,7 @@ TEST(Evaluate3D, ShiftedSetHasTheShiftAsAte) {
   EXPECT_DOUBLE_EQ(r.overall.map, 0.75);      // a miss at 2 mm only
   EXPECT_NEAR(r.overall.ate_mm, 3.0, 1e-12);
   EXPECT_NEAR(r.overall.score, (5 * 0.75 + (1 - 3.0 / 8) + 1) / 7, 1e-12);
+  EXPECT_DOUBLE_EQ(r.overall.map_relative, 0.5);  // 3 mm: beyond 0.5 x 4 mm, within 1 x 4 mm
 }
 
 TEST(Evaluate3D, EmptyInputs) {
@@ -291,6 +300,29 @@ TEST(Evaluate3D, BootstrapIntervalsBracketAndRepeat) {
   o.seed = 5;
   EXPECT_NE(eval::evaluate_3d(cases, o).cpm_ci.lower + eval::evaluate_3d(cases, o).cpm_ci.upper,
             a.cpm_ci.lower + a.cpm_ci.upper);
+}
+
+TEST(Evaluate3D, BootstrapFastPathEqualsRepeatedCases) {
+  auto cases = random_cases(11, 30);
+  std::mt19937 rng(4);
+  std::uniform_real_distribution<double> unit(0, 1);
+  for (auto& c : cases)
+    for (auto& p : c.predictions) p.score = unit(rng);  // no ties: repeated copies rank the same either way
+  std::vector<int> draws(cases.size());
+  std::vector<eval::EvalCase> repeated;
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    draws[i] = static_cast<int>(i % 4 == 0 ? 0 : i % 3);
+    for (int k = 0; k < draws[i]; ++k) repeated.push_back(cases[i]);
+  }
+  const auto fast = eval::resample_metrics(cases, draws, quick());
+  const auto slow = eval::compute_metrics(repeated, quick());
+  EXPECT_NEAR(fast.froc.cpm, slow.froc.cpm, 1e-12);
+  EXPECT_NEAR(fast.map, slow.map, 1e-12);
+  EXPECT_NEAR(fast.ate_mm, slow.ate_mm, 1e-12);
+  EXPECT_NEAR(fast.score, slow.score, 1e-12);
+  EXPECT_EQ(fast.froc.num_scans, slow.froc.num_scans);
+  const auto ones = eval::resample_metrics(cases, std::vector<int>(cases.size(), 1), quick());
+  EXPECT_NEAR(ones.froc.cpm, eval::compute_metrics(cases, quick()).froc.cpm, 1e-12);
 }
 
 TEST(Evaluate3D, PercentileIntervalIsLuna16Rule) {

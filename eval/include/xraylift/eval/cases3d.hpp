@@ -7,6 +7,7 @@
 //     matching it by the metric's own criterion (centre distance below the threshold; IoU above it).
 //   - A prediction case id absent from the truth file is an error; a truth case absent from the predictions
 //     is a case with no predictions.
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,10 @@ struct EvalCase {
 std::vector<EvalCase> pair_cases(const core::BoxSet& truth, const std::string& truth_origin,
                                  const core::BoxSet& predictions, const std::string& prediction_origin,
                                  const TruthFilter& filter = {});
+
+// core::read_box_set, with JSON library errors that core lets through (a number too large for a double, 1e999)
+// turned into an InputError naming the file.
+core::BoxSet read_box_set_checked(const std::filesystem::path& path);
 
 // Radius of a truth for hit tests: diameter() / 2 (diameter_mm when given, else the mean box extent).
 double truth_radius(const core::BoxRecord& truth);

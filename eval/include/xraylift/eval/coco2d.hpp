@@ -28,8 +28,11 @@ struct Detection2D {
   double score = 0;
 };
 
+// The COCO default thresholds 0.50, 0.55, ..., 0.95 (numpy.linspace(0.5, 0.95, 10), as pycocotools).
+std::vector<double> default_coco_iou_thresholds();
+
 struct Coco2DOptions {
-  std::vector<double> iou_thresholds;  // empty = default 0.50:0.05:0.95 (10 thresholds)
+  std::vector<double> iou_thresholds = default_coco_iou_thresholds();  // empty also means this default
   int max_detections = 100;            // per image
 };
 
@@ -41,8 +44,6 @@ struct Coco2DResult {
   int num_truths = 0, num_detections = 0;             // non-ignored truths; detections evaluated
 };
 
-// The COCO default thresholds 0.50, 0.55, ..., 0.95.
-std::vector<double> default_coco_iou_thresholds();
 // 0, 0.01, ..., 1 exactly as numpy.linspace(0, 1, 101) computes them (i * 0.01, last = 1), so that
 // comparisons at the recall points agree with pycocotools and nuScenes bit for bit.
 std::vector<double> recall_points_101();

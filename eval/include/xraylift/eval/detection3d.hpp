@@ -33,6 +33,9 @@ struct CaseMatches {
 };
 
 CaseMatches match_by_distance(const EvalCase& c, double threshold_mm);
+// Radius-relative variant: a match when the distance is below radius_fraction x the truth's radius (so 1.0 is
+// the LUNA16 hit criterion, ranked as AP); ignore regions likewise use their own radius x the fraction (or 1).
+CaseMatches match_by_relative_distance(const EvalCase& c, double radius_fraction);
 CaseMatches match_by_iou(const EvalCase& c, double iou_threshold);
 
 struct DistanceCurve {
@@ -53,6 +56,8 @@ struct IouCurve {
 // `cases` may repeat entries (bootstrap). Ranking across cases: descending score, ties by case order.
 DistanceCurve accumulate_distance(const std::vector<const CaseMatches*>& cases, double threshold_mm);
 IouCurve accumulate_iou(const std::vector<const CaseMatches*>& cases, double iou_threshold);
+// The same from matches already ranked (descending score) with npos non-ignored truths.
+DistanceCurve accumulate_distance_ranked(const std::vector<RankedMatch>& ranked, int npos, double threshold_mm);
 
 // nuScenes-style combined score: (5 mAP + (1 - min(1, ATE / tp_threshold)) + (1 - ASE)) / 7; an undefined
 // ATE or ASE counts as the worst (its term 0); -1 when mAP is undefined.

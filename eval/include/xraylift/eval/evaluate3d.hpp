@@ -24,6 +24,7 @@ struct Eval3DOptions {
   FrocOptions froc;
   std::vector<double> distance_thresholds_mm = {2, 4, 8, 16};
   double tp_threshold_mm = 8;  // ATE / ASE are read at this distance threshold (must be one of the above)
+  std::vector<double> relative_thresholds = {0.5, 1.0};  // radius fractions for the radius-relative mAP (may be empty)
   std::vector<double> iou_thresholds = {0.1, 0.25};
   std::vector<SizeBin> size_bins = {{3, 6}, {6, 10}, {10, 20}, {20, 30}};
   bool breakdowns = true;        // by size bin, and by reader count when any truth has one
@@ -44,6 +45,8 @@ struct Metrics3D {
   FrocCurve froc;
   std::vector<DistanceCurve> distance;  // one per distance threshold
   double map = -1, ate_mm = -1, ase = -1, score = -1;
+  std::vector<DistanceCurve> relative;  // one per radius fraction (threshold = the fraction)
+  double map_relative = -1;
   std::vector<IouCurve> iou;            // one per IoU threshold
 };
 
@@ -64,6 +67,10 @@ struct Eval3DResult {
 
 Metrics3D compute_metrics(const std::vector<EvalCase>& cases, const Eval3DOptions& options);
 Eval3DResult evaluate_3d(const std::vector<EvalCase>& cases, const Eval3DOptions& options = {});
+// One bootstrap resample through the bootstrap's fast path: draws[i] = how often case i was drawn. Equals
+// compute_metrics on the list with case i repeated draws[i] times (up to the order of tied scores); no IoU AP.
+Metrics3D resample_metrics(const std::vector<EvalCase>& cases, const std::vector<int>& draws,
+                           const Eval3DOptions& options);
 
 // The percentile interval LUNA16 uses: sorted values v, lower = v[floor(p n)], upper = v[floor((1 - p) n)]
 // with p = (1 - confidence) / 2 (index clamped to n - 1).

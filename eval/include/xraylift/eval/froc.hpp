@@ -45,4 +45,12 @@ struct FrocCurve {
 FrocCurve froc_curve(const std::vector<const CaseFroc*>& cases, const FrocOptions& options = {});
 FrocCurve froc_curve(const std::vector<CaseFroc>& cases, const FrocOptions& options = {});
 
+// The same from entries already sorted by descending score: (score, is hit); misses count only in num_truths.
+struct FrocEntry {
+  double score;
+  bool hit;
+};
+FrocCurve froc_curve_sorted(const std::vector<FrocEntry>& sorted_entries, int num_truths, int num_scans,
+                            const FrocOptions& options = {});
+
 }  // namespace xraylift::eval
