@@ -76,8 +76,10 @@ nlohmann::json truth_json(const ViewSetDataset& dataset) {
     auto e = image_entry(item.case_id + "/" + item.view.camera.name(), item.case_id, item.view.camera.name(),
                          item.view.camera.width(), item.view.camera.height());
     for (const auto& b : item.view.boxes) {
-      if (!b.projection.visible) continue;
       const auto& x = b.projection.box;
+      // The same boxes the dataset trains and scores on (ViewSetDataset::get).
+      const double min_size = dataset.options().min_box_size;
+      if (!b.projection.visible || x.width() < min_size || x.height() < min_size) continue;
       e["boxes"].push_back({{"bbox_xyxy", {x.x0, x.y0, x.x1, x.y1}}, {"label", "nodule"}, {"id", b.nodule_id}});
     }
     images.push_back(e);

@@ -323,9 +323,12 @@ torch::Tensor roi_align_backward(const torch::Tensor& grad_output, const torch::
 torch::Tensor roi_align(const torch::Tensor& input, const torch::Tensor& rois, const RoIAlignOptions& o) {
   XL_CHECK(input.defined() && input.dim() == 4, "roi_align: input must be [N, C, H, W], got ",
            input.defined() ? shape_of(input) : "undefined");
-  // Autocast (bf16 on CUDA) may hand us mixed dtypes: pool in the features' dtype.
-  const auto r = rois.defined() ? rois.to(input.scalar_type()).detach() : rois;
-  return RoIAlignFunction::apply(input, r, o.spatial_scale, o.pooled_height, o.pooled_width, o.sampling_ratio,
+  // Like torchvision's autocast policy: half/bf16 features are pooled in float32, because box coordinates of a
+  // 1024-pixel view lose whole pixels in bf16. (The raw kernels still accept half/bf16 on CUDA.)
+  const bool reduced = input.scalar_type() == torch::kHalf || input.scalar_type() == torch::kBFloat16;
+  const auto x = reduced ? input.to(torch::kFloat) : input;
+  const auto r = rois.defined() ? rois.to(x.scalar_type()).detach() : rois;
+  return RoIAlignFunction::apply(x, r, o.spatial_scale, o.pooled_height, o.pooled_width, o.sampling_ratio,
                                  o.aligned);
 }
 
@@ -409,7 +412,9 @@ torch::Tensor multi_level_roi_align(const std::vector<torch::Tensor>& features, 
              strides[i]);
   XL_CHECK(rois.dim() == 2 && rois.size(1) == 5, "multi_level_roi_align: rois must be [K, 5], got ", shape_of(rois));
   const auto& f0 = features.front();
-  auto output = torch::zeros({rois.size(0), f0.size(1), options.pooled_height, options.pooled_width}, f0.options());
+  const bool reduced = f0.scalar_type() == torch::kHalf || f0.scalar_type() == torch::kBFloat16;
+  auto output = torch::zeros({rois.size(0), f0.size(1), options.pooled_height, options.pooled_width},
+                             f0.options().dtype(reduced ? torch::kFloat : f0.scalar_type()));
   if (rois.size(0) == 0) return output;
   if (features.size() == 1) {
     options.spatial_scale = 1.0 / static_cast<double>(strides[0]);

@@ -62,6 +62,19 @@ TEST(Model, TorchvisionResNet50FpnHasTheSameNamesAndParameterCount) {
   EXPECT_EQ(c.strides(), (std::vector<int64_t>{4, 8, 16, 32, 64}));
 }
 
+TEST(Model, ResNetBodiesMatchTorchvisionParameterCounts) {
+  // torchvision resnet18/34/50 totals minus their 1000-class fc layer (512 * 1000 + 1000, 2048 * 1000 + 1000).
+  const std::pair<int, int64_t> expected[] = {{18, 11689512 - 513000}, {34, 21797672 - 513000}, {50, 25557032 - 2049000}};
+  for (const auto& [depth, count] : expected) {
+    ModelConfig c;
+    c.depth = depth;
+    c.in_channels = 3;
+    c.norm = "bn";  // trainable BN: its affine weights are parameters, as in torchvision
+    Backbone backbone(c);
+    EXPECT_EQ(count_parameters(*backbone->body), count) << "ResNet-" << depth;
+  }
+}
+
 TEST(Model, ConfigValidationNamesTheField) {
   ModelConfig c;
   c.depth = 19;

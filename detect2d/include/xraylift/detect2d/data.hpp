@@ -39,6 +39,7 @@ class ViewSetDataset : public train::Dataset {
     core::ViewRecord view;
   };
   const std::vector<Item>& items() const { return items_; }
+  const ViewDataOptions& options() const { return options_; }
 
  private:
   std::vector<Item> items_;
