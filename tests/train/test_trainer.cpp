@@ -93,6 +93,28 @@ TEST(Loader, BatchesArePureFunctionsOfSeedAndStepAndCoverEachEpoch) {
   EXPECT_NE(c.indices_for_step(0), a.indices_for_step(0));
 }
 
+TEST(Loader, AWorkerErrorReachesTheTrainingThread) {
+  class Broken : public Dataset {
+   public:
+    std::size_t size() const override { return 10; }
+    Sample get(std::size_t i) const override {
+      if (i == 7) throw core::InputError("view 7 is unreadable");
+      Sample s;
+      s.id = std::to_string(i);
+      return s;
+    }
+  };
+  Broken data;
+  LoaderOptions o;
+  o.batch_size = 5;
+  o.shuffle = false;
+  o.workers = 2;
+  Loader loader(data, o);
+  loader.start(0);
+  EXPECT_EQ(loader.next().size(), 5u);
+  EXPECT_THROW(loader.next(), core::InputError);
+}
+
 TEST(Augment, SeededInRangeAndEachKindChangesTheImage) {
   PhotometricAugment aug;
   aug.p = 1.0;

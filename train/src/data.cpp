@@ -170,7 +170,7 @@ void Loader::worker() {
       ready_[step] = std::move(b);
     } catch (...) {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (!error_) error_ = std::current_exception();
+      errors_[step] = std::current_exception();
     }
     cv_.notify_all();
   }
@@ -179,8 +179,8 @@ void Loader::worker() {
 Batch Loader::next() {
   if (threads_.empty()) return make_batch(next_serve_++);  // workers = 0: synchronous
   std::unique_lock<std::mutex> lock(mutex_);
-  cv_.wait(lock, [&] { return error_ || ready_.count(next_serve_); });
-  if (error_) std::rethrow_exception(error_);
+  cv_.wait(lock, [&] { return errors_.count(next_serve_) || ready_.count(next_serve_); });
+  if (errors_.count(next_serve_)) std::rethrow_exception(errors_[next_serve_]);
   Batch b = std::move(ready_[next_serve_]);
   ready_.erase(next_serve_++);
   lock.unlock();

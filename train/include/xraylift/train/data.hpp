@@ -85,7 +85,7 @@ class Loader {
   std::map<std::int64_t, Batch> ready_;
   std::int64_t next_claim_ = 0, next_serve_ = 0;
   bool stop_ = false;
-  std::exception_ptr error_;
+  std::map<std::int64_t, std::exception_ptr> errors_;  // per step: next() rethrows in step order
 };
 
 std::uint64_t mix_seed(std::uint64_t a, std::uint64_t b);  // splitmix64-style combination
