@@ -63,9 +63,14 @@ tools::Runner setup(CLI::App& app) {
       }
     }
     const auto ev = detect2d::evaluate_detections(detections, dataset);
-    if (ev.overall.num_truths > 0)
-      std::printf("AP@0.5 %.3f  AP@0.5:0.95 %.3f  AR@100 %.3f  (%d truth boxes, %zu views)\n", ev.overall.ap50,
-                  ev.overall.ap50_95, ev.overall.ar100, ev.overall.num_truths, dataset.size());
+    if (ev.overall.num_truths > 0) {
+      std::printf("%-12s %7s %7s %11s %7s\n", "views", "truths", "AP@0.5", "AP@0.5:0.95", "AR@100");
+      auto row = [](const std::string& name, const eval::Coco2DResult& r) {
+        std::printf("%-12s %7d %7.3f %11.3f %7.3f\n", name.c_str(), r.num_truths, r.ap50, r.ap50_95, r.ar100);
+      };
+      for (const auto& [view, r] : ev.per_view) row(view, r);
+      row("all", ev.overall);
+    }
     core::log::info("wrote ", det_file.string(), " (", detections.size(), " views; score with `xraylift eval2d`)");
     core::log::info("wrote ", truth_file.string());
     if (!opt->no_overlays) core::log::info("wrote ", (out / "overlays").string(), "/*.png");
