@@ -1,0 +1,34 @@
+#pragma once
+// Loading converted weights by parameter name, from
+//   - safetensors files (.safetensors: 8-byte header length, JSON header, raw little-endian tensors), or
+//   - torch archives: libtorch's torch::save / checkpoint archives, or Python's torch.save of a state_dict.
+// Keys are matched against module->named_parameters() and named_buffers(); a report lists what was missing,
+// unexpected, or of the wrong shape (those are skipped, never silently reshaped).
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace xraylift::detect2d {
+
+struct WeightLoadReport {
+  std::vector<std::string> loaded;
+  std::vector<std::string> missing;      // in the model, not in the file
+  std::vector<std::string> unexpected;   // in the file, not in the model
+  std::vector<std::string> mismatched;   // same name, other shape ("name: file [..] vs model [..]")
+  std::string summary() const;
+};
+
+// Reads every tensor of a file (format by content: safetensors header, zip archive, else torch archive).
+std::map<std::string, torch::Tensor> read_state_dict(const std::filesystem::path& path);
+// Writes a safetensors file (float32/float64/int64/bf16/f16 tensors), atomically.
+void write_safetensors(const std::filesystem::path& path, const std::map<std::string, torch::Tensor>& tensors);
+
+// Copies matching tensors into the module. `strip_prefix` is removed from file keys first (e.g. "module.").
+WeightLoadReport load_weights(torch::nn::Module& module, const std::filesystem::path& path,
+                              const std::string& strip_prefix = "");
+WeightLoadReport load_state_dict(torch::nn::Module& module, const std::map<std::string, torch::Tensor>& state);
+
+}  // namespace xraylift::detect2d

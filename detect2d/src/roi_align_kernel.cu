@@ -1,0 +1,209 @@
+// CUDA RoIAlign forward/backward: the GPU twin of the CPU kernel in ops_cpu.cpp (same sampling rules).
+// One thread per output element; backward scatters with atomicAdd (half/bf16 through at's fastAtomicAdd).
+// Unverified on hardware in this repository's CI (no GPU); see docs/BENCHMARKS.md.
+#include <ATen/ATen.h>
+#include <ATen/Dispatch.h>
+#include <ATen/OpMathType.h>
+#include <ATen/cuda/CUDAContext.h>
+#include <ATen/native/cuda/KernelUtils.cuh>
+#include <c10/cuda/CUDAGuard.h>
+
+#include "xraylift/detect2d/ops.hpp"
+
+namespace xraylift::detect2d::cuda {
+namespace {
+
+constexpr int kThreads = 256;
+
+template <typename T>
+__device__ T bilinear(const T* plane, int height, int width, T y, T x) {
+  if (y < -1.0 || y > height || x < -1.0 || x > width) return 0;
+  if (y <= 0) y = 0;
+  if (x <= 0) x = 0;
+  int y_low = static_cast<int>(y), x_low = static_cast<int>(x), y_high, x_high;
+  if (y_low >= height - 1) {
+    y_high = y_low = height - 1;
+    y = static_cast<T>(y_low);
+  } else {
+    y_high = y_low + 1;
+  }
+  if (x_low >= width - 1) {
+    x_high = x_low = width - 1;
+    x = static_cast<T>(x_low);
+  } else {
+    x_high = x_low + 1;
+  }
+  const T ly = y - y_low, lx = x - x_low, hy = T(1) - ly, hx = T(1) - lx;
+  return hy * hx * plane[y_low * width + x_low] + hy * lx * plane[y_low * width + x_high] +
+         ly * hx * plane[y_high * width + x_low] + ly * lx * plane[y_high * width + x_high];
+}
+
+template <typename T>
+__device__ bool bilinear_weights(int height, int width, T y, T x, T& w1, T& w2, T& w3, T& w4, int& x_low, int& x_high,
+                                 int& y_low, int& y_high) {
+  if (y < -1.0 || y > height || x < -1.0 || x > width) return false;
+  if (y <= 0) y = 0;
+  if (x <= 0) x = 0;
+  y_low = static_cast<int>(y);
+  x_low = static_cast<int>(x);
+  if (y_low >= height - 1) {
+    y_high = y_low = height - 1;
+    y = static_cast<T>(y_low);
+  } else {
+    y_high = y_low + 1;
+  }
+  if (x_low >= width - 1) {
+    x_high = x_low = width - 1;
+    x = static_cast<T>(x_low);
+  } else {
+    x_high = x_low + 1;
+  }
+  const T ly = y - y_low, lx = x - x_low, hy = T(1) - ly, hx = T(1) - lx;
+  w1 = hy * hx;
+  w2 = hy * lx;
+  w3 = ly * hx;
+  w4 = ly * lx;
+  return true;
+}
+
+// acc_t is float for half/bf16 inputs (accumulate in float), else the input type.
+template <typename scalar_t, typename acc_t>
+__global__ void roi_align_forward_kernel(int64_t total, const scalar_t* input, const scalar_t* rois, int channels,
+                                         int height, int width, int pooled_h, int pooled_w, acc_t scale,
+                                         int sampling_ratio, bool aligned, scalar_t* output) {
+  for (int64_t index = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; index < total;
+       index += static_cast<int64_t>(blockDim.x) * gridDim.x) {
+    const int pw = index % pooled_w;
+    const int ph = (index / pooled_w) % pooled_h;
+    const int c = (index / pooled_w / pooled_h) % channels;
+    const int64_t n = index / pooled_w / pooled_h / channels;
+    const scalar_t* roi = rois + n * 5;
+    const int64_t b = static_cast<int64_t>(static_cast<acc_t>(roi[0]));
+    const acc_t offset = aligned ? acc_t(0.5) : acc_t(0);
+    const acc_t start_w = static_cast<acc_t>(roi[1]) * scale - offset;
+    const acc_t start_h = static_cast<acc_t>(roi[2]) * scale - offset;
+    acc_t roi_w = static_cast<acc_t>(roi[3]) * scale - offset - start_w;
+    acc_t roi_h = static_cast<acc_t>(roi[4]) * scale - offset - start_h;
+    if (!aligned) {
+      roi_w = max(roi_w, acc_t(1));
+      roi_h = max(roi_h, acc_t(1));
+    }
+    const acc_t bin_h = roi_h / pooled_h, bin_w = roi_w / pooled_w;
+    const int grid_h = max(sampling_ratio > 0 ? sampling_ratio : static_cast<int>(ceil(roi_h / pooled_h)), 1);
+    const int grid_w = max(sampling_ratio > 0 ? sampling_ratio : static_cast<int>(ceil(roi_w / pooled_w)), 1);
+    const scalar_t* plane = input + (b * channels + c) * height * width;
+    acc_t sum = 0;
+    for (int iy = 0; iy < grid_h; ++iy) {
+      const acc_t y = start_h + ph * bin_h + (iy + acc_t(0.5)) * bin_h / grid_h;
+      for (int ix = 0; ix < grid_w; ++ix) {
+        const acc_t x = start_w + pw * bin_w + (ix + acc_t(0.5)) * bin_w / grid_w;
+        acc_t w1, w2, w3, w4;
+        int xl, xh, yl, yh;
+        if (!bilinear_weights<acc_t>(height, width, y, x, w1, w2, w3, w4, xl, xh, yl, yh)) continue;
+        sum += w1 * static_cast<acc_t>(plane[yl * width + xl]) + w2 * static_cast<acc_t>(plane[yl * width + xh]) +
+               w3 * static_cast<acc_t>(plane[yh * width + xl]) + w4 * static_cast<acc_t>(plane[yh * width + xh]);
+      }
+    }
+    output[index] = static_cast<scalar_t>(sum / static_cast<acc_t>(grid_h * grid_w));
+  }
+}
+
+template <typename scalar_t, typename acc_t>
+__global__ void roi_align_backward_kernel(int64_t total, const scalar_t* grad_output, const scalar_t* rois,
+                                          int channels, int height, int width, int pooled_h, int pooled_w, acc_t scale,
+                                          int sampling_ratio, bool aligned, scalar_t* grad_input,
+                                          int64_t grad_input_numel) {
+  for (int64_t index = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; index < total;
+       index += static_cast<int64_t>(blockDim.x) * gridDim.x) {
+    const int pw = index % pooled_w;
+    const int ph = (index / pooled_w) % pooled_h;
+    const int c = (index / pooled_w / pooled_h) % channels;
+    const int64_t n = index / pooled_w / pooled_h / channels;
+    const scalar_t* roi = rois + n * 5;
+    const int64_t b = static_cast<int64_t>(static_cast<acc_t>(roi[0]));
+    const acc_t offset = aligned ? acc_t(0.5) : acc_t(0);
+    const acc_t start_w = static_cast<acc_t>(roi[1]) * scale - offset;
+    const acc_t start_h = static_cast<acc_t>(roi[2]) * scale - offset;
+    acc_t roi_w = static_cast<acc_t>(roi[3]) * scale - offset - start_w;
+    acc_t roi_h = static_cast<acc_t>(roi[4]) * scale - offset - start_h;
+    if (!aligned) {
+      roi_w = max(roi_w, acc_t(1));
+      roi_h = max(roi_h, acc_t(1));
+    }
+    const acc_t bin_h = roi_h / pooled_h, bin_w = roi_w / pooled_w;
+    const int grid_h = max(sampling_ratio > 0 ? sampling_ratio : static_cast<int>(ceil(roi_h / pooled_h)), 1);
+    const int grid_w = max(sampling_ratio > 0 ? sampling_ratio : static_cast<int>(ceil(roi_w / pooled_w)), 1);
+    const int64_t plane_offset = (b * channels + c) * height * width;
+    const acc_t g = static_cast<acc_t>(grad_output[index]) / static_cast<acc_t>(grid_h * grid_w);
+    for (int iy = 0; iy < grid_h; ++iy) {
+      const acc_t y = start_h + ph * bin_h + (iy + acc_t(0.5)) * bin_h / grid_h;
+      for (int ix = 0; ix < grid_w; ++ix) {
+        const acc_t x = start_w + pw * bin_w + (ix + acc_t(0.5)) * bin_w / grid_w;
+        acc_t w1, w2, w3, w4;
+        int xl, xh, yl, yh;
+        if (!bilinear_weights<acc_t>(height, width, y, x, w1, w2, w3, w4, xl, xh, yl, yh)) continue;
+        at::native::fastAtomicAdd(grad_input, plane_offset + yl * width + xl, grad_input_numel,
+                                  static_cast<scalar_t>(g * w1), true);
+        at::native::fastAtomicAdd(grad_input, plane_offset + yl * width + xh, grad_input_numel,
+                                  static_cast<scalar_t>(g * w2), true);
+        at::native::fastAtomicAdd(grad_input, plane_offset + yh * width + xl, grad_input_numel,
+                                  static_cast<scalar_t>(g * w3), true);
+        at::native::fastAtomicAdd(grad_input, plane_offset + yh * width + xh, grad_input_numel,
+                                  static_cast<scalar_t>(g * w4), true);
+      }
+    }
+  }
+}
+
+int blocks_for(int64_t total) {
+  const int64_t blocks = (total + kThreads - 1) / kThreads;
+  return static_cast<int>(std::min<int64_t>(std::max<int64_t>(blocks, 1), 65535LL * 8));
+}
+
+}  // namespace
+
+torch::Tensor roi_align_forward(const torch::Tensor& input_, const torch::Tensor& rois_, const RoIAlignOptions& o) {
+  TORCH_CHECK(input_.is_cuda() && rois_.is_cuda(), "roi_align (CUDA): input and rois must be CUDA tensors");
+  c10::cuda::CUDAGuard guard(input_.device());
+  const auto input = input_.contiguous();
+  const auto rois = rois_.contiguous();
+  const int64_t K = rois.size(0), C = input.size(1), H = input.size(2), W = input.size(3);
+  auto output = at::zeros({K, C, o.pooled_height, o.pooled_width}, input.options());
+  const int64_t total = output.numel();
+  if (total == 0) return output;
+  auto stream = at::cuda::getCurrentCUDAStream();
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, input.scalar_type(), "roi_align_forward_cuda", [&] {
+    using acc_t = at::opmath_type<scalar_t>;
+    roi_align_forward_kernel<scalar_t, acc_t><<<blocks_for(total), kThreads, 0, stream>>>(
+        total, input.data_ptr<scalar_t>(), rois.data_ptr<scalar_t>(), static_cast<int>(C), static_cast<int>(H),
+        static_cast<int>(W), static_cast<int>(o.pooled_height), static_cast<int>(o.pooled_width),
+        static_cast<acc_t>(o.spatial_scale), static_cast<int>(o.sampling_ratio), o.aligned,
+        output.data_ptr<scalar_t>());
+  });
+  C10_CUDA_KERNEL_LAUNCH_CHECK();
+  return output;
+}
+
+torch::Tensor roi_align_backward(const torch::Tensor& grad_, const torch::Tensor& rois_, const RoIAlignOptions& o,
+                                 int64_t batch, int64_t channels, int64_t height, int64_t width) {
+  TORCH_CHECK(grad_.is_cuda() && rois_.is_cuda(), "roi_align_backward (CUDA): grad and rois must be CUDA tensors");
+  c10::cuda::CUDAGuard guard(grad_.device());
+  const auto grad = grad_.contiguous();
+  const auto rois = rois_.contiguous();
+  auto grad_input = at::zeros({batch, channels, height, width}, grad.options());
+  const int64_t total = grad.numel();
+  if (total == 0 || grad_input.numel() == 0) return grad_input;
+  auto stream = at::cuda::getCurrentCUDAStream();
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, grad.scalar_type(), "roi_align_backward_cuda", [&] {
+    using acc_t = at::opmath_type<scalar_t>;
+    roi_align_backward_kernel<scalar_t, acc_t><<<blocks_for(total), kThreads, 0, stream>>>(
+        total, grad.data_ptr<scalar_t>(), rois.data_ptr<scalar_t>(), static_cast<int>(channels),
+        static_cast<int>(height), static_cast<int>(width), static_cast<int>(o.pooled_height),
+        static_cast<int>(o.pooled_width), static_cast<acc_t>(o.spatial_scale), static_cast<int>(o.sampling_ratio),
+        o.aligned, grad_input.data_ptr<scalar_t>(), grad_input.numel());
+  });
+  C10_CUDA_KERNEL_LAUNCH_CHECK();
+  return grad_input;
+}
+
+}  // namespace xraylift::detect2d::cuda

@@ -1,0 +1,193 @@
+// Weight files: a small dependency-free safetensors reader/writer and torch archive readers; load by name.
+#include "xraylift/detect2d/weights.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstring>
+#include <fstream>
+
+#include "xraylift/core/atomic_file.hpp"
+#include "xraylift/core/error.hpp"
+#include "xraylift/core/log.hpp"
+
+namespace xraylift::detect2d {
+namespace {
+
+struct DtypeName {
+  const char* name;
+  torch::ScalarType type;
+};
+const DtypeName kDtypes[] = {{"F32", torch::kFloat},   {"F64", torch::kDouble}, {"F16", torch::kHalf},
+                             {"BF16", torch::kBFloat16}, {"I64", torch::kLong},   {"I32", torch::kInt},
+                             {"U8", torch::kByte},     {"I8", torch::kChar},    {"BOOL", torch::kBool}};
+
+std::string shape_text(torch::IntArrayRef s) {
+  std::ostringstream os;
+  os << s;
+  return os.str();
+}
+
+bool is_safetensors(const std::string& bytes) {
+  if (bytes.size() < 10) return false;
+  std::uint64_t n = 0;
+  std::memcpy(&n, bytes.data(), 8);
+  return n + 8 <= bytes.size() && bytes[8] == '{';
+}
+
+std::map<std::string, torch::Tensor> parse_safetensors(const std::string& bytes, const std::string& where) {
+  std::uint64_t n = 0;
+  std::memcpy(&n, bytes.data(), 8);
+  nlohmann::json header;
+  try {
+    header = nlohmann::json::parse(bytes.substr(8, n));
+  } catch (const std::exception& e) {
+    throw core::InputError(core::cat(where, ": malformed safetensors header: ", e.what()));
+  }
+  const std::uint64_t data_start = 8 + n;
+  std::map<std::string, torch::Tensor> out;
+  for (auto it = header.begin(); it != header.end(); ++it) {
+    if (it.key() == "__metadata__") continue;
+    const auto& e = it.value();
+    XL_CHECK(e.is_object() && e.contains("dtype") && e.contains("shape") && e.contains("data_offsets"), where,
+             ": safetensors entry '", it.key(), "' lacks dtype/shape/data_offsets");
+    const std::string dt = e["dtype"].get<std::string>();
+    torch::ScalarType type = torch::kFloat;
+    bool known = false;
+    for (const auto& d : kDtypes)
+      if (dt == d.name) type = d.type, known = true;
+    XL_CHECK(known, where, ": tensor '", it.key(), "' has unsupported dtype ", dt);
+    const auto shape = e["shape"].get<std::vector<std::int64_t>>();
+    const auto offs = e["data_offsets"].get<std::vector<std::uint64_t>>();
+    XL_CHECK(offs.size() == 2 && offs[0] <= offs[1] && data_start + offs[1] <= bytes.size(), where, ": tensor '",
+             it.key(), "' data_offsets out of the file");
+    auto t = torch::empty(shape, torch::TensorOptions().dtype(type));
+    XL_CHECK(static_cast<std::uint64_t>(t.nbytes()) == offs[1] - offs[0], where, ": tensor '", it.key(), "' has ",
+             offs[1] - offs[0], " bytes but shape ", shape_text(shape), " x ", dt, " needs ", t.nbytes());
+    std::memcpy(t.data_ptr(), bytes.data() + data_start + offs[0], t.nbytes());
+    out[it.key()] = t;
+  }
+  return out;
+}
+
+void read_archive(torch::serialize::InputArchive& archive, const std::string& prefix,
+                  std::map<std::string, torch::Tensor>& out) {
+  for (const auto& key : archive.keys()) {
+    c10::IValue value;
+    if (archive.try_read(key, value) && value.isTensor()) {
+      out[prefix + key] = value.toTensor();
+      continue;
+    }
+    torch::serialize::InputArchive child;
+    if (archive.try_read(key, child)) read_archive(child, prefix + key + ".", out);
+  }
+}
+
+}  // namespace
+
+std::string WeightLoadReport::summary() const {
+  std::ostringstream os;
+  os << loaded.size() << " loaded, " << missing.size() << " missing, " << unexpected.size() << " unexpected, "
+     << mismatched.size() << " shape mismatches";
+  auto list = [&](const char* what, const std::vector<std::string>& v) {
+    if (v.empty()) return;
+    os << "\n  " << what << ":";
+    for (std::size_t i = 0; i < v.size() && i < 20; ++i) os << "\n    " << v[i];
+    if (v.size() > 20) os << "\n    ... " << v.size() - 20 << " more";
+  };
+  list("missing", missing);
+  list("unexpected", unexpected);
+  list("shape mismatches", mismatched);
+  return os.str();
+}
+
+std::map<std::string, torch::Tensor> read_state_dict(const std::filesystem::path& path) {
+  const std::string bytes = core::read_file(path);
+  if (is_safetensors(bytes)) return parse_safetensors(bytes, path.string());
+  std::map<std::string, torch::Tensor> out;
+  std::string archive_error;
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path.string());
+    read_archive(archive, "", out);
+    if (!out.empty()) return out;
+  } catch (const std::exception& e) {
+    archive_error = e.what();
+  }
+  try {  // Python torch.save(state_dict) (zip pickle)
+    const std::vector<char> data(bytes.begin(), bytes.end());
+    const auto value = torch::pickle_load(data);
+    XL_CHECK(value.isGenericDict(), path.string(), ": torch.save file does not hold a dict of tensors");
+    for (const auto& item : value.toGenericDict()) {
+      if (item.key().isString() && item.value().isTensor()) out[item.key().toStringRef()] = item.value().toTensor();
+    }
+  } catch (const core::InputError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw core::InputError(core::cat(path.string(), ": not a safetensors file or a torch archive (",
+                                     archive_error.substr(0, 200), " / ", std::string(e.what()).substr(0, 200), ")"));
+  }
+  XL_CHECK(!out.empty(), path.string(), ": no tensors found");
+  return out;
+}
+
+void write_safetensors(const std::filesystem::path& path, const std::map<std::string, torch::Tensor>& tensors) {
+  nlohmann::json header = nlohmann::json::object();
+  std::string data;
+  for (const auto& [name, tensor] : tensors) {
+    const auto t = tensor.detach().cpu().contiguous();
+    const char* dt = nullptr;
+    for (const auto& d : kDtypes)
+      if (d.type == t.scalar_type()) dt = d.name;
+    XL_CHECK(dt, "write_safetensors: tensor '", name, "' has unsupported dtype ", t.scalar_type());
+    const auto begin = data.size();
+    data.append(static_cast<const char*>(t.data_ptr()), t.nbytes());
+    header[name] = {{"dtype", dt}, {"shape", t.sizes().vec()}, {"data_offsets", {begin, data.size()}}};
+  }
+  std::string head = header.dump();
+  while ((head.size() + 8) % 8) head.push_back(' ');  // keep tensor data 8-byte aligned
+  std::string bytes(8, '\0');
+  const std::uint64_t n = head.size();
+  std::memcpy(bytes.data(), &n, 8);
+  core::write_file_atomic(path, bytes + head + data);
+}
+
+WeightLoadReport load_state_dict(torch::nn::Module& module, const std::map<std::string, torch::Tensor>& state) {
+  WeightLoadReport report;
+  std::map<std::string, torch::Tensor> targets;
+  for (const auto& p : module.named_parameters(true)) targets[p.key()] = p.value();
+  for (const auto& b : module.named_buffers(true)) targets[b.key()] = b.value();
+  torch::NoGradGuard no_grad;
+  for (const auto& [name, target] : targets) {
+    const auto it = state.find(name);
+    if (it == state.end()) {
+      report.missing.push_back(name);
+      continue;
+    }
+    if (it->second.sizes() != target.sizes()) {
+      report.mismatched.push_back(core::cat(name, ": file ", shape_text(it->second.sizes()), " vs model ",
+                                            shape_text(target.sizes())));
+      continue;
+    }
+    auto t = target;
+    t.copy_(it->second.to(target.device(), target.scalar_type()));
+    report.loaded.push_back(name);
+  }
+  for (const auto& [name, tensor] : state)
+    if (!targets.count(name)) report.unexpected.push_back(name);
+  return report;
+}
+
+WeightLoadReport load_weights(torch::nn::Module& module, const std::filesystem::path& path,
+                              const std::string& strip_prefix) {
+  auto raw = read_state_dict(path);
+  std::map<std::string, torch::Tensor> state;
+  for (auto& [k, v] : raw) {
+    const bool strip = !strip_prefix.empty() && k.rfind(strip_prefix, 0) == 0;
+    state[strip ? k.substr(strip_prefix.size()) : k] = v;
+  }
+  auto report = load_state_dict(module, state);
+  core::log::info("weights from ", path.string(), ": ", report.summary());
+  return report;
+}
+
+}  // namespace xraylift::detect2d
