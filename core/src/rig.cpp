@@ -1,5 +1,6 @@
 #include "xraylift/core/rig.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace xraylift::core {
@@ -30,6 +31,23 @@ DetectorSpec detector_from(const Config& c, const DetectorSpec& d) {
 }  // namespace
 
 Rig::Rig(std::vector<Camera> cameras) : cameras_(std::move(cameras)) {}
+
+Rig Rig::with_detector_width(int pixels) const {
+  XL_CHECK(pixels > 0, "rig: detector width ", pixels, " px, expected >= 1");
+  std::vector<Camera> cams;
+  for (const auto& cam : cameras_) {
+    const double scale = double(pixels) / cam.width();
+    Intrinsics k = cam.intrinsics();
+    k.fx *= scale;
+    k.fy *= scale;
+    k.cx *= scale;
+    k.cy *= scale;
+    k.width = pixels;
+    k.height = std::max(1, static_cast<int>(std::lround(cam.height() * scale)));
+    cams.emplace_back(k, cam.rotation(), cam.translation(), cam.name());
+  }
+  return Rig(std::move(cams));
+}
 
 Eigen::Vector3d ring_source_position(const RingSpec& s, int view) {
   const double theta = (s.start_angle_deg + s.angle_step_deg * view) * kPi / 180.0;

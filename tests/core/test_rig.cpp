@@ -83,3 +83,19 @@ TEST(Rig, RejectsBadRigs) {
     EXPECT_NE(std::string(e.what()).find("spiral"), std::string::npos) << e.what();
   }
 }
+
+TEST(Rig, DetectorWidthResamplesTheSameField) {
+  Config c = Config::load(xraylift::testing::source_dir() / "configs" / "rig" / "frontal_lateral.yaml");
+  const Rig full = Rig::from_config(c.section("rig"));
+  const Rig small = full.with_detector_width(256);
+  ASSERT_EQ(small.size(), full.size());
+  const Eigen::Vector3d p(31, -12, 57);
+  for (std::size_t v = 0; v < full.size(); ++v) {
+    EXPECT_EQ(small[v].width(), 256);
+    EXPECT_EQ(small[v].height(), 256);
+    EXPECT_EQ(small[v].name(), full[v].name());
+    // A world point lands at the same fraction of the image.
+    EXPECT_NEAR((small[v].project(p) - full[v].project(p) * 0.25).norm(), 0, 1e-9);
+  }
+  EXPECT_THROW(full.with_detector_width(0), InputError);
+}

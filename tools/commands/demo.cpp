@@ -13,29 +13,14 @@
 #include "xraylift/data/phantom.hpp"
 #include "xraylift/drr/render_case.hpp"
 #include "xraylift/viz/export.hpp"
-#include "xraylift/viz/scene_source.hpp"
+#include "xraylift/viz/lung_model.hpp"
+#include "xraylift/viz/lung_segmentation.hpp"
+#include "xraylift/viz/scene.hpp"
 
 namespace fs = std::filesystem;
 using namespace xraylift;
 
 namespace {
-
-// The configured rig's field of view on an N x N detector (the demo renders small to stay fast on a laptop).
-core::Rig resized_rig(const core::Rig& rig, int pixels) {
-  std::vector<core::Camera> cams;
-  for (const auto& cam : rig) {
-    const double scale = double(pixels) / cam.width();
-    core::Intrinsics k = cam.intrinsics();
-    k.fx *= scale;
-    k.fy *= scale;
-    k.cx *= scale;
-    k.cy *= scale;
-    k.width = pixels;
-    k.height = static_cast<int>(std::lround(cam.height() * scale));
-    cams.emplace_back(k, cam.rotation(), cam.translation(), cam.name());
-  }
-  return core::Rig(std::move(cams));
-}
 
 std::string seconds_since(std::chrono::steady_clock::time_point t0) {
   return core::Progress::format_duration(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
@@ -78,22 +63,21 @@ tools::Runner setup(CLI::App& app) {
     t0 = std::chrono::steady_clock::now();
     drr::RenderOptions options;
     options.mask = true;
-    const core::Rig small = resized_rig(rig, opt->render_size);
+    const core::Rig small = rig.with_detector_width(opt->render_size);
     const fs::path drr_dir = out / "drr";
     const drr::RenderCaseResult rendered = drr::render_case(phantom.ct, small, options, {}, drr_dir);
     core::log::info("2/3 drr: ", small.size(), " views of ", small[0].width(), " x ", small[0].height(), " px (",
                     std::lround(rendered.render_seconds * 1000), " ms rendering, ", seconds_since(t0), " with files)");
 
     t0 = std::chrono::steady_clock::now();
-    viz::SceneInputs inputs;
-    inputs.ct = case_dir.string();
-    const viz::LoadedScene scene = viz::load_scene(inputs, rig);
+    const viz::LungModel lungs = viz::build_lung_model(viz::segment_lungs(phantom.ct.hu));
+    const viz::Scene scene = viz::make_scene(lungs, phantom.ct.nodules);
     const fs::path glb = out / "scene.glb";
     const fs::path html = out / "scene.html";
-    viz::write_scene(glb.string(), scene.scene);
-    viz::write_scene(html.string(), scene.scene);
-    core::log::info("3/3 viz: lung model ", std::lround(scene.lungs.total_ml()), " mL, ", scene.nodule_count,
-                    " nodules, ", scene.scene.triangle_count(), " triangles (", seconds_since(t0), ")");
+    viz::write_scene(glb.string(), scene);
+    viz::write_scene(html.string(), scene);
+    core::log::info("3/3 viz: lung model ", std::lround(lungs.total_ml()), " mL, ", phantom.ct.nodules.size(),
+                    " nodules, ", scene.triangle_count(), " triangles (", seconds_since(t0), ")");
 
     core::log::info("outputs:");
     core::log::info("  ", case_dir.string(), "/  case folder (volume.nrrd, nodules.json, case.json)");

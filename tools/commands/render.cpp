@@ -29,16 +29,6 @@ struct Options {
   std::unique_ptr<tools::ConfigOptions> config;
 };
 
-// --size N: an N x N detector covering the same field as the configured one.
-void apply_size(core::Config& cfg, int size) {
-  if (size <= 0) return;
-  const int width = cfg.get<int>("rig.detector.width", 1024);
-  const double pixel = cfg.get<double>("rig.detector.pixel_size_mm", 0.78125);
-  cfg.set(core::cat("rig.detector.width=", size));
-  cfg.set(core::cat("rig.detector.height=", size));
-  cfg.set(core::cat("rig.detector.pixel_size_mm=", pixel * width / size));
-}
-
 tools::Runner setup(CLI::App& app) {
   auto opt = std::make_shared<Options>();
   app.add_option("case", opt->input, "Case folder (data module), DICOM series folder or .nrrd volume");
@@ -46,7 +36,7 @@ tools::Runner setup(CLI::App& app) {
                  "Batch mode: a manifest of case folders (JSON {\"cases\": [{\"path\": ...}]} or one path per line)");
   app.add_option("-o,--out", opt->out, "Output folder (batch mode: one sub-folder per case)")->required();
   app.add_option("--boxes", opt->boxes, "xraylift.boxes3d file with the nodules of a DICOM/NRRD input (by case id)");
-  app.add_option("--size", opt->size, "Detector of N x N pixels covering the configured field (quick runs)");
+  app.add_option("--size", opt->size, "Detector of N pixels across the configured field (quick runs; rows keep square pixels)");
   app.add_option("--integrator", opt->integrator, "siddon | trilinear (overrides drr.integrator)");
   app.add_option("--device", opt->device, "cpu | cuda (overrides drr.device)");
   app.add_flag("--mask", opt->mask, "Also write the nodule label images (viewNN_mask.png)");
@@ -61,11 +51,12 @@ tools::Runner setup(CLI::App& app) {
     if (opt->input.empty() == opt->manifest.empty())
       throw core::ConfigError("render: give exactly one of CASE or --manifest FILE");
     core::Config cfg = opt->config->load();
-    apply_size(cfg, opt->size);
     if (!opt->integrator.empty()) cfg.set("drr.integrator=" + opt->integrator);
     if (!opt->device.empty()) cfg.set("drr.device=" + opt->device);
     if (opt->mask) cfg.set("drr.mask=true");
-    const core::Rig rig = cfg.has("rig") ? core::Rig::from_config(cfg.section("rig")) : core::Rig::ring({});
+    const core::Rig configured = cfg.has("rig") ? core::Rig::from_config(cfg.section("rig")) : core::Rig::ring({});
+    XL_CHECK(opt->size >= 0, "--size ", opt->size, ": expected a detector width in pixels >= 1 (0: as configured)");
+    const core::Rig rig = opt->size > 0 ? configured.with_detector_width(opt->size) : configured;
     const core::Config drr_section = cfg.section("drr");
     const drr::RenderOptions options = drr::RenderOptions::from_config(drr_section);
     drr::ViewOutputOptions output;

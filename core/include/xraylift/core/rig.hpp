@@ -48,6 +48,10 @@ class Rig {
   // Reads `type: ring` (RingSpec fields) or `type: poses` (a list) from a config section (usually "rig").
   static Rig from_config(const Config& rig_section);
 
+  // The same rig with every detector resampled to `pixels` columns over the same field (rows scaled to keep the
+  // pixels square): quick, small renders of any rig, poses included.
+  Rig with_detector_width(int pixels) const;
+
   std::size_t size() const { return cameras_.size(); }
   bool empty() const { return cameras_.empty(); }
   const Camera& operator[](std::size_t i) const { return cameras_.at(i); }
