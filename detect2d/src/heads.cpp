@@ -441,4 +441,28 @@ torch::Tensor FasterRCNNImpl::roi_features(const std::vector<torch::Tensor>& fea
   return static_cast<RoIHeadsImpl&>(*roi_heads).pool(features, boxes);
 }
 
+FasterRCNNImpl::TrainingOutput FasterRCNNImpl::losses_and_detections(const torch::Tensor& images,
+                                                                     const std::vector<ImageTargets>& targets) {
+  XL_CHECK(static_cast<int64_t>(targets.size()) == images.size(0), "detect2d: ", targets.size(),
+           " target sets for ", images.size(0), " images");
+  TrainingOutput out;
+  out.output.features = features(images);
+  out.output.strides = config_.strides();
+  auto& rpn_m = static_cast<RPNImpl&>(*rpn);
+  auto& roi_m = static_cast<RoIHeadsImpl&>(*roi_heads);
+  auto r = rpn_m.forward(out.output.features, images.size(2), images.size(3), &targets);
+  out.losses = r.losses;
+  for (auto& [k, v] : roi_m.losses(out.output.features, r.proposals, targets)) out.losses[k] = v;
+  torch::Tensor total;
+  for (auto& [k, v] : out.losses) total = total.defined() ? total + v : v;
+  out.losses["loss"] = total;
+  {
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> detached;
+    for (const auto& f : out.output.features) detached.push_back(f.detach());
+    out.output.detections = roi_m.detect(detached, r.proposals, images.size(2), images.size(3));
+  }
+  return out;
+}
+
 }  // namespace xraylift::detect2d

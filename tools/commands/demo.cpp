@@ -1,21 +1,31 @@
 // `xraylift demo`: the pipeline on an embedded default, with nothing to download: a synthetic chest phantom with
 // known nodules (data) -> its case folder -> ten DRRs through the ring with ground-truth 2D boxes and overlays
-// (drr) -> a 3D scene of its lung model and nodules (viz). Stages that need trained weights join when they exist.
+// (drr) -> 2D detections and 3D boxes with both detect3d methods (mv2d, triangulate) from the shipped tiny weights
+// (models/demo_tiny.safetensors, made by scripts/train_demo_model.sh) -> the eval report (CPM, mAP, ATE) -> a 3D
+// scene of its lung model with predictions next to the truth (viz). Without the weights file the detection stages
+// are skipped with the reason.
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 
 #include "../command.hpp"
+#include "xraylift/core/atomic_file.hpp"
 #include "xraylift/core/log.hpp"
 #include "xraylift/core/progress.hpp"
 #include "xraylift/core/rig.hpp"
 #include "xraylift/data/case.hpp"
 #include "xraylift/data/phantom.hpp"
+#include "xraylift/detect3d/job.hpp"
 #include "xraylift/drr/render_case.hpp"
+#include "xraylift/eval/cases3d.hpp"
+#include "xraylift/eval/evaluate3d.hpp"
+#include "xraylift/eval/report.hpp"
 #include "xraylift/viz/export.hpp"
 #include "xraylift/viz/lung_model.hpp"
 #include "xraylift/viz/lung_segmentation.hpp"
 #include "xraylift/viz/scene.hpp"
+
+extern const char* const kDemoDetect3DConfig;  // configs/detect3d/cpu_small.yaml, embedded at build time
 
 namespace fs = std::filesystem;
 using namespace xraylift;
@@ -26,12 +36,80 @@ std::string seconds_since(std::chrono::steady_clock::time_point t0) {
   return core::Progress::format_duration(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 }
 
+fs::path default_weights() {
+  for (const fs::path& p : {fs::path("models/demo_tiny.safetensors"),
+                            fs::path(XRAYLIFT_SOURCE_DIR) / "models/demo_tiny.safetensors"})
+    if (fs::exists(p)) return p;
+  return fs::path("models/demo_tiny.safetensors");
+}
+
+struct Detected {
+  std::string method;
+  std::vector<core::BoxRecord> boxes;
+  eval::Eval3DResult result;
+  double seconds = 0;
+};
+
 struct Options {
   std::string out = "demo-out";
+  std::string weights;
   int render_size = 256;
   int seed = 1;
   std::unique_ptr<tools::ConfigOptions> config;
 };
+
+// 3/5 detection with both methods and 4/5 evaluation; no results (the reason logged) when the weights are absent
+// or were trained on another rig (e.g. --render-size other than theirs).
+std::vector<Detected> detect_and_evaluate(const fs::path& weights, const core::Rig& rig, const fs::path& infos,
+                                          const fs::path& out) {
+  if (!fs::exists(weights)) {
+    core::log::warn("3/5 detect: skipped: no weights file '", weights.string(),
+                    "' (make it with INSTALL=1 scripts/train_demo_model.sh, or pass --weights)");
+    return {};
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto job = detect3d::Detect3DJob::from_config(core::Config::from_yaml(kDemoDetect3DConfig, "embedded cpu_small.yaml"));
+  detect3d::Predictor predictor(job, weights, torch::kCPU);
+  try {
+    detect3d::check_rig(predictor.rig(), rig.cameras(), "demo rig");
+  } catch (const core::InputError& e) {
+    core::log::warn("3/5 detect: skipped: ", e.what());
+    return {};
+  }
+  const auto views = detect3d::load_views(infos, job.data);
+  core::BoxSet truth;
+  truth.case_for(views.case_id).boxes = views.truth;
+  eval::Eval3DOptions eo;
+  eo.bootstrap_samples = 0;
+  eo.breakdowns = false;
+  std::vector<Detected> detected;
+  for (const auto method : {detect3d::Method::kMv2d, detect3d::Method::kTriangulate}) {
+    Detected d;
+    d.method = detect3d::to_string(method);
+    const auto p = predictor.predict(views.images, views.cameras, method, infos.string());
+    d.boxes = p.boxes;
+    d.seconds = p.seconds;
+    core::BoxSet preds;
+    preds.source = core::BoxSource::kPrediction;
+    preds.case_for(views.case_id).boxes = d.boxes;
+    core::write_box_set(out / ("pred_" + d.method + ".json"), preds);
+    d.result = eval::evaluate_3d(eval::pair_cases(truth, "demo truth", preds, d.method), eo);
+    detected.push_back(std::move(d));
+  }
+  core::log::info("3/5 detect: ", detected[0].boxes.size(), " mv2d and ", detected[1].boxes.size(),
+                  " triangulate boxes (", std::lround(1000 * detected[0].seconds), " / ",
+                  std::lround(1000 * detected[1].seconds), " ms inference, ", seconds_since(t0), " in all)");
+  for (const auto& d : detected) {
+    const auto& m = d.result.overall;
+    core::log::info("4/5 eval ", d.method, ": CPM ", eval::format_metric(m.froc.cpm), ", mAP ", eval::format_metric(m.map),
+                    ", ATE ", eval::format_metric(m.ate_mm, 2), " mm (", m.num_truths, " nodules, ", m.num_predictions,
+                    " predictions)");
+  }
+  core::write_folder_atomic(out / "eval", [&](const fs::path& tmp) {
+    eval::write_report_3d(tmp, detected[0].result, eo, {"demo truth", (out / "pred_mv2d.json").string()});
+  });
+  return detected;
+}
 
 tools::Runner setup(CLI::App& app) {
   auto opt = std::make_shared<Options>();
@@ -40,6 +118,7 @@ tools::Runner setup(CLI::App& app) {
       ->check(CLI::Range(16, 2048))
       ->capture_default_str();
   app.add_option("--seed", opt->seed, "Phantom seed")->capture_default_str();
+  app.add_option("--weights", opt->weights, "detect3d weights (default: models/demo_tiny.safetensors)");
   opt->config = std::make_unique<tools::ConfigOptions>(app);
   return [opt] {
     core::Config cfg = opt->config->load();
@@ -57,7 +136,7 @@ tools::Runner setup(CLI::App& app) {
     const data::Phantom phantom = data::generate_phantom(spec);
     const fs::path case_dir = out / "case";
     data::save_case(case_dir, phantom.ct);
-    core::log::info("1/3 data: phantom '", phantom.ct.id, "' ", phantom.ct.hu.dims().transpose(), " voxels, ",
+    core::log::info("1/5 data: phantom '", phantom.ct.id, "' ", phantom.ct.hu.dims().transpose(), " voxels, ",
                     phantom.ct.nodules.size(), " nodules (", seconds_since(t0), ")");
 
     t0 = std::chrono::steady_clock::now();
@@ -66,28 +145,45 @@ tools::Runner setup(CLI::App& app) {
     const core::Rig small = rig.with_detector_width(opt->render_size);
     const fs::path drr_dir = out / "drr";
     const drr::RenderCaseResult rendered = drr::render_case(phantom.ct, small, options, {}, drr_dir);
-    core::log::info("2/3 drr: ", small.size(), " views of ", small[0].width(), " x ", small[0].height(), " px (",
+    core::log::info("2/5 drr: ", small.size(), " views of ", small[0].width(), " x ", small[0].height(), " px (",
                     std::lround(rendered.render_seconds * 1000), " ms rendering, ", seconds_since(t0), " with files)");
+
+    const fs::path weights = opt->weights.empty() ? default_weights() : fs::path(opt->weights);
+    const std::vector<Detected> detected = detect_and_evaluate(weights, small, drr_dir / "infos.json", out);
 
     t0 = std::chrono::steady_clock::now();
     const viz::LungModel lungs = viz::build_lung_model(viz::segment_lungs(phantom.ct.hu));
-    const viz::Scene scene = viz::make_scene(lungs, phantom.ct.nodules);
+    viz::Scene scene = viz::make_scene(lungs, phantom.ct.nodules);
+    if (!detected.empty()) {
+      std::vector<core::BoxRecord> shown;
+      for (const auto& b : detected[0].boxes)
+        if (b.score >= 0.3) shown.push_back(b);
+      viz::add_nodules(scene, shown);
+    }
     const fs::path glb = out / "scene.glb";
     const fs::path html = out / "scene.html";
     viz::write_scene(glb.string(), scene);
     viz::write_scene(html.string(), scene);
-    core::log::info("3/3 viz: lung model ", std::lround(lungs.total_ml()), " mL, ", phantom.ct.nodules.size(),
+    core::log::info("5/5 viz: lung model ", std::lround(lungs.total_ml()), " mL, ", phantom.ct.nodules.size(),
                     " nodules, ", scene.triangle_count(), " triangles (", seconds_since(t0), ")");
 
     core::log::info("outputs:");
     core::log::info("  ", case_dir.string(), "/  case folder (volume.nrrd, nodules.json, case.json)");
     core::log::info("  ", (drr_dir / "infos.json").string(), "  cameras, 3D and 2D ground-truth boxes");
     core::log::info("  ", drr_dir.string(), "/viewNN.png|.npy|_overlay.png|_mask.png  radiographs, line integrals, overlays");
-    core::log::info("  ", glb.string(), ", ", html.string(), "  3D scene (open the .html in a browser)");
+    if (!detected.empty()) {
+      core::log::info("  ", (out / "pred_mv2d.json").string(), ", ", (out / "pred_triangulate.json").string(),
+                      "  3D predictions (xraylift.boxes3d)");
+      core::log::info("  ", (out / "eval").string(), "/  mv2d eval report (metrics.json, summary.md, froc.png)");
+    }
+    core::log::info("  ", glb.string(), ", ", html.string(), "  3D scene, truth green, mv2d predictions red (open the .html)");
+    if (!detected.empty()) std::printf("demo CPM (mv2d): %s, (triangulate): %s\n",
+                                       eval::format_metric(detected[0].result.overall.froc.cpm).c_str(),
+                                       eval::format_metric(detected[1].result.overall.froc.cpm).c_str());
     return 0;
   };
 }
 
 }  // namespace
 
-XL_REGISTER_COMMAND("demo", "Run the pipeline on an embedded default: phantom -> ten DRRs -> 3D scene", setup);
+XL_REGISTER_COMMAND("demo", "Run the pipeline on an embedded default: phantom -> ten DRRs -> 2D + 3D detection -> eval -> 3D scene", setup);

@@ -1,6 +1,8 @@
 // `xraylift train --config configs/detect2d/tiny.yaml`: trains a model with the generic trainer (train/).
-// The config's `task` picks the model: detect2d (Faster R-CNN on rendered views). Outputs in --out: checkpoint.pt
-// (exact resume: run the same command again), model.pt (final weights), metrics.jsonl, loss.png, config.yaml.
+// The config's `task` picks the model: detect2d (Faster R-CNN on rendered views) or detect3d (the MV2D head trained
+// jointly with the 2D detector, one case of ten views per step). Outputs in --out: checkpoint.pt (exact resume: run
+// the same command again), model.pt (detect2d) or model.safetensors (detect3d, with the rig it was trained on),
+// metrics.jsonl, loss.png, config.yaml.
 #include <filesystem>
 
 #include "../command.hpp"
@@ -8,6 +10,8 @@
 #include "xraylift/core/log.hpp"
 #include "xraylift/detect2d/data.hpp"
 #include "xraylift/detect2d/weights.hpp"
+#include "xraylift/detect3d/case_data.hpp"
+#include "xraylift/detect3d/job.hpp"
 #include "xraylift/train/trainer.hpp"
 
 namespace fs = std::filesystem;
@@ -23,6 +27,45 @@ struct Options {
   std::unique_ptr<tools::ConfigOptions> config;
 };
 
+std::vector<fs::path> data_inputs(const Options& opt) {
+  std::vector<fs::path> inputs(opt.data.begin(), opt.data.end());
+  if (inputs.empty()) throw core::InputError("train: task detect3d needs --data (rendered view sets: infos.json files or folders)");
+  return inputs;
+}
+
+int train_detect3d(const Options& opt, core::Config& cfg) {
+  auto job = detect3d::Detect3DJob::from_config(cfg);
+  cfg.check_no_unknown_keys();
+  if (opt.threads > 0) torch::set_num_threads(opt.threads);
+  const fs::path out(opt.out);
+  job.trainer.out_dir = out;
+  detect3d::CaseDataset dataset(data_inputs(opt), job.data);
+  const auto rig_cameras = detect3d::cameras_from_tensor(dataset.get(0).at("cameras"));
+  core::write_file_atomic(out / "config.yaml", cfg.dump());
+  torch::manual_seed(job.trainer.seed);
+  detect3d::Mv2dModel model(job.model, job.mv2d);
+  if (!opt.weights.empty()) {
+    detect3d::load_mv2d_weights(opt.weights, model, false);
+    core::log::info("initial weights from ", opt.weights);
+  }
+  train::Trainer trainer(job.trainer, model.ptr(),
+                         detect3d::make_mv2d_loss_function(model, torch::Device(job.trainer.device)));
+  core::log::info("training detect3d (mv2d) on ", dataset.size(), " cases of ", rig_cameras.size(), " views for ",
+                  job.trainer.schedule.total_steps, " steps (", job.trainer.device, ")");
+  const auto result = trainer.fit(dataset);
+  const fs::path weights = out / "model.safetensors";
+  model->to(torch::kCPU);
+  detect3d::save_mv2d_weights(weights, model, detect3d::trained_rig_of(rig_cameras));
+  if (!result.first_losses.empty())
+    core::log::info("loss ", result.first_losses.at("loss"), " -> ", result.last_losses.at("loss"), " (steps ",
+                    result.start_step, " -> ", result.end_step, ")");
+  core::log::info("outputs:");
+  core::log::info("  ", result.checkpoint.string(), "  checkpoint (resume: run the same command again)");
+  core::log::info("  ", weights.string(), "  weights by name + trained rig (xraylift predict --weights)");
+  core::log::info("  ", result.metrics.string(), ", ", result.plot.string(), "  metrics and loss plot");
+  return 0;
+}
+
 tools::Runner setup(CLI::App& app) {
   auto opt = std::make_shared<Options>();
   app.add_option("-o,--out", opt->out, "Output folder (checkpoint, weights, metrics, plot)")->capture_default_str();
@@ -34,8 +77,9 @@ tools::Runner setup(CLI::App& app) {
   return [opt] {
     core::Config cfg = opt->config->load();
     const std::string task = cfg.get<std::string>("task", "detect2d");
+    if (task == "detect3d") return train_detect3d(*opt, cfg);
     if (task != "detect2d")
-      throw core::ConfigError(core::cat("task must be detect2d (the only trainable task so far), got '", task, "'"));
+      throw core::ConfigError(core::cat("task must be detect2d or detect3d, got '", task, "' (", cfg.origin("task"), ")"));
     auto job = detect2d::Detect2DJob::from_config(cfg);
     cfg.check_no_unknown_keys();
     if (opt->threads > 0) torch::set_num_threads(opt->threads);
@@ -77,4 +121,4 @@ tools::Runner setup(CLI::App& app) {
 
 }  // namespace
 
-XL_REGISTER_COMMAND("train", "Train a model (detect2d) from a config, with exact resume", setup);
+XL_REGISTER_COMMAND("train", "Train a model (detect2d, or detect3d jointly with it) from a config, with exact resume", setup);

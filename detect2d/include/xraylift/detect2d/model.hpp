@@ -117,6 +117,13 @@ class FasterRCNNImpl : public torch::nn::Module {
   std::map<std::string, torch::Tensor> losses(const torch::Tensor& images, const std::vector<ImageTargets>& targets);
   // Inference (no gradient bookkeeping is forced; call under NoGradGuard and eval()).
   DetectorOutput detect(const torch::Tensor& images);
+  // Joint training (the MV2D head): the loss terms of losses() and, from the same forward pass, the FPN levels
+  // (with gradient) and the detections of the current weights (boxes without gradient; no roi_features).
+  struct TrainingOutput {
+    std::map<std::string, torch::Tensor> losses;
+    DetectorOutput output;
+  };
+  TrainingOutput losses_and_detections(const torch::Tensor& images, const std::vector<ImageTargets>& targets);
   // The FPN levels of normalised, channel-adapted images.
   std::vector<torch::Tensor> features(const torch::Tensor& images);
   // RoIAlign of arbitrary boxes (one tensor [K, 4] per image) on FPN levels (for the MV2D head).

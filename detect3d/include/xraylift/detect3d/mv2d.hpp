@@ -1,0 +1,120 @@
+#pragma once
+// The MV2D-S 3D head (docs/detect3d.md), in libtorch, on top of detect2d's Faster R-CNN:
+//   proposals (2D detections per view) -> one query per RoI: query generator (RoI feature + RoI-rebased
+//   intrinsics -> (u, v, depth) -> 3D reference point through the view's camera) -> sine query PE;
+//   keys: the query's own RoI features and the best-overlapping RoI of every other view, PETR position encoding;
+//   6 post-norm decoder layers; per-layer classification and regression (centre offset in inverse-sigmoid space of
+//   the normalized reference, log size in mm); Hungarian matching, focal + L1 losses on every layer.
+// One case (all its views) per call. Coordinates: world LPS mm, core::Camera, core::Box2D pixels.
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "xraylift/core/box_set.hpp"
+#include "xraylift/core/camera.hpp"
+#include "xraylift/detect2d/model.hpp"
+#include "xraylift/detect3d/mv2d_config.hpp"
+
+namespace xraylift::detect3d {
+
+// The 2D detections of one view reduced to MV2D proposals: score >= threshold, class-agnostic NMS, at most
+// per_view, w and h >= min size; during training the ground-truth boxes whose best IoU with the kept boxes is below
+// gt_append_iou are appended (truth may be undefined or empty). Returns [R, 4] float boxes (no gradient).
+torch::Tensor select_proposals(const detect2d::Detections& detections, const torch::Tensor& truth_boxes,
+                               const Mv2dConfig& config, bool training);
+
+struct Mv2dHeadOutput {
+  std::vector<torch::Tensor> logits;     // per layer [Q]
+  std::vector<torch::Tensor> centers;    // per layer [Q, 3], normalized by the scene range
+  std::vector<torch::Tensor> log_sizes;  // per layer [Q, 3], log of mm
+  torch::Tensor reference;               // [Q, 3] normalized reference points
+  torch::Tensor query_view;              // [Q] int64 view of each query
+  std::vector<std::vector<int>> correlation;  // per query, per view: the key RoI (global index) or -1
+};
+
+class Mv2dHeadImpl : public torch::nn::Module {
+ public:
+  Mv2dHeadImpl(const Mv2dConfig& config, int in_channels);
+
+  // features: the FPN level pooled (config.feature_stride) [V, C, H / s, W / s]; rois[v]: [R_v, 4] float.
+  Mv2dHeadOutput forward(const torch::Tensor& features, std::int64_t stride, const std::vector<core::Camera>& cameras,
+                         const std::vector<torch::Tensor>& rois);
+
+  // Predictions of the last layer as xraylift.boxes3d records (top_k, score threshold, optional 3D NMS).
+  std::vector<core::BoxRecord> decode(const Mv2dHeadOutput& out) const;
+
+  // Losses of every layer against truth boxes [G, 6] (centre mm, size mm; float64 or float32); ignore [G] bool
+  // (ignore regions: unmatched queries centred inside one get no classification loss). Keys: loss_3d_cls, loss_3d_reg.
+  std::map<std::string, torch::Tensor> losses(const Mv2dHeadOutput& out, const torch::Tensor& truth,
+                                              const torch::Tensor& ignore) const;
+
+  const Mv2dConfig& config() const { return config_; }
+
+  torch::nn::Conv2d input_proj{nullptr}, qg_conv{nullptr};
+  torch::nn::Linear qg_fc{nullptr};
+  torch::nn::Sequential qg_mlp{nullptr};
+  torch::nn::Linear qg_center{nullptr};
+  torch::nn::Sequential query_pe{nullptr}, key_pe{nullptr};
+  torch::nn::Linear key_pe_gate{nullptr};
+  torch::nn::ModuleList decoder{nullptr};
+  torch::nn::Sequential cls_branch{nullptr}, reg_branch{nullptr};
+
+ private:
+  Mv2dConfig config_;
+};
+TORCH_MODULE(Mv2dHead);
+
+// The sine encoding of normalized points [N, 3] -> [N, 3 * freqs] in the order (y, x, z) (MV2D/PETR's pos2posemb3d).
+torch::Tensor sine_position_encoding(const torch::Tensor& points, int freqs, double temperature);
+torch::Tensor inverse_sigmoid(const torch::Tensor& x, double eps = 1e-5);
+
+// Everything an MV2D model is: the 2D detector (parameters named exactly as detect2d's, so detect2d weights load
+// into it) and the 3D head ("head3d.").
+class Mv2dModelImpl : public torch::nn::Module {
+ public:
+  Mv2dModelImpl(const detect2d::ModelConfig& model, const Mv2dConfig& head);
+
+  struct Prediction {
+    std::vector<core::BoxRecord> boxes;        // world mm
+    std::vector<detect2d::Detections> detections;  // 2D, per view (CPU)
+  };
+  // Inference on one case: images [V, 1, H, W] in [0, 1] (eval mode; no gradient).
+  Prediction predict(const torch::Tensor& images, const std::vector<core::Camera>& cameras);
+  // Training losses on one case (2D losses weighted by loss_weight_2d, 3D by loss_weight_3d; "loss" is the total).
+  std::map<std::string, torch::Tensor> losses(const torch::Tensor& images, const std::vector<core::Camera>& cameras,
+                                              const std::vector<detect2d::ImageTargets>& targets_2d,
+                                              const torch::Tensor& truth_3d, const torch::Tensor& ignore_3d);
+
+  detect2d::FasterRCNN detector{nullptr};
+  Mv2dHead head3d{nullptr};
+
+  std::int64_t feature_level() const { return level_; }
+
+ private:
+  std::int64_t level_ = 0;
+};
+TORCH_MODULE(Mv2dModel);
+
+// The rig a model was trained on, stored in its weights file ("rig.sources" [V, 3] mm, "rig.intrinsics" [V, 6] =
+// fx, fy, cx, cy, width, height) so that predicting on another rig fails clearly.
+struct TrainedRig {
+  std::vector<Eigen::Vector3d> sources;
+  std::vector<core::Intrinsics> intrinsics;
+  bool empty() const { return sources.empty(); }
+};
+TrainedRig trained_rig_of(const std::vector<core::Camera>& cameras);
+// Throws InputError naming `origin` and the first view that differs: view count, image size, focal length
+// (> 0.5 %), source position (> tolerance_mm). No-op when `rig` is empty.
+void check_rig(const TrainedRig& rig, const std::vector<core::Camera>& cameras, const std::string& origin,
+               double tolerance_mm = 1.0);
+
+// Weights file (.safetensors, written atomically): every parameter and buffer by name plus the rig.
+void save_mv2d_weights(const std::filesystem::path& path, Mv2dModel& model, const TrainedRig& rig);
+// Loads by name. Throws InputError naming the file and the first missing or shape-mismatched tensor; tensors of
+// the 3D head may be absent when !require_head3d (a detect2d-only file, for the triangulate method).
+TrainedRig load_mv2d_weights(const std::filesystem::path& path, Mv2dModel& model, bool require_head3d);
+
+}  // namespace xraylift::detect3d

@@ -1,0 +1,66 @@
+#pragma once
+// Every option of the MV2D 3D head (docs/detect3d.md), with the official MV2D-S values as defaults where they
+// exist; sizes in pixels and depths in millimetres. Torch-free so configs are checked without libtorch.
+#include <string>
+#include <vector>
+
+#include "xraylift/core/config.hpp"
+#include "xraylift/detect3d/scene_range.hpp"
+
+namespace xraylift::detect3d {
+
+struct Mv2dConfig {
+  // Proposals from detect2d (per view).
+  double proposal_score_threshold = 0.05;
+  double proposal_nms_threshold = 0.6;  // class-agnostic
+  int proposals_per_view = 75;
+  double min_proposal_size_px = 2.0;    // boxes with w or h below this are dropped (3 mm nodules at 256^2 are ~2-4 px)
+  double gt_append_iou = 0.4;           // training: ground-truth boxes whose best IoU with a detection is below this join
+  double min_intrinsics_box_px = 1.0;   // RoI-rebased intrinsics are zeroed for smaller boxes (official: 4 px)
+
+  // RoI features.
+  int feature_stride = 16;  // the FPN level pooled for queries and keys (closest stride present)
+  int roi_size = 7;
+  int roi_sampling_ratio = 2;
+
+  // Transformer.
+  int d_model = 256;
+  int heads = 8;
+  int layers = 6;
+  int ffn = 2048;
+  double dropout = 0.1;
+
+  // Query generator: conv3x3 d -> avgpool -> FC qg_fc, concat 16 intrinsics -> MLP qg_mlp... -> (u, v, d).
+  int qg_fc = 1024;
+  std::vector<int> qg_mlp = {512, 256};
+  double intrinsics_scale = 0.1;
+  double depth_scale_mm = 100.0;  // the depth output unit: d = isocentre depth + depth_scale_mm * output
+
+  // Position encodings.
+  int pe_freqs = 128;  // sine frequencies per axis (query PE input 3 * 128 * ... see docs)
+  double pe_temperature = 10000.0;
+  int key_pe_depths = 64;
+  int key_pe_hidden = 1024;
+
+  // Scene (reference normalization and frustum depths).
+  SceneRange range;
+  std::vector<double> frustum_depth_mm;  // {near, far}; empty: the depth span of the scene range in each view
+
+  // Head and losses.
+  double center_unit_mm = 10.0;  // L1 code: centre / center_unit_mm and log(size): 1 mm ~ a 10 % size error
+  double size_prior_mm = 10.0;   // log-size output starts here
+  double focal_alpha = 0.25, focal_gamma = 2.0;
+  double cls_weight = 2.0, reg_weight = 0.25;
+  double match_cls_weight = 2.0, match_reg_weight = 0.25;
+  double loss_weight_2d = 1.0, loss_weight_3d = 1.0;
+
+  // Inference.
+  int top_k = 100;
+  double score_threshold = 0.0;
+  double nms_3d_distance_mm = 0.0;  // > 0: suppress lower-scored boxes whose centre lies closer (off, as MV2D)
+
+  static Mv2dConfig from_config(const core::Config& section);  // the `detect3d.mv2d` section
+  void validate() const;                                        // throws ConfigError naming the field
+};
+
+}  // namespace xraylift::detect3d

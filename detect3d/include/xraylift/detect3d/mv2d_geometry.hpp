@@ -1,0 +1,40 @@
+#pragma once
+// The geometry of MV2D queries that needs no tensors (docs/detect3d.md "MV2D geometry"):
+//   - RoI-rebased intrinsics in MV2D's convention, where the 7 x 7 RoI grid has its cell centres at integer
+//     coordinates 0..6: (3, 3) is the box centre and (-0.5, -0.5) its top-left corner (x0, y0);
+//   - the depth span of the scene range seen from a view (frustum depths, key position-encoding depths);
+//   - correlation: for each RoI, the RoI of every other view with the highest IoU (> 0) against the 2D hull of
+//     its projected frustum.
+#include <Eigen/Core>
+#include <utility>
+#include <vector>
+
+#include "xraylift/core/box.hpp"
+#include "xraylift/core/camera.hpp"
+#include "xraylift/detect3d/scene_range.hpp"
+
+namespace xraylift::detect3d {
+
+// K' (4 x 4, homogeneous) with s = (n / w, n / h): K'[0:2, 2] -= (x0, y0) + 0.5 / s; K'[0:2, :] *= s.
+// A camera point p maps to RoI-grid coordinates by K' [p; 1] / z.
+Eigen::Matrix4d mv2d_roi_intrinsics(const core::Intrinsics& k, const core::Box2D& roi, int roi_size);
+// The image pixel of a RoI-grid coordinate (the inverse of the map above).
+Eigen::Vector2d roi_grid_to_pixel(const core::Box2D& roi, int roi_size, const Eigen::Vector2d& grid);
+
+// Camera depths (z_cam, mm) spanned by the 8 corners of the scene range, near clamped to >= 1 mm.
+std::pair<double, double> scene_depth_span(const core::Camera& camera, const SceneRange& range);
+
+// 2D hull (bounding box) in `target` of the frustum through `roi` of `source` sampled on a grid x grid pattern of
+// the box at `depths` depths between near and far; points behind the target's source are skipped. Empty box when
+// none is in front.
+core::Box2D frustum_hull_in_view(const core::Camera& source, const core::Box2D& roi, double near_mm, double far_mm,
+                                 const core::Camera& target, int grid = 4, int depths = 8);
+
+// rois[v] are view v's boxes. Returns, for each RoI in view-major order (global index g), a vector of size V: its own
+// index g at its view, and in every other view the global index of the best-IoU RoI, or -1 when none overlaps.
+// frustum_depth_mm: {near, far} for every view, or empty for each view's scene_depth_span.
+std::vector<std::vector<int>> correlate_rois(const std::vector<core::Camera>& cameras,
+                                             const std::vector<std::vector<core::Box2D>>& rois,
+                                             const SceneRange& range, const std::vector<double>& frustum_depth_mm = {});
+
+}  // namespace xraylift::detect3d

@@ -1,0 +1,122 @@
+#include "xraylift/detect3d/case_data.hpp"
+
+#include <map>
+
+#include "xraylift/core/error.hpp"
+#include "xraylift/core/view_set.hpp"
+
+namespace fs = std::filesystem;
+
+namespace xraylift::detect3d {
+
+CaseDataset::CaseDataset(const std::vector<fs::path>& inputs, detect2d::ViewDataOptions options)
+    : views_(inputs, options) {
+  std::map<fs::path, std::size_t> by_folder;
+  const auto& items = views_.items();
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    auto it = by_folder.find(items[i].folder);
+    if (it == by_folder.end()) {
+      const auto set = core::read_view_set(items[i].folder / "infos.json");
+      it = by_folder.emplace(items[i].folder, cases_.size()).first;
+      cases_.push_back({set.case_id, {}, set.boxes_3d});
+    }
+    cases_[it->second].view_items.push_back(i);
+  }
+  for (const auto& c : cases_) {
+    const auto& first = items[c.view_items.front()].view.camera;
+    for (std::size_t k : c.view_items) {
+      const auto& cam = items[k].view.camera;
+      XL_CHECK(cam.width() == first.width() && cam.height() == first.height(), "case '", c.case_id, "' view '",
+               cam.name(), "' is ", cam.width(), " x ", cam.height(), " px but view '", first.name(), "' is ",
+               first.width(), " x ", first.height(), " (views of a case must match)");
+    }
+  }
+}
+
+torch::Tensor cameras_tensor(const std::vector<core::Camera>& cameras) {
+  auto t = torch::zeros({static_cast<int64_t>(cameras.size()), 18}, torch::kDouble);
+  auto a = t.accessor<double, 2>();
+  for (std::size_t v = 0; v < cameras.size(); ++v) {
+    const auto& c = cameras[v];
+    const auto& k = c.intrinsics();
+    a[v][0] = k.fx, a[v][1] = k.fy, a[v][2] = k.cx, a[v][3] = k.cy, a[v][4] = k.width, a[v][5] = k.height;
+    for (int i = 0; i < 3; ++i) {
+      for (int j = 0; j < 3; ++j) a[v][6 + i * 3 + j] = c.rotation()(i, j);
+      a[v][15 + i] = c.translation()[i];
+    }
+  }
+  return t;
+}
+
+std::vector<core::Camera> cameras_from_tensor(const torch::Tensor& t) {
+  XL_CHECK(t.dim() == 2 && t.size(1) == 18, "cameras tensor must be [V, 18], got ", t.sizes());
+  const auto c = t.to(torch::kCPU, torch::kDouble).contiguous();
+  const auto a = c.accessor<double, 2>();
+  std::vector<core::Camera> out;
+  for (int64_t v = 0; v < c.size(0); ++v) {
+    core::Intrinsics k;
+    k.fx = a[v][0], k.fy = a[v][1], k.cx = a[v][2], k.cy = a[v][3];
+    k.width = int(a[v][4]), k.height = int(a[v][5]);
+    Eigen::Matrix3d R;
+    Eigen::Vector3d tr;
+    for (int i = 0; i < 3; ++i) {
+      for (int j = 0; j < 3; ++j) R(i, j) = a[v][6 + i * 3 + j];
+      tr[i] = a[v][15 + i];
+    }
+    out.emplace_back(k, R, tr, core::cat("view", v));
+  }
+  return out;
+}
+
+train::Sample CaseDataset::get(std::size_t index) const {
+  XL_CHECK(index < cases_.size(), "case index ", index, " out of range (", cases_.size(), " cases)");
+  const auto& c = cases_[index];
+  train::Sample s;
+  s.id = c.case_id;
+  std::vector<torch::Tensor> images, boxes, box_view, labels;
+  std::vector<core::Camera> cams;
+  for (std::size_t v = 0; v < c.view_items.size(); ++v) {
+    const auto view = views_.get(c.view_items[v]);
+    images.push_back(view.at("image").squeeze(0));
+    boxes.push_back(view.at("boxes"));
+    labels.push_back(view.at("labels"));
+    box_view.push_back(torch::full({view.at("boxes").size(0)}, int64_t(v), torch::kLong));
+    cams.push_back(views_.items()[c.view_items[v]].view.camera);
+  }
+  s.tensors["image"] = torch::stack(images);
+  s.tensors["boxes"] = torch::cat(boxes);
+  s.tensors["labels"] = torch::cat(labels);
+  s.tensors["box_view"] = torch::cat(box_view);
+  s.tensors["cameras"] = cameras_tensor(cams);
+  auto truth = torch::zeros({static_cast<int64_t>(c.boxes_3d.size()), 6}, torch::kDouble);
+  auto ignore = torch::zeros({static_cast<int64_t>(c.boxes_3d.size())}, torch::kBool);
+  for (std::size_t g = 0; g < c.boxes_3d.size(); ++g) {
+    const auto& b = c.boxes_3d[g];
+    for (int i = 0; i < 3; ++i) {
+      truth[g][i] = b.box.center[i];
+      truth[g][3 + i] = b.box.size[i];
+    }
+    ignore[g] = b.ignore;
+  }
+  s.tensors["truth_3d"] = truth;
+  s.tensors["ignore_3d"] = ignore;
+  return s;
+}
+
+CaseInputs case_inputs(const train::Sample& s, const torch::Device& device) {
+  CaseInputs in;
+  in.images = s.at("image").unsqueeze(1).to(device);
+  in.cameras = cameras_from_tensor(s.at("cameras"));
+  const auto& boxes = s.at("boxes");
+  const auto& labels = s.at("labels");
+  const auto& view = s.at("box_view");
+  for (int64_t v = 0; v < in.images.size(0); ++v) {
+    const auto idx = torch::nonzero(view == v).squeeze(1);
+    in.targets.push_back({boxes.index_select(0, idx).to(device), labels.index_select(0, idx).to(device)});
+  }
+  in.truth_3d = s.at("truth_3d").to(device);
+  in.ignore_3d = s.at("ignore_3d").to(device);
+  return in;
+}
+
+}  // namespace xraylift::detect3d

@@ -1,0 +1,190 @@
+// The MV2D model: detect2d's Faster R-CNN (parameter names unchanged) + the 3D head; proposals; weights with the
+// rig they were trained on (docs/detect3d.md).
+#include <cmath>
+
+#include "xraylift/core/error.hpp"
+#include "xraylift/core/log.hpp"
+#include "xraylift/detect2d/ops.hpp"
+#include "xraylift/detect2d/weights.hpp"
+#include "xraylift/detect3d/mv2d.hpp"
+
+namespace xraylift::detect3d {
+
+torch::Tensor select_proposals(const detect2d::Detections& det, const torch::Tensor& truth, const Mv2dConfig& c,
+                               bool training) {
+  auto boxes = det.boxes.defined() ? det.boxes.detach().to(torch::kFloat) : torch::zeros({0, 4});
+  auto scores = det.scores.defined() ? det.scores.detach().to(torch::kFloat) : torch::zeros({0});
+  if (boxes.size(0) > 0) {
+    const auto w = boxes.select(1, 2) - boxes.select(1, 0), h = boxes.select(1, 3) - boxes.select(1, 1);
+    const auto ok = torch::nonzero((scores >= c.proposal_score_threshold) & (w >= c.min_proposal_size_px) &
+                                   (h >= c.min_proposal_size_px)).squeeze(1);
+    boxes = boxes.index_select(0, ok), scores = scores.index_select(0, ok);
+    const auto keep = detect2d::nms(boxes, scores, c.proposal_nms_threshold).slice(0, 0, c.proposals_per_view);
+    boxes = boxes.index_select(0, keep);
+  }
+  if (training && truth.defined() && truth.size(0) > 0) {
+    const auto t = truth.detach().to(boxes.device(), torch::kFloat);
+    torch::Tensor add = t;
+    if (boxes.size(0) > 0) {
+      const auto best = std::get<0>(detect2d::box_iou(t, boxes).max(1));
+      add = t.index_select(0, torch::nonzero(best < c.gt_append_iou).squeeze(1));
+    }
+    boxes = torch::cat({boxes, add}, 0);
+  }
+  return boxes;
+}
+
+namespace {
+
+std::int64_t closest_level(const std::vector<std::int64_t>& strides, int wanted) {
+  std::int64_t best = 0;
+  for (std::size_t i = 0; i < strides.size(); ++i)
+    if (std::abs(std::log2(double(strides[i]) / wanted)) < std::abs(std::log2(double(strides[best]) / wanted)))
+      best = static_cast<std::int64_t>(i);
+  return best;
+}
+
+}  // namespace
+
+Mv2dModelImpl::Mv2dModelImpl(const detect2d::ModelConfig& model, const Mv2dConfig& head) {
+  detector = detect2d::FasterRCNN(model);
+  // The detector's children are registered under their own names so detect2d weights load unchanged.
+  register_module("backbone", detector->backbone);
+  register_module("rpn", detector->rpn);
+  register_module("roi_heads", detector->roi_heads);
+  head3d = register_module("head3d", Mv2dHead(head, model.fpn_channels));
+  level_ = closest_level(model.strides(), head.feature_stride);
+}
+
+Mv2dModelImpl::Prediction Mv2dModelImpl::predict(const torch::Tensor& images, const std::vector<core::Camera>& cameras) {
+  XL_CHECK(images.dim() == 4 && images.size(0) == static_cast<int64_t>(cameras.size()), "mv2d: images ",
+           images.sizes(), " for ", cameras.size(), " cameras (expected [V, 1, H, W])");
+  for (std::size_t v = 0; v < cameras.size(); ++v)
+    XL_CHECK(cameras[v].width() == images.size(3) && cameras[v].height() == images.size(2), "mv2d: view ", v, " ('",
+             cameras[v].name(), "') camera is ", cameras[v].width(), " x ", cameras[v].height(), " px but its image is ",
+             images.size(3), " x ", images.size(2));
+  torch::NoGradGuard no_grad;
+  Prediction p;
+  auto out = detector->detect(images);
+  std::vector<torch::Tensor> rois;
+  for (const auto& d : out.detections) rois.push_back(select_proposals(d, {}, head3d->config(), false));
+  const auto h = head3d->forward(out.features[level_], out.strides[level_], cameras, rois);
+  p.boxes = head3d->decode(h);
+  for (auto& d : out.detections) {
+    detect2d::Detections cpu;
+    cpu.boxes = d.boxes.to(torch::kCPU), cpu.scores = d.scores.to(torch::kCPU), cpu.labels = d.labels.to(torch::kCPU);
+    p.detections.push_back(cpu);
+  }
+  return p;
+}
+
+std::map<std::string, torch::Tensor> Mv2dModelImpl::losses(const torch::Tensor& images,
+                                                           const std::vector<core::Camera>& cameras,
+                                                           const std::vector<detect2d::ImageTargets>& targets_2d,
+                                                           const torch::Tensor& truth_3d, const torch::Tensor& ignore_3d) {
+  const auto& c = head3d->config();
+  auto t = detector->losses_and_detections(images, targets_2d);
+  std::map<std::string, torch::Tensor> out;
+  torch::Tensor total;
+  for (auto& [k, v] : t.losses) {
+    if (k == "loss") continue;
+    out[k] = v;
+    total = total.defined() ? total + c.loss_weight_2d * v : c.loss_weight_2d * v;
+  }
+  std::vector<torch::Tensor> rois;
+  for (std::size_t v = 0; v < t.output.detections.size(); ++v)
+    rois.push_back(select_proposals(t.output.detections[v], targets_2d[v].boxes, c, true));
+  const auto h = head3d->forward(t.output.features[level_], t.output.strides[level_], cameras, rois);
+  for (auto& [k, v] : head3d->losses(h, truth_3d, ignore_3d)) {
+    out[k] = v;
+    total = total.defined() ? total + c.loss_weight_3d * v : c.loss_weight_3d * v;
+  }
+  out["loss"] = total;
+  return out;
+}
+
+TrainedRig trained_rig_of(const std::vector<core::Camera>& cameras) {
+  TrainedRig r;
+  for (const auto& c : cameras) {
+    r.sources.push_back(c.source());
+    r.intrinsics.push_back(c.intrinsics());
+  }
+  return r;
+}
+
+void check_rig(const TrainedRig& rig, const std::vector<core::Camera>& cameras, const std::string& origin,
+               double tolerance_mm) {
+  if (rig.empty()) return;
+  if (rig.sources.size() != cameras.size())
+    throw core::InputError(core::cat(origin, ": the weights were trained on ", rig.sources.size(), " views, the input has ",
+                                     cameras.size(), " (views of another rig)"));
+  for (std::size_t v = 0; v < cameras.size(); ++v) {
+    const auto& k = rig.intrinsics[v];
+    const auto& c = cameras[v];
+    if (k.width != c.width() || k.height != c.height())
+      throw core::InputError(core::cat(origin, ": view ", v, " ('", c.name(), "') is ", c.width(), " x ", c.height(),
+                                       " px; the weights were trained on ", k.width, " x ", k.height, " px"));
+    if (std::abs(c.intrinsics().fx / k.fx - 1) > 0.005 || std::abs(c.intrinsics().fy / k.fy - 1) > 0.005)
+      throw core::InputError(core::cat(origin, ": view ", v, " ('", c.name(), "') has focal length ", c.intrinsics().fx,
+                                       " px; the weights were trained with ", k.fx, " px (another rig)"));
+    const double d = (c.source() - rig.sources[v]).norm();
+    if (d > tolerance_mm)
+      throw core::InputError(core::cat(origin, ": view ", v, " ('", c.name(), "') has its source ", d,
+                                       " mm away from the trained rig's (tolerance ", tolerance_mm, " mm; another rig)"));
+  }
+}
+
+void save_mv2d_weights(const std::filesystem::path& path, Mv2dModel& model, const TrainedRig& rig) {
+  std::map<std::string, torch::Tensor> state;
+  for (const auto& p : model->named_parameters(true)) state[p.key()] = p.value().detach().to(torch::kCPU);
+  for (const auto& b : model->named_buffers(true)) state[b.key()] = b.value().detach().to(torch::kCPU);
+  if (!rig.empty()) {
+    const auto V = static_cast<int64_t>(rig.sources.size());
+    auto s = torch::zeros({V, 3}, torch::kDouble), k = torch::zeros({V, 6}, torch::kDouble);
+    for (int64_t v = 0; v < V; ++v) {
+      for (int i = 0; i < 3; ++i) s[v][i] = rig.sources[v][i];
+      const auto& in = rig.intrinsics[v];
+      k[v][0] = in.fx, k[v][1] = in.fy, k[v][2] = in.cx, k[v][3] = in.cy, k[v][4] = in.width, k[v][5] = in.height;
+    }
+    state["rig.sources"] = s;
+    state["rig.intrinsics"] = k;
+  }
+  detect2d::write_safetensors(path, state);
+}
+
+TrainedRig load_mv2d_weights(const std::filesystem::path& path, Mv2dModel& model, bool require_head3d) {
+  if (!std::filesystem::exists(path)) throw core::InputError(core::cat("weights file '", path.string(), "' does not exist"));
+  auto state = detect2d::read_state_dict(path);
+  TrainedRig rig;
+  if (state.count("rig.sources") && state.count("rig.intrinsics")) {
+    const auto s = state["rig.sources"].to(torch::kDouble), k = state["rig.intrinsics"].to(torch::kDouble);
+    if (s.dim() != 2 || s.size(1) != 3 || k.dim() != 2 || k.size(1) != 6 || k.size(0) != s.size(0))
+      throw core::InputError(core::cat(path.string(), ": rig.sources / rig.intrinsics have shapes ", s.sizes(), " / ",
+                                       k.sizes(), ", expected [V, 3] / [V, 6]"));
+    for (int64_t v = 0; v < s.size(0); ++v) {
+      rig.sources.emplace_back(s[v][0].item<double>(), s[v][1].item<double>(), s[v][2].item<double>());
+      core::Intrinsics in;
+      in.fx = k[v][0].item<double>(), in.fy = k[v][1].item<double>(), in.cx = k[v][2].item<double>();
+      in.cy = k[v][3].item<double>(), in.width = int(k[v][4].item<double>()), in.height = int(k[v][5].item<double>());
+      rig.intrinsics.push_back(in);
+    }
+  }
+  state.erase("rig.sources");
+  state.erase("rig.intrinsics");
+  const auto report = detect2d::load_state_dict(*model, state);
+  if (!report.mismatched.empty())
+    throw core::InputError(core::cat(path.string(), ": weights of another architecture: ", report.mismatched.front(),
+                                     " (", report.mismatched.size(), " tensors differ in shape)"));
+  std::vector<std::string> missing;
+  for (const auto& m : report.missing)
+    if (require_head3d || m.rfind("head3d.", 0) != 0) missing.push_back(m);
+  if (!missing.empty())
+    throw core::InputError(core::cat(path.string(), ": weights of another architecture: '", missing.front(),
+                                     "' is missing (", missing.size(), " tensors missing)"));
+  if (!report.unexpected.empty())
+    throw core::InputError(core::cat(path.string(), ": weights of another architecture: unexpected tensor '",
+                                     report.unexpected.front(), "' (", report.unexpected.size(), " unexpected)"));
+  return rig;
+}
+
+}  // namespace xraylift::detect3d

@@ -1,0 +1,88 @@
+#include "xraylift/detect3d/mv2d_config.hpp"
+
+#include "xraylift/core/error.hpp"
+
+namespace xraylift::detect3d {
+
+Mv2dConfig Mv2dConfig::from_config(const core::Config& c) {
+  Mv2dConfig m;
+  m.proposal_score_threshold = c.get("proposals.score_threshold", m.proposal_score_threshold);
+  m.proposal_nms_threshold = c.get("proposals.nms_threshold", m.proposal_nms_threshold);
+  m.proposals_per_view = c.get("proposals.per_view", m.proposals_per_view);
+  m.min_proposal_size_px = c.get("proposals.min_size_px", m.min_proposal_size_px);
+  m.gt_append_iou = c.get("proposals.gt_append_iou", m.gt_append_iou);
+  m.min_intrinsics_box_px = c.get("proposals.min_intrinsics_box_px", m.min_intrinsics_box_px);
+  m.feature_stride = c.get("feature_stride", m.feature_stride);
+  m.roi_size = c.get("roi_size", m.roi_size);
+  m.roi_sampling_ratio = c.get("roi_sampling_ratio", m.roi_sampling_ratio);
+  m.d_model = c.get("d_model", m.d_model);
+  m.heads = c.get("heads", m.heads);
+  m.layers = c.get("layers", m.layers);
+  m.ffn = c.get("ffn", m.ffn);
+  m.dropout = c.get("dropout", m.dropout);
+  m.qg_fc = c.get("query_generator.fc", m.qg_fc);
+  m.qg_mlp = c.get("query_generator.mlp", m.qg_mlp);
+  m.intrinsics_scale = c.get("query_generator.intrinsics_scale", m.intrinsics_scale);
+  m.depth_scale_mm = c.get("query_generator.depth_scale_mm", m.depth_scale_mm);
+  m.pe_freqs = c.get("position_encoding.freqs", m.pe_freqs);
+  m.pe_temperature = c.get("position_encoding.temperature", m.pe_temperature);
+  m.key_pe_depths = c.get("position_encoding.key_depths", m.key_pe_depths);
+  m.key_pe_hidden = c.get("position_encoding.key_hidden", m.key_pe_hidden);
+  if (c.has("range")) m.range = SceneRange::from_config(c.section("range"));
+  m.frustum_depth_mm = c.get("frustum_depth_mm", m.frustum_depth_mm);
+  m.center_unit_mm = c.get("loss.center_unit_mm", m.center_unit_mm);
+  m.size_prior_mm = c.get("size_prior_mm", m.size_prior_mm);
+  m.focal_alpha = c.get("loss.focal_alpha", m.focal_alpha);
+  m.focal_gamma = c.get("loss.focal_gamma", m.focal_gamma);
+  m.cls_weight = c.get("loss.cls_weight", m.cls_weight);
+  m.reg_weight = c.get("loss.reg_weight", m.reg_weight);
+  m.match_cls_weight = c.get("match.cls_weight", m.match_cls_weight);
+  m.match_reg_weight = c.get("match.reg_weight", m.match_reg_weight);
+  m.loss_weight_2d = c.get("loss.weight_2d", m.loss_weight_2d);
+  m.loss_weight_3d = c.get("loss.weight_3d", m.loss_weight_3d);
+  m.top_k = c.get("test.top_k", m.top_k);
+  m.score_threshold = c.get("test.score_threshold", m.score_threshold);
+  m.nms_3d_distance_mm = c.get("test.nms_3d_distance_mm", m.nms_3d_distance_mm);
+  m.validate();
+  return m;
+}
+
+void Mv2dConfig::validate() const {
+  auto fail = [](const std::string& what) { throw core::ConfigError("detect3d.mv2d config: " + what); };
+  auto in01 = [&](double v, const char* name) {
+    if (!(v >= 0 && v <= 1)) fail(core::cat(name, " must be in [0, 1], got ", v));
+  };
+  in01(proposal_score_threshold, "proposals.score_threshold");
+  in01(proposal_nms_threshold, "proposals.nms_threshold");
+  in01(gt_append_iou, "proposals.gt_append_iou");
+  in01(score_threshold, "test.score_threshold");
+  in01(dropout, "dropout");
+  if (proposals_per_view < 1) fail(core::cat("proposals.per_view must be >= 1, got ", proposals_per_view));
+  if (!(min_proposal_size_px >= 0)) fail("proposals.min_size_px must be >= 0");
+  if (feature_stride < 1) fail(core::cat("feature_stride must be >= 1, got ", feature_stride));
+  if (roi_size < 1) fail(core::cat("roi_size must be >= 1, got ", roi_size));
+  if (d_model < 8 || heads < 1 || d_model % heads != 0)
+    fail(core::cat("d_model (", d_model, ") must be >= 8 and divisible by heads (", heads, ")"));
+  if (d_model % 2 != 0) fail("d_model must be even");
+  if (layers < 1) fail(core::cat("layers must be >= 1, got ", layers));
+  if (ffn < 1 || qg_fc < 1 || key_pe_hidden < 1) fail("ffn, query_generator.fc and position_encoding.key_hidden must be >= 1");
+  for (int w : qg_mlp)
+    if (w < 1) fail(core::cat("query_generator.mlp widths must be >= 1, got ", w));
+  if (!(depth_scale_mm > 0)) fail("query_generator.depth_scale_mm must be > 0");
+  if (pe_freqs < 1 || pe_freqs % 2 != 0) fail(core::cat("position_encoding.freqs must be even and >= 2, got ", pe_freqs));
+  if (!(pe_temperature > 1)) fail("position_encoding.temperature must be > 1");
+  if (key_pe_depths < 2) fail("position_encoding.key_depths must be >= 2");
+  range.validate("detect3d.mv2d.range");
+  if (!frustum_depth_mm.empty() &&
+      (frustum_depth_mm.size() != 2 || !(frustum_depth_mm[0] > 0) || !(frustum_depth_mm[1] > frustum_depth_mm[0])))
+    fail("frustum_depth_mm must be [near, far] with 0 < near < far (mm), or empty");
+  if (!(center_unit_mm > 0) || !(size_prior_mm > 0)) fail("loss.center_unit_mm and size_prior_mm must be > 0");
+  if (!(focal_alpha >= 0 && focal_alpha <= 1) || !(focal_gamma >= 0)) fail("loss.focal_alpha in [0, 1], focal_gamma >= 0");
+  if (cls_weight < 0 || reg_weight < 0 || match_cls_weight < 0 || match_reg_weight < 0 || loss_weight_2d < 0 ||
+      loss_weight_3d < 0)
+    fail("loss and match weights must be >= 0");
+  if (top_k < 1) fail(core::cat("test.top_k must be >= 1, got ", top_k));
+  if (!(nms_3d_distance_mm >= 0)) fail("test.nms_3d_distance_mm must be >= 0");
+}
+
+}  // namespace xraylift::detect3d

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The detect3d quality benchmark (docs/BENCHMARKS.md "detect3d"): a model trained by scripts/train_demo_model.sh,
+# then `xraylift predict --eval` on held-out phantoms (seeds from 5000, never trained on) with both methods, and on
+# the real LIDC sample with inserted nodules when ../shared/data is present. Prints each method's summary line.
+#   TEST_CASES (40) OUT (bench-out/detect3d) BIN (build/bin/xraylift) WEIGHTS (OUT/train/model.safetensors)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BIN="${BIN:-$ROOT/build/bin/xraylift}"
+OUT="${OUT:-$ROOT/bench-out/detect3d}"
+TEST_CASES="${TEST_CASES:-40}"
+WEIGHTS="${WEIGHTS:-$OUT/train/model.safetensors}"
+CONFIG="$ROOT/configs/detect3d/cpu_small.yaml"
+[ -f "$WEIGHTS" ] || OUT="$OUT" "$ROOT/scripts/train_demo_model.sh"
+
+if [ ! -f "$OUT/phantoms/test/manifest.json" ]; then
+  "$BIN" data phantom --count "$TEST_CASES" --seed 5000 --out "$OUT/phantoms/test"
+fi
+if [ ! -d "$OUT/views/test" ]; then
+  "$BIN" render --manifest "$OUT/phantoms/test/manifest.json" --size 256 --out "$OUT/views/test.tmp"
+  mv "$OUT/views/test.tmp" "$OUT/views/test"
+fi
+for method in triangulate mv2d; do
+  echo "== held-out phantoms, $method"
+  "$BIN" predict "$OUT/views/test" --config "$CONFIG" --weights "$WEIGHTS" --method "$method" --eval --no-overlays \
+    -o "$OUT/pred_phantoms_$method.json" 2>&1 | grep -E "^.*(predict:|eval:)"
+done
+LIDC="$ROOT/../shared/data/LIDC-IDRI-0001"
+if [ -d "$LIDC" ]; then
+  for seed in 1 2 3 4 5; do
+    [ -d "$OUT/lidc/insert-$seed" ] || "$BIN" data insert --ct "$LIDC" --out "$OUT/lidc/insert-$seed" --count 4 \
+      --seed "$seed" --min-diameter 6 --max-diameter 20
+    [ -d "$OUT/views/lidc/insert-$seed" ] || "$BIN" render "$OUT/lidc/insert-$seed" --size 256 \
+      --out "$OUT/views/lidc/insert-$seed"
+  done
+  for method in triangulate mv2d; do
+    echo "== LIDC-IDRI-0001 with inserted nodules (5 insertions), $method"
+    "$BIN" predict "$OUT/views/lidc" --config "$CONFIG" --weights "$WEIGHTS" --method "$method" --eval --no-overlays \
+      -o "$OUT/pred_lidc_$method.json" 2>&1 | grep -E "^.*(predict:|eval:)"
+  done
+else
+  echo "== ../shared/data absent: the real-CT part is skipped"
+fi

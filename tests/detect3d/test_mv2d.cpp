@@ -1,0 +1,215 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "xraylift/core/error.hpp"
+#include "xraylift/core/projection.hpp"
+#include "xraylift/core/rig.hpp"
+#include "xraylift/data/phantom.hpp"
+#include "xraylift/detect2d/weights.hpp"
+#include "xraylift/detect3d/case_data.hpp"
+#include "xraylift/detect3d/job.hpp"
+#include "xraylift/detect3d/mv2d.hpp"
+#include "xraylift/drr/render_case.hpp"
+#include "xraylift/testing/testing.hpp"
+#include "xraylift/train/trainer.hpp"
+
+using namespace xraylift;
+
+namespace {
+
+int64_t count(const torch::nn::Module& m) {
+  int64_t n = 0;
+  for (const auto& p : m.parameters()) n += p.numel();
+  return n;
+}
+int64_t linear(int64_t in, int64_t out) { return in * out + out; }
+
+detect3d::Mv2dConfig tiny_head() {
+  detect3d::Mv2dConfig c;
+  c.d_model = 32, c.heads = 4, c.layers = 2, c.ffn = 64, c.qg_fc = 64, c.qg_mlp = {64, 32};
+  c.pe_freqs = 16, c.key_pe_depths = 8, c.key_pe_hidden = 32, c.feature_stride = 8, c.dropout = 0.0;
+  return c;
+}
+
+detect2d::ModelConfig tiny_detector() {
+  detect2d::ModelConfig m;
+  m.depth = 18, m.base_width = 8, m.norm = "gn", m.gn_groups = 4, m.fpn_stages = {2, 3}, m.fpn_extra_levels = 0;
+  m.fpn_channels = 32, m.anchor_scales = {1, 2}, m.anchor_ratios = {1.0};
+  m.rpn_pre_nms_top_n_train = 200, m.rpn_pre_nms_top_n_test = 100, m.rpn_post_nms_top_n_train = 60;
+  m.rpn_post_nms_top_n_test = 30, m.rpn_batch_per_image = 64, m.representation_size = 64, m.roi_batch_per_image = 32;
+  m.detections_per_image = 20;
+  return m;
+}
+
+}  // namespace
+
+TEST(Mv2dHead, ParameterCountsMatchTheOfficialShapes) {
+  // MV2D-S (official config, 256-channel neck): every module's count from the layer shapes of the official code.
+  detect3d::Mv2dConfig c;  // defaults are the official dimensions
+  detect3d::Mv2dHead head(c, 256);
+  EXPECT_EQ(count(*head->input_proj), 256 * 256 + 256);
+  EXPECT_EQ(count(*head->qg_conv), 256 * 256 * 9 + 256);
+  EXPECT_EQ(count(*head->qg_fc), linear(256, 1024));
+  EXPECT_EQ(count(*head->qg_mlp), linear(1040, 512) + linear(512, 256));
+  EXPECT_EQ(count(*head->qg_center), linear(256, 3));
+  EXPECT_EQ(count(*head->query_pe), linear(384, 256) + linear(256, 256));
+  EXPECT_EQ(count(*head->key_pe), linear(192, 1024) + linear(1024, 256));
+  const int64_t attention = 3 * 256 * 256 + 3 * 256 + linear(256, 256);  // in_proj + out_proj
+  const int64_t layer = 2 * attention + linear(256, 2048) + linear(2048, 256) + 3 * 2 * 256;
+  EXPECT_EQ(count(*head->decoder), 6 * layer);
+  EXPECT_EQ(count(*head->cls_branch), 2 * (linear(256, 256) + 2 * 256) + linear(256, 1));
+  EXPECT_EQ(count(*head->reg_branch), 2 * linear(256, 256) + linear(256, 6));
+}
+
+TEST(Mv2dHead, SineEncodingFollowsPetrOrder) {
+  const auto p = torch::tensor({{0.25, 0.5, 0.75}}, torch::kFloat);
+  const auto e = detect3d::sine_position_encoding(p, 4, 10000.0);
+  ASSERT_EQ(e.sizes(), (torch::IntArrayRef{1, 12}));
+  // Order (y, x, z); per axis (sin f0, cos f0, sin f1, cos f1) with f_i = 2 pi p / 10000^(2 floor(i/2) / 4).
+  const double y = 0.5 * 2 * M_PI;
+  EXPECT_NEAR(e[0][0].item<double>(), std::sin(y), 1e-6);
+  EXPECT_NEAR(e[0][1].item<double>(), std::cos(y), 1e-6);
+  EXPECT_NEAR(e[0][2].item<double>(), std::sin(y / 100.0), 1e-6);
+  EXPECT_NEAR(e[0][3].item<double>(), std::cos(y / 100.0), 1e-6);
+  EXPECT_NEAR(e[0][4].item<double>(), std::sin(0.25 * 2 * M_PI), 1e-6);
+  EXPECT_NEAR(e[0][8].item<double>(), std::sin(0.75 * 2 * M_PI), 1e-6);
+}
+
+TEST(Mv2dHead, ReferenceStartsAtTheRoiCentreAtTheIsocentreDepth) {
+  torch::manual_seed(1);
+  const core::Rig rig = core::Rig::ring(core::RingSpec{}).with_detector_width(128);
+  detect3d::Mv2dHead head(tiny_head(), 32);
+  head->eval();
+  std::vector<torch::Tensor> rois;
+  const core::Box3D nodule{Eigen::Vector3d(30, -20, 40), Eigen::Vector3d(15, 15, 15)};
+  for (const auto& cam : rig) {
+    const auto b = core::project_box(cam, nodule).box;
+    rois.push_back(torch::tensor({{float(b.x0), float(b.y0), float(b.x1), float(b.y1)}}));
+  }
+  const auto features = torch::randn({10, 32, 16, 16});
+  torch::NoGradGuard g;
+  const auto out = head->forward(features, 8, rig.cameras(), rois);
+  ASSERT_EQ(out.reference.size(0), 10);
+  ASSERT_EQ(out.logits.size(), 2u);
+  for (int v = 0; v < 10; ++v) {
+    const auto b = core::project_box(rig[v], nodule).box;
+    const Eigen::Vector3d expected = head->config().range.normalize(rig[v].unproject(b.center(), 300.0));
+    for (int a = 0; a < 3; ++a) EXPECT_NEAR(out.reference[v][a].item<double>(), expected[a], 5.0 / 400) << v;
+    // Every view's query sees this nodule's RoI in all other views.
+    for (int w = 0; w < 10; ++w) EXPECT_EQ(out.correlation[v][w], w);
+  }
+  // Initial scores are the 0.01 prior.
+  EXPECT_NEAR(torch::sigmoid(out.logits.back()).mean().item<double>(), 0.01, 0.01);
+}
+
+TEST(Mv2dHead, MatchingRecoversAPermutationOfTheTruth) {
+  // Queries that are a permutation of the truth (plus low-scored extras) cost nothing to regress once matched;
+  // a matcher that pairs them wrongly would leave a large L1 term.
+  detect3d::Mv2dHead head(tiny_head(), 32);
+  const auto& c = head->config();
+  const auto truth = torch::tensor({{10.0, -20.0, 30.0, 8.0, 9.0, 10.0},
+                                    {-50.0, 40.0, -10.0, 20.0, 18.0, 16.0},
+                                    {70.0, 0.0, 60.0, 5.0, 5.0, 6.0}}, torch::kDouble);
+  const std::vector<int> perm = {2, 0, 1};
+  detect3d::Mv2dHeadOutput out;
+  auto centers = torch::full({5, 3}, 0.5f), sizes = torch::zeros({5, 3}), logits = torch::full({5}, -6.0f);
+  for (int q = 0; q < 3; ++q) {
+    const auto t = truth[perm[q]];
+    for (int a = 0; a < 3; ++a) {
+      centers[q][a] = float((t[a].item<double>() - c.range.min_mm[a]) / (c.range.max_mm[a] - c.range.min_mm[a]));
+      sizes[q][a] = float(std::log(t[3 + a].item<double>()));
+    }
+    logits[q] = 6.0f;
+  }
+  out.reference = centers.clone();
+  out.logits = {logits};
+  out.centers = {centers};
+  out.log_sizes = {sizes};
+  const auto l = head->losses(out, truth, torch::zeros({3}, torch::kBool));
+  EXPECT_LT(l.at("loss_3d_reg").item<double>(), 1e-4);
+  EXPECT_LT(l.at("loss_3d_cls").item<double>(), 0.01);
+  // The same queries against an ignore region: an unmatched query inside it adds no classification loss.
+  const auto with_ignore = torch::cat({truth, torch::tensor({{0.0, 0.0, 0.0, 60.0, 60.0, 60.0}}, torch::kDouble)});
+  auto logits2 = logits.clone();
+  logits2[3] = 6.0f;  // a confident query at the range centre (0, 0, 0): inside the ignore region
+  out.logits = {logits2};
+  const auto ignored = head->losses(out, with_ignore, torch::tensor({false, false, false, true}));
+  const auto counted = head->losses(out, truth, torch::zeros({3}, torch::kBool));
+  EXPECT_LT(ignored.at("loss_3d_cls").item<double>(), 0.01);
+  EXPECT_GT(counted.at("loss_3d_cls").item<double>(), 0.1);
+}
+
+TEST(Mv2dModel, WeightsRoundTripAndRefuseAnotherArchitectureOrRig) {
+  torch::manual_seed(2);
+  const auto dir = testing::scratch_dir("mv2d_weights");
+  const core::Rig rig = core::Rig::ring(core::RingSpec{}).with_detector_width(128);
+  detect3d::Mv2dModel a(tiny_detector(), tiny_head());
+  detect3d::save_mv2d_weights(dir / "a.safetensors", a, detect3d::trained_rig_of(rig.cameras()));
+  detect3d::Mv2dModel b(tiny_detector(), tiny_head());
+  const auto trained = detect3d::load_mv2d_weights(dir / "a.safetensors", b, true);
+  ASSERT_EQ(trained.sources.size(), 10u);
+  for (const auto& p : a->named_parameters()) EXPECT_TRUE(torch::equal(p.value(), b->named_parameters()[p.key()]));
+  EXPECT_NO_THROW(detect3d::check_rig(trained, rig.cameras(), "test"));
+  // Another rig: the clinical preset, and another detector size.
+  core::RingSpec clinical;
+  clinical.sad_mm = 1000, clinical.sdd_mm = 1500;
+  EXPECT_THROW(detect3d::check_rig(trained, core::Rig::ring(clinical).with_detector_width(128).cameras(), "t"),
+               core::InputError);
+  EXPECT_THROW(detect3d::check_rig(trained, core::Rig::ring(core::RingSpec{}).with_detector_width(256).cameras(), "t"),
+               core::InputError);
+  // Another architecture: the error names the first mismatched parameter.
+  auto wide = tiny_head();
+  wide.d_model = 64;
+  detect3d::Mv2dModel c(tiny_detector(), wide);
+  try {
+    detect3d::load_mv2d_weights(dir / "a.safetensors", c, true);
+    FAIL() << "loaded weights of another architecture";
+  } catch (const core::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("head3d."), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("another architecture"), std::string::npos) << e.what();
+  }
+  // A detect2d-only file is enough for triangulate, not for mv2d.
+  std::map<std::string, torch::Tensor> only2d;
+  for (const auto& p : a->detector->named_parameters()) only2d[p.key()] = p.value();
+  for (const auto& p : a->detector->named_buffers()) only2d[p.key()] = p.value();
+  detect2d::write_safetensors(dir / "d2.safetensors", only2d);
+  EXPECT_NO_THROW(detect3d::load_mv2d_weights(dir / "d2.safetensors", b, false));
+  EXPECT_THROW(detect3d::load_mv2d_weights(dir / "d2.safetensors", b, true), core::InputError);
+}
+
+TEST(Mv2dModel, OverfitsOnePhantomCaseOnTheCpu) {
+  // One phantom with three nodules, ten 128 px views: joint 2D + 3D training must bring the head's best boxes onto
+  // the nodules (the seed's prototype never left the range's edge).
+  const auto dir = testing::scratch_dir("mv2d_overfit");
+  data::PhantomSpec spec;
+  spec.seed = 4, spec.dims = {96, 96, 64}, spec.spacing_mm = {3.2, 3.2, 4.0}, spec.nodules = 3;
+  spec.nodule_min_diameter_mm = 14, spec.nodule_max_diameter_mm = 22, spec.vessels = false;
+  const auto phantom = data::generate_phantom(spec);
+  const core::Rig rig = core::Rig::ring(core::RingSpec{}).with_detector_width(128);
+  drr::render_case(phantom.ct, rig, drr::RenderOptions{}, {}, dir / "views");
+  detect3d::CaseDataset dataset({dir / "views"});
+  ASSERT_EQ(dataset.size(), 1u);
+  torch::manual_seed(3);
+  auto head = tiny_head();
+  head.proposals_per_view = 10;
+  detect3d::Mv2dModel model(tiny_detector(), head);
+  train::TrainerOptions o;
+  o.out_dir = dir / "train";
+  o.schedule.lr = 2e-3, o.schedule.total_steps = 160, o.schedule.warmup_steps = 10;
+  o.loader.batch_size = 1, o.loader.workers = 1, o.augment.enabled = false, o.show_progress = false;
+  o.log_every = 20, o.weight_decay = 1e-4;
+  train::Trainer trainer(o, model.ptr(), detect3d::make_mv2d_loss_function(model, torch::kCPU));
+  const auto r = trainer.fit(dataset);
+  EXPECT_LT(r.last_losses.at("loss_3d_reg"), 0.5 * r.first_losses.at("loss_3d_reg"));
+  model->eval();
+  const auto in = detect3d::case_inputs(dataset.get(0), torch::kCPU);
+  const auto pred = model->predict(in.images, in.cameras);
+  ASSERT_FALSE(pred.boxes.empty());
+  for (const auto& truth : phantom.ct.nodules) {
+    double best = 1e9;
+    for (std::size_t i = 0; i < std::min<std::size_t>(6, pred.boxes.size()); ++i)
+      best = std::min(best, (pred.boxes[i].box.center - truth.box.center).norm());
+    EXPECT_LT(best, 0.75 * truth.diameter()) << "nodule at " << truth.box.center.transpose();
+  }
+}

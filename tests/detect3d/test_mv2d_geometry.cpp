@@ -1,0 +1,135 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+
+#include "xraylift/core/error.hpp"
+#include "xraylift/core/projection.hpp"
+#include "xraylift/core/rig.hpp"
+#include "xraylift/detect3d/mv2d_config.hpp"
+#include "xraylift/detect3d/mv2d_geometry.hpp"
+
+using namespace xraylift;
+
+namespace {
+
+Eigen::Vector2d roi_grid_of(const Eigen::Matrix4d& k, const Eigen::Vector3d& p_cam) {
+  const Eigen::Vector4d h = k * Eigen::Vector4d(p_cam.x(), p_cam.y(), p_cam.z(), 1.0);
+  return {h.x() / h.z(), h.y() / h.z()};
+}
+
+}  // namespace
+
+TEST(Mv2dGeometry, RoiIntrinsicsIdentities) {
+  // MV2D's RoI grid has cell centres at integers: (3, 3) is the box centre, (-0.5, -0.5) its corner (x0, y0).
+  const core::Rig rig = core::Rig::ring(core::RingSpec{});
+  const core::Camera& cam = rig[3];
+  const core::Box2D roi{401.25, 288.5, 437.75, 330.0};
+  const Eigen::Matrix4d k = detect3d::mv2d_roi_intrinsics(cam.intrinsics(), roi, 7);
+  for (double d : {250.0, 300.0, 420.0}) {
+    const Eigen::Vector3d centre = cam.to_camera(cam.unproject(roi.center(), d));
+    const Eigen::Vector2d g = roi_grid_of(k, centre);
+    EXPECT_NEAR(g.x(), 3.0, 1e-9);
+    EXPECT_NEAR(g.y(), 3.0, 1e-9);
+    const Eigen::Vector3d corner = cam.to_camera(cam.unproject(Eigen::Vector2d(roi.x0, roi.y0), d));
+    const Eigen::Vector2d c = roi_grid_of(k, corner);
+    EXPECT_NEAR(c.x(), -0.5, 1e-9);
+    EXPECT_NEAR(c.y(), -0.5, 1e-9);
+    const Eigen::Vector3d far = cam.to_camera(cam.unproject(Eigen::Vector2d(roi.x1, roi.y1), d));
+    EXPECT_NEAR(roi_grid_of(k, far).x(), 6.5, 1e-9);
+    EXPECT_NEAR(roi_grid_of(k, far).y(), 6.5, 1e-9);
+  }
+  // The lift used by the head inverts it.
+  const Eigen::Vector2d px = detect3d::roi_grid_to_pixel(roi, 7, Eigen::Vector2d(3, 3));
+  EXPECT_NEAR(px.x(), roi.center().x(), 1e-12);
+  EXPECT_NEAR(px.y(), roi.center().y(), 1e-12);
+  EXPECT_THROW(detect3d::mv2d_roi_intrinsics(cam.intrinsics(), core::Box2D{5, 5, 5, 9}, 7), core::InputError);
+}
+
+TEST(Mv2dGeometry, SceneDepthSpanCoversTheRange) {
+  const core::Rig rig = core::Rig::ring(core::RingSpec{});
+  detect3d::SceneRange range;
+  for (std::size_t v = 0; v < rig.size(); ++v) {
+    const auto [near, far] = detect3d::scene_depth_span(rig[v], range);
+    EXPECT_GE(near, 1.0);
+    EXPECT_GT(far, 300.0 + 200.0);  // past the isocentre (SAD 300) by at least the half-range
+    EXPECT_NEAR(rig[v].depth(Eigen::Vector3d::Zero()), 300.0, 1e-9);
+  }
+}
+
+TEST(Mv2dGeometry, CorrelationLinksOneNodulesRoisAcrossAllViews) {
+  // Projected ground truth of nodules at distinct heights, listed in a different order in every view.
+  const core::Rig rig = core::Rig::ring(core::RingSpec{}).with_detector_width(256);
+  const std::vector<core::Box3D> nodules = {
+      {Eigen::Vector3d(-60, 10, 80), Eigen::Vector3d(12, 12, 12)},
+      {Eigen::Vector3d(70, -20, 20), Eigen::Vector3d(8, 8, 8)},
+      {Eigen::Vector3d(30, 40, -50), Eigen::Vector3d(20, 18, 16)},
+      {Eigen::Vector3d(-20, -50, -110), Eigen::Vector3d(6, 6, 6)},
+  };
+  std::mt19937 rng(5);
+  std::vector<std::vector<core::Box2D>> rois(rig.size());
+  std::vector<std::vector<int>> nodule_of(rig.size());
+  for (std::size_t v = 0; v < rig.size(); ++v) {
+    std::vector<int> order = {0, 1, 2, 3};
+    std::shuffle(order.begin(), order.end(), rng);
+    for (int n : order) {
+      const auto p = core::project_box(rig[v], nodules[n]);
+      ASSERT_TRUE(p.visible);
+      rois[v].push_back(p.box);
+      nodule_of[v].push_back(n);
+    }
+  }
+  const auto corr = detect3d::correlate_rois(rig.cameras(), rois, detect3d::SceneRange{});
+  ASSERT_EQ(corr.size(), rig.size() * nodules.size());
+  std::vector<std::pair<int, int>> global;  // (view, index in view) of each global index
+  for (std::size_t v = 0; v < rig.size(); ++v)
+    for (std::size_t i = 0; i < rois[v].size(); ++i) global.emplace_back(int(v), int(i));
+  for (std::size_t g = 0; g < corr.size(); ++g) {
+    const auto [v, i] = global[g];
+    ASSERT_EQ(corr[g].size(), rig.size());
+    EXPECT_EQ(corr[g][v], int(g));
+    for (std::size_t w = 0; w < rig.size(); ++w) {
+      ASSERT_GE(corr[g][w], 0) << "query " << g << " has no key in view " << w;
+      const auto [wv, wi] = global[corr[g][w]];
+      EXPECT_EQ(wv, int(w));
+      EXPECT_EQ(nodule_of[wv][wi], nodule_of[v][i]) << "view " << v << " nodule " << nodule_of[v][i]
+                                                     << " linked to another nodule in view " << w;
+    }
+  }
+}
+
+TEST(Mv2dGeometry, FrustumHullSkipsPointsBehindTheTarget) {
+  const core::Rig rig = core::Rig::ring(core::RingSpec{});
+  const core::Box2D roi{500, 500, 524, 524};
+  // Far beyond the isocentre, frustum points of view 0 pass behind view 5's source (opposite side).
+  const auto hull = detect3d::frustum_hull_in_view(rig[0], roi, 10, 2000, rig[5]);
+  EXPECT_FALSE(hull.empty());
+  EXPECT_THROW(detect3d::frustum_hull_in_view(rig[0], roi, 0, 10, rig[5]), core::InputError);
+}
+
+TEST(Mv2dConfig, ReadsKeysAndRejectsBadValues) {
+  const auto cfg = core::Config::from_yaml(
+      "mv2d: {d_model: 64, heads: 4, layers: 2, query_generator: {fc: 128, mlp: [64, 32]},\n"
+      "       range: {min_mm: [-150, -150, -150], max_mm: [150, 150, 150]}, test: {top_k: 7}}\n",
+      "test.yaml");
+  const auto m = detect3d::Mv2dConfig::from_config(cfg.section("mv2d"));
+  EXPECT_EQ(m.d_model, 64);
+  EXPECT_EQ(m.layers, 2);
+  EXPECT_EQ(m.qg_mlp, (std::vector<int>{64, 32}));
+  EXPECT_EQ(m.top_k, 7);
+  EXPECT_DOUBLE_EQ(m.range.max_mm.x(), 150);
+  EXPECT_TRUE(cfg.unknown_keys().empty());
+  auto bad = [](const std::string& yaml) {
+    return detect3d::Mv2dConfig::from_config(core::Config::from_yaml(yaml, "bad.yaml").section("mv2d"));
+  };
+  EXPECT_THROW(bad("mv2d: {d_model: 60, heads: 8}\n"), core::ConfigError);
+  EXPECT_THROW(bad("mv2d: {proposals: {score_threshold: 1.5}}\n"), core::ConfigError);
+  // A metre-scale range is refused (the seed's bug).
+  EXPECT_THROW(bad("mv2d: {range: {min_mm: [-0.2, -0.2, -0.2], max_mm: [0.2, 0.2, 0.2]}}\n"), core::InputError);
+  try {
+    bad("mv2d: {layers: 0}\n");
+    FAIL();
+  } catch (const core::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("layers"), std::string::npos);
+  }
+}

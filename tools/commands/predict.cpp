@@ -1,0 +1,273 @@
+// `xraylift predict`: radiographs -> 3D nodule boxes. Input: case folders (rendered through the config's rig
+// first), rendered view sets (infos.json or its folder) or a folder of view sets. Runs detect2d then the
+// configured detect3d method (mv2d | triangulate) and writes, next to the -o file (docs/detect3d.md "predict"):
+//   pred.json                  xraylift.boxes3d predictions (world mm)
+//   pred.detections2d.json     xraylift.boxes2d detections of every view
+//   pred_overlays/             per view: projected 3D predictions (red) next to the projected truth (green)
+//   pred_views/<case>/         the rendered views of case inputs
+//   pred_eval/                 with --eval: the eval module's 3D report against the views' truth
+//   --scene FILE               predictions and truth (distinct colours) in the lung model
+// Nothing is left behind when a step fails.
+#include <chrono>
+#include <filesystem>
+
+#include "../command.hpp"
+#include "xraylift/core/atomic_file.hpp"
+#include "xraylift/core/box_set.hpp"
+#include "xraylift/core/log.hpp"
+#include "xraylift/core/progress.hpp"
+#include "xraylift/core/projection.hpp"
+#include "xraylift/core/rig.hpp"
+#include "xraylift/detect2d/inference.hpp"
+#include "xraylift/detect3d/job.hpp"
+#include "xraylift/drr/render_case.hpp"
+#include "xraylift/eval/cases3d.hpp"
+#include "xraylift/eval/evaluate3d.hpp"
+#include "xraylift/eval/options.hpp"
+#include "xraylift/eval/report.hpp"
+#include "xraylift/viz/export.hpp"
+#include "xraylift/viz/scene_source.hpp"
+
+namespace fs = std::filesystem;
+using namespace xraylift;
+
+namespace {
+
+struct Options {
+  std::vector<std::string> inputs;
+  std::string out = "pred.json";
+  std::string weights;
+  std::string device = "cpu";
+  std::string method;
+  std::string scene;
+  bool eval = false;
+  bool no_overlays = false;
+  double overlay_score = 0.3;
+  int size = 0;
+  std::unique_ptr<tools::ConfigOptions> config;
+};
+
+// Removes what this run created when it fails.
+struct Cleanup {
+  std::vector<fs::path> paths;
+  bool armed = true;
+  ~Cleanup() {
+    if (!armed) return;
+    for (const auto& p : paths) {
+      std::error_code ec;
+      fs::remove_all(p, ec);
+    }
+  }
+};
+
+fs::path sibling(const fs::path& out, const std::string& suffix) {
+  return out.parent_path() / (out.stem().string() + suffix);
+}
+
+bool is_case_input(const fs::path& p) {
+  return (fs::is_directory(p) && !fs::exists(p / "infos.json") && (fs::exists(p / "case.json") ||
+                                                                   fs::exists(p / "volume.nrrd"))) ||
+         p.extension() == ".nrrd";
+}
+
+// View sets under a rendered input: the file itself, its folder's infos.json, or each sub-folder's.
+std::vector<fs::path> view_sets_of(const fs::path& p) {
+  if (fs::is_regular_file(p)) return {p};
+  if (fs::exists(p / "infos.json")) return {p / "infos.json"};
+  std::vector<fs::path> found;
+  if (fs::is_directory(p))
+    for (const auto& e : fs::directory_iterator(p))
+      if (e.is_directory() && fs::exists(e.path() / "infos.json")) found.push_back(e.path() / "infos.json");
+  std::sort(found.begin(), found.end());
+  if (found.empty())
+    throw core::InputError(core::cat("predict: '", p.string(), "' is neither a case folder, a .nrrd volume, an ",
+                                     "infos.json view set nor a folder of view sets"));
+  return found;
+}
+
+detect2d::ImageDetections image_detections(const std::string& case_id, const core::Camera& cam,
+                                           const detect2d::Detections& d) {
+  detect2d::ImageDetections out;
+  out.case_id = case_id, out.view = cam.name(), out.image_id = case_id + "/" + cam.name();
+  out.width = cam.width(), out.height = cam.height();
+  out.boxes = d.boxes.defined() ? d.boxes.to(torch::kFloat) : torch::zeros({0, 4});
+  out.scores = d.scores.defined() ? d.scores.to(torch::kFloat) : torch::zeros({0});
+  return out;
+}
+
+torch::Tensor projected(const core::Camera& cam, const std::vector<core::BoxRecord>& boxes, std::vector<float>* scores) {
+  std::vector<float> flat;
+  for (const auto& b : boxes) {
+    if (b.ignore) continue;
+    const auto p = core::project_box(cam, b.box);
+    if (!p.visible) continue;
+    flat.insert(flat.end(), {float(p.box.x0), float(p.box.y0), float(p.box.x1), float(p.box.y1)});
+    if (scores) scores->push_back(float(b.score));
+  }
+  return torch::from_blob(flat.data(), {static_cast<int64_t>(flat.size() / 4), 4}, torch::kFloat).clone();
+}
+
+tools::Runner setup(CLI::App& app) {
+  auto opt = std::make_shared<Options>();
+  app.add_option("inputs", opt->inputs, "Case folders / .nrrd volumes (rendered first), infos.json view sets or folders of them")
+      ->required();
+  app.add_option("-o,--out", opt->out, "Predictions file (xraylift.boxes3d); other outputs are named after it")
+      ->capture_default_str();
+  app.add_option("--weights", opt->weights, "detect3d weights (.safetensors from `xraylift train`); triangulate also takes detect2d weights")
+      ->required();
+  app.add_option("--device", opt->device, "cpu | cuda | cuda:N")->capture_default_str();
+  app.add_option("--method", opt->method, "mv2d | triangulate (overrides detect3d.method)");
+  app.add_flag("--eval", opt->eval, "Score the predictions against the views' truth (eval module report in <out>_eval/)");
+  app.add_option("--scene", opt->scene, "Also write a scene (.glb, .html, .obj, .ply) of predictions and truth in the lung model");
+  app.add_option("--size", opt->size, "Render case inputs at N px across (default: the size the weights were trained on)");
+  app.add_flag("--no-overlays", opt->no_overlays, "Skip the overlay PNGs");
+  app.add_option("--overlay-score", opt->overlay_score, "Draw predictions with at least this score")->capture_default_str();
+  opt->config = std::make_unique<tools::ConfigOptions>(app, "", true);
+  return [opt] {
+    core::Config cfg = opt->config->load();
+    if (!opt->method.empty()) cfg.set("detect3d.method=" + opt->method);
+    const std::string task = cfg.get<std::string>("task", "detect3d");
+    if (task != "detect3d")
+      throw core::ConfigError(core::cat("predict: the config's task must be detect3d, got '", task, "'"));
+    auto job = detect3d::Detect3DJob::from_config(cfg);
+    const core::Rig configured = cfg.has("rig") ? core::Rig::from_config(cfg.section("rig")) : core::Rig::ring({});
+    const auto render_options = drr::RenderOptions::from_config(cfg.section("drr"));
+    const auto eval_options = eval::eval3d_options_from_config(cfg.section("eval"));
+    cfg.check_no_unknown_keys();
+    XL_CHECK(opt->size >= 0, "--size ", opt->size, ": expected pixels >= 1 (0: as trained)");
+
+    const auto t0 = std::chrono::steady_clock::now();
+    detect3d::Predictor predictor(job, opt->weights, torch::Device(opt->device));
+    const fs::path out(opt->out);
+    Cleanup cleanup;
+
+    // Inputs -> view sets (case inputs are rendered; the rig is checked before any rendering).
+    std::vector<fs::path> sets;
+    std::vector<fs::path> case_dirs;  // per view set: the case folder it came from (for scenes), or empty
+    const int trained_width = predictor.rig().empty() ? 0 : predictor.rig().intrinsics.front().width;
+    const int width = opt->size > 0 ? opt->size : trained_width;
+    const core::Rig rig = width > 0 ? configured.with_detector_width(width) : configured;
+    const fs::path views_root = sibling(out, "_views");
+    for (const auto& in : opt->inputs) {
+      const fs::path p(in);
+      if (!fs::exists(p)) throw core::InputError(core::cat("predict: input '", in, "' does not exist"));
+      if (!is_case_input(p)) {
+        for (const auto& s : view_sets_of(p)) sets.push_back(s), case_dirs.emplace_back();
+        continue;
+      }
+      detect3d::check_rig(predictor.rig(), rig.cameras(), core::cat("predict: rig of config '", cfg.origin("rig"), "'"));
+      const data::Case c = drr::load_render_input(p);
+      const fs::path dir = views_root / c.id;
+      if (!fs::exists(views_root)) cleanup.paths.push_back(views_root);
+      drr::render_case(c, rig, render_options, {}, dir);
+      sets.push_back(dir / "infos.json");
+      case_dirs.push_back(fs::is_directory(p) ? p : fs::path());
+    }
+
+    core::BoxSet predictions, truth;
+    predictions.source = core::BoxSource::kPrediction;
+    std::vector<detect2d::ImageDetections> detections;
+    std::vector<detect3d::LoadedViews> loaded;
+    core::Progress progress("predict", static_cast<std::int64_t>(sets.size()));
+    double seconds = 0;
+    for (const auto& s : sets) {
+      auto views = detect3d::load_views(s, job.data);
+      const auto pred = predictor.predict(views.images, views.cameras, s.string());
+      seconds += pred.seconds;
+      predictions.case_for(views.case_id).boxes = pred.boxes;
+      truth.case_for(views.case_id).boxes = views.truth;
+      for (std::size_t v = 0; v < views.cameras.size(); ++v)
+        detections.push_back(image_detections(views.case_id, views.cameras[v], pred.detections[v]));
+      progress.set_status(core::cat(views.case_id, ": ", pred.boxes.size(), " boxes"));
+      progress.tick();
+      loaded.push_back(std::move(views));
+    }
+    progress.finish();
+
+    std::vector<std::string> written;
+    const fs::path det_file = sibling(out, ".detections2d.json");
+    if (!opt->no_overlays) {
+      const fs::path overlays = sibling(out, "_overlays");
+      cleanup.paths.push_back(overlays);
+      core::write_folder_atomic(overlays, [&](const fs::path& tmp) {
+        for (const auto& views : loaded) {
+          const auto& preds = predictions.find(views.case_id)->boxes;
+          for (std::size_t v = 0; v < views.cameras.size(); ++v) {
+            std::vector<float> scores;
+            detect2d::ImageDetections d;
+            d.boxes = projected(views.cameras[v], preds, &scores);
+            d.scores = torch::from_blob(scores.data(), {static_cast<int64_t>(scores.size())}, torch::kFloat).clone();
+            detect2d::write_overlay_png(tmp / (views.case_id + "_" + views.cameras[v].name() + ".png"),
+                                        views.images[v], projected(views.cameras[v], views.truth, nullptr), d,
+                                        opt->overlay_score);
+          }
+        }
+      });
+      written.push_back(overlays.string() + "/  projected 3D predictions (red) and truth (green) per view");
+    }
+    std::optional<eval::Eval3DResult> result;
+    if (opt->eval) {
+      const auto cases = eval::pair_cases(truth, "truth of the view sets", predictions, out.string(),
+                                          eval_options.truth_filter);
+      result = eval::evaluate_3d(cases, eval_options);
+      const fs::path eval_dir = sibling(out, "_eval");
+      cleanup.paths.push_back(eval_dir);
+      core::write_folder_atomic(eval_dir, [&](const fs::path& tmp) {
+        eval::write_report_3d(tmp, *result, eval_options, {"truth of the view sets", out.string()});
+      });
+      written.push_back(eval_dir.string() + "/  metrics.json, summary.md, froc.png, pr_curves.png");
+    }
+    if (!opt->scene.empty()) {
+      viz::SceneInputs si;
+      const fs::path truth_file = sibling(out, ".truth.json");
+      if (loaded.size() != 1) throw core::InputError("predict: --scene needs exactly one case");
+      if (!case_dirs.front().empty()) {
+        si.ct = case_dirs.front().string();
+      } else {
+        si.generic = viz::PatientSpec{};
+        si.box_files.push_back(truth_file.string());
+      }
+      si.box_files.push_back(out.string());
+      si.case_id = loaded.front().case_id;
+      core::write_box_set(out, predictions);  // the scene reads the box files
+      core::write_box_set(truth_file, truth);
+      cleanup.paths.push_back(out);
+      cleanup.paths.push_back(truth_file);
+      const auto scene = viz::load_scene(si, rig);
+      viz::write_scene(opt->scene, scene.scene);
+      written.push_back(opt->scene + "  lung model with predictions (red) and truth (green)");
+    }
+    core::write_file_atomic(det_file, detect2d::detections_json(detections).dump(1) + "\n");
+    core::write_box_set(out, predictions);
+    cleanup.armed = false;
+
+    core::log::info("predict: ", sets.size(), " case(s), ", predictions.box_count(), " boxes (",
+                    detect3d::to_string(job.method), "), inference ",
+                    std::lround(1000.0 * seconds / std::max<std::size_t>(1, sets.size())), " ms per case on ",
+                    opt->device, ", ", core::Progress::format_duration(std::chrono::duration<double>(
+                                          std::chrono::steady_clock::now() - t0).count()), " in all");
+    if (result) {
+      const auto& m = result->overall;
+      auto at = [&](double rate) {
+        for (std::size_t i = 0; i < m.froc.fp_rates.size(); ++i)
+          if (std::abs(m.froc.fp_rates[i] - rate) < 1e-9) return m.froc.sensitivity_at_rates[i];
+        return -1.0;
+      };
+      core::log::info("eval: CPM ", eval::format_metric(m.froc.cpm), ", sensitivity ", eval::format_metric(at(1)),
+                      " at 1 FP/scan, ", eval::format_metric(at(4)), " at 4, mAP ", eval::format_metric(m.map),
+                      ", ATE ", eval::format_metric(m.ate_mm, 2), " mm (", m.num_truths, " truths, ",
+                      m.num_predictions, " predictions)");
+    }
+    core::log::info("outputs:");
+    core::log::info("  ", out.string(), "  3D predictions (xraylift.boxes3d)");
+    core::log::info("  ", det_file.string(), "  2D detections (xraylift.boxes2d)");
+    if (fs::exists(views_root)) core::log::info("  ", views_root.string(), "/  rendered views of the case inputs");
+    for (const auto& w : written) core::log::info("  ", w);
+    return 0;
+  };
+}
+
+}  // namespace
+
+XL_REGISTER_COMMAND("predict", "Radiographs -> 3D nodule boxes (detect2d + mv2d | triangulate), with overlays, eval, scene",
+                    setup);
