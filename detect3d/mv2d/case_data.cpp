@@ -68,6 +68,13 @@ std::vector<core::Camera> cameras_from_tensor(const torch::Tensor& t) {
   return out;
 }
 
+std::vector<core::Camera> CaseDataset::cameras(std::size_t index) const {
+  XL_CHECK(index < cases_.size(), "case index ", index, " out of range (", cases_.size(), " cases)");
+  std::vector<core::Camera> out;
+  for (std::size_t k : cases_[index].view_items) out.push_back(views_.items()[k].view.camera);
+  return out;
+}
+
 train::Sample CaseDataset::get(std::size_t index) const {
   XL_CHECK(index < cases_.size(), "case index ", index, " out of range (", cases_.size(), " cases)");
   const auto& c = cases_[index];

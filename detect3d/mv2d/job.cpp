@@ -30,7 +30,7 @@ Detect3DJob Detect3DJob::from_config(const core::Config& config) {
 }
 
 train::LossFunction make_mv2d_loss_function(Mv2dModel model, torch::Device device) {
-  return [model, device](const train::Batch& batch) {
+  return [model, device](const train::Batch& batch) mutable {
     XL_CHECK(!batch.empty(), "mv2d: empty batch");
     std::map<std::string, torch::Tensor> sum;
     for (const auto& sample : batch) {

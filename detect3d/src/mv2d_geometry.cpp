@@ -39,6 +39,27 @@ std::pair<double, double> scene_depth_span(const core::Camera& camera, const Sce
   return {lo, hi};
 }
 
+std::pair<double, double> ray_depth_span(const core::Camera& camera, const Eigen::Vector2d& uv, const SceneRange& range) {
+  const core::Ray ray = camera.unproject(uv);
+  double t0 = 0.0, t1 = std::numeric_limits<double>::infinity();
+  for (int a = 0; a < 3; ++a) {
+    const double o = ray.origin[a], d = ray.direction[a];
+    if (std::abs(d) < 1e-12) {
+      if (o < range.min_mm[a] || o > range.max_mm[a]) return scene_depth_span(camera, range);
+      continue;
+    }
+    double ta = (range.min_mm[a] - o) / d, tb = (range.max_mm[a] - o) / d;
+    if (ta > tb) std::swap(ta, tb);
+    t0 = std::max(t0, ta);
+    t1 = std::min(t1, tb);
+  }
+  if (!(t1 > t0)) return scene_depth_span(camera, range);
+  const double cos_axis = ray.direction.dot(camera.viewing_direction());  // depth = t * cos
+  const double near = std::max(1.0, t0 * cos_axis), far = t1 * cos_axis;
+  if (!(far > near)) return scene_depth_span(camera, range);
+  return {near, far};
+}
+
 core::Box2D frustum_hull_in_view(const core::Camera& source, const core::Box2D& roi, double near_mm, double far_mm,
                                  const core::Camera& target, int grid, int depths) {
   XL_CHECK(near_mm > 0 && far_mm > near_mm, "frustum_hull_in_view: depths ", near_mm, "..", far_mm,
@@ -62,6 +83,91 @@ core::Box2D frustum_hull_in_view(const core::Camera& source, const core::Box2D& 
   return any ? core::Box2D{x0, y0, x1, y1} : core::Box2D{};
 }
 
+namespace {
+
+std::vector<Eigen::Vector2d> frustum_points(const core::Camera& source, const core::Box2D& roi, double near_mm,
+                                            double far_mm, const core::Camera& target, int grid, int depths) {
+  XL_CHECK(near_mm > 0 && far_mm > near_mm, "frustum: depths ", near_mm, "..", far_mm, " mm, expected 0 < near < far");
+  XL_CHECK(grid >= 2 && depths >= 2, "frustum: grid and depths must be >= 2");
+  std::vector<Eigen::Vector2d> out;
+  for (int k = 0; k < depths; ++k) {
+    const double d = near_mm + (far_mm - near_mm) * k / (depths - 1);
+    for (int i = 0; i < grid; ++i)
+      for (int j = 0; j < grid; ++j) {
+        const Eigen::Vector2d uv(roi.x0 + roi.width() * i / (grid - 1), roi.y0 + roi.height() * j / (grid - 1));
+        const Eigen::Vector3d p = source.unproject(uv, d);
+        if (target.depth(p) >= 1.0) out.push_back(target.project(p));
+      }
+  }
+  return out;
+}
+
+double cross(const Eigen::Vector2d& o, const Eigen::Vector2d& a, const Eigen::Vector2d& b) {
+  return (a.x() - o.x()) * (b.y() - o.y()) - (a.y() - o.y()) * (b.x() - o.x());
+}
+
+double polygon_area(const std::vector<Eigen::Vector2d>& p) {
+  double a = 0;
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    const auto& u = p[i];
+    const auto& v = p[(i + 1) % p.size()];
+    a += u.x() * v.y() - v.x() * u.y();
+  }
+  return 0.5 * std::abs(a);
+}
+
+// Sutherland-Hodgman: keeps the part of `poly` on the side of the line where inside(p) holds.
+template <typename Inside, typename Cut>
+std::vector<Eigen::Vector2d> clip(const std::vector<Eigen::Vector2d>& poly, Inside inside, Cut cut) {
+  std::vector<Eigen::Vector2d> out;
+  for (std::size_t i = 0; i < poly.size(); ++i) {
+    const auto& a = poly[i];
+    const auto& b = poly[(i + 1) % poly.size()];
+    const bool ia = inside(a), ib = inside(b);
+    if (ia) out.push_back(a);
+    if (ia != ib) out.push_back(cut(a, b));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<Eigen::Vector2d> frustum_polygon_in_view(const core::Camera& source, const core::Box2D& roi, double near_mm,
+                                                     double far_mm, const core::Camera& target, int grid, int depths) {
+  auto pts = frustum_points(source, roi, near_mm, far_mm, target, grid, depths);
+  std::sort(pts.begin(), pts.end(), [](const auto& a, const auto& b) { return a.x() < b.x() || (a.x() == b.x() && a.y() < b.y()); });
+  if (pts.size() < 3) return pts;
+  std::vector<Eigen::Vector2d> hull(2 * pts.size());
+  std::size_t k = 0;
+  for (std::size_t i = 0; i < pts.size(); ++i) {  // Andrew's monotone chain
+    while (k >= 2 && cross(hull[k - 2], hull[k - 1], pts[i]) <= 0) --k;
+    hull[k++] = pts[i];
+  }
+  for (std::size_t i = pts.size() - 1, t = k + 1; i > 0; --i) {
+    while (k >= t && cross(hull[k - 2], hull[k - 1], pts[i - 1]) <= 0) --k;
+    hull[k++] = pts[i - 1];
+  }
+  hull.resize(k - 1);
+  return hull;
+}
+
+double box_polygon_iou(const core::Box2D& box, const std::vector<Eigen::Vector2d>& polygon) {
+  if (polygon.size() < 3 || box.empty()) return 0.0;
+  auto lerp = [](const Eigen::Vector2d& a, const Eigen::Vector2d& b, double t) { return Eigen::Vector2d(a + t * (b - a)); };
+  auto p = polygon;
+  p = clip(p, [&](const auto& q) { return q.x() >= box.x0; },
+           [&](const auto& a, const auto& b) { return lerp(a, b, (box.x0 - a.x()) / (b.x() - a.x())); });
+  p = clip(p, [&](const auto& q) { return q.x() <= box.x1; },
+           [&](const auto& a, const auto& b) { return lerp(a, b, (box.x1 - a.x()) / (b.x() - a.x())); });
+  p = clip(p, [&](const auto& q) { return q.y() >= box.y0; },
+           [&](const auto& a, const auto& b) { return lerp(a, b, (box.y0 - a.y()) / (b.y() - a.y())); });
+  p = clip(p, [&](const auto& q) { return q.y() <= box.y1; },
+           [&](const auto& a, const auto& b) { return lerp(a, b, (box.y1 - a.y()) / (b.y() - a.y())); });
+  const double inter = p.size() >= 3 ? polygon_area(p) : 0.0;
+  const double uni = box.area() + polygon_area(polygon) - inter;
+  return uni > 0 ? inter / uni : 0.0;
+}
+
 std::vector<std::vector<int>> correlate_rois(const std::vector<core::Camera>& cameras,
                                              const std::vector<std::vector<core::Box2D>>& rois,
                                              const SceneRange& range, const std::vector<double>& frustum_depth_mm) {
@@ -73,18 +179,18 @@ std::vector<std::vector<int>> correlate_rois(const std::vector<core::Camera>& ca
   std::vector<std::vector<int>> out;
   out.reserve(offset[V]);
   for (int v = 0; v < V; ++v) {
-    const auto span = frustum_depth_mm.size() == 2 ? std::make_pair(frustum_depth_mm[0], frustum_depth_mm[1])
-                                                    : scene_depth_span(cameras[v], range);
     for (std::size_t r = 0; r < rois[v].size(); ++r) {
+      const auto span = frustum_depth_mm.size() == 2 ? std::make_pair(frustum_depth_mm[0], frustum_depth_mm[1])
+                                                      : ray_depth_span(cameras[v], rois[v][r].center(), range);
       std::vector<int> row(V, -1);
       row[v] = offset[v] + static_cast<int>(r);
       for (int w = 0; w < V; ++w) {
         if (w == v || rois[w].empty()) continue;
-        const core::Box2D hull = frustum_hull_in_view(cameras[v], rois[v][r], span.first, span.second, cameras[w]);
-        if (hull.empty()) continue;
+        const auto hull = frustum_polygon_in_view(cameras[v], rois[v][r], span.first, span.second, cameras[w]);
+        if (hull.size() < 3) continue;
         double best = 0.0;
         for (std::size_t c = 0; c < rois[w].size(); ++c) {
-          const double iou = core::iou(hull, rois[w][c]);
+          const double iou = box_polygon_iou(rois[w][c], hull);
           if (iou > best) best = iou, row[w] = offset[w] + static_cast<int>(c);
         }
       }

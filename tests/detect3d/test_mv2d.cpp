@@ -142,7 +142,7 @@ TEST(Mv2dHead, MatchingRecoversAPermutationOfTheTruth) {
 
 TEST(Mv2dModel, WeightsRoundTripAndRefuseAnotherArchitectureOrRig) {
   torch::manual_seed(2);
-  const auto dir = testing::scratch_dir("mv2d_weights");
+  const auto dir = xraylift::testing::scratch_dir("mv2d_weights");
   const core::Rig rig = core::Rig::ring(core::RingSpec{}).with_detector_width(128);
   detect3d::Mv2dModel a(tiny_detector(), tiny_head());
   detect3d::save_mv2d_weights(dir / "a.safetensors", a, detect3d::trained_rig_of(rig.cameras()));
@@ -181,14 +181,14 @@ TEST(Mv2dModel, WeightsRoundTripAndRefuseAnotherArchitectureOrRig) {
 TEST(Mv2dModel, OverfitsOnePhantomCaseOnTheCpu) {
   // One phantom with three nodules, ten 128 px views: joint 2D + 3D training must bring the head's best boxes onto
   // the nodules (the seed's prototype never left the range's edge).
-  const auto dir = testing::scratch_dir("mv2d_overfit");
+  const auto dir = xraylift::testing::scratch_dir("mv2d_overfit");
   data::PhantomSpec spec;
   spec.seed = 4, spec.dims = {96, 96, 64}, spec.spacing_mm = {3.2, 3.2, 4.0}, spec.nodules = 3;
   spec.nodule_min_diameter_mm = 14, spec.nodule_max_diameter_mm = 22, spec.vessels = false;
   const auto phantom = data::generate_phantom(spec);
   const core::Rig rig = core::Rig::ring(core::RingSpec{}).with_detector_width(128);
   drr::render_case(phantom.ct, rig, drr::RenderOptions{}, {}, dir / "views");
-  detect3d::CaseDataset dataset({dir / "views"});
+  detect3d::CaseDataset dataset(std::vector<std::filesystem::path>{dir / "views"});
   ASSERT_EQ(dataset.size(), 1u);
   torch::manual_seed(3);
   auto head = tiny_head();

@@ -4,10 +4,12 @@
 // the same command again), model.pt (detect2d) or model.safetensors (detect3d, with the rig it was trained on),
 // metrics.jsonl, loss.png, config.yaml.
 #include <filesystem>
+#include <optional>
 
 #include "../command.hpp"
 #include "xraylift/core/atomic_file.hpp"
 #include "xraylift/core/log.hpp"
+#include "xraylift/core/rig.hpp"
 #include "xraylift/detect2d/data.hpp"
 #include "xraylift/detect2d/weights.hpp"
 #include "xraylift/detect3d/case_data.hpp"
@@ -35,12 +37,22 @@ std::vector<fs::path> data_inputs(const Options& opt) {
 
 int train_detect3d(const Options& opt, core::Config& cfg) {
   auto job = detect3d::Detect3DJob::from_config(cfg);
+  std::optional<core::Rig> rig;
+  if (cfg.has("rig")) rig = core::Rig::from_config(cfg.section("rig"));
   cfg.check_no_unknown_keys();
   if (opt.threads > 0) torch::set_num_threads(opt.threads);
   const fs::path out(opt.out);
   job.trainer.out_dir = out;
   detect3d::CaseDataset dataset(data_inputs(opt), job.data);
-  const auto rig_cameras = detect3d::cameras_from_tensor(dataset.get(0).at("cameras"));
+  const auto rig_cameras = dataset.cameras(0);
+  // Every case must come from the config's rig (the weights record it; predict refuses another rig).
+  for (std::size_t i = 0; i < dataset.size(); ++i) {
+    const auto cams = dataset.cameras(i);
+    const auto& id = dataset.cases()[i].case_id;
+    detect3d::check_rig(detect3d::trained_rig_of(rig_cameras), cams, core::cat("train: case '", id, "' vs the first case"));
+    if (rig) detect3d::check_rig(detect3d::trained_rig_of(rig->cameras()), cams,
+                                 core::cat("train: case '", id, "' vs the config's rig (", cfg.origin("rig"), ")"));
+  }
   core::write_file_atomic(out / "config.yaml", cfg.dump());
   torch::manual_seed(job.trainer.seed);
   detect3d::Mv2dModel model(job.model, job.mv2d);

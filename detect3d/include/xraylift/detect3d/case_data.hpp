@@ -29,6 +29,7 @@ class CaseDataset : public train::Dataset {
     std::vector<core::BoxRecord> boxes_3d;
   };
   const std::vector<Case>& cases() const { return cases_; }
+  std::vector<core::Camera> cameras(std::size_t case_index) const;  // without loading images
   const detect2d::ViewSetDataset& views() const { return views_; }
 
  private:

@@ -3,8 +3,8 @@
 //   - RoI-rebased intrinsics in MV2D's convention, where the 7 x 7 RoI grid has its cell centres at integer
 //     coordinates 0..6: (3, 3) is the box centre and (-0.5, -0.5) its top-left corner (x0, y0);
 //   - the depth span of the scene range seen from a view (frustum depths, key position-encoding depths);
-//   - correlation: for each RoI, the RoI of every other view with the highest IoU (> 0) against the 2D hull of
-//     its projected frustum.
+//   - correlation: for each RoI, the RoI of every other view with the highest IoU (> 0) against the 2D (convex)
+//     hull of its projected frustum.
 #include <Eigen/Core>
 #include <utility>
 #include <vector>
@@ -24,15 +24,29 @@ Eigen::Vector2d roi_grid_to_pixel(const core::Box2D& roi, int roi_size, const Ei
 // Camera depths (z_cam, mm) spanned by the 8 corners of the scene range, near clamped to >= 1 mm.
 std::pair<double, double> scene_depth_span(const core::Camera& camera, const SceneRange& range);
 
+// Camera depths (mm) of the segment of the ray through pixel uv that lies inside the scene range (slab test), near
+// clamped to >= 1 mm; the whole scene_depth_span when the ray misses the range.
+std::pair<double, double> ray_depth_span(const core::Camera& camera, const Eigen::Vector2d& uv, const SceneRange& range);
+
 // 2D hull (bounding box) in `target` of the frustum through `roi` of `source` sampled on a grid x grid pattern of
 // the box at `depths` depths between near and far; points behind the target's source are skipped. Empty box when
 // none is in front.
 core::Box2D frustum_hull_in_view(const core::Camera& source, const core::Box2D& roi, double near_mm, double far_mm,
                                  const core::Camera& target, int grid = 4, int depths = 8);
 
+// The convex hull (counter-clockwise, image coordinates) of the same projected frustum points: in a ring the frustum
+// projects to a thin slanted band along the epipolar line, whose bounding box would also cover other nodules at
+// other heights. Empty when no point is in front of the target.
+std::vector<Eigen::Vector2d> frustum_polygon_in_view(const core::Camera& source, const core::Box2D& roi, double near_mm,
+                                                     double far_mm, const core::Camera& target, int grid = 4,
+                                                     int depths = 8);
+// IoU of an axis-aligned box and a convex polygon (exact: the polygon clipped by the box).
+double box_polygon_iou(const core::Box2D& box, const std::vector<Eigen::Vector2d>& polygon);
+
 // rois[v] are view v's boxes. Returns, for each RoI in view-major order (global index g), a vector of size V: its own
 // index g at its view, and in every other view the global index of the best-IoU RoI, or -1 when none overlaps.
-// frustum_depth_mm: {near, far} for every view, or empty for each view's scene_depth_span.
+// frustum_depth_mm: {near, far} for every view, or empty for the depths at which each RoI's centre ray crosses the
+// scene range (ray_depth_span).
 std::vector<std::vector<int>> correlate_rois(const std::vector<core::Camera>& cameras,
                                              const std::vector<std::vector<core::Box2D>>& rois,
                                              const SceneRange& range, const std::vector<double>& frustum_depth_mm = {});
