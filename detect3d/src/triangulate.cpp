@@ -403,6 +403,7 @@ class Triangulator {
   // A cluster whose members' median edge error exceeds max_edge_error_mm + max_edge_error_px (at each member's
   // pixel scale) is no consistent 3D box: chance alignments of false positives fit their boxes far worse.
   bool consistent(const Members& m, const core::Box3D& box) const {
+    if (!o_.fit_box) return member_count(m) >= o_.min_views;  // an unfitted box misses its members by design
     std::vector<double> excess;
     for (int d : m) {
       if (d < 0) continue;
