@@ -187,6 +187,8 @@ Mv2dHeadOutput Mv2dHeadImpl::forward(const torch::Tensor& features, std::int64_t
     rois5.push_back(torch::cat({torch::full({r.size(0), 1}, float(v)), r}, 1));
   }
   const auto Q = static_cast<int64_t>(views.size());
+  out.cameras = cameras;
+  for (const auto& b : boxes) out.rois.insert(out.rois.end(), b.begin(), b.end());
   out.query_view = torch::tensor(views, torch::TensorOptions().dtype(torch::kLong)).to(features.device());
   if (Q == 0) {
     out.reference = torch::zeros({0, 3}, opts);

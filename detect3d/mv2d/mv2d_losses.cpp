@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "xraylift/core/error.hpp"
+#include "xraylift/core/projection.hpp"
 #include "xraylift/detect3d/hungarian.hpp"
 #include "xraylift/detect3d/mv2d.hpp"
 
@@ -28,6 +29,34 @@ torch::Tensor sigmoid_focal_loss(const torch::Tensor& logits, const torch::Tenso
   return a_t * ce * torch::pow(1 - p_t, gamma);
 }
 
+// One-to-many targets: each query is positive for the truth whose projection in the query's view overlaps its RoI
+// most, when that IoU reaches `threshold`.
+std::vector<std::pair<int, int>> iou2d_matches(const Mv2dHeadOutput& out, const torch::Tensor& truth, double threshold) {
+  const auto t = truth.detach().to(torch::kCPU, torch::kDouble).contiguous();
+  const auto a = t.accessor<double, 2>();
+  const auto views = out.query_view.to(torch::kCPU).contiguous();
+  const auto va = views.accessor<int64_t, 1>();
+  std::vector<std::vector<core::Box2D>> projected(out.cameras.size());
+  for (std::size_t v = 0; v < out.cameras.size(); ++v)
+    for (int64_t g = 0; g < t.size(0); ++g) {
+      const core::Box3D box{Eigen::Vector3d(a[g][0], a[g][1], a[g][2]), Eigen::Vector3d(a[g][3], a[g][4], a[g][5])};
+      const auto p = core::project_box(out.cameras[v], box);
+      projected[v].push_back(p.visible ? p.box : core::Box2D{});
+    }
+  std::vector<std::pair<int, int>> matches;
+  for (std::size_t q = 0; q < out.rois.size(); ++q) {
+    double best = 0;
+    int best_g = -1;
+    const auto& proj = projected[va[q]];
+    for (std::size_t g = 0; g < proj.size(); ++g) {
+      const double iou = proj[g].empty() ? 0.0 : core::iou(out.rois[q], proj[g]);
+      if (iou > best) best = iou, best_g = int(g);
+    }
+    if (best_g >= 0 && best >= threshold) matches.emplace_back(int(q), best_g);
+  }
+  return matches;
+}
+
 }  // namespace
 
 std::map<std::string, torch::Tensor> Mv2dHeadImpl::losses(const Mv2dHeadOutput& out, const torch::Tensor& truth,
@@ -47,7 +76,9 @@ std::map<std::string, torch::Tensor> Mv2dHeadImpl::losses(const Mv2dHeadOutput& 
   const int64_t G = pos_truth.size(0);
   const int64_t Q = out.reference.size(0);
   const auto gt_code = box_code(pos_truth.slice(1, 0, 3), torch::log(pos_truth.slice(1, 3, 6)), c.center_unit_mm);
-  const double num_pos = std::max<double>(1.0, double(G));
+  // Positives per layer: G one-to-one; with iou2d every matched query (about G x views).
+  double num_pos = std::max<double>(1.0, double(G));
+  if (c.match_mode == "iou2d" && G > 0) num_pos = std::max<double>(1.0, double(iou2d_matches(out, pos_truth, c.match_iou2d).size()));
   auto cls_total = torch::zeros({}, opts), reg_total = torch::zeros({}, opts);
   for (std::size_t l = 0; l < out.logits.size(); ++l) {
     if (Q == 0) break;
@@ -57,7 +88,9 @@ std::map<std::string, torch::Tensor> Mv2dHeadImpl::losses(const Mv2dHeadOutput& 
     auto targets = torch::zeros({Q}, opts);
     auto weights = torch::ones({Q}, opts);
     std::vector<std::pair<int, int>> matches;
-    if (G > 0) {
+    if (G > 0 && c.match_mode == "iou2d") {
+      matches = iou2d_matches(out, pos_truth, c.match_iou2d);
+    } else if (G > 0) {
       torch::NoGradGuard no_grad;
       const auto p = torch::sigmoid(logits.detach());
       const double eps = 1e-8;

@@ -38,6 +38,8 @@ Mv2dConfig Mv2dConfig::from_config(const core::Config& c) {
   m.reg_weight = c.get("loss.reg_weight", m.reg_weight);
   m.match_cls_weight = c.get("match.cls_weight", m.match_cls_weight);
   m.match_reg_weight = c.get("match.reg_weight", m.match_reg_weight);
+  m.match_mode = c.get("match.mode", m.match_mode);
+  m.match_iou2d = c.get("match.iou2d", m.match_iou2d);
   m.loss_weight_2d = c.get("loss.weight_2d", m.loss_weight_2d);
   m.loss_weight_3d = c.get("loss.weight_3d", m.loss_weight_3d);
   m.top_k = c.get("test.top_k", m.top_k);
@@ -81,6 +83,9 @@ void Mv2dConfig::validate() const {
   if (cls_weight < 0 || reg_weight < 0 || match_cls_weight < 0 || match_reg_weight < 0 || loss_weight_2d < 0 ||
       loss_weight_3d < 0)
     fail("loss and match weights must be >= 0");
+  if (match_mode != "hungarian" && match_mode != "iou2d")
+    fail(core::cat("match.mode must be hungarian or iou2d, got '", match_mode, "'"));
+  in01(match_iou2d, "match.iou2d");
   if (top_k < 1) fail(core::cat("test.top_k must be >= 1, got ", top_k));
   if (!(nms_3d_distance_mm >= 0)) fail("test.nms_3d_distance_mm must be >= 0");
 }

@@ -33,6 +33,8 @@ struct Mv2dHeadOutput {
   torch::Tensor reference;               // [Q, 3] normalized reference points
   torch::Tensor query_view;              // [Q] int64 view of each query
   std::vector<std::vector<int>> correlation;  // per query, per view: the key RoI (global index) or -1
+  std::vector<core::Box2D> rois;               // per query, its view's RoI
+  std::vector<core::Camera> cameras;           // per view
 };
 
 class Mv2dHeadImpl : public torch::nn::Module {
@@ -48,6 +50,8 @@ class Mv2dHeadImpl : public torch::nn::Module {
 
   // Losses of every layer against truth boxes [G, 6] (centre mm, size mm; float64 or float32); ignore [G] bool
   // (ignore regions: unmatched queries centred inside one get no classification loss). Keys: loss_3d_cls, loss_3d_reg.
+  // Targets by config.match_mode: "hungarian" (one-to-one per case, MV2D) or "iou2d" (every query whose RoI has
+  // IoU >= match_iou2d with a truth's projection in its view regresses that truth: one positive per view).
   std::map<std::string, torch::Tensor> losses(const Mv2dHeadOutput& out, const torch::Tensor& truth,
                                               const torch::Tensor& ignore) const;
 

@@ -52,6 +52,10 @@ struct Mv2dConfig {
   double focal_alpha = 0.25, focal_gamma = 2.0;
   double cls_weight = 2.0, reg_weight = 0.25;
   double match_cls_weight = 2.0, match_reg_weight = 0.25;
+  // "hungarian": one-to-one per case (MV2D). "iou2d": one-to-many, each query positive for the truth whose
+  // projection overlaps its RoI by IoU >= match_iou2d (a ring sees every nodule ~10 times: see docs/detect3d.md).
+  std::string match_mode = "hungarian";
+  double match_iou2d = 0.5;
   double loss_weight_2d = 1.0, loss_weight_3d = 1.0;
 
   // Inference.
