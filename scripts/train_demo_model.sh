@@ -2,13 +2,13 @@
 # The reproducible recipe of the demo weights (models/demo_tiny.safetensors) and of the detect3d benchmark's model:
 # phantoms (seeds from 1000) -> ring-10 views at 256 x 256 -> `xraylift train` of configs/detect3d/cpu_small.yaml
 # (seed 11 in the config) for STEPS steps on the CPU. Deterministic up to the thread scheduling of float sums.
-#   TRAIN_CASES (200) STEPS (1100) OUT (bench-out/detect3d) BIN (build/bin/xraylift) THREADS (2)
+#   TRAIN_CASES (200) STEPS (1800) OUT (bench-out/detect3d) BIN (build/bin/xraylift) THREADS (2)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${BIN:-$ROOT/build/bin/xraylift}"
 OUT="${OUT:-$ROOT/bench-out/detect3d}"
 TRAIN_CASES="${TRAIN_CASES:-200}"
-STEPS="${STEPS:-1100}"
+STEPS="${STEPS:-1800}"
 THREADS="${THREADS:-2}"
 CONFIG="$ROOT/configs/detect3d/cpu_small.yaml"
 
