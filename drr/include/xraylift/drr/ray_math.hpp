@@ -122,8 +122,12 @@ XL_HD void siddon_traverse(const RayT<Real>& ray, const GridF& g, Real a0, Real 
   int left_x = step[0] > 0 ? n[0] - 1 - idx[0] : (step[0] < 0 ? idx[0] : 0x7fffffff);
   int left_y = step[1] > 0 ? n[1] - 1 - idx[1] : (step[1] < 0 ? idx[1] : 0x7fffffff);
   int left_z = step[2] > 0 ? n[2] - 1 - idx[2] : (step[2] < 0 ? idx[2] : 0x7fffffff);
-  Real nx = a_next[0], ny = a_next[1], nz = a_next[2];
+  // The k-th crossing of an axis is first + k * step, never a running sum: in float, hundreds of `+= step`
+  // drift by many ulps of the ray length and move every later segment boundary (docs/drr.md, "Precision").
+  const Real fx = a_next[0], fy = a_next[1], fz = a_next[2];
   const Real tx = a_step[0], ty = a_step[1], tz = a_step[2];
+  int kx = 0, ky = 0, kz = 0;
+  Real nx = fx, ny = fy, nz = fz;
   Real a = a0;
   for (;;) {
     if (nx <= ny && nx <= nz) {
@@ -132,21 +136,21 @@ XL_HD void siddon_traverse(const RayT<Real>& ray, const GridF& g, Real a0, Real 
       a = nx;
       if (left_x-- == 0) return;
       lin += dx;
-      nx += tx;
+      nx = fx + Real(++kx) * tx;
     } else if (ny <= nz) {
       if (ny >= a1) break;
       if (ny > a) visit(lin, ny - a);
       a = ny;
       if (left_y-- == 0) return;
       lin += dy;
-      ny += ty;
+      ny = fy + Real(++ky) * ty;
     } else {
       if (nz >= a1) break;
       if (nz > a) visit(lin, nz - a);
       a = nz;
       if (left_z-- == 0) return;
       lin += dz;
-      nz += tz;
+      nz = fz + Real(++kz) * tz;
     }
   }
   if (a1 > a) visit(lin, a1 - a);
