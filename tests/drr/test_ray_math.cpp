@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <random>
 #include <vector>
 
@@ -231,4 +233,73 @@ TEST(RayMath, FloatInstantiationMatchesDoubleOnTheSeedRing) {
   EXPECT_GT(crossing, 50000);
   std::printf("[float vs double] worst error / tolerance: siddon %.3f, trilinear %.3f\n", worst_siddon, worst_march);
   RecordProperty("siddon_worst_fraction_of_tolerance", std::to_string(worst_siddon));
+}
+
+// Clipping to a sub-box of cells (what the GPU does with its resident full volume) gives the same Siddon integral as
+// cropping the volume to that box (what the CPU does), for random rays through a volume that is zero outside.
+TEST(RayMath, ClippingToSupportCellsEqualsCroppingTheVolume) {
+  const core::VolumeGeometry geom = core::VolumeGeometry::centered({17, 13, 11}, {1.5, 2.0, 2.5});
+  const GridF g = grid_of(geom, "test");
+  const int lo[3] = {3, 2, 4}, hi[3] = {14, 10, 9};  // cells [lo, hi)
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> value(0.001f, 0.05f);
+  std::vector<float> mu(static_cast<std::size_t>(geom.voxel_count()), 0.0f);
+  const int cx = hi[0] - lo[0], cy = hi[1] - lo[1], cz = hi[2] - lo[2];
+  std::vector<float> crop(static_cast<std::size_t>(cx) * cy * cz);
+  for (int k = 0; k < cz; ++k)
+    for (int j = 0; j < cy; ++j)
+      for (int i = 0; i < cx; ++i) {
+        const float v = value(rng);
+        crop[i + cx * (j + std::size_t(cy) * k)] = v;
+        mu[(lo[0] + i) + 17 * ((lo[1] + j) + std::size_t(13) * (lo[2] + k))] = v;
+      }
+  GridF cg = g;
+  cg.nx = cx, cg.ny = cy, cg.nz = cz;
+  for (int a = 0; a < 3; ++a) cg.lo[a] = g.lo[a] + g.spacing[a] * lo[a];
+  std::uniform_real_distribution<double> dir(-1, 1), pos(-8, 8);
+  int hits = 0;
+  for (int trial = 0; trial < 3000; ++trial) {
+    Eigen::Vector3d o(dir(rng), dir(rng), dir(rng));
+    o = o.normalized() * 90.0;
+    const RayT<double> ray = ray_from(o, {pos(rng), pos(rng), pos(rng)});
+    double a0, a1, b0, b1;
+    const bool in_full = clip_ray_to_cells(ray, g, lo, hi, a0, a1);
+    const bool in_crop = clip_ray_to_grid(ray, cg, b0, b1);
+    ASSERT_EQ(in_full, in_crop) << trial;
+    if (!in_full) continue;
+    ++hits;
+    EXPECT_NEAR(a0, b0, 1e-9);
+    EXPECT_NEAR(a1, b1, 1e-9);
+    ASSERT_NEAR(siddon_integral(mu.data(), ray, g, a0, a1), siddon_integral(crop.data(), ray, cg, b0, b1), 1e-9)
+        << trial;
+    // And the whole-grid clip gives the same integral (air outside the box adds nothing).
+    double f0, f1;
+    ASSERT_TRUE(clip_ray_to_grid(ray, g, f0, f1));
+    ASSERT_NEAR(siddon_integral(mu.data(), ray, g, f0, f1), siddon_integral(crop.data(), ray, cg, b0, b1), 1e-9);
+  }
+  EXPECT_GT(hits, 1000);
+  const int empty_hi[3] = {3, 10, 9};  // lo == hi on x: misses everything
+  double a0, a1;
+  EXPECT_FALSE(clip_ray_to_cells(ray_from({-90, 0, 0}, {0, 0, 0}), g, lo, empty_hi, a0, a1));
+}
+
+TEST(RayMath, RoundToHalfIsBinary16RoundToNearestEven) {
+  EXPECT_EQ(round_to_half(1.0f), 1.0f);
+  EXPECT_EQ(round_to_half(0.0f), 0.0f);
+  EXPECT_EQ(round_to_half(65504.0f), 65504.0f);
+  EXPECT_TRUE(std::isinf(round_to_half(70000.0f)));
+  EXPECT_EQ(round_to_half(0.1f), 0.0999755859375f);
+  EXPECT_EQ(round_to_half(1.0f + 1.0f / 2048), 1.0f);                 // tie -> even (1.0)
+  EXPECT_EQ(round_to_half(1.0f + 3.0f / 2048), 1.0f + 2.0f / 1024);   // tie -> even (1 + 2^-9)
+  EXPECT_EQ(round_to_half(-0.0192f), -round_to_half(0.0192f));
+  EXPECT_EQ(round_to_half(3e-6f), 50.0f * 5.9604644775390625e-08f);  // subnormal grid 2^-24
+#ifdef __FLT16_MAX__
+  // The compiler's own binary16 conversion as an independent reference, over the attenuation range and beyond.
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> mag(-20.0f, 11.0f);
+  for (int n = 0; n < 200000; ++n) {
+    const float x = std::ldexp(1.0f + (n % 977) / 977.0f, static_cast<int>(mag(rng))) * (n % 2 ? 1.0f : -1.0f);
+    ASSERT_EQ(round_to_half(x), static_cast<float>(static_cast<_Float16>(x))) << x;
+  }
+#endif
 }
