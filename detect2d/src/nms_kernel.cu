@@ -1,13 +1,15 @@
 // CUDA NMS (torchvision's bitmask scheme): one block compares 64 boxes against 64 others and writes a 64-bit mask
-// of suppressions; the greedy pass over the masks runs on the host. Boxes arrive sorted by decreasing score.
-// Unverified on hardware in this repository's CI (no GPU); see docs/BENCHMARKS.md.
+// of suppressions; the greedy pass over the masks runs on the device too (one block, the "removed" words in
+// shared memory), so the n x n/64 mask never crosses to the host. Boxes arrive sorted by decreasing score.
+// The one host synchronisation left is the size of the result (nonzero of the keep flags).
+// Unverified on hardware in this repository's CI (no GPU); see docs/detect2d.md.
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAGuard.h>
 
-#include <vector>
+#include <algorithm>
 
 #include "xraylift/detect2d/ops.hpp"
 
@@ -56,6 +58,31 @@ __global__ void nms_mask_kernel(int n, double threshold, const T* boxes, unsigne
   }
 }
 
+// The greedy pass: box i (in score order) is kept unless a kept box before it suppressed it. The threads of the one
+// block share the OR-ing of a kept box's mask row into `removed`; the branch on removed_word is uniform (it is read
+// from shared memory after a barrier), so every thread reaches every __syncthreads.
+__global__ void nms_keep_kernel(int n, const unsigned long long* __restrict__ mask, bool* __restrict__ keep) {
+  extern __shared__ unsigned long long removed[];
+  const int col_blocks = (n + kThreadsPerBlock - 1) / kThreadsPerBlock;
+  for (int j = threadIdx.x; j < col_blocks; j += blockDim.x) removed[j] = 0;
+  __syncthreads();
+  for (int block = 0; block < col_blocks; ++block) {
+    unsigned long long removed_word = removed[block];
+    __syncthreads();
+    for (int bit = 0; bit < kThreadsPerBlock; ++bit) {
+      const int i = block * kThreadsPerBlock + bit;
+      if (i >= n) break;
+      if (removed_word & (1ULL << bit)) continue;
+      if (threadIdx.x == 0) keep[i] = true;
+      const unsigned long long* row = mask + static_cast<int64_t>(i) * col_blocks;
+      for (int j = block + threadIdx.x; j < col_blocks; j += blockDim.x) removed[j] |= row[j];
+      __syncthreads();
+      removed_word = removed[block];
+      __syncthreads();
+    }
+  }
+}
+
 }  // namespace
 
 torch::Tensor nms(const torch::Tensor& sorted_boxes, double iou_threshold) {
@@ -74,21 +101,12 @@ torch::Tensor nms(const torch::Tensor& sorted_boxes, double iou_threshold) {
         n, iou_threshold, boxes.data_ptr<scalar_t>(), reinterpret_cast<unsigned long long*>(mask.data_ptr<int64_t>()));
   });
   C10_CUDA_KERNEL_LAUNCH_CHECK();
-  const auto mask_cpu = mask.cpu();
-  const auto* mask_host = reinterpret_cast<const unsigned long long*>(mask_cpu.data_ptr<int64_t>());
-  std::vector<unsigned long long> removed(col_blocks, 0);
-  std::vector<int64_t> keep;
-  keep.reserve(n);
-  for (int i = 0; i < n; ++i) {
-    const int block = i / kThreadsPerBlock, bit = i % kThreadsPerBlock;
-    if (removed[block] & (1ULL << bit)) continue;
-    keep.push_back(i);
-    const unsigned long long* row = mask_host + static_cast<int64_t>(i) * col_blocks;
-    for (int j = block; j < col_blocks; ++j) removed[j] |= row[j];
-  }
-  return at::from_blob(keep.data(), {static_cast<int64_t>(keep.size())}, at::TensorOptions().dtype(at::kLong))
-      .clone()
-      .to(boxes.device());
+  auto keep = at::zeros({n}, boxes.options().dtype(at::kBool));
+  const int threads_keep = std::min(col_blocks, 256);
+  nms_keep_kernel<<<1, threads_keep, col_blocks * sizeof(unsigned long long), stream>>>(
+      n, reinterpret_cast<const unsigned long long*>(mask.data_ptr<int64_t>()), keep.data_ptr<bool>());
+  C10_CUDA_KERNEL_LAUNCH_CHECK();
+  return at::nonzero(keep).squeeze(1);  // positions in score order, ascending
 }
 
 }  // namespace xraylift::detect2d::cuda
