@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <limits>
+#include <ostream>
 
 #include "drr_test_util.hpp"
 #include "xraylift/core/device.hpp"
@@ -13,6 +14,11 @@
 
 using namespace xraylift;
 using namespace xraylift::drr;
+
+namespace xraylift::drr {
+// gtest prints a parameter's value with PrintTo (found by argument-dependent lookup).
+inline void PrintTo(Device d, std::ostream* os) { *os << to_string(d); }
+}  // namespace xraylift::drr
 using xraylift::drr::fixture::chord_through_box;
 using xraylift::drr::fixture::chord_through_sphere;
 
