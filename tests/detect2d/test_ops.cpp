@@ -4,12 +4,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <numeric>
+#include <vector>
 
 #include "xraylift/core/box.hpp"
 #include "xraylift/core/device.hpp"
 #include "xraylift/core/error.hpp"
 #include "xraylift/detect2d/bilinear.hpp"
+#include "xraylift/detect2d/nms_mask.hpp"
 #include "xraylift/detect2d/ops.hpp"
 #include "xraylift/testing/testing.hpp"
 
@@ -316,4 +319,36 @@ TEST(Bilinear, TapsMatchTentWeightsAndTheBorderRule) {
       for (int px = 0; px < W; ++px) ASSERT_NEAR(got[py][px], want[py][px], 1e-12) << y << "," << x;
   }
   EXPECT_GT(inside, 2000);  // 0.75 x 0.8 of the points fall inside the border rule's range
+}
+
+// The CUDA NMS's own code (detect2d/nms_mask.hpp: mask words and the greedy pass), run on the CPU with one
+// "thread", equals the reference NMS on the same sorted boxes: several 64-box blocks, ties, duplicates.
+TEST(NmsMask, BitmaskGreedyPassEqualsReferenceNms) {
+  auto gen = at::detail::createCPUGenerator(21);
+  for (int n : {1, 63, 64, 65, 200, 700}) {
+    auto boxes = random_boxes(n, gen);
+    if (n > 10) boxes.slice(0, 5, 10).copy_(boxes.slice(0, 0, 5));  // duplicates
+    const auto scores = (torch::rand({n}, gen) * 10).round() / 10;  // ties
+    const auto order = std::get<1>(scores.sort(/*stable=*/true, 0, /*descending=*/true));
+    const auto sorted = boxes.index_select(0, order).contiguous();
+    const float* b = sorted.data_ptr<float>();
+    const int blocks = detect2d::nms_col_blocks(n);
+    std::vector<unsigned long long> mask(static_cast<std::size_t>(n) * blocks, ~0ull);  // unwritten words poisoned
+    for (int row = 0; row < blocks; ++row)
+      for (int col = row; col < blocks; ++col) {
+        const int col_size = std::min(n - col * detect2d::kNmsBlock, detect2d::kNmsBlock);
+        for (int t = 0; t < std::min(n - row * detect2d::kNmsBlock, detect2d::kNmsBlock); ++t) {
+          const int cur = row * detect2d::kNmsBlock + t;
+          mask[static_cast<std::size_t>(cur) * blocks + col] = detect2d::nms_mask_word<float>(
+              b + 4 * cur, b + 4 * col * detect2d::kNmsBlock, col_size, row == col ? t + 1 : 0, 0.5);
+        }
+      }
+    std::vector<unsigned long long> removed(blocks);
+    std::unique_ptr<bool[]> keep(new bool[n]());
+    detect2d::nms_greedy_pass(n, mask.data(), removed.data(), keep.get(), 0, 1, [] {});
+    std::vector<int64_t> got;
+    for (int i = 0; i < n; ++i)
+      if (keep[i]) got.push_back(order[i].item<int64_t>());
+    EXPECT_EQ(got, to_vec(detect2d::nms(boxes, scores, 0.5))) << "n " << n;
+  }
 }
