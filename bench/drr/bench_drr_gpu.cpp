@@ -10,6 +10,7 @@
 #include <cuda_runtime.h>
 
 #include <chrono>
+#include <exception>
 #include <string>
 
 #include "bench_common.hpp"
@@ -35,7 +36,27 @@ const core::VolumeI16& volume_hu() {
 
 const char* volume_label() { return bench::lidc_sample() ? "LIDC sample" : "synthetic 512x512x133"; }
 
+void resident_body(benchmark::State& state, const Variant& v, int pixels);
+void per_call_body(benchmark::State& state, const Variant& v, int pixels);
+
+// A CUDA error (std::runtime_error from cuda_backend) marks the benchmark as failed with its message instead of
+// ending the program: the other rows and the JSON still come out.
 void resident(benchmark::State& state, Variant v, int pixels) {
+  try {
+    resident_body(state, v, pixels);
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+  }
+}
+void per_call(benchmark::State& state, Variant v, int pixels) {
+  try {
+    per_call_body(state, v, pixels);
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+  }
+}
+
+void resident_body(benchmark::State& state, const Variant& v, int pixels) {
   if (!cuda::available()) {
     state.SkipWithError("no CUDA device");
     return;
@@ -80,7 +101,7 @@ void resident(benchmark::State& state, Variant v, int pixels) {
   state.SetLabel(volume_label());
 }
 
-void per_call(benchmark::State& state, Variant v, int pixels) {
+void per_call_body(benchmark::State& state, const Variant& v, int pixels) {
   if (!cuda::available()) {
     state.SkipWithError("no CUDA device");
     return;

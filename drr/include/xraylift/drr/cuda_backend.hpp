@@ -26,6 +26,7 @@ struct CameraBlock {
   core::PinholeF cams[kMaxViewsPerLaunch];
   int count;
 };
+static_assert(sizeof(CameraBlock) + 256 <= 4096, "the cameras and the other kernel arguments must fit 4 KiB");
 
 struct KernelOptions {
   int integrator = 0;    // 0 Siddon, 1 trilinear (texture)
