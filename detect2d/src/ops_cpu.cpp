@@ -388,9 +388,18 @@ torch::Tensor multi_level_roi_align(const std::vector<torch::Tensor>& features, 
     return roi_align(f0, rois, options);
   }
   const auto levels = assign_fpn_levels(rois.slice(1, 1, 5), strides, canonical_scale, canonical_level);
+  // RoIs grouped by level with one stable sort on their device and one read-back of the per-level counts (a
+  // nonzero per level would synchronise the host once per level); within a level the order is the RoI order.
+  const auto by_level = std::get<1>(levels.sort(/*stable=*/true, /*dim=*/0, /*descending=*/false));
+  const auto counts =
+      torch::bincount(levels, {}, static_cast<std::int64_t>(features.size())).to(torch::kCPU, torch::kLong);
+  const std::int64_t* count = counts.data_ptr<std::int64_t>();
+  std::int64_t first = 0;
   for (std::size_t l = 0; l < features.size(); ++l) {
-    const auto idx = torch::nonzero(levels == static_cast<std::int64_t>(l)).squeeze(1);
-    if (idx.numel() == 0) continue;
+    const std::int64_t n = count[l];
+    const auto idx = by_level.slice(0, first, first + n);
+    first += n;
+    if (n == 0) continue;
     options.spatial_scale = 1.0 / static_cast<double>(strides[l]);
     const auto pooled = roi_align(features[l], rois.index_select(0, idx), options);
     output = output.index_copy(0, idx, pooled.to(output.scalar_type()));
