@@ -1,10 +1,18 @@
 // detect2d op and model benchmarks. CPU: RoIAlign forward/backward (FPN-level sizes of the seed model) and NMS.
-// CUDA (skipped without a GPU): the same ops and one training step of the full ResNet-50 FPN model at 10 x 1024^2.
+// CUDA (skipped without a GPU): the same ops and one training step of the full ResNet-50 FPN model at 10 x 1024^2
+// (bf16 autocast and fp32; two warm-up steps excluded). With XRAYLIFT_BENCH_OPS_DIR set, the CUDA op benchmarks
+// write their inputs there as .npy (scripts/bench_torchvision_ops.py times torchvision's ops on the same inputs).
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 #include <ATen/autocast_mode.h>
 
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
 #include "xraylift/core/device.hpp"
+#include "xraylift/core/npy.hpp"
 #include "xraylift/detect2d/model.hpp"
 #include "xraylift/detect2d/ops.hpp"
 
@@ -31,6 +39,16 @@ void sync(const torch::Device& d) {
   if (d.is_cuda()) torch::cuda::synchronize();
 }
 
+// Writes a benchmark input as float32 .npy into $XRAYLIFT_BENCH_OPS_DIR (CUDA runs only; nothing when unset).
+void dump_input(const torch::Device& device, const std::string& name, const torch::Tensor& t) {
+  const char* dir = std::getenv("XRAYLIFT_BENCH_OPS_DIR");
+  if (!device.is_cuda() || !dir || !*dir) return;
+  const auto cpu = t.detach().to(torch::kCPU, torch::kFloat).contiguous();
+  std::filesystem::create_directories(dir);
+  core::write_npy(std::filesystem::path(dir) / (name + ".npy"), cpu.data_ptr<float>(),
+                  std::vector<std::int64_t>(cpu.sizes().begin(), cpu.sizes().end()));
+}
+
 // RoIAlign on a stride-8 map of a 1024^2 view (128 x 128 x 256), batch 2, K RoIs, 7 x 7, sampling 2.
 void roi_align_forward(benchmark::State& state, torch::Device device) {
   if (device.is_cuda() && !core::cuda_device_available()) {
@@ -40,6 +58,8 @@ void roi_align_forward(benchmark::State& state, torch::Device device) {
   torch::NoGradGuard no_grad;
   const auto feats = torch::randn({2, 256, 128, 128}).to(device);
   const auto rois = random_rois(state.range(0), 1024, 2, device);
+  dump_input(device, "roi_align_forward_feats_" + std::to_string(state.range(0)), feats);
+  dump_input(device, "roi_align_forward_rois_" + std::to_string(state.range(0)), rois);
   detect2d::RoIAlignOptions o;
   o.spatial_scale = 1.0 / 8;
   for (auto _ : state) {
@@ -56,6 +76,8 @@ void roi_align_backward(benchmark::State& state, torch::Device device) {
   }
   const auto rois = random_rois(state.range(0), 1024, 2, device);
   const auto grad = torch::randn({state.range(0), 256, 7, 7}).to(device);
+  dump_input(device, "roi_align_backward_rois_" + std::to_string(state.range(0)), rois);
+  dump_input(device, "roi_align_backward_grad_" + std::to_string(state.range(0)), grad);
   detect2d::RoIAlignOptions o;
   o.spatial_scale = 1.0 / 8;
   for (auto _ : state) {
@@ -72,6 +94,8 @@ void nms(benchmark::State& state, torch::Device device) {
   }
   const auto boxes = random_boxes(state.range(0), device);
   const auto scores = torch::rand({state.range(0)}).to(device);
+  dump_input(device, "nms_boxes_" + std::to_string(state.range(0)), boxes);
+  dump_input(device, "nms_scores_" + std::to_string(state.range(0)), scores);
   for (auto _ : state) {
     benchmark::DoNotOptimize(detect2d::nms(boxes, scores, 0.7));
     sync(device);
@@ -79,8 +103,9 @@ void nms(benchmark::State& state, torch::Device device) {
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 
-// One optimizer step of the seed model (ResNet-50 GN, FPN strides 8..128) on 10 views of 1024^2, bf16 autocast.
-void train_step_resnet50(benchmark::State& state) {
+// One optimizer step of the seed model (ResNet-50 GN, FPN strides 8..128) on 10 views of 1024^2, in bf16 autocast
+// or fp32; two warm-up steps (cuDNN algorithm search, caching allocator growth) are not timed.
+void train_step_resnet50(benchmark::State& state, bool bf16) {
   if (!core::cuda_device_available()) {
     state.SkipWithError("no CUDA device");
     return;
@@ -97,16 +122,31 @@ void train_step_resnet50(benchmark::State& state) {
   for (int i = 0; i < 10; ++i)
     targets.push_back({torch::tensor({{300.f, 400.f, 340.f, 436.f}, {600.f, 200.f, 620.f, 222.f}}).to(device),
                        torch::ones({2}, torch::kLong).to(device)});
-  for (auto _ : state) {
-    at::autocast::set_autocast_enabled(at::kCUDA, true);
-    at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+  auto step = [&] {
+    if (bf16) {
+      at::autocast::set_autocast_enabled(at::kCUDA, true);
+      at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+    }
     auto losses = model->losses(images, targets);
-    at::autocast::set_autocast_enabled(at::kCUDA, false);
-    at::autocast::clear_cache();
+    if (bf16) {
+      at::autocast::set_autocast_enabled(at::kCUDA, false);
+      at::autocast::clear_cache();
+    }
     opt.zero_grad();
     losses["loss"].backward();
     opt.step();
     torch::cuda::synchronize();
+  };
+  try {  // e.g. out of memory in fp32: a failed row, not a lost run
+    for (int w = 0; w < 2; ++w) step();
+    for (auto _ : state) {
+      const auto t0 = std::chrono::steady_clock::now();
+      step();
+      state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+    return;
   }
   state.SetItemsProcessed(state.iterations() * 10);
 }
@@ -119,6 +159,7 @@ BENCHMARK_CAPTURE(nms, cpu, torch::Device(torch::kCPU))->Arg(1000)->Arg(4000)->U
 BENCHMARK_CAPTURE(roi_align_forward, cuda, torch::Device(torch::kCUDA))->Arg(512)->Arg(2048)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(roi_align_backward, cuda, torch::Device(torch::kCUDA))->Arg(512)->Arg(2048)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(nms, cuda, torch::Device(torch::kCUDA))->Arg(1000)->Arg(4000)->Unit(benchmark::kMillisecond);
-BENCHMARK(train_step_resnet50)->Unit(benchmark::kMillisecond)->Iterations(5);
+BENCHMARK_CAPTURE(train_step_resnet50, bf16, true)->Unit(benchmark::kMillisecond)->Iterations(5)->UseManualTime();
+BENCHMARK_CAPTURE(train_step_resnet50, fp32, false)->Unit(benchmark::kMillisecond)->Iterations(5)->UseManualTime();
 
 BENCHMARK_MAIN();

@@ -1,39 +1,28 @@
-// CUDA NMS (torchvision's bitmask scheme): one block compares 64 boxes against 64 others and writes a 64-bit mask
-// of suppressions; the greedy pass over the masks runs on the host. Boxes arrive sorted by decreasing score.
-// Unverified on hardware in this repository's CI (no GPU); see docs/BENCHMARKS.md.
+// CUDA NMS (torchvision's bitmask scheme, the per-word and greedy-pass code in detect2d/nms_mask.hpp, shared with
+// the CPU tests): one block compares 64 boxes against 64 others and writes a 64-bit mask of suppressions; the
+// greedy pass over the masks runs on the device too (one block, the "removed" words in shared memory), so the
+// n x n/64 mask never crosses to the host. Boxes arrive sorted by decreasing score.
+// The one host synchronisation left is the size of the result (nonzero of the keep flags).
+// Unverified on hardware in this repository's CI (no GPU); see docs/detect2d.md.
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAGuard.h>
 
-#include <vector>
+#include <algorithm>
 
+#include "xraylift/detect2d/nms_mask.hpp"
 #include "xraylift/detect2d/ops.hpp"
 
 namespace xraylift::detect2d::cuda {
 namespace {
 
-constexpr int kThreadsPerBlock = 64;  // bits in the mask word
-
-template <typename T>
-__device__ bool iou_above(const T* a, const T* b, double threshold) {
-  using acc_t = at::opmath_type<T>;
-  const acc_t w = max(acc_t(0), min(static_cast<acc_t>(a[2]), static_cast<acc_t>(b[2])) -
-                                    max(static_cast<acc_t>(a[0]), static_cast<acc_t>(b[0])));
-  const acc_t h = max(acc_t(0), min(static_cast<acc_t>(a[3]), static_cast<acc_t>(b[3])) -
-                                    max(static_cast<acc_t>(a[1]), static_cast<acc_t>(b[1])));
-  const acc_t inter = w * h;
-  const acc_t area_a = (static_cast<acc_t>(a[2]) - static_cast<acc_t>(a[0])) *
-                       (static_cast<acc_t>(a[3]) - static_cast<acc_t>(a[1]));
-  const acc_t area_b = (static_cast<acc_t>(b[2]) - static_cast<acc_t>(b[0])) *
-                       (static_cast<acc_t>(b[3]) - static_cast<acc_t>(b[1]));
-  const acc_t uni = area_a + area_b - inter;
-  return uni > 0 && static_cast<double>(inter / uni) > threshold;
-}
+constexpr int kThreadsPerBlock = kNmsBlock;  // bits in the mask word
 
 template <typename T>
 __global__ void nms_mask_kernel(int n, double threshold, const T* boxes, unsigned long long* mask) {
+  using acc_t = at::opmath_type<T>;
   const int row_start = blockIdx.y, col_start = blockIdx.x;
   if (row_start > col_start) return;
   const int row_size = min(n - row_start * kThreadsPerBlock, kThreadsPerBlock);
@@ -46,14 +35,17 @@ __global__ void nms_mask_kernel(int n, double threshold, const T* boxes, unsigne
   __syncthreads();
   if (threadIdx.x < row_size) {
     const int cur = kThreadsPerBlock * row_start + threadIdx.x;
-    const T* cur_box = boxes + cur * 4;
-    unsigned long long bits = 0;
     const int start = row_start == col_start ? threadIdx.x + 1 : 0;
-    for (int i = start; i < col_size; ++i)
-      if (iou_above<T>(cur_box, block_boxes + i * 4, threshold)) bits |= 1ULL << i;
-    const int col_blocks = (n + kThreadsPerBlock - 1) / kThreadsPerBlock;
-    mask[cur * col_blocks + col_start] = bits;
+    mask[static_cast<int64_t>(cur) * nms_col_blocks(n) + col_start] =
+        nms_mask_word<acc_t>(boxes + cur * 4, block_boxes, col_size, start, threshold);
   }
+}
+
+// The greedy pass (nms_mask.hpp) by one block, the "removed" words in shared memory.
+__global__ void nms_keep_kernel(int n, const unsigned long long* __restrict__ mask, bool* __restrict__ keep) {
+  extern __shared__ unsigned long long removed[];
+  nms_greedy_pass(n, mask, removed, keep, static_cast<int>(threadIdx.x), static_cast<int>(blockDim.x),
+                  [] { __syncthreads(); });
 }
 
 }  // namespace
@@ -74,21 +66,12 @@ torch::Tensor nms(const torch::Tensor& sorted_boxes, double iou_threshold) {
         n, iou_threshold, boxes.data_ptr<scalar_t>(), reinterpret_cast<unsigned long long*>(mask.data_ptr<int64_t>()));
   });
   C10_CUDA_KERNEL_LAUNCH_CHECK();
-  const auto mask_cpu = mask.cpu();
-  const auto* mask_host = reinterpret_cast<const unsigned long long*>(mask_cpu.data_ptr<int64_t>());
-  std::vector<unsigned long long> removed(col_blocks, 0);
-  std::vector<int64_t> keep;
-  keep.reserve(n);
-  for (int i = 0; i < n; ++i) {
-    const int block = i / kThreadsPerBlock, bit = i % kThreadsPerBlock;
-    if (removed[block] & (1ULL << bit)) continue;
-    keep.push_back(i);
-    const unsigned long long* row = mask_host + static_cast<int64_t>(i) * col_blocks;
-    for (int j = block; j < col_blocks; ++j) removed[j] |= row[j];
-  }
-  return at::from_blob(keep.data(), {static_cast<int64_t>(keep.size())}, at::TensorOptions().dtype(at::kLong))
-      .clone()
-      .to(boxes.device());
+  auto keep = at::zeros({n}, boxes.options().dtype(at::kBool));
+  const int threads_keep = std::min(col_blocks, 256);
+  nms_keep_kernel<<<1, threads_keep, col_blocks * sizeof(unsigned long long), stream>>>(
+      n, reinterpret_cast<const unsigned long long*>(mask.data_ptr<int64_t>()), keep.data_ptr<bool>());
+  C10_CUDA_KERNEL_LAUNCH_CHECK();
+  return at::nonzero(keep).squeeze(1);  // positions in score order, ascending
 }
 
 }  // namespace xraylift::detect2d::cuda

@@ -1,6 +1,6 @@
 // CPU kernels of RoIAlign and NMS, the device-dispatching entries and the RoIAlign autograd wrapper.
-// The bilinear sampling rules match torchvision's roi_align (and our CUDA twin in roi_align_kernel.cu):
-// a sample more than one cell outside the map reads 0; otherwise it is clamped to the border cells.
+// The bilinear sampling rule (torchvision's roi_align) lives in detect2d/bilinear.hpp, shared with the CUDA twin
+// (roi_align_kernel.cu).
 #include <ATen/Parallel.h>
 
 #include <algorithm>
@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "xraylift/core/error.hpp"
+#include "xraylift/detect2d/bilinear.hpp"
 #include "xraylift/detect2d/ops.hpp"
 
 namespace xraylift::detect2d {
@@ -33,43 +34,6 @@ void check_rois(const torch::Tensor& rois, const torch::Tensor& reference, const
            reference.device());
   XL_CHECK(rois.scalar_type() == reference.scalar_type(), where, ": rois dtype ", rois.scalar_type(),
            " differs from features dtype ", reference.scalar_type());
-}
-
-// Bilinear weights of one sample point, shared by forward and backward.
-template <typename T>
-struct BilinearSample {
-  bool valid = false;
-  std::int64_t y_low = 0, x_low = 0, y_high = 0, x_high = 0;
-  T w1 = 0, w2 = 0, w3 = 0, w4 = 0;
-};
-
-template <typename T>
-BilinearSample<T> bilinear_sample(std::int64_t height, std::int64_t width, T y, T x) {
-  BilinearSample<T> s;
-  if (y < -1.0 || y > height || x < -1.0 || x > width) return s;
-  if (y <= 0) y = 0;
-  if (x <= 0) x = 0;
-  s.y_low = static_cast<std::int64_t>(y);
-  s.x_low = static_cast<std::int64_t>(x);
-  if (s.y_low >= height - 1) {
-    s.y_high = s.y_low = height - 1;
-    y = static_cast<T>(s.y_low);
-  } else {
-    s.y_high = s.y_low + 1;
-  }
-  if (s.x_low >= width - 1) {
-    s.x_high = s.x_low = width - 1;
-    x = static_cast<T>(s.x_low);
-  } else {
-    s.x_high = s.x_low + 1;
-  }
-  const T ly = y - s.y_low, lx = x - s.x_low, hy = 1 - ly, hx = 1 - lx;
-  s.w1 = hy * hx;
-  s.w2 = hy * lx;
-  s.w3 = ly * hx;
-  s.w4 = ly * lx;
-  s.valid = true;
-  return s;
 }
 
 // Geometry of one RoI on the feature map.
@@ -121,8 +85,8 @@ void roi_taps(const RoiGeometry<T>& g, std::int64_t height, std::int64_t width, 
         const T y = g.start_h + ph * g.bin_h + (iy + T(0.5)) * g.bin_h / g.grid_h;
         for (std::int64_t ix = 0; ix < g.grid_w; ++ix) {
           const T x = g.start_w + pw * g.bin_w + (ix + T(0.5)) * g.bin_w / g.grid_w;
-          const auto s = bilinear_sample<T>(height, width, y, x);
-          if (!s.valid) continue;
+          BilinearTaps<T, std::int64_t> s;
+          if (!bilinear_taps(height, width, y, x, s)) continue;
           taps.push_back({ph * o.pooled_width + pw, s.y_low * width + s.x_low, s.y_low * width + s.x_high,
                           s.y_high * width + s.x_low, s.y_high * width + s.x_high, s.w1, s.w2, s.w3, s.w4});
         }
@@ -180,8 +144,10 @@ void roi_align_backward_cpu_kernel(const T* grad_output, const T* rois, std::int
   });
 }
 
+// CPU tensors only: on CUDA reading the min/max back would synchronise the host every call, so the CUDA kernels
+// instead skip RoIs whose batch index is out of range (zero output, no gradient), docs/detect2d.md.
 void check_batch_indices(const torch::Tensor& rois, std::int64_t batch, const char* where) {
-  if (rois.size(0) == 0) return;
+  if (rois.size(0) == 0 || rois.is_cuda()) return;
   const auto idx = rois.select(1, 0);
   const double lo = idx.min().item<double>(), hi = idx.max().item<double>();
   XL_CHECK(lo >= 0 && hi < batch, where, ": roi batch indices must lie in [0, ", batch, "), got [", lo, ", ", hi, "]");
@@ -371,8 +337,9 @@ torch::Tensor batched_nms(const torch::Tensor& boxes, const torch::Tensor& score
   XL_CHECK(!idxs.is_floating_point(), "batched_nms: idxs must be integer, got ", idxs.scalar_type());
   if (boxes.size(0) == 0) return torch::empty({0}, boxes.options().dtype(torch::kLong));
   // Offset each group far from the others so no cross-group pair overlaps (torchvision's trick).
+  // The span stays a 0-d tensor on the boxes' device: no host synchronisation (.item()) on CUDA.
   const auto b = boxes.to(torch::kDouble);
-  const double span = (b.max() - b.min()).item<double>() + 1.0;
+  const auto span = b.max() - b.min() + 1.0;
   const auto offsets = idxs.to(torch::kDouble).unsqueeze(1) * span;
   return nms((b + offsets).to(boxes.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat) , scores,
              iou_threshold);
@@ -421,9 +388,18 @@ torch::Tensor multi_level_roi_align(const std::vector<torch::Tensor>& features, 
     return roi_align(f0, rois, options);
   }
   const auto levels = assign_fpn_levels(rois.slice(1, 1, 5), strides, canonical_scale, canonical_level);
+  // RoIs grouped by level with one stable sort on their device and one read-back of the per-level counts (a
+  // nonzero per level would synchronise the host once per level); within a level the order is the RoI order.
+  const auto by_level = std::get<1>(levels.sort(/*stable=*/true, /*dim=*/0, /*descending=*/false));
+  const auto counts =
+      torch::bincount(levels, {}, static_cast<std::int64_t>(features.size())).to(torch::kCPU, torch::kLong);
+  const std::int64_t* count = counts.data_ptr<std::int64_t>();
+  std::int64_t first = 0;
   for (std::size_t l = 0; l < features.size(); ++l) {
-    const auto idx = torch::nonzero(levels == static_cast<std::int64_t>(l)).squeeze(1);
-    if (idx.numel() == 0) continue;
+    const std::int64_t n = count[l];
+    const auto idx = by_level.slice(0, first, first + n);
+    first += n;
+    if (n == 0) continue;
     options.spatial_scale = 1.0 / static_cast<double>(strides[l]);
     const auto pooled = roi_align(features[l], rois.index_select(0, idx), options);
     output = output.index_copy(0, idx, pooled.to(output.scalar_type()));

@@ -1,6 +1,8 @@
 // CUDA RoIAlign forward/backward: the GPU twin of the CPU kernel in ops_cpu.cpp (same sampling rules).
 // One thread per output element; backward scatters with atomicAdd (half/bf16 through at's fastAtomicAdd).
-// Unverified on hardware in this repository's CI (no GPU); see docs/BENCHMARKS.md.
+// The bilinear rule is detect2d/bilinear.hpp, shared with the CPU kernel. Nothing here synchronises the host:
+// RoIs with an out-of-range batch index are skipped (zero output, no gradient) instead of checked on the host.
+// Unverified on hardware in this repository's CI (no GPU); see docs/detect2d.md.
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
@@ -8,6 +10,7 @@
 #include <ATen/native/cuda/KernelUtils.cuh>
 #include <c10/cuda/CUDAGuard.h>
 
+#include "xraylift/detect2d/bilinear.hpp"
 #include "xraylift/detect2d/ops.hpp"
 
 namespace xraylift::detect2d::cuda {
@@ -15,60 +18,10 @@ namespace {
 
 constexpr int kThreads = 256;
 
-template <typename T>
-__device__ T bilinear(const T* plane, int height, int width, T y, T x) {
-  if (y < -1.0 || y > height || x < -1.0 || x > width) return 0;
-  if (y <= 0) y = 0;
-  if (x <= 0) x = 0;
-  int y_low = static_cast<int>(y), x_low = static_cast<int>(x), y_high, x_high;
-  if (y_low >= height - 1) {
-    y_high = y_low = height - 1;
-    y = static_cast<T>(y_low);
-  } else {
-    y_high = y_low + 1;
-  }
-  if (x_low >= width - 1) {
-    x_high = x_low = width - 1;
-    x = static_cast<T>(x_low);
-  } else {
-    x_high = x_low + 1;
-  }
-  const T ly = y - y_low, lx = x - x_low, hy = T(1) - ly, hx = T(1) - lx;
-  return hy * hx * plane[y_low * width + x_low] + hy * lx * plane[y_low * width + x_high] +
-         ly * hx * plane[y_high * width + x_low] + ly * lx * plane[y_high * width + x_high];
-}
-
-template <typename T>
-__device__ bool bilinear_weights(int height, int width, T y, T x, T& w1, T& w2, T& w3, T& w4, int& x_low, int& x_high,
-                                 int& y_low, int& y_high) {
-  if (y < -1.0 || y > height || x < -1.0 || x > width) return false;
-  if (y <= 0) y = 0;
-  if (x <= 0) x = 0;
-  y_low = static_cast<int>(y);
-  x_low = static_cast<int>(x);
-  if (y_low >= height - 1) {
-    y_high = y_low = height - 1;
-    y = static_cast<T>(y_low);
-  } else {
-    y_high = y_low + 1;
-  }
-  if (x_low >= width - 1) {
-    x_high = x_low = width - 1;
-    x = static_cast<T>(x_low);
-  } else {
-    x_high = x_low + 1;
-  }
-  const T ly = y - y_low, lx = x - x_low, hy = T(1) - ly, hx = T(1) - lx;
-  w1 = hy * hx;
-  w2 = hy * lx;
-  w3 = ly * hx;
-  w4 = ly * lx;
-  return true;
-}
-
 // acc_t is float for half/bf16 inputs (accumulate in float), else the input type.
 template <typename scalar_t, typename acc_t>
-__global__ void roi_align_forward_kernel(int64_t total, const scalar_t* input, const scalar_t* rois, int channels,
+__global__ void roi_align_forward_kernel(int64_t total, const scalar_t* input, const scalar_t* rois, int64_t batch,
+                                         int channels,
                                          int height, int width, int pooled_h, int pooled_w, acc_t scale,
                                          int sampling_ratio, bool aligned, scalar_t* output) {
   for (int64_t index = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; index < total;
@@ -78,7 +31,12 @@ __global__ void roi_align_forward_kernel(int64_t total, const scalar_t* input, c
     const int c = (index / pooled_w / pooled_h) % channels;
     const int64_t n = index / pooled_w / pooled_h / channels;
     const scalar_t* roi = rois + n * 5;
-    const int64_t b = static_cast<int64_t>(static_cast<acc_t>(roi[0]));
+    const acc_t b_value = static_cast<acc_t>(roi[0]);
+    if (!(b_value >= acc_t(0) && b_value < static_cast<acc_t>(batch))) {
+      output[index] = static_cast<scalar_t>(0);
+      continue;
+    }
+    const int64_t b = static_cast<int64_t>(b_value);
     const acc_t offset = aligned ? acc_t(0.5) : acc_t(0);
     const acc_t start_w = static_cast<acc_t>(roi[1]) * scale - offset;
     const acc_t start_h = static_cast<acc_t>(roi[2]) * scale - offset;
@@ -97,11 +55,12 @@ __global__ void roi_align_forward_kernel(int64_t total, const scalar_t* input, c
       const acc_t y = start_h + ph * bin_h + (iy + acc_t(0.5)) * bin_h / grid_h;
       for (int ix = 0; ix < grid_w; ++ix) {
         const acc_t x = start_w + pw * bin_w + (ix + acc_t(0.5)) * bin_w / grid_w;
-        acc_t w1, w2, w3, w4;
-        int xl, xh, yl, yh;
-        if (!bilinear_weights<acc_t>(height, width, y, x, w1, w2, w3, w4, xl, xh, yl, yh)) continue;
-        sum += w1 * static_cast<acc_t>(plane[yl * width + xl]) + w2 * static_cast<acc_t>(plane[yl * width + xh]) +
-               w3 * static_cast<acc_t>(plane[yh * width + xl]) + w4 * static_cast<acc_t>(plane[yh * width + xh]);
+        BilinearTaps<acc_t, int> t;
+        if (!bilinear_taps(height, width, y, x, t)) continue;
+        sum += t.w1 * static_cast<acc_t>(plane[t.y_low * width + t.x_low]) +
+               t.w2 * static_cast<acc_t>(plane[t.y_low * width + t.x_high]) +
+               t.w3 * static_cast<acc_t>(plane[t.y_high * width + t.x_low]) +
+               t.w4 * static_cast<acc_t>(plane[t.y_high * width + t.x_high]);
       }
     }
     output[index] = static_cast<scalar_t>(sum / static_cast<acc_t>(grid_h * grid_w));
@@ -110,7 +69,8 @@ __global__ void roi_align_forward_kernel(int64_t total, const scalar_t* input, c
 
 template <typename scalar_t, typename acc_t>
 __global__ void roi_align_backward_kernel(int64_t total, const scalar_t* grad_output, const scalar_t* rois,
-                                          int channels, int height, int width, int pooled_h, int pooled_w, acc_t scale,
+                                          int64_t batch, int channels, int height, int width, int pooled_h,
+                                          int pooled_w, acc_t scale,
                                           int sampling_ratio, bool aligned, scalar_t* grad_input,
                                           int64_t grad_input_numel) {
   for (int64_t index = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; index < total;
@@ -120,7 +80,9 @@ __global__ void roi_align_backward_kernel(int64_t total, const scalar_t* grad_ou
     const int c = (index / pooled_w / pooled_h) % channels;
     const int64_t n = index / pooled_w / pooled_h / channels;
     const scalar_t* roi = rois + n * 5;
-    const int64_t b = static_cast<int64_t>(static_cast<acc_t>(roi[0]));
+    const acc_t b_value = static_cast<acc_t>(roi[0]);
+    if (!(b_value >= acc_t(0) && b_value < static_cast<acc_t>(batch))) continue;
+    const int64_t b = static_cast<int64_t>(b_value);
     const acc_t offset = aligned ? acc_t(0.5) : acc_t(0);
     const acc_t start_w = static_cast<acc_t>(roi[1]) * scale - offset;
     const acc_t start_h = static_cast<acc_t>(roi[2]) * scale - offset;
@@ -139,17 +101,16 @@ __global__ void roi_align_backward_kernel(int64_t total, const scalar_t* grad_ou
       const acc_t y = start_h + ph * bin_h + (iy + acc_t(0.5)) * bin_h / grid_h;
       for (int ix = 0; ix < grid_w; ++ix) {
         const acc_t x = start_w + pw * bin_w + (ix + acc_t(0.5)) * bin_w / grid_w;
-        acc_t w1, w2, w3, w4;
-        int xl, xh, yl, yh;
-        if (!bilinear_weights<acc_t>(height, width, y, x, w1, w2, w3, w4, xl, xh, yl, yh)) continue;
-        at::native::fastAtomicAdd(grad_input, plane_offset + yl * width + xl, grad_input_numel,
-                                  static_cast<scalar_t>(g * w1), true);
-        at::native::fastAtomicAdd(grad_input, plane_offset + yl * width + xh, grad_input_numel,
-                                  static_cast<scalar_t>(g * w2), true);
-        at::native::fastAtomicAdd(grad_input, plane_offset + yh * width + xl, grad_input_numel,
-                                  static_cast<scalar_t>(g * w3), true);
-        at::native::fastAtomicAdd(grad_input, plane_offset + yh * width + xh, grad_input_numel,
-                                  static_cast<scalar_t>(g * w4), true);
+        BilinearTaps<acc_t, int> t;
+        if (!bilinear_taps(height, width, y, x, t)) continue;
+        at::native::fastAtomicAdd(grad_input, plane_offset + t.y_low * width + t.x_low, grad_input_numel,
+                                  static_cast<scalar_t>(g * t.w1), true);
+        at::native::fastAtomicAdd(grad_input, plane_offset + t.y_low * width + t.x_high, grad_input_numel,
+                                  static_cast<scalar_t>(g * t.w2), true);
+        at::native::fastAtomicAdd(grad_input, plane_offset + t.y_high * width + t.x_low, grad_input_numel,
+                                  static_cast<scalar_t>(g * t.w3), true);
+        at::native::fastAtomicAdd(grad_input, plane_offset + t.y_high * width + t.x_high, grad_input_numel,
+                                  static_cast<scalar_t>(g * t.w4), true);
       }
     }
   }
@@ -175,7 +136,8 @@ torch::Tensor roi_align_forward(const torch::Tensor& input_, const torch::Tensor
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, input.scalar_type(), "roi_align_forward_cuda", [&] {
     using acc_t = at::opmath_type<scalar_t>;
     roi_align_forward_kernel<scalar_t, acc_t><<<blocks_for(total), kThreads, 0, stream>>>(
-        total, input.data_ptr<scalar_t>(), rois.data_ptr<scalar_t>(), static_cast<int>(C), static_cast<int>(H),
+        total, input.data_ptr<scalar_t>(), rois.data_ptr<scalar_t>(), input.size(0), static_cast<int>(C),
+        static_cast<int>(H),
         static_cast<int>(W), static_cast<int>(o.pooled_height), static_cast<int>(o.pooled_width),
         static_cast<acc_t>(o.spatial_scale), static_cast<int>(o.sampling_ratio), o.aligned,
         output.data_ptr<scalar_t>());
@@ -197,7 +159,7 @@ torch::Tensor roi_align_backward(const torch::Tensor& grad_, const torch::Tensor
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, grad.scalar_type(), "roi_align_backward_cuda", [&] {
     using acc_t = at::opmath_type<scalar_t>;
     roi_align_backward_kernel<scalar_t, acc_t><<<blocks_for(total), kThreads, 0, stream>>>(
-        total, grad.data_ptr<scalar_t>(), rois.data_ptr<scalar_t>(), static_cast<int>(channels),
+        total, grad.data_ptr<scalar_t>(), rois.data_ptr<scalar_t>(), batch, static_cast<int>(channels),
         static_cast<int>(height), static_cast<int>(width), static_cast<int>(o.pooled_height),
         static_cast<int>(o.pooled_width), static_cast<acc_t>(o.spatial_scale), static_cast<int>(o.sampling_ratio),
         o.aligned, grad_input.data_ptr<scalar_t>(), grad_input.numel());

@@ -37,6 +37,8 @@ void check_positive(double value, const std::string& where, const char* field) {
 
 void RenderOptions::validate(const std::string& where) const {
   check_positive(step_voxels, where, "step_voxels");
+  if (!std::isfinite(step_mm) || step_mm < 0 || step_mm > 50)
+    throw core::ConfigError(core::cat(where, ": step_mm = ", step_mm, " must lie in [0, 50] (0: use step_voxels)"));
   check_positive(mu_water_per_mm, where, "mu_water_per_mm");
   check_positive(mu_bone_per_mm, where, "mu_bone_per_mm");
   if (!std::isfinite(bone_start_hu) || bone_start_hu < -1000 || bone_start_hu >= 1000)
@@ -51,6 +53,8 @@ RenderOptions RenderOptions::from_config(const core::Config& s) {
   const std::string where = s.full_key("");
   o.integrator = parse_integrator(s.get<std::string>("integrator", to_string(o.integrator)), core::cat("config key '", s.full_key("integrator"), "'"));
   o.step_voxels = s.get<double>("step_voxels", o.step_voxels);
+  o.step_mm = s.get<double>("step_mm", o.step_mm);
+  o.half_texture = s.get<bool>("half_texture", o.half_texture);
   o.mu_water_per_mm = s.get<double>("mu_water_per_mm", o.mu_water_per_mm);
   o.bone = parse_bone(s.get<std::string>("bone", to_string(o.bone)), core::cat("config key '", s.full_key("bone"), "'"));
   o.mu_bone_per_mm = s.get<double>("mu_bone_per_mm", o.mu_bone_per_mm);
@@ -65,6 +69,8 @@ RenderOptions RenderOptions::from_config(const core::Config& s) {
 nlohmann::json RenderOptions::to_json() const {
   return {{"integrator", to_string(integrator)},
           {"step_voxels", step_voxels},
+          {"step_mm", step_mm},
+          {"half_texture", half_texture},
           {"mu_water_per_mm", mu_water_per_mm},
           {"bone", to_string(bone)},
           {"mu_bone_per_mm", mu_bone_per_mm},

@@ -52,10 +52,11 @@ core::VolumeF to_attenuation(const core::Volume<Hu>& hu, const RenderOptions& op
   return mu;
 }
 
-// The smallest sub-volume holding every voxel with mu > 0, plus a margin of one (zero) voxel: rays through air
-// add nothing, so Siddon is unchanged and trilinear samples the same field (the margin keeps its fall-off to 0).
-// Returns false when cropping would save less than 5% of the voxels (the caller keeps the volume).
-bool crop_to_support(const core::VolumeF& mu, int threads, core::VolumeF& cropped) {
+// The support box: the smallest block of voxels holding every voxel with mu > 0, plus a margin of one (zero)
+// voxel, clamped to the grid (index box [lo, hi], inclusive): rays through air add nothing, so Siddon is unchanged
+// and trilinear samples the same field (the margin keeps its fall-off to 0). The CUDA twin computes the same box
+// on the device (render_cuda.cu) and clips its rays to it.
+void support_box(const core::VolumeF& mu, int threads, Eigen::Vector3i& a, Eigen::Vector3i& b) {
   const Eigen::Vector3i dims = mu.dims();
   std::vector<Eigen::Vector3i> lo(dims.z(), dims), hi(dims.z(), Eigen::Vector3i::Constant(-1));
   parallel_rows(dims.z(), threads, [&](std::int64_t k) {
@@ -68,7 +69,8 @@ bool crop_to_support(const core::VolumeF& mu, int threads, core::VolumeF& croppe
       }
     }
   });
-  Eigen::Vector3i a = dims, b = Eigen::Vector3i::Constant(-1);
+  a = dims;
+  b = Eigen::Vector3i::Constant(-1);
   for (int k = 0; k < dims.z(); ++k) {
     a = a.cwiseMin(lo[k]);
     b = b.cwiseMax(hi[k]);
@@ -76,6 +78,12 @@ bool crop_to_support(const core::VolumeF& mu, int threads, core::VolumeF& croppe
   if (b.x() < 0) a = b = Eigen::Vector3i::Zero();  // all air: one voxel is enough
   a = (a - Eigen::Vector3i::Ones()).cwiseMax(Eigen::Vector3i::Zero());
   b = (b + Eigen::Vector3i::Ones()).cwiseMin(dims - Eigen::Vector3i::Ones());
+}
+
+// Copies the support box [a, b] out of mu when that saves at least 5% of the voxels (returns false otherwise:
+// the caller keeps the volume and clips its rays to the box instead, clip_ray_to_cells).
+bool crop_to_support(const core::VolumeF& mu, const Eigen::Vector3i& a, const Eigen::Vector3i& b,
+                     core::VolumeF& cropped) {
   const Eigen::Vector3i size = b - a + Eigen::Vector3i::Ones();
   const double kept = double(size.x()) * size.y() * size.z() / double(mu.geometry().voxel_count());
   if (kept > 0.95) return false;
@@ -182,7 +190,8 @@ void render_mask(const core::Rig& rig, const std::vector<core::BoxRecord>& nodul
 }
 
 // mu with one edge-replicated voxel on every side (see trilinear_sample_padded).
-std::vector<float> pad_edges(const core::VolumeF& mu) {
+// With `half`, the values are rounded to binary16 (the CUDA half texture, RenderOptions::half_texture).
+std::vector<float> pad_edges(const core::VolumeF& mu, bool half) {
   const int nx = mu.dims().x(), ny = mu.dims().y(), nz = mu.dims().z();
   const long long px = nx + 2, py = ny + 2;
   std::vector<float> out(static_cast<std::size_t>(px * py * (nz + 2)));
@@ -194,6 +203,8 @@ std::vector<float> pad_edges(const core::VolumeF& mu) {
       std::copy_n(src, nx, dst + 1);
       dst[nx + 1] = src[nx - 1];
     }
+  if (half)
+    for (float& v : out) v = round_to_half(v);
   return out;
 }
 
@@ -249,7 +260,16 @@ DrrImages render_attenuation(const core::VolumeF& mu, const core::Rig& rig, cons
   const int threads = worker_count(options.threads);
   core::VolumeF cropped;
   const auto t_crop = std::chrono::steady_clock::now();
-  const core::VolumeF& support = crop_to_support(mu, threads, cropped) ? cropped : mu;
+  Eigen::Vector3i box_lo, box_hi;
+  support_box(mu, threads, box_lo, box_hi);
+  const bool was_cropped = crop_to_support(mu, box_lo, box_hi, cropped);
+  const core::VolumeF& support = was_cropped ? cropped : mu;
+  // Rays are clipped to the support box in the grid rendered from (the whole grid once cropped).
+  int cell_lo[3], cell_hi[3];
+  for (int a = 0; a < 3; ++a) {
+    cell_lo[a] = was_cropped ? 0 : box_lo(a);
+    cell_hi[a] = was_cropped ? support.dims()(a) : box_hi(a) + 1;
+  }
   core::log::debug("drr: support crop ", mu.dims().transpose(), " -> ", support.dims().transpose(), " in ",
                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t_crop).count() * 1e3, " ms");
   const GridF support_grid = grid_of(support.geometry(), "drr: cropped volume");
@@ -261,11 +281,15 @@ DrrImages render_attenuation(const core::VolumeF& mu, const core::Rig& rig, cons
   out.line_integral.assign(std::size_t(out.views) * out.view_pixels(), 0.0f);
   std::vector<core::PinholeF> pods;
   for (const auto& cam : rig) pods.push_back(cam.to_pod());
-  const double step_mm = options.step_voxels * mu.spacing().minCoeff();
+  const double step_mm = options.trilinear_step_mm(mu.spacing().minCoeff());
 
   if (options.device == Device::kCuda) {
     XL_CHECK(cuda::available(), "drr: device 'cuda' was asked for but no CUDA device is usable here");
-    cuda::CudaVolume volume(support.data(), support_grid, /*host_pointer=*/true);
+    cuda::VolumeOptions vo;
+    vo.siddon = options.integrator == Integrator::kSiddon;
+    vo.trilinear = !vo.siddon;
+    vo.half_texture = options.half_texture;
+    cuda::CudaVolume volume(support.data(), support_grid, /*host_pointer=*/true, vo);
     cuda::KernelOptions k;
     k.integrator = options.integrator == Integrator::kSiddon ? 0 : 1;
     k.step_mm = static_cast<float>(step_mm);
@@ -275,7 +299,7 @@ DrrImages render_attenuation(const core::VolumeF& mu, const core::Rig& rig, cons
     const GridF& grid = support_grid;
     const int H = out.height, W = out.width;
     const bool siddon = options.integrator == Integrator::kSiddon;
-    const std::vector<float> padded = siddon ? std::vector<float>() : pad_edges(support);
+    const std::vector<float> padded = siddon ? std::vector<float>() : pad_edges(support, options.half_texture);
     const int px = grid.nx + 2;
     const long long pxy = static_cast<long long>(grid.nx + 2) * (grid.ny + 2);
     const int upper[3] = {grid.nx, grid.ny, grid.nz};
@@ -285,7 +309,7 @@ DrrImages render_attenuation(const core::VolumeF& mu, const core::Rig& rig, cons
       for (int col = 0; col < W; ++col) {
         const auto ray = camera_ray<double>(pods[v], col + 0.5f, row + 0.5f);
         double a0, a1;
-        if (!clip_ray_to_grid(ray, grid, a0, a1)) continue;
+        if (!clip_ray_to_cells(ray, grid, cell_lo, cell_hi, a0, a1)) continue;
         const double value =
             siddon ? siddon_integral(data, ray, grid, a0, a1)
                    : march_integral(ray, grid, a0, a1, step_mm, [&](double gx, double gy, double gz) {

@@ -4,11 +4,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <numeric>
+#include <vector>
 
 #include "xraylift/core/box.hpp"
 #include "xraylift/core/device.hpp"
 #include "xraylift/core/error.hpp"
+#include "xraylift/detect2d/bilinear.hpp"
+#include "xraylift/detect2d/nms_mask.hpp"
 #include "xraylift/detect2d/ops.hpp"
 #include "xraylift/testing/testing.hpp"
 
@@ -250,11 +254,101 @@ TEST(OpsCuda, MatchesCpu) {
   const auto gcpu = detect2d::roi_align_backward(g, rois, o, 2, 8, 32, 40);
   const auto ggpu = detect2d::roi_align_backward(g.cuda(), rois.cuda(), o, 2, 8, 32, 40).cpu();
   EXPECT_TRUE(torch::allclose(gcpu, ggpu, 1e-4, 1e-4));
+  // Reduced precision: the CPU runs on the same quantized inputs (half / bf16 values widened to float), so only
+  // the GPU's output rounding (and, backward, its half/bf16 atomics) separates the two. Stated tolerances: forward
+  // 2 ulp of the dtype relative to |value| + 1e-3; backward 64 ulp of the CPU's sum of |contributions| + 1e-3.
   for (auto dtype : {torch::kHalf, torch::kBFloat16}) {
-    const auto low = detect2d::roi_align_forward(input.cuda().to(dtype), rois.cuda().to(dtype), o).cpu().to(torch::kFloat);
-    EXPECT_LT((low - cpu).abs().max().item<float>(), dtype == torch::kHalf ? 0.05f : 0.2f);
+    const double ulp = dtype == torch::kHalf ? std::ldexp(1.0, -10) : std::ldexp(1.0, -7);
+    const auto in_q = input.to(dtype), rois_q = rois.to(dtype);
+    const auto ref = detect2d::roi_align_forward(in_q.to(torch::kFloat), rois_q.to(torch::kFloat), o);
+    const auto low = detect2d::roi_align_forward(in_q.cuda(), rois_q.cuda(), o).cpu().to(torch::kFloat);
+    EXPECT_TRUE(((low - ref).abs() <= 2 * ulp * ref.abs() + 1e-3).all().item<bool>()) << dtype;
+    const auto g_q = g.to(dtype);
+    const auto gref = detect2d::roi_align_backward(g_q.to(torch::kFloat), rois_q.to(torch::kFloat), o, 2, 8, 32, 40);
+    const auto gabs = detect2d::roi_align_backward(g_q.to(torch::kFloat).abs(), rois_q.to(torch::kFloat), o, 2, 8, 32, 40);
+    const auto glow =
+        detect2d::roi_align_backward(g_q.cuda(), rois_q.cuda(), o, 2, 8, 32, 40).cpu().to(torch::kFloat);
+    EXPECT_TRUE(((glow - gref).abs() <= 64 * ulp * gabs + 1e-3).all().item<bool>()) << dtype;
   }
+  // Out-of-range batch indices are not checked on the host for CUDA tensors (that would synchronise): the kernels
+  // skip such RoIs (zero output, no gradient).
+  auto stray = rois.clone();
+  stray[0][0] = 7;
+  const auto skipped = detect2d::roi_align_forward(input.cuda(), stray.cuda(), o).cpu();
+  EXPECT_EQ(skipped[0].abs().max().item<float>(), 0.0f);
+  EXPECT_TRUE(torch::allclose(skipped.slice(0, 1), cpu.slice(0, 1), 1e-4, 1e-5));
   auto boxes = random_boxes(3000, gen);
   auto scores = torch::rand({3000}, gen);
   EXPECT_EQ(to_vec(detect2d::nms(boxes, scores, 0.5)), to_vec(detect2d::nms(boxes.cuda(), scores.cuda(), 0.5)));
+  // Ties and more than one 64-box block per row, and the batched form (offsets computed on the device).
+  auto tied = (scores * 20).round() / 20;
+  EXPECT_EQ(to_vec(detect2d::nms(boxes, tied, 0.3)), to_vec(detect2d::nms(boxes.cuda(), tied.cuda(), 0.3)));
+  auto groups = torch::randint(0, 4, {3000}, gen).to(torch::kLong);
+  EXPECT_EQ(to_vec(detect2d::batched_nms(boxes, scores, groups, 0.5)),
+            to_vec(detect2d::batched_nms(boxes.cuda(), scores.cuda(), groups.cuda(), 0.5)));
+  // Half boxes: the CPU runs on the same quantized boxes.
+  const auto boxes_h = boxes.to(torch::kHalf);
+  EXPECT_EQ(to_vec(detect2d::nms(boxes_h.to(torch::kFloat), scores, 0.5)),
+            to_vec(detect2d::nms(boxes_h.cuda(), scores.cuda(), 0.5)));
+}
+
+// The one bilinear rule (detect2d/bilinear.hpp) against its definition: tent weights after the border rule.
+TEST(Bilinear, TapsMatchTentWeightsAndTheBorderRule) {
+  const int H = 5, W = 7;
+  auto gen = at::detail::createCPUGenerator(4);
+  const auto pts = torch::rand({4000, 2}, gen, torch::kDouble) * torch::tensor({H + 3.0, W + 3.0}, torch::kDouble) - 1.5;
+  auto a = pts.accessor<double, 2>();
+  int inside = 0;
+  for (int n = 0; n < 4000; ++n) {
+    const double y = a[n][0], x = a[n][1];
+    detect2d::BilinearTaps<double, int> t;
+    const bool ok = detect2d::bilinear_taps(H, W, y, x, t);
+    ASSERT_EQ(ok, !(y < -1 || y > H || x < -1 || x > W)) << y << "," << x;
+    if (!ok) continue;
+    ++inside;
+    const double cy = std::clamp(y, 0.0, double(H - 1)), cx = std::clamp(x, 0.0, double(W - 1));
+    double want[H][W] = {}, got[H][W] = {};
+    for (int py = 0; py < H; ++py)
+      for (int px = 0; px < W; ++px)
+        want[py][px] = std::max(0.0, 1 - std::abs(cy - py)) * std::max(0.0, 1 - std::abs(cx - px));
+    got[t.y_low][t.x_low] += t.w1;
+    got[t.y_low][t.x_high] += t.w2;
+    got[t.y_high][t.x_low] += t.w3;
+    got[t.y_high][t.x_high] += t.w4;
+    for (int py = 0; py < H; ++py)
+      for (int px = 0; px < W; ++px) ASSERT_NEAR(got[py][px], want[py][px], 1e-12) << y << "," << x;
+  }
+  EXPECT_GT(inside, 2000);  // 0.75 x 0.8 of the points fall inside the border rule's range
+}
+
+// The CUDA NMS's own code (detect2d/nms_mask.hpp: mask words and the greedy pass), run on the CPU with one
+// "thread", equals the reference NMS on the same sorted boxes: several 64-box blocks, ties, duplicates.
+TEST(NmsMask, BitmaskGreedyPassEqualsReferenceNms) {
+  auto gen = at::detail::createCPUGenerator(21);
+  for (int n : {1, 63, 64, 65, 200, 700}) {
+    auto boxes = random_boxes(n, gen);
+    if (n > 10) boxes.slice(0, 5, 10).copy_(boxes.slice(0, 0, 5));  // duplicates
+    const auto scores = (torch::rand({n}, gen) * 10).round() / 10;  // ties
+    const auto order = std::get<1>(scores.sort(/*stable=*/true, 0, /*descending=*/true));
+    const auto sorted = boxes.index_select(0, order).contiguous();
+    const float* b = sorted.data_ptr<float>();
+    const int blocks = detect2d::nms_col_blocks(n);
+    std::vector<unsigned long long> mask(static_cast<std::size_t>(n) * blocks, ~0ull);  // unwritten words poisoned
+    for (int row = 0; row < blocks; ++row)
+      for (int col = row; col < blocks; ++col) {
+        const int col_size = std::min(n - col * detect2d::kNmsBlock, detect2d::kNmsBlock);
+        for (int t = 0; t < std::min(n - row * detect2d::kNmsBlock, detect2d::kNmsBlock); ++t) {
+          const int cur = row * detect2d::kNmsBlock + t;
+          mask[static_cast<std::size_t>(cur) * blocks + col] = detect2d::nms_mask_word<float>(
+              b + 4 * cur, b + 4 * col * detect2d::kNmsBlock, col_size, row == col ? t + 1 : 0, 0.5);
+        }
+      }
+    std::vector<unsigned long long> removed(blocks);
+    std::unique_ptr<bool[]> keep(new bool[n]());
+    detect2d::nms_greedy_pass(n, mask.data(), removed.data(), keep.get(), 0, 1, [] {});
+    std::vector<int64_t> got;
+    for (int i = 0; i < n; ++i)
+      if (keep[i]) got.push_back(order[i].item<int64_t>());
+    EXPECT_EQ(got, to_vec(detect2d::nms(boxes, scores, 0.5))) << "n " << n;
+  }
 }

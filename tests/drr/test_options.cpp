@@ -26,6 +26,13 @@ TEST(RenderOptions, DefaultsAndConfig) {
   EXPECT_NO_THROW(cfg.check_no_unknown_keys());
   EXPECT_EQ(o.to_json()["integrator"], "trilinear");
   EXPECT_EQ(o.attenuation().bone_boost, 1);
+  EXPECT_DOUBLE_EQ(o.trilinear_step_mm(0.7), 0.75 * 0.7);  // step_voxels when step_mm is 0
+
+  core::Config mm = core::Config::from_yaml("drr:\n  step_mm: 1.25\n  half_texture: true\n");
+  const RenderOptions m = RenderOptions::from_config(mm.section("drr"));
+  EXPECT_DOUBLE_EQ(m.trilinear_step_mm(0.7), 1.25);
+  EXPECT_TRUE(m.half_texture);
+  EXPECT_NO_THROW(mm.check_no_unknown_keys());
 }
 
 TEST(RenderOptions, BadValuesNameTheField) {
@@ -41,6 +48,8 @@ TEST(RenderOptions, BadValuesNameTheField) {
   fails_with("drr:\n  integrator: raycast\n", "raycast");
   fails_with("drr:\n  step_voxels: 0\n", "step_voxels");
   fails_with("drr:\n  step_voxels: .nan\n", "step_voxels");
+  fails_with("drr:\n  step_mm: -0.5\n", "step_mm");
+  fails_with("drr:\n  step_mm: .inf\n", "step_mm");
   fails_with("drr:\n  mu_water_per_mm: -1\n", "mu_water_per_mm");
   fails_with("drr:\n  bone: maybe\n", "maybe");
   fails_with("drr:\n  device: tpu\n", "tpu");

@@ -3,8 +3,10 @@
 
 #include <cmath>
 #include <limits>
+#include <ostream>
 
 #include "drr_test_util.hpp"
+#include "xraylift/core/device.hpp"
 #include "xraylift/core/error.hpp"
 #include "xraylift/core/projection.hpp"
 #include "xraylift/drr/cuda_backend.hpp"
@@ -12,17 +14,37 @@
 
 using namespace xraylift;
 using namespace xraylift::drr;
+
+namespace xraylift::drr {
+// gtest prints a parameter's value with PrintTo (found by argument-dependent lookup).
+inline void PrintTo(Device d, std::ostream* os) { *os << to_string(d); }
+}  // namespace xraylift::drr
 using xraylift::drr::fixture::chord_through_box;
 using xraylift::drr::fixture::chord_through_sphere;
 
 namespace {
 
-RenderOptions with(Integrator integrator, double step = 0.5) {
+RenderOptions with(Integrator integrator, double step = 0.5, Device device = Device::kCpu) {
   RenderOptions o;
   o.integrator = integrator;
   o.step_voxels = step;
+  o.device = device;
   return o;
 }
+
+// The analytic tests run on both devices (docs/drr.md): the GPU gets references that do not depend on its CPU
+// twin. Without a CUDA device the cuda instances skip.
+class OnDevice : public ::testing::TestWithParam<Device> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Device::kCuda && !cuda::available())
+      GTEST_SKIP() << "no CUDA device here (" << core::cuda_description() << ")";
+  }
+  RenderOptions opts(Integrator integrator, double step = 0.5) const { return with(integrator, step, GetParam()); }
+};
+std::string device_name(const ::testing::TestParamInfo<Device>& info) { return to_string(info.param); }
+class RenderAnalyticOnDevice : public OnDevice {};
+class RenderShadowOnDevice : public OnDevice {};
 
 struct Stats {
   int through = 0, missed = 0;
@@ -57,28 +79,28 @@ Stats check_uniform_box(const core::VolumeF& volume, const core::Rig& rig, const
 
 }  // namespace
 
-TEST(RenderAnalytic, UniformBoxSiddonIsMuTimesChordOnTheRing) {
+TEST_P(RenderAnalyticOnDevice, UniformBoxSiddonIsMuTimesChordOnTheRing) {
   const float mu = 0.0213f;
   const core::VolumeF box = fixture::uniform_volume({37, 51, 29}, {2.0, 1.5, 2.5}, mu);
-  const Stats s = check_uniform_box(box, fixture::small_ring(64), with(Integrator::kSiddon), mu, 1e-4);
+  const Stats s = check_uniform_box(box, fixture::small_ring(64), opts(Integrator::kSiddon), mu, 1e-4);
   EXPECT_GT(s.through, 5000);
   EXPECT_GT(s.missed, 5000);
   RecordProperty("worst_relative_error", std::to_string(s.worst_rel));
 }
 
-TEST(RenderAnalytic, UniformBoxBothIntegratorsOnObliqueViews) {
+TEST_P(RenderAnalyticOnDevice, UniformBoxBothIntegratorsOnObliqueViews) {
   const float mu = 0.0192f;
   const core::VolumeF box = fixture::uniform_volume({40, 30, 50}, {1.25, 2.0, 1.0}, mu);
-  const Stats a = check_uniform_box(box, fixture::oblique_rig(48), with(Integrator::kSiddon), mu, 1e-4);
+  const Stats a = check_uniform_box(box, fixture::oblique_rig(48), opts(Integrator::kSiddon), mu, 1e-4);
   // Trilinear: clamp-to-edge keeps a uniform volume uniform and the midpoint rule weights each step by its length,
   // so it is exact too (stated tolerance 1e-4 relative).
-  const Stats b = check_uniform_box(box, fixture::oblique_rig(48), with(Integrator::kTrilinear, 0.7), mu, 1e-4);
+  const Stats b = check_uniform_box(box, fixture::oblique_rig(48), opts(Integrator::kTrilinear, 0.7), mu, 1e-4);
   EXPECT_GT(a.through, 500);
   EXPECT_GT(a.missed, 100);
   EXPECT_EQ(a.through, b.through);
 }
 
-TEST(RenderAnalytic, UniformSphereChordsBothIntegrators) {
+TEST_P(RenderAnalyticOnDevice, UniformSphereChordsBothIntegrators) {
   // A partial-volume sphere (fraction of each 0.5 mm voxel inside, 4^3 supersampling at the surface).
   const float mu = 0.02f;
   const double r = 20.0, h = 0.5;
@@ -103,8 +125,8 @@ TEST(RenderAnalytic, UniformSphereChordsBothIntegrators) {
         }
       }
   const core::Rig rig = fixture::small_ring(96, 300, 600, 5);
-  const DrrImages sid = render_attenuation(vol, rig, with(Integrator::kSiddon));
-  const DrrImages tri = render_attenuation(vol, rig, with(Integrator::kTrilinear, 0.5));
+  const DrrImages sid = render_attenuation(vol, rig, opts(Integrator::kSiddon));
+  const DrrImages tri = render_attenuation(vol, rig, opts(Integrator::kTrilinear, 0.5));
   int through = 0;
   for (int v = 0; v < sid.views; ++v)
     for (int p = 0; p < sid.height * sid.width; ++p) {
@@ -148,6 +170,44 @@ TEST(RenderAnalytic, SiddonAndTrilinearAgreeOnSmoothVolume) {
   }
 }
 
+// half_texture: trilinear samples binary16-rounded mu (the CUDA half texture; the CPU twin rounds the same way).
+// Every rounded voxel is within 2^-11 relative of its float value and mu >= 0, so each interpolated sample, and the
+// line integral, stays within 2^-11 relative of the float render (stated tolerance, plus 1e-6 absolute).
+TEST(Render, HalfTextureStaysWithinHalfPrecisionOfFloat) {
+  core::VolumeF vol(core::VolumeGeometry::centered({60, 50, 40}, {1.2, 1.2, 2.0}), 0.0f);
+  for (int k = 0; k < 40; ++k)
+    for (int j = 0; j < 50; ++j)
+      for (int i = 0; i < 60; ++i) vol.at(i, j, k) = 0.0192f * (1.0f + 0.37f * ((i * 7 + j * 3 + k) % 5));
+  const core::Rig rig = fixture::small_ring(48);
+  RenderOptions full = with(Integrator::kTrilinear, 0.5);
+  RenderOptions half = full;
+  half.half_texture = true;
+  const DrrImages a = render_attenuation(vol, rig, full), b = render_attenuation(vol, rig, half);
+  double worst = 0;
+  int differ = 0;
+  for (std::size_t n = 0; n < a.line_integral.size(); ++n) {
+    const double diff = std::abs(double(b.line_integral[n]) - a.line_integral[n]);
+    ASSERT_LE(diff, std::ldexp(1.0, -11) * a.line_integral[n] + 1e-6) << n;
+    if (a.line_integral[n] > 0) worst = std::max(worst, diff / a.line_integral[n]);
+    differ += diff > 0;
+  }
+  EXPECT_GT(differ, 100);  // the rounding is really applied
+  std::printf("[half texture] worst relative difference to float %.3g\n", worst);
+}
+
+// step_mm (> 0) replaces step_voxels x the smallest spacing.
+TEST(Render, StepInMillimetresOverridesStepInVoxels) {
+  core::VolumeF vol(core::VolumeGeometry::centered({30, 30, 30}, {1.5, 2, 2}), 0.0f);
+  for (std::int64_t n = 0; n < vol.size(); ++n) vol.values()[n] = 0.001f * static_cast<float>(n % 13);
+  const core::Rig rig = fixture::small_ring(32);
+  RenderOptions voxels = with(Integrator::kTrilinear, 0.8);
+  RenderOptions mm = with(Integrator::kTrilinear, 0.1);
+  mm.step_mm = 0.8 * 1.5;
+  EXPECT_EQ(render_attenuation(vol, rig, voxels).line_integral, render_attenuation(vol, rig, mm).line_integral);
+  mm.step_mm = 3.0;
+  EXPECT_NE(render_attenuation(vol, rig, voxels).line_integral, render_attenuation(vol, rig, mm).line_integral);
+}
+
 TEST(Render, HounsfieldInputUsesMuWaterAndBone) {
   core::VolumeI16 hu(core::VolumeGeometry::centered({20, 20, 20}, {2, 2, 2}), std::int16_t(0));
   const core::Rig rig = fixture::small_ring(33, 300, 600, 2);  // odd: pixel 16's centre is the principal point
@@ -188,7 +248,7 @@ struct ShadowResult {
 };
 
 template <typename Inside>
-ShadowResult render_shadows(Inside&& inside) {
+ShadowResult render_shadows(Inside&& inside, Device device) {
   const double h = 1.0;
   core::VolumeI16 hu(core::VolumeGeometry::centered({120, 120, 120}, {h, h, h}), std::int16_t(40));
   core::VolumeI16 with_nodule = hu;
@@ -211,6 +271,7 @@ ShadowResult render_shadows(Inside&& inside) {
   out.rig = core::Rig::ring(spec);
   RenderOptions options;
   options.mask = true;
+  options.device = device;
   const DrrImages base = render(hu, out.rig, options, {out.nodule});
   const DrrImages shadow = render(with_nodule, out.rig, options, {out.nodule});
   for (int v = 0; v < shadow.views; ++v) {
@@ -242,12 +303,12 @@ void expect_close(const PixelBox& got, const core::Box2D& want, double tol, cons
 
 }  // namespace
 
-TEST(RenderShadow, BoxNoduleShadowAndMaskMatchTheProjectedBox) {
+TEST_P(RenderShadowOnDevice, BoxNoduleShadowAndMaskMatchTheProjectedBox) {
   const Eigen::Vector3d centre(25, -15, 10);
   const ShadowResult r = render_shadows([&](const Eigen::Vector3d& p) {
     const Eigen::Vector3d d = (p - centre).cwiseAbs();
     return d.x() <= 5 && d.y() <= 7 && d.z() <= 4;
-  });
+  }, GetParam());
   for (std::size_t v = 0; v < r.rig.size(); ++v) {
     const core::ProjectedBox pb = core::project_box(r.rig[v], r.nodule.box);
     ASSERT_TRUE(pb.visible);
@@ -256,11 +317,12 @@ TEST(RenderShadow, BoxNoduleShadowAndMaskMatchTheProjectedBox) {
   }
 }
 
-TEST(RenderShadow, SphereNoduleShadowLiesInItsProjectedBox) {
+TEST_P(RenderShadowOnDevice, SphereNoduleShadowLiesInItsProjectedBox) {
   // The truth box of a sphere is its axis-aligned cell box: seen at 36 deg the box's corners project outside the
   // sphere's silhouette, so the shadow is contained in the projected box and fills it on the axis-aligned views.
   const Eigen::Vector3d centre(25, -15, 10);
-  const ShadowResult r = render_shadows([&](const Eigen::Vector3d& p) { return (p - centre).norm() <= 6.0; });
+  const ShadowResult r =
+      render_shadows([&](const Eigen::Vector3d& p) { return (p - centre).norm() <= 6.0; }, GetParam());
   for (std::size_t v = 0; v < r.rig.size(); ++v) {
     const core::ProjectedBox pb = core::project_box(r.rig[v], r.nodule.box);
     const PixelBox& s = r.shadow[v];
@@ -273,6 +335,9 @@ TEST(RenderShadow, SphereNoduleShadowLiesInItsProjectedBox) {
     if (v == 0 || v == 5) expect_close(s, pb.box, 2.0, "shadow view " + std::to_string(v));
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Devices, RenderAnalyticOnDevice, ::testing::Values(Device::kCpu, Device::kCuda), device_name);
+INSTANTIATE_TEST_SUITE_P(Devices, RenderShadowOnDevice, ::testing::Values(Device::kCpu, Device::kCuda), device_name);
 
 TEST(RenderBadInput, ClearErrorsNoCrash) {
   const core::Rig rig = fixture::small_ring(16);

@@ -1,5 +1,13 @@
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <limits>
+
+#ifdef XRAYLIFT_WITH_CUDA
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#endif
+
 #include "drr_test_util.hpp"
 #include "xraylift/core/device.hpp"
 #include "xraylift/drr/render.hpp"
@@ -47,3 +55,63 @@ TEST(RenderTensor, CudaTensorMatchesCpu) {
     EXPECT_TRUE(torch::allclose(gpu.cpu(), cpu, 2e-3, 1e-4)) << to_string(integrator);
   }
 }
+
+// The resident volume on the CPU: the same images as render(), for both integrators, from one construction; a
+// different attenuation model is refused; non-finite HU throw at construction (like the CPU render).
+TEST(ResidentVolume, CpuRendersManyRigsFromOneVolume) {
+  const core::VolumeGeometry g = core::VolumeGeometry::centered({24, 20, 16}, {2, 2, 3});
+  const torch::Tensor hu = hu_tensor(g);
+  core::VolumeF vol(g);
+  std::memcpy(vol.data(), hu.data_ptr<float>(), sizeof(float) * vol.size());
+  RenderOptions o;
+  const ResidentVolume resident(hu, g, o);
+  EXPECT_TRUE(resident.device().is_cpu());
+  for (int views : {2, 5}) {
+    const core::Rig rig = fixture::small_ring(24, 300, 600, views);
+    for (Integrator integrator : {Integrator::kSiddon, Integrator::kTrilinear}) {
+      RenderOptions r = o;
+      r.integrator = integrator;
+      const torch::Tensor out = resident.render(rig, r);
+      const DrrImages ref = render(vol, rig, r);
+      ASSERT_EQ(out.size(0), views);
+      const float* p = out.data_ptr<float>();
+      for (std::size_t n = 0; n < ref.line_integral.size(); ++n) ASSERT_EQ(p[n], ref.line_integral[n]);
+    }
+  }
+  RenderOptions bone = o;
+  bone.bone = BoneModel::kLinear;
+  EXPECT_THROW(resident.render(fixture::small_ring(16), bone), core::InputError);
+  torch::Tensor bad = hu.clone();
+  bad.view({-1})[77] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_THROW(ResidentVolume(bad, g, o), core::InputError);
+}
+
+// CUDA: resident renders match the CPU, run on torch's current stream (a side stream here), and non-finite HU
+// throw at construction like the CPU path.
+#ifdef XRAYLIFT_WITH_CUDA
+TEST(ResidentVolume, CudaMatchesCpuOnTheCurrentStream) {
+  XL_REQUIRE_CUDA();
+  const core::VolumeGeometry g = core::VolumeGeometry::centered({64, 60, 40}, {1.5, 1.5, 2.5});
+  const torch::Tensor hu = hu_tensor(g);
+  const core::Rig rig = fixture::small_ring(96);
+  RenderOptions o;
+  const ResidentVolume cpu(hu, g, o);
+  const ResidentVolume gpu(hu.to(torch::kCUDA), g, o);
+  EXPECT_TRUE(gpu.device().is_cuda());
+  for (Integrator integrator : {Integrator::kSiddon, Integrator::kTrilinear}) {
+    RenderOptions r = o;
+    r.integrator = integrator;
+    const torch::Tensor ref = cpu.render(rig, r);
+    torch::Tensor got;
+    {
+      c10::cuda::CUDAStreamGuard side(c10::cuda::getStreamFromPool());
+      got = gpu.render(rig, r);
+      got = got.cpu();  // copies on the side stream, after the render
+    }
+    EXPECT_TRUE(torch::allclose(got, ref, 2e-3, 1e-4)) << to_string(integrator);
+  }
+  torch::Tensor bad = hu.clone();
+  bad.view({-1})[1234] = std::numeric_limits<float>::infinity();
+  EXPECT_THROW(ResidentVolume(bad.to(torch::kCUDA), g, o), core::InputError);
+}
+#endif  // XRAYLIFT_WITH_CUDA

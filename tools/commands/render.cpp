@@ -45,8 +45,8 @@ tools::Runner setup(CLI::App& app) {
       "Writes per view viewNN.png (uint16 = 65535 * clamp(L / drr.png_l_max, 0, 1)), viewNN.npy (float32 line\n"
       "integrals L), viewNN_overlay.png (boxes drawn) and infos.json (cameras, 3D and 2D boxes; format\n"
       "xraylift.views). Config: a rig section (configs/rig/*.yaml; default the seed ring) and a drr section\n"
-      "(integrator, step_voxels, mu_water_per_mm, bone, mu_bone_per_mm, bone_start_hu, mask, threads, device,\n"
-      "png_l_max, overlay, transmission, photons, noise_seed).");
+      "(integrator, step_voxels, step_mm, half_texture, mu_water_per_mm, bone, mu_bone_per_mm, bone_start_hu,\n"
+      "mask, threads, device, png_l_max, overlay, transmission, photons, noise_seed).");
   return [opt] {
     if (opt->input.empty() == opt->manifest.empty())
       throw core::ConfigError("render: give exactly one of CASE or --manifest FILE");

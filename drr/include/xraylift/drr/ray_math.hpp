@@ -6,6 +6,7 @@
 // [i, i+1) and its centre is g = i + 0.5 (this is also the CUDA texture convention, so tex3D(g) needs no shift).
 // Real is double on the CPU reference and float on the GPU.
 #include <cmath>
+#include <cstring>
 
 #include "xraylift/core/hd_camera.hpp"
 
@@ -77,6 +78,22 @@ XL_HD bool clip_ray_to_grid(const RayT<Real>& ray, const GridF& g, Real& a0, Rea
   return clip_ray_to_box(ray, lo, hi, a0, a1);
 }
 
+// Clipping to a sub-box of whole cells [cell_lo, cell_hi) (cell indices, hi exclusive) of the grid: the GPU keeps
+// the full volume resident and clips every ray to the support box (voxels with mu > 0 plus one voxel), which is
+// the box the CPU crops its volume to (render.cpp), so both march and traverse the same segment. An empty box
+// (cell_lo >= cell_hi on an axis) misses every ray.
+template <typename Real>
+XL_HD bool clip_ray_to_cells(const RayT<Real>& ray, const GridF& g, const int cell_lo[3], const int cell_hi[3],
+                             Real& a0, Real& a1) {
+  Real lo[3], hi[3];
+  for (int ax = 0; ax < 3; ++ax) {
+    if (cell_lo[ax] >= cell_hi[ax]) return false;
+    lo[ax] = Real(g.lo[ax]) + Real(g.spacing[ax]) * Real(cell_lo[ax]);
+    hi[ax] = Real(g.lo[ax]) + Real(g.spacing[ax]) * Real(cell_hi[ax]);
+  }
+  return clip_ray_to_box(ray, lo, hi, a0, a1);
+}
+
 XL_HD int clamp_index(int i, int n) { return i < 0 ? 0 : (i >= n ? n - 1 : i); }
 
 // Siddon / Jacobs incremental traversal: calls visit(linear_voxel_index, segment_length_mm) for every voxel the
@@ -122,8 +139,12 @@ XL_HD void siddon_traverse(const RayT<Real>& ray, const GridF& g, Real a0, Real 
   int left_x = step[0] > 0 ? n[0] - 1 - idx[0] : (step[0] < 0 ? idx[0] : 0x7fffffff);
   int left_y = step[1] > 0 ? n[1] - 1 - idx[1] : (step[1] < 0 ? idx[1] : 0x7fffffff);
   int left_z = step[2] > 0 ? n[2] - 1 - idx[2] : (step[2] < 0 ? idx[2] : 0x7fffffff);
-  Real nx = a_next[0], ny = a_next[1], nz = a_next[2];
+  // The k-th crossing of an axis is first + k * step, never a running sum: in float, hundreds of `+= step`
+  // drift by many ulps of the ray length and move every later segment boundary (docs/drr.md, "Precision").
+  const Real fx = a_next[0], fy = a_next[1], fz = a_next[2];
   const Real tx = a_step[0], ty = a_step[1], tz = a_step[2];
+  int kx = 0, ky = 0, kz = 0;
+  Real nx = fx, ny = fy, nz = fz;
   Real a = a0;
   for (;;) {
     if (nx <= ny && nx <= nz) {
@@ -132,21 +153,21 @@ XL_HD void siddon_traverse(const RayT<Real>& ray, const GridF& g, Real a0, Real 
       a = nx;
       if (left_x-- == 0) return;
       lin += dx;
-      nx += tx;
+      nx = fx + Real(++kx) * tx;
     } else if (ny <= nz) {
       if (ny >= a1) break;
       if (ny > a) visit(lin, ny - a);
       a = ny;
       if (left_y-- == 0) return;
       lin += dy;
-      ny += ty;
+      ny = fy + Real(++ky) * ty;
     } else {
       if (nz >= a1) break;
       if (nz > a) visit(lin, nz - a);
       a = nz;
       if (left_z-- == 0) return;
       lin += dz;
-      nz += tz;
+      nz = fz + Real(++kz) * tz;
     }
   }
   if (a1 > a) visit(lin, a1 - a);
@@ -241,6 +262,27 @@ XL_HD Real march_integral(const RayT<Real>& ray, const GridF& g, Real a0, Real a
     sum += sample(p[0] + fs * dp[0], p[1] + fs * dp[1], p[2] + fs * dp[2]);
   }
   return sum * h;
+}
+
+// x rounded to the nearest IEEE binary16 value (ties to even), returned as a float: what the half-precision
+// texture stores (the CUDA twin converts with this function too, so both devices sample the same field).
+// Magnitudes beyond the half range (65504) become infinity, below 2^-14 they round to the subnormal grid 2^-24.
+XL_HD float round_to_half(float x) {
+  const float a = x < 0.0f ? -x : x;
+  if (!(a == a)) return x;  // NaN
+  if (a >= 65520.0f) return x < 0.0f ? -INFINITY : INFINITY;
+  if (a < 6.103515625e-05f) {
+    // Subnormal halves are multiples of 2^-24: scaling by 2^24 is exact, rint rounds ties to even.
+    return rintf(x * 16777216.0f) * 5.9604644775390625e-08f;
+  }
+  unsigned int u;
+  memcpy(&u, &x, sizeof u);
+  // Keep 10 of float's 23 mantissa bits, round to nearest even (a carry into the exponent is the right answer).
+  u += 0x0FFFu + ((u >> 13) & 1u);
+  u &= ~0x1FFFu;
+  float r;
+  memcpy(&r, &u, sizeof r);
+  return r;
 }
 
 // HU -> linear attenuation (/mm), BRIEF section 3: mu = mu_water (1 + HU/1000) clamped at 0; with the bone boost
