@@ -7,7 +7,7 @@
 #   4. runs bench_drr_gpu (10 views x 1024^2 and 256^2, Siddon and trilinear, resident and per call) and the CUDA
 #      part of bench_detect2d (RoIAlign forward/backward, NMS, ResNet-50 FPN training step bf16 and fp32),
 #   5. times torchvision's ops on the same inputs when torchvision imports in the torch python,
-#   6. the 3D inference hook (bench_predict below; skipped until `xraylift predict` exists),
+#   6. 3D inference per case (`xraylift predict`, both methods, demo weights, 10 x 256^2),
 #   7. prints one table (scripts/bench_gpu_table.py) from the JSON in build/bench-results/gpu/.
 # Usage: scripts/bench_gpu.sh [--dry-run] [extra Google Benchmark flags]
 #   --dry-run (or XRAYLIFT_BENCH_DRY_RUN=1): no GPU, no build; prints the plan, checks the tools and prints the table
@@ -119,18 +119,35 @@ else
 fi
 
 say "6. 3D inference per case"
-# bench_predict: the hook for `xraylift predict` (detect3d). Fill in the timed call once the command exists; it
-# should write {"predict_ms_per_case": <ms>, "cases": <n>} to $RESULTS/predict.json.
+# bench_predict: `xraylift predict` per case (10 views of 256^2, the shipped demo weights and
+# configs/detect3d/cpu_small.yaml) on cuda, both methods, averaged over 5 cases (the first one includes warm-up); writes
+# {"predict_ms_per_case": <mv2d ms>, "triangulate_ms_per_case": <ms>, "cases": <n>} to $RESULTS/predict.json.
 # (`xraylift predict --help` exits 0 even without the subcommand, printing the top-level help, so the guard looks
 # for the subcommand's own usage line.)
 bench_predict() {
-  if "$BUILD_DIR/bin/xraylift" predict --help 2>/dev/null | grep -q "^Usage: .*predict"; then
-    echo "   xraylift predict exists; TODO(lead): time it per case into $RESULTS/predict.json"
-    echo '{"skipped": "predict exists but bench_predict is not filled in yet"}' >"$RESULTS/predict.json"
-  else
+  local x="$BUILD_DIR/bin/xraylift" weights="$ROOT/models/demo_tiny.safetensors" dir="$RESULTS/predict"
+  if ! "$x" predict --help 2>/dev/null | grep -q "^Usage: .*predict"; then
     echo "   skipped: no predict command"
     echo '{"skipped": "no predict command"}' >"$RESULTS/predict.json"
+    return
   fi
+  if [ ! -f "$weights" ]; then
+    echo '{"skipped": "models/demo_tiny.safetensors is absent"}' >"$RESULTS/predict.json"
+    return
+  fi
+  "$x" data phantom --count 5 --seed 7000 --out "$dir/phantoms" >/dev/null &&
+    "$x" render --manifest "$dir/phantoms/manifest.json" --size 256 --device cuda --out "$dir/views" >/dev/null || {
+    FAILURES+=("bench_predict: phantoms/render"); echo '{"skipped": "render failed"}' >"$RESULTS/predict.json"; return; }
+  local ms=() method
+  for method in mv2d triangulate; do
+    local line
+    line=$("$x" predict "$dir/views" --config "$ROOT/configs/detect3d/cpu_small.yaml" --weights "$weights" \
+      --device cuda --method "$method" --no-overlays -o "$dir/pred_$method.json" 2>&1 | grep "predict:" || true)
+    echo "   $method: $line"
+    ms+=("$(echo "$line" | sed -n 's/.*inference \([0-9]*\) ms per case.*/\1/p')")
+  done
+  printf '{"predict_ms_per_case": %s, "triangulate_ms_per_case": %s, "cases": 5}\n' "${ms[0]:-0}" "${ms[1]:-0}" \
+    >"$RESULTS/predict.json"
 }
 if [ "$DRY" = 1 ]; then
   echo "   [dry-run] bench_predict"
