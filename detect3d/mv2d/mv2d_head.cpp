@@ -102,6 +102,72 @@ torch::Tensor normalize_points(const torch::Tensor& p, const SceneRange& r) {
   return (p - lo) / (hi - lo);
 }
 
+// Per RoI: the flattened RoI-rebased intrinsics x scale ([Q, 16], zeroed for tiny boxes, clamped as the official
+// code) and the box geometry (x0, y0, w, h) [Q, 4].
+std::pair<torch::Tensor, torch::Tensor> roi_geometry(const std::vector<std::vector<core::Box2D>>& boxes,
+                                                     const std::vector<core::Camera>& cameras, const Mv2dConfig& c,
+                                                     const torch::TensorOptions& opts) {
+  std::vector<float> kflat, geo;
+  for (std::size_t v = 0; v < boxes.size(); ++v) {
+    for (const auto& b : boxes[v]) {
+      const bool small = b.width() < c.min_intrinsics_box_px || b.height() < c.min_intrinsics_box_px;
+      const Eigen::Matrix4d k = mv2d_roi_intrinsics(cameras[v].intrinsics(), b, c.roi_size);
+      for (int i = 0; i < 4; ++i)
+        for (int j = 0; j < 4; ++j)
+          kflat.push_back(small ? 0.f : float(std::clamp(k(i, j) * c.intrinsics_scale, -5e3, 5e3)));
+      geo.insert(geo.end(), {float(b.x0), float(b.y0), float(b.width()), float(b.height())});
+    }
+  }
+  const auto Q = static_cast<int64_t>(geo.size() / 4);
+  return {torch::from_blob(kflat.data(), {Q, 16}, torch::kFloat).clone().to(opts),
+          torch::from_blob(geo.data(), {Q, 4}, torch::kFloat).clone().to(opts)};
+}
+
+// PETR key points: for each RoI's n x n cells, D points along the cell's ray over the view's scene depth span,
+// spaced as near + (far - near) k (k + 1) / (D (D + 1)), normalized by the range: [Q, n * n, D, 3].
+torch::Tensor petr_key_points(const torch::Tensor& geo, const std::vector<core::Camera>& cameras,
+                              const CameraTensors& cams, const torch::Tensor& query_view, const Mv2dConfig& c) {
+  const auto opts = geo.options();
+  const auto V = static_cast<int64_t>(cameras.size()), Q = geo.size(0);
+  const int64_t n = c.roi_size, T = n * n, D = c.key_pe_depths;
+  std::vector<float> span(V * 2);
+  for (int64_t v = 0; v < V; ++v) {
+    const auto s = c.frustum_depth_mm.size() == 2 ? std::make_pair(c.frustum_depth_mm[0], c.frustum_depth_mm[1])
+                                                   : scene_depth_span(cameras[v], c.range);
+    span[v * 2] = float(s.first), span[v * 2 + 1] = float(s.second);
+  }
+  const auto spans = torch::from_blob(span.data(), {V, 2}, torch::kFloat).clone().to(opts).index_select(0, query_view);
+  const auto cell = (torch::arange(n, opts) + 0.5) / double(n);
+  const auto cu = geo.select(1, 0).unsqueeze(1) + cell.unsqueeze(0) * geo.select(1, 2).unsqueeze(1);  // [Q, n] x
+  const auto cv = geo.select(1, 1).unsqueeze(1) + cell.unsqueeze(0) * geo.select(1, 3).unsqueeze(1);  // [Q, n] y
+  const auto uu = cu.unsqueeze(1).expand({Q, n, n}).reshape({Q, T, 1}).expand({Q, T, D});
+  const auto vv = cv.unsqueeze(2).expand({Q, n, n}).reshape({Q, T, 1}).expand({Q, T, D});
+  const auto k = torch::arange(1, D + 1, opts);
+  const auto frac = k * (k + 1) / double(D * (D + 1));
+  const auto near = spans.select(1, 0).view({Q, 1, 1}), far = spans.select(1, 1).view({Q, 1, 1});
+  const auto depth = (near + (far - near) * frac.view({1, 1, D})).expand({Q, T, D});
+  return normalize_points(lift(uu, vv, depth, cams, query_view), c.range);
+}
+
+// Flat key index [Q * V] into the RoIs (0 where a view has no match) and the key padding mask [Q, V * T].
+std::pair<torch::Tensor, torch::Tensor> key_index(const std::vector<std::vector<int>>& correlation, int64_t tokens,
+                                                  const torch::Device& device) {
+  const auto Q = static_cast<int64_t>(correlation.size());
+  const auto V = Q > 0 ? static_cast<int64_t>(correlation.front().size()) : 0;
+  std::vector<int64_t> idx(Q * V);
+  std::vector<uint8_t> absent(Q * V);
+  for (int64_t q = 0; q < Q; ++q)
+    for (int64_t v = 0; v < V; ++v) {
+      const int g = correlation[q][v];
+      idx[q * V + v] = g < 0 ? 0 : g;
+      absent[q * V + v] = g < 0;
+    }
+  const auto it = torch::tensor(idx, torch::TensorOptions().dtype(torch::kLong)).to(device);
+  const auto mask = torch::from_blob(absent.data(), {Q, V, 1}, torch::kUInt8).clone().to(torch::kBool)
+                        .expand({Q, V, tokens}).reshape({Q, V * tokens}).to(device);
+  return {it, mask};
+}
+
 }  // namespace
 
 torch::Tensor inverse_sigmoid(const torch::Tensor& x, double eps) {
@@ -209,25 +275,12 @@ Mv2dHeadOutput Mv2dHeadImpl::forward(const torch::Tensor& features, std::int64_t
 
   // Query generator: (u, v) on the RoI grid, depth in mm around the scene centre's depth.
   const auto cams = camera_tensors(cameras, c.range, opts);
-  std::vector<float> kflat;
-  kflat.reserve(Q * 16);
-  std::vector<float> geo;  // x0, y0, w, h per RoI
-  for (int64_t v = 0; v < V; ++v) {
-    for (const auto& b : boxes[v]) {
-      const bool small = b.width() < c.min_intrinsics_box_px || b.height() < c.min_intrinsics_box_px;
-      const Eigen::Matrix4d k = mv2d_roi_intrinsics(cameras[v].intrinsics(), b, c.roi_size);
-      for (int i = 0; i < 4; ++i)
-        for (int j = 0; j < 4; ++j)
-          kflat.push_back(small ? 0.f : float(std::clamp(k(i, j) * c.intrinsics_scale, -5e3, 5e3)));
-      geo.insert(geo.end(), {float(b.x0), float(b.y0), float(b.width()), float(b.height())});
-    }
-  }
-  const auto kt = torch::from_blob(kflat.data(), {Q, 16}, torch::kFloat).clone().to(opts);
-  const auto gt = torch::from_blob(geo.data(), {Q, 4}, torch::kFloat).clone().to(opts);
+  const auto [kt, gt] = roi_geometry(boxes, cameras, c, opts);
   auto x = torch::relu(qg_conv(f)).mean({2, 3});
   x = torch::relu(qg_fc(x));
   const auto uvd = qg_center(qg_mlp->forward(torch::cat({x, kt}, 1)));  // [Q, 3]
   const double n = c.roi_size;
+  const int64_t T = int64_t(c.roi_size) * c.roi_size, D = c.key_pe_depths;
   const auto u_img = (uvd.select(1, 0) + 0.5) * gt.select(1, 2) / n + gt.select(1, 0);
   const auto v_img = (uvd.select(1, 1) + 0.5) * gt.select(1, 3) / n + gt.select(1, 1);
   const auto depth = cams.iso_depth.index_select(0, out.query_view) + c.depth_scale_mm * uvd.select(1, 2);
@@ -237,44 +290,14 @@ Mv2dHeadOutput Mv2dHeadImpl::forward(const torch::Tensor& features, std::int64_t
   const auto query_pos = query_pe->forward(sine_position_encoding(ref_clamped, c.pe_freqs, c.pe_temperature));
 
   // Keys: per RoI its n x n tokens and their PETR position encoding (points along each cell's ray).
-  const int64_t T = int64_t(c.roi_size) * c.roi_size, D = c.key_pe_depths;
-  torch::Tensor key_pos_tokens;
-  {
-    std::vector<float> span(V * 2);
-    for (int64_t v = 0; v < V; ++v) {
-      const auto s = c.frustum_depth_mm.size() == 2 ? std::make_pair(c.frustum_depth_mm[0], c.frustum_depth_mm[1])
-                                                     : scene_depth_span(cameras[v], c.range);
-      span[v * 2] = float(s.first), span[v * 2 + 1] = float(s.second);
-    }
-    const auto spans = torch::from_blob(span.data(), {V, 2}, torch::kFloat).clone().to(opts).index_select(0, out.query_view);
-    const auto cell = (torch::arange(c.roi_size, opts) + 0.5) / n;                    // [n]
-    const auto cu = gt.select(1, 0).unsqueeze(1) + cell.unsqueeze(0) * gt.select(1, 2).unsqueeze(1);  // [Q, n] x
-    const auto cv = gt.select(1, 1).unsqueeze(1) + cell.unsqueeze(0) * gt.select(1, 3).unsqueeze(1);  // [Q, n] y
-    const auto uu = cu.unsqueeze(1).expand({Q, c.roi_size, c.roi_size}).reshape({Q, T, 1}).expand({Q, T, D});
-    const auto vv = cv.unsqueeze(2).expand({Q, c.roi_size, c.roi_size}).reshape({Q, T, 1}).expand({Q, T, D});
-    const auto k = torch::arange(1, D + 1, opts);
-    const auto frac = k * (k + 1) / double(D * (D + 1));                                  // spacing grows with depth
-    const auto near = spans.select(1, 0).view({Q, 1, 1}), far = spans.select(1, 1).view({Q, 1, 1});
-    const auto dd = (near + (far - near) * frac.view({1, 1, D})).expand({Q, T, D});
-    const auto pts = normalize_points(lift(uu, vv, dd, cams, out.query_view), c.range);  // [Q, T, D, 3]
-    key_pos_tokens = key_pe->forward(inverse_sigmoid(pts).reshape({Q * T, D * 3})).view({Q, T, c.d_model});
-  }
+  const auto key_points = petr_key_points(gt, cameras, cams, out.query_view, c);  // [Q, T, D, 3]
+  const auto key_pos_tokens = key_pe->forward(inverse_sigmoid(key_points).reshape({Q * T, D * 3})).view({Q, T, c.d_model});
   const auto tokens = f.flatten(2).permute({0, 2, 1});  // [Q, T, d]
   const auto key_pos_all = key_pos_tokens * torch::sigmoid(key_pe_gate(tokens));
 
   // Correlation: own RoI + in each other view the RoI overlapping the projected frustum most.
   out.correlation = correlate_rois(cameras, boxes, c.range, c.frustum_depth_mm);
-  std::vector<int64_t> idx(Q * V);
-  std::vector<uint8_t> absent(Q * V);
-  for (int64_t q = 0; q < Q; ++q)
-    for (int64_t v = 0; v < V; ++v) {
-      const int g = out.correlation[q][v];
-      idx[q * V + v] = g < 0 ? 0 : g;
-      absent[q * V + v] = g < 0;
-    }
-  const auto it = torch::tensor(idx, torch::TensorOptions().dtype(torch::kLong)).to(features.device());
-  const auto mask = torch::from_blob(absent.data(), {Q, V, 1}, torch::kUInt8).clone().to(torch::kBool)
-                        .expand({Q, V, T}).reshape({Q, V * T}).to(features.device());
+  const auto [it, mask] = key_index(out.correlation, T, features.device());
   const auto keys = tokens.index_select(0, it).view({Q, V * T, c.d_model}).permute({1, 0, 2});
   const auto key_pos = key_pos_all.index_select(0, it).view({Q, V * T, c.d_model}).permute({1, 0, 2});
 
