@@ -113,24 +113,24 @@ TrainedRig trained_rig_of(const std::vector<core::Camera>& cameras) {
 }
 
 void check_rig(const TrainedRig& rig, const std::vector<core::Camera>& cameras, const std::string& origin,
-               double tolerance_mm) {
+               double tolerance_mm, const std::string& reference) {
   if (rig.empty()) return;
   if (rig.sources.size() != cameras.size())
-    throw core::InputError(core::cat(origin, ": the weights were trained on ", rig.sources.size(), " views, the input has ",
+    throw core::InputError(core::cat(origin, ": ", reference, " ", rig.sources.size(), " views, the input has ",
                                      cameras.size(), " (views of another rig)"));
   for (std::size_t v = 0; v < cameras.size(); ++v) {
     const auto& k = rig.intrinsics[v];
     const auto& c = cameras[v];
     if (k.width != c.width() || k.height != c.height())
       throw core::InputError(core::cat(origin, ": view ", v, " ('", c.name(), "') is ", c.width(), " x ", c.height(),
-                                       " px; the weights were trained on ", k.width, " x ", k.height, " px"));
+                                       " px; ", reference, " ", k.width, " x ", k.height, " px"));
     if (std::abs(c.intrinsics().fx / k.fx - 1) > 0.005 || std::abs(c.intrinsics().fy / k.fy - 1) > 0.005)
       throw core::InputError(core::cat(origin, ": view ", v, " ('", c.name(), "') has focal length ", c.intrinsics().fx,
-                                       " px; the weights were trained with ", k.fx, " px (another rig)"));
+                                       " px; ", reference, " ", k.fx, " px (another rig)"));
     const double d = (c.source() - rig.sources[v]).norm();
     if (d > tolerance_mm)
       throw core::InputError(core::cat(origin, ": view ", v, " ('", c.name(), "') has its source ", d,
-                                       " mm away from the trained rig's (tolerance ", tolerance_mm, " mm; another rig)"));
+                                       " mm away from the source ", reference, " (tolerance ", tolerance_mm, " mm; another rig)"));
   }
 }
 

@@ -49,9 +49,11 @@ int train_detect3d(const Options& opt, core::Config& cfg) {
   for (std::size_t i = 0; i < dataset.size(); ++i) {
     const auto cams = dataset.cameras(i);
     const auto& id = dataset.cases()[i].case_id;
-    detect3d::check_rig(detect3d::trained_rig_of(rig_cameras), cams, core::cat("train: case '", id, "' vs the first case"));
-    if (rig) detect3d::check_rig(detect3d::trained_rig_of(rig->cameras()), cams,
-                                 core::cat("train: case '", id, "' vs the config's rig (", cfg.origin("rig"), ")"));
+    detect3d::check_rig(detect3d::trained_rig_of(rig_cameras), cams, core::cat("train: case '", id, "'"), 1.0,
+                        "the first case has");
+    if (rig)
+      detect3d::check_rig(detect3d::trained_rig_of(rig->cameras()), cams, core::cat("train: case '", id, "'"), 1.0,
+                          core::cat("the config's rig (", cfg.origin("rig"), ") has"));
   }
   core::write_file_atomic(out / "config.yaml", cfg.dump());
   torch::manual_seed(job.trainer.seed);

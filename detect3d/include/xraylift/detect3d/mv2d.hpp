@@ -112,8 +112,9 @@ struct TrainedRig {
 TrainedRig trained_rig_of(const std::vector<core::Camera>& cameras);
 // Throws InputError naming `origin` and the first view that differs: view count, image size, focal length
 // (> 0.5 %), source position (> tolerance_mm). No-op when `rig` is empty.
+// `reference` says what the rig is, for the message ("the weights were trained on", "the config's rig has").
 void check_rig(const TrainedRig& rig, const std::vector<core::Camera>& cameras, const std::string& origin,
-               double tolerance_mm = 1.0);
+               double tolerance_mm = 1.0, const std::string& reference = "the weights were trained on");
 
 // Weights file (.safetensors, written atomically): every parameter and buffer by name plus the rig.
 void save_mv2d_weights(const std::filesystem::path& path, Mv2dModel& model, const TrainedRig& rig);
