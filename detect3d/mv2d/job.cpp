@@ -57,15 +57,24 @@ CasePrediction Predictor::predict(const torch::Tensor& images, const std::vector
 }
 
 CasePrediction Predictor::predict(const torch::Tensor& images, const std::vector<core::Camera>& cameras, Method method,
-                                  const std::string& origin) {
+                                  const std::string& origin, const std::vector<std::vector<core::Box2D>>* oracle_2d) {
   XL_CHECK(!cameras.empty(), origin, ": no views (a case needs cameras and images)");
   check_rig(rig_, cameras, core::cat(origin, " vs weights '", weights_.string(), "'"));
   const auto t0 = std::chrono::steady_clock::now();
   CasePrediction p;
   torch::NoGradGuard no_grad;
   const auto x = images.to(device_);
+  XL_CHECK(!oracle_2d || oracle_2d->size() == cameras.size(), origin, ": oracle boxes for ", oracle_2d ? oracle_2d->size() : 0,
+           " views, the case has ", cameras.size());
+  std::vector<torch::Tensor> oracle_rois;
+  if (oracle_2d)
+    for (const auto& boxes : *oracle_2d) {
+      std::vector<float> flat;
+      for (const auto& b : boxes) flat.insert(flat.end(), {float(b.x0), float(b.y0), float(b.x1), float(b.y1)});
+      oracle_rois.push_back(torch::from_blob(flat.data(), {int64_t(boxes.size()), 4}, torch::kFloat).clone());
+    }
   if (method == Method::kMv2d) {
-    auto r = model_->predict(x, cameras);
+    auto r = model_->predict(x, cameras, oracle_2d ? &oracle_rois : nullptr);
     p.boxes = std::move(r.boxes);
     p.detections = std::move(r.detections);
   } else {
@@ -77,6 +86,11 @@ CasePrediction Predictor::predict(const torch::Tensor& images, const std::vector
       cpu.boxes = d.boxes.to(torch::kCPU, torch::kFloat).contiguous();
       cpu.scores = d.scores.to(torch::kCPU, torch::kFloat).contiguous();
       cpu.labels = d.labels.to(torch::kCPU);
+      if (oracle_2d) {
+        cpu.boxes = oracle_rois[v];
+        cpu.scores = torch::ones({oracle_rois[v].size(0)});
+        cpu.labels = torch::ones({oracle_rois[v].size(0)}, torch::kLong);
+      }
       ViewDetections vd{cameras[v], {}, {}};
       const auto b = cpu.boxes.accessor<float, 2>();
       const auto s = cpu.scores.accessor<float, 1>();

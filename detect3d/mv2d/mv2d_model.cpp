@@ -56,7 +56,8 @@ Mv2dModelImpl::Mv2dModelImpl(const detect2d::ModelConfig& model, const Mv2dConfi
   level_ = closest_level(model.strides(), head.feature_stride);
 }
 
-Mv2dModelImpl::Prediction Mv2dModelImpl::predict(const torch::Tensor& images, const std::vector<core::Camera>& cameras) {
+Mv2dModelImpl::Prediction Mv2dModelImpl::predict(const torch::Tensor& images, const std::vector<core::Camera>& cameras,
+                                                 const std::vector<torch::Tensor>* given_rois) {
   XL_CHECK(images.dim() == 4 && images.size(0) == static_cast<int64_t>(cameras.size()), "mv2d: images ",
            images.sizes(), " for ", cameras.size(), " cameras (expected [V, 1, H, W])");
   for (std::size_t v = 0; v < cameras.size(); ++v)
@@ -68,6 +69,10 @@ Mv2dModelImpl::Prediction Mv2dModelImpl::predict(const torch::Tensor& images, co
   auto out = detector->detect(images);
   std::vector<torch::Tensor> rois;
   for (const auto& d : out.detections) rois.push_back(select_proposals(d, {}, head3d->config(), false));
+  if (given_rois) {
+    XL_CHECK(given_rois->size() == cameras.size(), "mv2d: ", given_rois->size(), " RoI lists for ", cameras.size(), " views");
+    rois = *given_rois;
+  }
   const auto h = head3d->forward(out.features[level_], out.strides[level_], cameras, rois);
   p.boxes = head3d->decode(h);
   for (auto& d : out.detections) {

@@ -42,6 +42,7 @@ struct Options {
   std::string scene;
   bool eval = false;
   bool no_overlays = false;
+  bool oracle_2d = false;
   double overlay_score = 0.3;
   int size = 0;
   std::unique_ptr<tools::ConfigOptions> config;
@@ -121,6 +122,8 @@ tools::Runner setup(CLI::App& app) {
   app.add_option("--scene", opt->scene, "Also write a scene (.glb, .html, .obj, .ply) of predictions and truth in the lung model");
   app.add_option("--size", opt->size, "Render case inputs at N px across (default: the size the weights were trained on)");
   app.add_flag("--no-overlays", opt->no_overlays, "Skip the overlay PNGs");
+  app.add_flag("--oracle-2d", opt->oracle_2d,
+               "Diagnostic: the views' projected truth boxes replace the 2D detections (measures the 3D stage alone)");
   app.add_option("--overlay-score", opt->overlay_score, "Draw predictions with at least this score")->capture_default_str();
   opt->config = std::make_unique<tools::ConfigOptions>(app, "", true);
   return [opt] {
@@ -172,7 +175,17 @@ tools::Runner setup(CLI::App& app) {
     double seconds = 0;
     for (const auto& s : sets) {
       auto views = detect3d::load_views(s, job.data);
-      const auto pred = predictor.predict(views.images, views.cameras, s.string());
+      std::vector<std::vector<core::Box2D>> oracle;
+      if (opt->oracle_2d)
+        for (const auto& cam : views.cameras) {
+          const auto t = projected(cam, views.truth, nullptr);
+          std::vector<core::Box2D> boxes;
+          for (int64_t i = 0; i < t.size(0); ++i)
+            boxes.push_back({t[i][0].item<double>(), t[i][1].item<double>(), t[i][2].item<double>(), t[i][3].item<double>()});
+          oracle.push_back(std::move(boxes));
+        }
+      const auto pred = predictor.predict(views.images, views.cameras, job.method, s.string(),
+                                          opt->oracle_2d ? &oracle : nullptr);
       seconds += pred.seconds;
       predictions.case_for(views.case_id).boxes = pred.boxes;
       truth.case_for(views.case_id).boxes = views.truth;

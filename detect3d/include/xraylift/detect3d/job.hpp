@@ -51,8 +51,9 @@ class Predictor {
   // images [V, 1, H, W] in [0, 1]; checks the rig the weights were trained on (origin names the input).
   CasePrediction predict(const torch::Tensor& images, const std::vector<core::Camera>& cameras,
                          const std::string& origin);
+  // oracle_2d (per view): boxes that replace the 2D detections (score 1), to measure the 3D stage alone.
   CasePrediction predict(const torch::Tensor& images, const std::vector<core::Camera>& cameras, Method method,
-                         const std::string& origin);
+                         const std::string& origin, const std::vector<std::vector<core::Box2D>>* oracle_2d = nullptr);
   const TrainedRig& rig() const { return rig_; }
 
  private:

@@ -85,8 +85,10 @@ class Mv2dModelImpl : public torch::nn::Module {
     std::vector<core::BoxRecord> boxes;        // world mm
     std::vector<detect2d::Detections> detections;  // 2D, per view (CPU)
   };
-  // Inference on one case: images [V, 1, H, W] in [0, 1] (eval mode; no gradient).
-  Prediction predict(const torch::Tensor& images, const std::vector<core::Camera>& cameras);
+  // Inference on one case: images [V, 1, H, W] in [0, 1] (eval mode; no gradient). `rois` (per view [R, 4]) replace
+  // the detector's proposals when given (the oracle-2D diagnostic: projected truth as RoIs).
+  Prediction predict(const torch::Tensor& images, const std::vector<core::Camera>& cameras,
+                     const std::vector<torch::Tensor>* rois = nullptr);
   // Training losses on one case (2D losses weighted by loss_weight_2d, 3D by loss_weight_3d; "loss" is the total).
   std::map<std::string, torch::Tensor> losses(const torch::Tensor& images, const std::vector<core::Camera>& cameras,
                                               const std::vector<detect2d::ImageTargets>& targets_2d,
