@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 XRAYLIFT := $(BUILD)/bin/xraylift
 
-.PHONY: all setup build demo test bench clean
+.PHONY: all setup build demo test bench fuzz clean
 
 all: build
 
@@ -26,5 +26,10 @@ test: build
 bench: build
 	./scripts/bench.sh
 
+# libFuzzer (clang) on the file parsers: FUZZ_RUNS executions per harness (docs/RELIABILITY.md).
+FUZZ_RUNS ?= 1000000
+fuzz:
+	./scripts/fuzz.sh $(FUZZ_RUNS)
+
 clean:
-	rm -rf $(BUILD) demo-out
+	rm -rf $(BUILD) build-fuzz demo-out

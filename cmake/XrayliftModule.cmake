@@ -44,3 +44,16 @@ function(xraylift_test)
   endif()
   gtest_discover_tests(${T_NAME} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60 PROPERTIES ${props})
 endfunction()
+
+# xraylift_cli_rejects(NAME <test> EXIT <code> MESSAGE <fragment> ARGS <xraylift arguments...>)
+#   A CLI test that passes only when `xraylift ARGS` exits with the documented status (2 usage/config error,
+#   3 bad input data) and prints a message containing the fragment (cmake/expect_exit.cmake).
+function(xraylift_cli_rejects)
+  cmake_parse_arguments(R "" "NAME;EXIT;MESSAGE" "ARGS" ${ARGN})
+  if(NOT R_NAME OR NOT DEFINED R_EXIT OR NOT R_MESSAGE OR NOT R_ARGS)
+    message(FATAL_ERROR "xraylift_cli_rejects: NAME, EXIT, MESSAGE and ARGS are required")
+  endif()
+  add_test(NAME ${R_NAME}
+           COMMAND ${CMAKE_COMMAND} -DEXPECT_EXIT=${R_EXIT} "-DEXPECT_MESSAGE=${R_MESSAGE}"
+                   -P ${PROJECT_SOURCE_DIR}/cmake/expect_exit.cmake -- $<TARGET_FILE:xraylift> ${R_ARGS})
+endfunction()

@@ -4,8 +4,10 @@
 Needs numpy, scikit-learn and pycocotools (not project dependencies):
     python3 -m venv /tmp/ref && /tmp/ref/bin/pip install numpy scikit-learn pycocotools
     /tmp/ref/bin/python scripts/eval_crosscheck.py build/bin/xraylift
-- LUNA16: the candidate/nodule logic of noduleCADEvaluationLUNA16.py, sklearn.metrics.roc_curve, numpy.interp.
-- nuScenes: the devkit's accumulate / calc_ap / calc_tp steps with centre distance in mm.
+- LUNA16: the candidate/nodule logic of noduleCADEvaluationLUNA16.py, sklearn.metrics.roc_curve, numpy.interp;
+  excluded findings without a size ("sized": false) get diameter 10 mm (its `if diameter < 0: diameter = 10`).
+- nuScenes: the devkit's accumulate / calc_ap / calc_tp steps with centre distance in mm, ranking predictions
+  in prediction-file order with `sorted((score, index))[::-1]` (tied scores: last in the file first).
 - MMDetection3D: indoor_eval.eval_det_cls + average_precision(mode="area") for axis-aligned boxes.
 - COCO: pycocotools COCOeval (bbox, one category, ignore truths as iscrowd=1).
 Exits non-zero on any disagreement larger than 1e-9.
@@ -33,6 +35,13 @@ def make_3d(rng, n_cases):
             d = float(rng.uniform(2, 30))
             ctr = [float(v) for v in rng.uniform(-150, 150, 3)]
             size = [d, d, d * float(rng.uniform(0.7, 1.3))]
+            if rng.uniform() < 0.08:  # a finding without a size (point mark / nonNodule): an exclusion region
+                tb.append({"center_mm": ctr, "size_mm": [3.0, 3.0, 3.0], "ignore": True, "sized": False})
+                u = rng.normal(size=3)
+                off = u / np.linalg.norm(u) * float(rng.uniform(1.6, 4.8))  # outside 1.5 mm, inside 5 mm
+                pb.append({"center_mm": [x + float(o) for x, o in zip(ctr, off)], "size_mm": [3.0, 3.0, 3.0],
+                           "score": round(float(rng.uniform()), 2)})
+                continue
             tb.append({"center_mm": ctr, "size_mm": size, "diameter_mm": d, "ignore": bool(rng.uniform() < 0.15)})
             for _ in range(int(rng.uniform() < 0.75) + int(rng.uniform() < 0.2)):
                 j = [x + float(rng.uniform(-0.4, 0.4)) * d for x in ctr]
@@ -44,6 +53,7 @@ def make_3d(rng, n_cases):
         truth.append({"case_id": f"c{c:03d}", "boxes": tb})
         if c % 7 != 3:
             pred.append({"case_id": f"c{c:03d}", "boxes": pb})
+    pred = [pred[i] for i in rng.permutation(len(pred))]  # the prediction file's own case order
     head = {"format": "xraylift.boxes3d", "version": 1, "units": "mm"}
     return {**head, "source": "truth", "cases": truth}, {**head, "source": "prediction", "cases": pred}
 
@@ -51,6 +61,11 @@ def make_3d(rng, n_cases):
 def cases_of(truth, pred):
     preds = {c["case_id"]: c["boxes"] for c in pred["cases"]}
     return [(c["boxes"], preds.get(c["case_id"], [])) for c in truth["cases"]]
+
+
+def diameter(t):
+    """noduleCADEvaluationLUNA16.py: `if diameter < 0: diameter = 10` for findings without a size."""
+    return t["diameter_mm"] if t.get("sized", True) else 10.0
 
 
 def dist(a, b):
@@ -62,7 +77,7 @@ def luna16_cpm(cases):
     for truths, cands in cases:
         remaining = set(range(len(cands)))
         for t in sorted(truths, key=lambda t: t.get("ignore", False)):  # included first, then excluded
-            r2 = (t["diameter_mm"] / 2.0) ** 2
+            r2 = (diameter(t) / 2.0) ** 2
             matches = []
             for k, c in enumerate(cands):
                 if sum((x - y) ** 2 for x, y in zip(t["center_mm"], c["center_mm"])) < r2:
@@ -109,15 +124,25 @@ def ranked(cases):
     return [allp[i] for i in order]
 
 
+def devkit_ranked(truth, pred):
+    """nuscenes-devkit accumulate(): every prediction in file order, then
+    sortind = [i for (v, i) in sorted((v, i) for (i, v) in enumerate(pred_confs))][::-1]."""
+    index = {c["case_id"]: ci for ci, c in enumerate(truth["cases"])}
+    allp = [(p["score"], index[c["case_id"]], k) for c in pred["cases"] for k, p in enumerate(c["boxes"])]
+    sortind = [i for (v, i) in sorted((v, i) for (i, v) in enumerate([a[0] for a in allp]))][::-1]
+    return [allp[i] for i in sortind]
+
+
 def cummean(x):
     return np.cumsum(x) / np.arange(1, len(x) + 1)
 
 
-def nuscenes(cases, th):
+def nuscenes(truth, pred, th):
+    cases = cases_of(truth, pred)
     npos = sum(1 for ts, _ in cases for t in ts if not t.get("ignore", False))
     taken = set()
     tp, fp, conf, terr, serr, mconf = [], [], [], [], [], []
-    for score, ci, k in ranked(cases):
+    for score, ci, k in devkit_ranked(truth, pred):
         truths, preds = cases[ci]
         p = preds[k]
         best, m = np.inf, None
@@ -128,7 +153,7 @@ def nuscenes(cases, th):
             taken.add((ci, m)); tp.append(1); fp.append(0); conf.append(score)
             terr.append(best); serr.append(1 - aligned_iou(truths[m], p)); mconf.append(score)
         else:
-            if any(t.get("ignore", False) and (dist(t, p) < t["diameter_mm"] / 2 or dist(t, p) < th) for t in truths):
+            if any(t.get("ignore", False) and (dist(t, p) < diameter(t) / 2 or dist(t, p) < th) for t in truths):
                 continue
             tp.append(0); fp.append(1); conf.append(score)
     if not terr:
@@ -167,7 +192,7 @@ def mmdet3d_ap(cases, th):
         if iou_max > th and (ci, jmax) not in det:
             det.add((ci, jmax)); tps.append(1.); fps.append(0.)
         else:
-            if any(t.get("ignore", False) and (dist(t, p) < t["diameter_mm"] / 2 or iou3d(p, t) > th) for t in truths):
+            if any(t.get("ignore", False) and (dist(t, p) < diameter(t) / 2 or iou3d(p, t) > th) for t in truths):
                 continue
             tps.append(0.); fps.append(1.)
     tp, fp = np.cumsum(tps), np.cumsum(fps)
@@ -251,7 +276,7 @@ def main():
         cases = cases_of(truth, pred)
         checks = [("CPM", m["froc"]["cpm"], luna16_cpm(cases))]
         for d in m["nuscenes"]["per_threshold"]:
-            ap, ate, ase = nuscenes(cases, d["threshold_mm"])
+            ap, ate, ase = nuscenes(truth, pred, d["threshold_mm"])
             checks += [(f"AP@{d['threshold_mm']}mm", d["ap"], ap), (f"ATE@{d['threshold_mm']}mm", d["ate_mm"], ate),
                        (f"ASE@{d['threshold_mm']}mm", d["ase"], ase)]
         for c in m["iou_ap"]:

@@ -39,7 +39,7 @@ Eigen::Vector3d parse_vec3(const json& obj, const char* key, const std::string& 
 BoxRecord box_from_json(const json& b, BoxSource default_source, const std::string& where) {
   XL_CHECK(b.is_object(), where, ": expected an object, got ", b.dump());
   static const std::set<std::string> known = {"center_mm", "size_mm", "score", "label", "source",
-                                              "id", "readers", "diameter_mm", "ignore"};
+                                              "id", "readers", "diameter_mm", "ignore", "sized"};
   for (auto it = b.begin(); it != b.end(); ++it) {
     XL_CHECK(known.count(it.key()), where, ": unknown field '", it.key(), "'");
   }
@@ -80,6 +80,10 @@ BoxRecord box_from_json(const json& b, BoxSource default_source, const std::stri
     XL_CHECK(b["ignore"].is_boolean(), where, ".ignore: expected true or false");
     r.ignore = b["ignore"].get<bool>();
   }
+  if (b.contains("sized")) {
+    XL_CHECK(b["sized"].is_boolean(), where, ".sized: expected true or false");
+    r.sized = b["sized"].get<bool>();
+  }
   return r;
 }
 
@@ -93,7 +97,27 @@ json box_to_json(const BoxRecord& r, BoxSource file_source) {
   if (r.readers > 0) b["readers"] = r.readers;
   if (r.diameter_mm > 0) b["diameter_mm"] = r.diameter_mm;
   if (r.ignore) b["ignore"] = true;
+  if (!r.sized) b["sized"] = false;
   return b;
+}
+
+bool TruthFilter::passes(const BoxRecord& t) const {
+  const bool too_small = t.sized ? t.diameter() < min_diameter_mm : min_diameter_mm > 0;
+  const bool too_few_readers = t.readers > 0 && t.readers < min_readers;
+  return !too_small && !too_few_readers;
+}
+
+void TruthFilter::validate(const std::string& where) const {
+  if (!(std::isfinite(min_diameter_mm) && min_diameter_mm >= 0))
+    throw ConfigError(cat(where, ": min_diameter_mm = ", min_diameter_mm, ", expected a finite value >= 0"));
+  if (min_readers < 0 || min_readers > 4)
+    throw ConfigError(cat(where, ": min_readers = ", min_readers, ", expected 0..4"));
+  if (!(std::isfinite(unsized_diameter_mm) && unsized_diameter_mm > 0))
+    throw ConfigError(cat(where, ": unsized_diameter_mm = ", unsized_diameter_mm, ", expected a finite value > 0"));
+}
+
+void apply_truth_filter(std::vector<BoxRecord>& truths, const TruthFilter& filter) {
+  for (auto& t : truths) t.ignore = t.ignore || !filter.passes(t);
 }
 
 const char* to_string(BoxSource s) { return s == BoxSource::kTruth ? "truth" : "prediction"; }

@@ -28,6 +28,22 @@ std::vector<std::string> split_key(const std::string& key) {
   return parts;
 }
 
+// Every mapping key (at any depth, lists included) must be plain text: YAML also allows lists or maps as keys
+// ("[0, 1]: x", "? {a: 1}"), which no config uses and which the key paths cannot name (found by fuzzing).
+void check_keys(const YAML::Node& node, const std::string& where, const std::string& prefix) {
+  if (node.IsMap()) {
+    for (const auto& kv : node) {
+      if (!kv.first.IsScalar())
+        throw ConfigError(cat(where, ": a key ", prefix.empty() ? std::string("at the top level") : "under '" + prefix + "'",
+                              " is not plain text (line ", kv.first.Mark().line + 1, ")"));
+      const std::string k = kv.first.Scalar();
+      check_keys(kv.second, where, prefix.empty() ? k : prefix + "." + k);
+    }
+  } else if (node.IsSequence()) {
+    for (std::size_t i = 0; i < node.size(); ++i) check_keys(node[i], where, cat(prefix, "[", i, "]"));
+  }
+}
+
 // Records the origin of every leaf below `node` (maps recurse; lists and scalars are leaves).
 void record_origins(const YAML::Node& node, const std::string& prefix, const std::string& origin,
                     std::map<std::string, std::string>& origins) {
@@ -59,7 +75,11 @@ YAML::Node load_with_bases(const fs::path& file, std::map<std::string, std::stri
                            std::vector<fs::path>& stack) {
   std::error_code ec;
   const fs::path canonical = fs::weakly_canonical(file, ec);
-  if (!fs::exists(file)) throw ConfigError(cat("config file '", file.string(), "' does not exist"));
+  // error_code forms: a name the OS rejects (too long, say) is a config error, not a filesystem_error.
+  const bool exists = fs::exists(file, ec);
+  if (ec) throw ConfigError(cat("config file '", file.string(), "' cannot be opened: ", ec.message()));
+  if (!exists) throw ConfigError(cat("config file '", file.string(), "' does not exist"));
+  if (fs::is_directory(file, ec)) throw ConfigError(cat("config file '", file.string(), "' is a folder"));
   for (const auto& f : stack) {
     if (f == canonical) throw ConfigError(cat("config file '", file.string(), "': circular 'base:' include"));
   }
@@ -72,6 +92,7 @@ YAML::Node load_with_bases(const fs::path& file, std::map<std::string, std::stri
   }
   if (doc.IsNull()) doc = YAML::Node(YAML::NodeType::Map);
   if (!doc.IsMap()) throw ConfigError(cat("config file '", file.string(), "': expected a mapping at the top level"));
+  check_keys(doc, cat("config file '", file.string(), "'"), "");
 
   YAML::Node merged(YAML::NodeType::Map);
   if (doc["base"]) {
@@ -80,7 +101,10 @@ YAML::Node load_with_bases(const fs::path& file, std::map<std::string, std::stri
     if (b.IsScalar()) {
       bases.push_back(b.as<std::string>());
     } else if (b.IsSequence()) {
-      for (const auto& e : b) bases.push_back(e.as<std::string>());
+      for (const auto& e : b) {
+        if (!e.IsScalar()) throw ConfigError(cat("config file '", file.string(), "': 'base' must be a file name or a list of them"));
+        bases.push_back(e.as<std::string>());
+      }
     } else {
       throw ConfigError(cat("config file '", file.string(), "': 'base' must be a file name or a list of them"));
     }
@@ -129,6 +153,7 @@ Config Config::from_yaml(const std::string& text, const std::string& origin) {
   }
   if (doc.IsNull()) doc = YAML::Node(YAML::NodeType::Map);
   if (!doc.IsMap()) throw ConfigError(cat("config '", origin, "': expected a mapping at the top level"));
+  check_keys(doc, cat("config '", origin, "'"), "");
   c.state_->root = doc;
   record_origins(doc, "", origin, c.state_->origins);
   return c;
@@ -148,6 +173,7 @@ void Config::set(const std::string& assignment) {
   } catch (const YAML::Exception& e) {
     throw ConfigError(cat("--set '", assignment, "': value is not valid YAML: ", e.msg));
   }
+  check_keys(value, cat("--set '", assignment, "'"), key);
   const auto parts = split_key(key);
   for (const auto& p : parts)
     if (p.empty()) throw ConfigError(cat("--set '", assignment, "': key has an empty part"));

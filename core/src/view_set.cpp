@@ -53,7 +53,7 @@ std::vector<ViewBox2D> ground_truth_boxes_2d(const Camera& camera, const std::ve
   for (std::size_t i = 0; i < boxes.size(); ++i) {
     const ProjectedBox pb = project_box(camera, boxes[i].box);
     if (!pb.visible) continue;
-    out.push_back(ViewBox2D{boxes[i].id.empty() ? cat("box", i) : boxes[i].id, pb});
+    out.push_back(ViewBox2D{boxes[i].id.empty() ? cat("box", i) : boxes[i].id, pb, boxes[i].ignore});
   }
   return out;
 }
@@ -72,6 +72,7 @@ json to_json(const ViewSet& set) {
       gt.push_back({{"nodule_id", b.nodule_id}, {"bbox_xyxy", box2d_json(p.box)},
                     {"bbox_xyxy_unclipped", box2d_json(p.unclipped)}, {"center_uv", {p.center_uv.x(), p.center_uv.y()}},
                     {"depth_mm", p.center_depth}, {"visible", p.visible}, {"truncation", p.truncation}});
+      if (b.ignore) gt.back()["ignore"] = true;
     }
     cams.push_back({{"name", v.camera.name()},
                     {"width", v.camera.width()},
@@ -139,6 +140,10 @@ ViewSet view_set_from_json(const json& doc, const std::string& origin) {
         vb.projection.center_depth = jb["depth_mm"].get<double>();
         vb.projection.visible = jb.value("visible", true);
         vb.projection.truncation = jb.value("truncation", 0.0);
+        if (jb.contains("ignore")) {
+          XL_CHECK(jb["ignore"].is_boolean(), bw, ".ignore: expected true or false");
+          vb.ignore = jb["ignore"].get<bool>();
+        }
         v.boxes.push_back(vb);
       }
     }

@@ -14,6 +14,53 @@ core::VolumeGeometry case_geometry(const Eigen::Vector3i& dims, const Eigen::Vec
   return core::VolumeGeometry::centered(dims, spacing);
 }
 
+Eigen::Vector3d bring_to_world_frame(core::VolumeI16& v, const std::string& where) {
+  const core::VolumeGeometry g = v.geometry();
+  g.validate(where + ": volume");
+  int world_axis[3];
+  int sign[3];
+  bool used[3] = {false, false, false};
+  for (int a = 0; a < 3; ++a) {
+    const Eigen::Vector3d d = g.direction.col(a);
+    int w = 0;
+    d.cwiseAbs().maxCoeff(&w);
+    const bool aligned = std::abs(std::abs(d[w]) - 1.0) < 1e-6 && (d.cwiseAbs().sum() - std::abs(d[w])) < 1e-6;
+    XL_CHECK(aligned && !used[w], where, ": the volume direction is oblique (index axis ", a, " points along (",
+             d.transpose(), ")); only axis-aligned volumes (flips and axis swaps) can be brought into the LPS world "
+             "frame: resample it onto an axis-aligned grid first");
+    used[w] = true;
+    world_axis[a] = w;
+    sign[a] = d[w] > 0 ? 1 : -1;
+  }
+  core::VolumeGeometry out;
+  out.direction = Eigen::Matrix3d::Identity();
+  for (int a = 0; a < 3; ++a) {
+    const int w = world_axis[a];
+    out.dims[w] = g.dims[a];
+    out.spacing[w] = g.spacing[a];
+    // Voxel 0 of the new axis is the old voxel with the smallest world coordinate along w.
+    out.origin[w] = g.origin[w] + (sign[a] > 0 ? 0.0 : -g.spacing[a] * (g.dims[a] - 1));
+  }
+  if (!g.axis_aligned()) {
+    core::VolumeI16 r(out);
+    for (int k = 0; k < g.dims.z(); ++k)
+      for (int j = 0; j < g.dims.y(); ++j)
+        for (int i = 0; i < g.dims.x(); ++i) {
+          const int old_index[3] = {i, j, k};
+          int n[3];
+          for (int a = 0; a < 3; ++a)
+            n[world_axis[a]] = sign[a] > 0 ? old_index[a] : g.dims[a] - 1 - old_index[a];
+          r.at(n[0], n[1], n[2]) = v.at(i, j, k);
+        }
+    v = std::move(r);
+  } else {
+    v.geometry().origin = out.origin;
+  }
+  const Eigen::Vector3d offset = v.geometry().center_world();
+  v.geometry().origin -= offset;
+  return offset;
+}
+
 void validate_case(const Case& c, const std::string& where) {
   XL_CHECK(!c.id.empty(), where, ": case id is empty");
   XL_CHECK(!c.hu.empty(), where, ": case '", c.id, "' has no voxels");

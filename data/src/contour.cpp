@@ -84,6 +84,49 @@ bool on_segment(const Eigen::Vector2d& p, const Eigen::Vector2d& a, const Eigen:
 }
 }  // namespace
 
+bool outline_strictly_contains(const std::vector<Eigen::Vector2d>& poly, const Eigen::Vector2d& p) {
+  const std::size_t n = poly.size();
+  if (n < 3) return false;
+  for (std::size_t i = 0, j = n - 1; i < n; j = i++)
+    if (on_segment(p, poly[j], poly[i])) return false;
+  return outline_contains(poly, p);
+}
+
+std::vector<std::vector<Eigen::Vector2d>> outside_outlines(const std::vector<std::uint8_t>& mask, int width, int height) {
+  XL_CHECK(width > 0 && height > 0 && mask.size() == std::size_t(width) * height, "outside_outlines: mask of ",
+           mask.size(), " values for ", width, " x ", height);
+  // Grown by one pixel on a canvas one pixel larger on every side, so a region touching the border still gets
+  // an outline outside it; points are shifted back (they may lie at -1 or width/height).
+  const int w = width + 2, h = height + 2;
+  std::vector<std::uint8_t> grown(std::size_t(w) * h, 0);
+  for (int y = 0; y < height; ++y)
+    for (int x = 0; x < width; ++x) {
+      if (!mask[std::size_t(y) * width + x]) continue;
+      for (int dy = 0; dy <= 2; ++dy)
+        for (int dx = 0; dx <= 2; ++dx) grown[std::size_t(y + dy) * w + (x + dx)] = 1;
+    }
+  auto in_grown = [&](int x, int y) { return x >= 0 && y >= 0 && x < w && y < h && grown[std::size_t(y) * w + x] != 0; };
+  std::vector<std::vector<Eigen::Vector2d>> out;
+  for (const auto& traced : trace_outlines(grown, w, h)) {
+    // Moore tracing steps diagonally past an inner corner, leaving the corner pixel (grown, so outside the
+    // region) strictly inside the outline; put it on the outline so that only the region is inside.
+    std::vector<Eigen::Vector2d> o;
+    for (std::size_t i = 0; i < traced.size(); ++i) {
+      const Eigen::Vector2d& a = traced[i];
+      const Eigen::Vector2d& b = traced[(i + 1) % traced.size()];
+      o.push_back(a);
+      if (traced.size() > 1 && std::abs(a.x() - b.x()) == 1 && std::abs(a.y() - b.y()) == 1) {
+        const Eigen::Vector2d c1(a.x(), b.y()), c2(b.x(), a.y());
+        if (in_grown(int(c1.x()), int(c1.y()))) o.push_back(c1);
+        else if (in_grown(int(c2.x()), int(c2.y()))) o.push_back(c2);
+      }
+    }
+    for (auto& p : o) p -= Eigen::Vector2d(1, 1);
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
 bool outline_contains(const std::vector<Eigen::Vector2d>& poly, const Eigen::Vector2d& p) {
   const std::size_t n = poly.size();
   if (n == 0) return false;

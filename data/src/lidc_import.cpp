@@ -46,7 +46,8 @@ LidcCaseBuild build_lidc_case(const DicomSeries& s, const std::vector<LidcAnnota
   b.ct.nodules = b.nodules.boxes();
   b.ct.meta["annotation_files"] = files;
   b.ct.meta["nodules"] = details;
-  b.ct.meta["nodule_options"] = {{"min_diameter_mm", o.min_diameter_mm}, {"min_readers", o.min_readers}, {"consensus_level", o.consensus_level}};
+  b.ct.meta["nodule_options"] = {{"min_diameter_mm", o.min_diameter_mm}, {"min_readers", o.min_readers}, {"consensus_level", o.consensus_level},
+                                 {"include_contour_points", o.include_contour_points}, {"unsized_diameter_mm", o.unsized_diameter_mm}};
   for (const auto& w : b.warnings) b.ct.meta["warnings"].push_back(w);
   return b;
 }
@@ -104,16 +105,33 @@ LidcImportSummary import_lidc(const fs::path& root, const fs::path& out, const L
       const DicomSeries s = read_dicom_series(dir);
       sum.warnings.insert(sum.warnings.end(), s.warnings.begin(), s.warnings.end());
       std::vector<LidcAnnotations> annotations;
+      std::vector<std::string> annotation_errors;
       const auto it = xml_by_series.find(s.series_uid);
-      if (it != xml_by_series.end())
-        for (const auto& x : it->second) annotations.push_back(read_lidc_xml(x));  // malformed: the case is skipped
-      else
+      if (it != xml_by_series.end()) {
+        for (const auto& x : it->second) {
+          // A broken annotation file costs its annotations, never the CT: the case is imported without them.
+          try {
+            annotations.push_back(read_lidc_xml(x));
+          } catch (const SkippedAnnotationFile& e) {
+            sum.notices.push_back(e.what());
+          } catch (const core::InputError& e) {
+            annotation_errors.push_back(core::cat("annotations dropped: ", e.what()));
+            core::log::warn(dir.string(), ": ", annotation_errors.back());
+          }
+        }
+      } else {
         sum.notices.push_back(core::cat(dir.string(), ": no annotation XML for series ", s.series_uid, ": imported without nodules"));
+      }
       used_series.insert(s.series_uid);
       std::string id = s.patient_id.empty() ? dir.filename().string() : s.patient_id;
       if (used_ids.count(id)) id += "-" + s.series_uid.substr(s.series_uid.size() > 6 ? s.series_uid.size() - 6 : 0);
       used_ids.insert(id);
       LidcCaseBuild b = build_lidc_case(s, annotations, o.nodules, id);
+      if (!annotation_errors.empty()) {
+        b.ct.meta["annotation_errors"] = annotation_errors;
+        for (const auto& e : annotation_errors) b.ct.meta["warnings"].push_back(e);
+        sum.annotation_errors.insert(sum.annotation_errors.end(), annotation_errors.begin(), annotation_errors.end());
+      }
       sum.warnings.insert(sum.warnings.end(), b.warnings.begin(), b.warnings.end());
       save_case(out / "cases" / id, b.ct);
       sum.manifest.cases.push_back(manifest_entry(b.ct, "cases/" + id, s.patient_id));

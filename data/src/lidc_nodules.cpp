@@ -20,6 +20,7 @@ core::BoxRecord LidcNodule::record() const {
   r.readers = readers;
   r.diameter_mm = diameter_mm;
   r.ignore = ignore;
+  r.sized = !small;
   r.label = "nodule";
   return r;
 }
@@ -28,14 +29,15 @@ nlohmann::json LidcNodule::to_json() const {
   nlohmann::json rb = nlohmann::json::array();
   for (const auto& b : reader_boxes)
     rb.push_back({{"reader", b.reader + 1}, {"nodule_id", b.nodule_id}, {"center_mm", {b.box.center.x(), b.box.center.y(), b.box.center.z()}},
-                  {"size_mm", {b.box.size.x(), b.box.size.y(), b.box.size.z()}}, {"voxels", b.voxels}, {"single_point", b.single_point}});
+                  {"size_mm", {b.box.size.x(), b.box.size.y(), b.box.size.z()}}, {"voxels", b.voxels}, {"single_point", b.single_point},
+                  {"diameter_mm", b.diameter_mm}});
   nlohmann::json ch = nlohmann::json::array();
   for (const auto& [reader, c] : characteristics) {
     auto j = c.to_json();
     j["reader"] = reader + 1;
     ch.push_back(j);
   }
-  return {{"id", id}, {"readers", readers}, {"center_mm", {center_mm.x(), center_mm.y(), center_mm.z()}},
+  return {{"id", id}, {"readers", readers}, {"point_readers", point_readers}, {"center_mm", {center_mm.x(), center_mm.y(), center_mm.z()}},
           {"diameter_mm", diameter_mm}, {"equivalent_diameter_mm", equivalent_diameter_mm}, {"volume_mm3", volume_mm3},
           {"small", small}, {"ignore", ignore}, {"reader_boxes", rb}, {"characteristics", ch}};
 }
@@ -58,7 +60,8 @@ struct MarkMask {
 
 class Rasterizer {
  public:
-  Rasterizer(const DicomSeries& s, std::vector<std::string>& warnings) : s_(s), warnings_(warnings) {
+  Rasterizer(const DicomSeries& s, bool include_contour_points, std::vector<std::string>& warnings)
+      : s_(s), include_contour_points_(include_contour_points), warnings_(warnings) {
     for (const auto& sl : s.slices) by_sop_[sl.sop_uid] = sl.z_mm;
     tol_z_ = 0.5 * s.hu.spacing()[s.normal_axis] + 1e-3;
   }
@@ -79,7 +82,23 @@ class Rasterizer {
     return s_.hu.world_to_index(dicom_pixel_to_world(s_, col, row, z));
   }
 
+  // Inclusion rois give the pixel centres strictly inside their outline (plus the outline itself with
+  // include_contour_points, or when nothing is strictly inside); exclusion rois remove theirs, outline
+  // included (pylidc). A single-point roi is that point.
   MarkMask rasterize(const LidcMark& m, const std::string& origin) {
+    MarkMask out = rasterize_with(m, origin, include_contour_points_ || m.single_point());
+    if (out.voxels.empty() && !include_contour_points_ && !m.single_point()) {
+      const std::size_t said = warnings_.size();
+      out = rasterize_with(m, origin, true);
+      warnings_.resize(said);  // the same roi warnings again
+      if (!out.voxels.empty())
+        warnings_.push_back(core::cat(origin, ": reader ", m.reader + 1, " nodule '", m.nodule_id,
+                                      "': no pixel lies strictly inside its outlines; its contour points are used"));
+    }
+    return out;
+  }
+
+  MarkMask rasterize_with(const LidcMark& m, const std::string& origin, bool contour_points) {
     MarkMask out;
     out.mark = &m;
     const auto& g = s_.hu.geometry();
@@ -107,7 +126,9 @@ class Rasterizer {
       auto& target = roi.inclusion ? include : exclude;
       for (int v1 = std::max(0, int(std::ceil(lo.y() - 1e-6))); v1 <= std::min(g.dims[a1] - 1, int(std::floor(hi.y() + 1e-6))); ++v1)
         for (int v0 = std::max(0, int(std::ceil(lo.x() - 1e-6))); v0 <= std::min(g.dims[a0] - 1, int(std::floor(hi.x() + 1e-6))); ++v0) {
-          if (!outline_contains(poly, Eigen::Vector2d(v0, v1))) continue;
+          const Eigen::Vector2d q(v0, v1);
+          const bool with_outline = contour_points || !roi.inclusion;
+          if (!(with_outline ? outline_contains(poly, q) : outline_strictly_contains(poly, q))) continue;
           int ijk[3];
           ijk[na] = k;
           ijk[a0] = v0;
@@ -144,10 +165,27 @@ class Rasterizer {
 
  private:
   const DicomSeries& s_;
+  bool include_contour_points_ = false;
   std::vector<std::string>& warnings_;
   std::unordered_map<std::string, double> by_sop_;
   double tol_z_ = 0;
 };
+
+// pylidc's Annotation.diameter: over the mark's contours (of two or more points), the longest distance between
+// two points of one contour, with the pixel spacing (columns x column spacing, rows x row spacing).
+double pylidc_diameter(const LidcMark& m, const DicomSeries& s) {
+  const double col_mm = s.pixel_spacing_mm[1], row_mm = s.pixel_spacing_mm[0];
+  double best = 0;
+  for (const auto& roi : m.rois) {
+    if (roi.edge.size() < 2) continue;
+    for (std::size_t i = 0; i < roi.edge.size(); ++i)
+      for (std::size_t j = i + 1; j < roi.edge.size(); ++j) {
+        const Eigen::Vector2d d = roi.edge[i] - roi.edge[j];
+        best = std::max(best, std::hypot(d.x() * col_mm, d.y() * row_mm));
+      }
+  }
+  return best;
+}
 
 double mask_distance(const MarkMask& a, const MarkMask& b, double stop_below) {
   const Eigen::Vector3d gap = (a.lo - b.hi).cwiseMax(b.lo - a.hi).cwiseMax(0.0);
@@ -173,13 +211,15 @@ struct UnionFind {
 LidcNoduleResult group_lidc_nodules(const LidcAnnotations& a, const DicomSeries& series, const LidcNoduleOptions& o) {
   XL_CHECK(!series.hu.empty(), a.file, ": group_lidc_nodules needs the series volume");
   XL_CHECK(o.consensus_level > 0 && o.consensus_level <= 1, "LIDC options: consensus_level = ", o.consensus_level, ", expected (0, 1]");
+  XL_CHECK(std::isfinite(o.unsized_diameter_mm) && o.unsized_diameter_mm > 0, "LIDC options: unsized_diameter_mm = ",
+           o.unsized_diameter_mm, ", expected a finite value > 0");
   LidcNoduleResult res;
   res.warnings = a.warnings;
   if (!a.series_uid.empty() && !series.series_uid.empty() && a.series_uid != series.series_uid)
     res.warnings.push_back(core::cat(a.file, ": annotations are for series ", a.series_uid, " but the volume is series ",
                                      series.series_uid, "; matching rois by z only"));
   const auto& g = series.hu.geometry();
-  Rasterizer rast(series, res.warnings);
+  Rasterizer rast(series, o.include_contour_points, res.warnings);
   std::vector<MarkMask> masks;
   for (const auto& m : a.marks) {
     MarkMask mm = rast.rasterize(m, a.file);
@@ -225,10 +265,11 @@ LidcNoduleResult group_lidc_nodules(const LidcAnnotations& a, const DicomSeries&
   std::map<int, std::vector<int>> groups;
   for (int i = 0; i < n; ++i) groups[group_of[i]].push_back(i);
   const double voxel_mm3 = g.spacing.prod();
-  const int na = series.normal_axis;
   for (const auto& [root, members] : groups) {
     LidcNodule nod;
     std::set<int> readers, contour_readers;
+    double diameter_sum = 0;
+    int contour_marks = 0;
     std::map<std::int64_t, std::set<int>> votes;
     Eigen::Vector3d point_sum = Eigen::Vector3d::Zero();
     int points = 0;
@@ -241,21 +282,27 @@ LidcNoduleResult group_lidc_nodules(const LidcAnnotations& a, const DicomSeries&
       rb.box = core::Box3D::from_min_max(mm.lo - 0.5 * g.spacing, mm.hi + 0.5 * g.spacing);
       rb.voxels = static_cast<int>(mm.voxels.size());
       rb.single_point = mm.mark->single_point();
-      nod.reader_boxes.push_back(rb);
       if (mm.mark->characteristics) nod.characteristics.emplace_back(mm.mark->reader, *mm.mark->characteristics);
       if (rb.single_point) {
         point_sum += 0.5 * (mm.lo + mm.hi);
         ++points;
+        nod.reader_boxes.push_back(rb);
         continue;
       }
+      rb.diameter_mm = pylidc_diameter(*mm.mark, series);
+      diameter_sum += rb.diameter_mm;
+      ++contour_marks;
+      nod.reader_boxes.push_back(rb);
       contour_readers.insert(mm.mark->reader);
       for (auto v : mm.voxels) votes[v].insert(mm.mark->reader);
     }
-    nod.readers = static_cast<int>(readers.size());
+    // LUNA16's "accepted by 3 of 4 readers" counts readers who marked the nodule as >= 3 mm (a contour).
+    nod.readers = static_cast<int>(contour_readers.size());
+    nod.point_readers = static_cast<int>(readers.size() - contour_readers.size());
     if (contour_readers.empty()) {
       nod.small = true;
       nod.center_mm = point_sum / points;
-      nod.box = core::Box3D{nod.center_mm, Eigen::Vector3d::Constant(3.0)};
+      nod.box = core::Box3D{nod.center_mm, Eigen::Vector3d::Constant(o.unsized_diameter_mm)};
       nod.diameter_mm = 0;
     } else {
       const double need = o.consensus_level * double(contour_readers.size()) - 1e-9;
@@ -267,25 +314,19 @@ LidcNoduleResult group_lidc_nodules(const LidcAnnotations& a, const DicomSeries&
         for (const auto& [v, who] : votes) nod.consensus_voxels.push_back(v);
       }
       Eigen::Vector3d lo = Eigen::Vector3d::Constant(1e18), hi = -lo, sum = Eigen::Vector3d::Zero();
-      std::map<int, std::vector<Eigen::Vector3d>> by_slice;
       for (auto v : nod.consensus_voxels) {
         const Eigen::Vector3i ijk = rast.unlinear(v);
         const Eigen::Vector3d p = g.index_to_world(ijk.cast<double>());
         lo = lo.cwiseMin(p);
         hi = hi.cwiseMax(p);
         sum += p;
-        by_slice[ijk[na]].push_back(p);
       }
       nod.box = core::Box3D::from_min_max(lo - 0.5 * g.spacing, hi + 0.5 * g.spacing);
       nod.center_mm = sum / double(nod.consensus_voxels.size());
       nod.volume_mm3 = voxel_mm3 * double(nod.consensus_voxels.size());
       nod.equivalent_diameter_mm = std::cbrt(6.0 * nod.volume_mm3 / M_PI);
-      double longest = 0;
-      for (const auto& [k, pts] : by_slice)
-        for (std::size_t i = 0; i < pts.size(); ++i)
-          for (std::size_t j = i + 1; j < pts.size(); ++j) longest = std::max(longest, (pts[i] - pts[j]).norm());
-      const double in_plane = 0.5 * (g.spacing[(na + 1) % 3] + g.spacing[(na + 2) % 3]);
-      nod.diameter_mm = longest + in_plane;  // centre distance plus one pixel: the extent of the cells
+      // pylidc's diameter per contouring reader, averaged (as LUNA16 averages its readers' diameters).
+      nod.diameter_mm = diameter_sum / double(contour_marks);
     }
     nod.ignore = nod.small || nod.diameter_mm < o.min_diameter_mm || nod.readers < o.min_readers;
     res.nodules.push_back(std::move(nod));
@@ -301,10 +342,11 @@ LidcNoduleResult group_lidc_nodules(const LidcAnnotations& a, const DicomSeries&
     const auto z = rast.slice_z(nn.sop_uid, nn.z_mm, what);
     if (!z) continue;
     core::BoxRecord r;
-    r.box = core::Box3D{dicom_pixel_to_world(series, nn.locus.x(), nn.locus.y(), *z), Eigen::Vector3d::Constant(3.0)};
+    r.box = core::Box3D{dicom_pixel_to_world(series, nn.locus.x(), nn.locus.y(), *z), Eigen::Vector3d::Constant(o.unsized_diameter_mm)};
     r.label = "non-nodule";
     r.ignore = true;
-    r.readers = 1;
+    r.sized = false;
+    r.readers = 0;  // nobody contoured it
     r.id = core::cat("NN", ++nn_count);
     res.non_nodules.push_back(r);
   }

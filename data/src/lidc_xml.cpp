@@ -66,6 +66,22 @@ double number(const Ctx& ctx, const XMLElement* parent, const char* name, bool r
   return v;
 }
 
+// An optional integer characteristic: absent or empty is unknown (0); text that is not a number is unknown too,
+// with a warning naming the file, line and element (the annotation stays usable).
+int optional_int(const Ctx& ctx, const XMLElement* parent, const char* name, std::vector<std::string>& warnings) {
+  const XMLElement* c = child(parent, name);
+  if (!c) return 0;
+  const std::string t = trimmed(c->GetText());
+  if (t.empty()) return 0;
+  char* end = nullptr;
+  const double v = std::strtod(t.c_str(), &end);
+  if (!(end && *end == '\0' && std::isfinite(v) && v >= 0 && v <= 100 && v == std::floor(v))) {
+    warnings.push_back(core::cat(ctx.where(c), ": <", name, "> = '", t, "' is not a rating: treated as unknown"));
+    return 0;
+  }
+  return static_cast<int>(v);
+}
+
 LidcRoi parse_roi(const Ctx& ctx, const XMLElement* r) {
   LidcRoi roi;
   roi.z_mm = number(ctx, r, "imageZposition");
@@ -112,8 +128,9 @@ LidcAnnotations parse_lidc_xml(const std::string& text, const std::string& origi
         m.nodule_id = text_of(n, "noduleID");
         if (const XMLElement* c = child(n, "characteristics")) {
           if (c->FirstChildElement()) {
+            // Every rating is optional: absent or empty ones are unknown (0).
             LidcCharacteristics ch;
-            auto get = [&](const char* name) { return static_cast<int>(number(ctx, c, name, false, 0)); };
+            auto get = [&](const char* name) { return optional_int(ctx, c, name, a.warnings); };
             ch.subtlety = get("subtlety");
             ch.internal_structure = get("internalStructure");
             ch.calcification = get("calcification");
@@ -123,7 +140,9 @@ LidcAnnotations parse_lidc_xml(const std::string& text, const std::string& origi
             ch.spiculation = get("spiculation");
             ch.texture = get("texture");
             ch.malignancy = get("malignancy");
-            m.characteristics = ch;
+            const bool any = ch.subtlety || ch.internal_structure || ch.calcification || ch.sphericity || ch.margin ||
+                             ch.lobulation || ch.spiculation || ch.texture || ch.malignancy;
+            if (any) m.characteristics = ch;
           }
         }
         for (const XMLElement* r = n->FirstChildElement(); r; r = r->NextSiblingElement()) {

@@ -84,7 +84,7 @@ LidcAnnotations simulate_readers(const Phantom& ph, const std::vector<DicomSlice
           for (int i = 0; i < w; ++i) mask[std::size_t(j) * w + i] = ids.at(i, j, k) == id;
         auto shaped = morph(mask, w, h, ops[r]);
         if (std::find(shaped.begin(), shaped.end(), 1) == shaped.end()) shaped = mask;  // eroded away: keep it
-        for (auto& outline : trace_outlines(shaped, w, h)) {
+        for (auto& outline : outside_outlines(shaped, w, h)) {  // LIDC: the outline runs just outside
           LidcRoi roi;
           roi.z_mm = slices[k].z_mm;
           roi.sop_uid = slices[k].sop_uid;

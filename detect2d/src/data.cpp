@@ -104,21 +104,41 @@ torch::Tensor load_view_image(const fs::path& folder, const core::ViewRecord& vi
   return image.unsqueeze(0);
 }
 
+ViewTruth view_truth(const core::ViewRecord& view, const ViewDataOptions& o) {
+  ViewTruth t;
+  for (const auto& b : view.boxes) {
+    const auto& box = b.projection.box;
+    if (!b.projection.visible || box.empty()) continue;
+    const bool big_enough = box.width() >= o.min_box_size && box.height() >= o.min_box_size;
+    if (b.ignore || !big_enough) {
+      t.ignore.push_back(box);
+      t.ignore_ids.push_back(b.nodule_id);
+    } else {
+      t.boxes.push_back(box);
+      t.box_ids.push_back(b.nodule_id);
+    }
+  }
+  return t;
+}
+
+namespace {
+torch::Tensor box_tensor(const std::vector<core::Box2D>& boxes) {
+  std::vector<float> v;
+  for (const auto& b : boxes) v.insert(v.end(), {float(b.x0), float(b.y0), float(b.x1), float(b.y1)});
+  return torch::from_blob(v.data(), {static_cast<std::int64_t>(boxes.size()), 4}, torch::kFloat).clone();
+}
+}  // namespace
+
 train::Sample ViewSetDataset::get(std::size_t index) const {
   XL_CHECK(index < items_.size(), "dataset index ", index, " out of range (", items_.size(), " views)");
   const auto& item = items_[index];
   train::Sample s;
   s.id = item.case_id + "/" + item.view.camera.name();
   s.tensors["image"] = load_view_image(item.folder, item.view, options_);
-  std::vector<float> boxes;
-  for (const auto& b : item.view.boxes) {
-    const auto& box = b.projection.box;
-    if (!b.projection.visible || box.width() < options_.min_box_size || box.height() < options_.min_box_size) continue;
-    boxes.insert(boxes.end(), {float(box.x0), float(box.y0), float(box.x1), float(box.y1)});
-  }
-  const auto n = static_cast<std::int64_t>(boxes.size() / 4);
-  s.tensors["boxes"] = torch::from_blob(boxes.data(), {n, 4}, torch::kFloat).clone();
-  s.tensors["labels"] = torch::ones({n}, torch::kLong);
+  const ViewTruth truth = view_truth(item.view, options_);
+  s.tensors["boxes"] = box_tensor(truth.boxes);
+  s.tensors["labels"] = torch::ones({static_cast<std::int64_t>(truth.boxes.size())}, torch::kLong);
+  s.tensors["ignore_boxes"] = box_tensor(truth.ignore);
   return s;
 }
 
@@ -136,7 +156,11 @@ torch::Tensor batch_images(const train::Batch& batch, const torch::Device& devic
 
 std::vector<ImageTargets> batch_targets(const train::Batch& batch, const torch::Device& device) {
   std::vector<ImageTargets> out;
-  for (const auto& s : batch) out.push_back({s.at("boxes").to(device), s.at("labels").to(device)});
+  for (const auto& s : batch) {
+    const auto it = s.tensors.find("ignore_boxes");
+    const torch::Tensor ignore = it != s.tensors.end() ? it->second : torch::zeros({0, 4}, torch::kFloat);
+    out.push_back({s.at("boxes").to(device), s.at("labels").to(device), ignore.to(device)});
+  }
   return out;
 }
 

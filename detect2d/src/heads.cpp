@@ -70,6 +70,29 @@ torch::Tensor match(const torch::Tensor& iou, double fg, double bg, bool allow_l
   return matches;
 }
 
+}  // namespace
+
+torch::Tensor assign_boxes(const torch::Tensor& gt, const torch::Tensor& ignore, const torch::Tensor& candidates,
+                           double fg_iou, double bg_iou, bool allow_low_quality, double ignore_iof_threshold) {
+  const auto cand = candidates.to(torch::kFloat);
+  auto matches = torch::full({cand.size(0)}, int64_t(-1), torch::TensorOptions().dtype(torch::kLong).device(cand.device()));
+  torch::Tensor ignored;
+  if (ignore.defined() && ignore.numel() > 0) {
+    const auto iof = box_iof(cand, ignore.to(cand.device(), torch::kFloat));  // [M, I]
+    ignored = std::get<0>(iof.max(1)) > ignore_iof_threshold;
+  }
+  if (gt.defined() && gt.size(0) > 0) {
+    auto iou = box_iou(gt.to(cand.device(), torch::kFloat), cand);
+    // MaxIoUAssigner: overlaps of ignored candidates become -1, so no truth can claim them as its best.
+    if (ignored.defined()) iou.masked_fill_(ignored.unsqueeze(0), -1.0);
+    matches = match(iou, fg_iou, bg_iou, allow_low_quality);
+  }
+  if (ignored.defined()) matches.masked_fill_(ignored, -3);
+  return matches;
+}
+
+namespace {
+
 // BalancedPositiveNegativeSampler on labels (1 positive, 0 negative, -1 ignored); randomness from the global
 // torch generator (its state is checkpointed by the trainer, so resumes are exact).
 std::pair<torch::Tensor, torch::Tensor> sample(const torch::Tensor& labels, int batch, double positive_fraction) {
@@ -203,12 +226,12 @@ class RPNImpl : public torch::nn::Module {
         const auto& gt = (*targets)[b].boxes;
         auto labels = torch::zeros({all_anchors.size(0)}, torch::TensorOptions().dtype(torch::kFloat).device(all_anchors.device()));
         auto matched = torch::zeros_like(all_anchors);
-        if (gt.size(0) > 0) {
-          const auto m = match(box_iou(gt.to(torch::kFloat), all_anchors), c_.rpn_fg_iou, c_.rpn_bg_iou, true);
-          labels = (m >= 0).to(torch::kFloat);
-          labels.masked_fill_(m == -2, -1.0);
-          matched = gt.to(torch::kFloat).index_select(0, m.clamp_min(0));
-        }
+        // Anchors inside ignore regions are neither positive (not even a truth's best anchor) nor negative.
+        const auto m = assign_boxes(gt, (*targets)[b].ignore, all_anchors, c_.rpn_fg_iou, c_.rpn_bg_iou, true,
+                                    c_.ignore_iof_threshold);
+        labels = (m >= 0).to(torch::kFloat);
+        labels.masked_fill_(m <= -2, -1.0);
+        if (gt.size(0) > 0) matched = gt.to(torch::kFloat).index_select(0, m.clamp_min(0));
         labels_all.push_back(labels);
         targets_all.push_back(encode_boxes(all_anchors, matched, unit));
       }
@@ -299,13 +322,15 @@ class RoIHeadsImpl : public torch::nn::Module {
       const auto props = torch::cat({proposals[b], gt}, 0);  // GT boxes join the proposals (torchvision)
       auto labels = torch::zeros({props.size(0)}, torch::TensorOptions().dtype(torch::kLong).device(props.device()));
       auto matched = torch::zeros_like(props);
+      // RoIs inside ignore regions are not sampled.
+      const auto m = assign_boxes(gt, targets[b].ignore, props, c_.roi_fg_iou, c_.roi_bg_iou, false,
+                                  c_.ignore_iof_threshold);
       if (gt.size(0) > 0) {
-        const auto m = match(box_iou(gt, props), c_.roi_fg_iou, c_.roi_bg_iou, false);
         labels = targets[b].labels.to(torch::kLong).to(props.device()).index_select(0, m.clamp_min(0));
-        labels.masked_fill_(m == -1, 0);
-        labels.masked_fill_(m == -2, -1);
         matched = gt.index_select(0, m.clamp_min(0));
       }
+      labels.masked_fill_(m == -1, 0);
+      labels.masked_fill_(m <= -2, -1);
       auto [p, n] = sample(labels, c_.roi_batch_per_image, c_.roi_positive_fraction);
       const auto idx = torch::cat({p, n});
       sampled_boxes.push_back(props.index_select(0, idx));
@@ -399,6 +424,8 @@ std::map<std::string, torch::Tensor> FasterRCNNImpl::losses(const torch::Tensor&
              "].boxes must be [G, 4]");
     XL_CHECK(t.labels.defined() && t.labels.dim() == 1 && t.labels.size(0) == t.boxes.size(0), "detect2d: targets[", b,
              "].labels must be [", t.boxes.size(0), "]");
+    XL_CHECK(!t.ignore.defined() || (t.ignore.dim() == 2 && t.ignore.size(1) == 4), "detect2d: targets[", b,
+             "].ignore must be [I, 4]");
     if (t.labels.numel() > 0)
       XL_CHECK(t.labels.min().item<int64_t>() >= 1 && t.labels.max().item<int64_t>() <= config_.num_classes,
                "detect2d: targets[", b, "].labels must lie in 1..", config_.num_classes);

@@ -75,12 +75,16 @@ nlohmann::json truth_json(const ViewSetDataset& dataset) {
     const auto& item = dataset.items()[i];
     auto e = image_entry(item.case_id + "/" + item.view.camera.name(), item.case_id, item.view.camera.name(),
                          item.view.camera.width(), item.view.camera.height());
-    for (const auto& b : item.view.boxes) {
-      const auto& x = b.projection.box;
-      // The same boxes the dataset trains and scores on (ViewSetDataset::get).
-      const double min_size = dataset.options().min_box_size;
-      if (!b.projection.visible || x.width() < min_size || x.height() < min_size) continue;
-      e["boxes"].push_back({{"bbox_xyxy", {x.x0, x.y0, x.x1, x.y1}}, {"label", "nodule"}, {"id", b.nodule_id}});
+    // The same boxes the dataset trains and scores on (view_truth): nodules, then ignore (crowd) regions.
+    const ViewTruth truth = view_truth(item.view, dataset.options());
+    for (std::size_t k = 0; k < truth.boxes.size(); ++k) {
+      const auto& x = truth.boxes[k];
+      e["boxes"].push_back({{"bbox_xyxy", {x.x0, x.y0, x.x1, x.y1}}, {"label", "nodule"}, {"id", truth.box_ids[k]}});
+    }
+    for (std::size_t k = 0; k < truth.ignore.size(); ++k) {
+      const auto& x = truth.ignore[k];
+      e["boxes"].push_back(
+          {{"bbox_xyxy", {x.x0, x.y0, x.x1, x.y1}}, {"label", "nodule"}, {"id", truth.ignore_ids[k]}, {"ignore", true}});
     }
     images.push_back(e);
   }
@@ -91,13 +95,17 @@ Detect2DEvaluation evaluate_detections(const std::vector<ImageDetections>& detec
   std::map<std::string, std::vector<eval::GroundTruth2D>> truths;
   std::map<std::string, std::vector<eval::Detection2D>> preds;
   for (std::size_t i = 0; i < dataset.size(); ++i) {
-    const auto sample = dataset.get(i);  // the dataset's filtered boxes are the truth the model was trained on
-    const auto& view = dataset.items()[i].view.camera.name();
-    const auto b = sample.at("boxes").accessor<float, 2>();
-    for (int64_t k = 0; k < sample.at("boxes").size(0); ++k) {
-      const eval::GroundTruth2D t{sample.id, core::Box2D{b[k][0], b[k][1], b[k][2], b[k][3]}, false};
-      truths["all"].push_back(t);
-      truths[view].push_back(t);
+    const auto& item = dataset.items()[i];  // the truth the model was trained on, ignore regions as crowds
+    const auto& view = item.view.camera.name();
+    const std::string image_id = item.case_id + "/" + view;
+    const ViewTruth truth = view_truth(item.view, dataset.options());
+    for (const auto& box : truth.boxes) {
+      truths["all"].push_back({image_id, box, false});
+      truths[view].push_back({image_id, box, false});
+    }
+    for (const auto& box : truth.ignore) {
+      truths["all"].push_back({image_id, box, true});
+      truths[view].push_back({image_id, box, true});
     }
     truths["all"];
     truths[view];
@@ -120,7 +128,7 @@ Detect2DEvaluation evaluate_detections(const std::vector<ImageDetections>& detec
 }
 
 void write_overlay_png(const std::filesystem::path& path, const torch::Tensor& image, const torch::Tensor& truth_boxes,
-                       const ImageDetections& detections, double min_score) {
+                       const ImageDetections& detections, double min_score, const torch::Tensor& ignore_boxes) {
   XL_CHECK(image.dim() == 3, "overlay: image must be [C, H, W]");
   const auto gray = (image[0].clamp(0, 1) * 255).to(torch::kByte).contiguous();
   cv::Mat g(static_cast<int>(gray.size(0)), static_cast<int>(gray.size(1)), CV_8UC1, gray.data_ptr<uint8_t>());
@@ -131,6 +139,12 @@ void write_overlay_png(const std::filesystem::path& path, const torch::Tensor& i
   for (int64_t i = 0; i < t.size(0); ++i)
     cv::rectangle(img, cv::Point2f(t[i][0].item<float>(), t[i][1].item<float>()),
                   cv::Point2f(t[i][2].item<float>(), t[i][3].item<float>()), cv::Scalar(0, 200, 0), thick);
+  if (ignore_boxes.defined()) {
+    const auto g = ignore_boxes.to(torch::kFloat).contiguous();
+    for (int64_t i = 0; i < g.size(0); ++i)
+      cv::rectangle(img, cv::Point2f(g[i][0].item<float>(), g[i][1].item<float>()),
+                    cv::Point2f(g[i][2].item<float>(), g[i][3].item<float>()), cv::Scalar(0, 165, 255), thick);
+  }
   const auto b = detections.boxes.accessor<float, 2>();
   const auto s = detections.scores.accessor<float, 1>();
   for (int64_t i = 0; i < detections.boxes.size(0); ++i) {

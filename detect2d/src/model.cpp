@@ -38,6 +38,7 @@ ModelConfig ModelConfig::from_config(const core::Config& c) {
   m.roi_positive_fraction = c.get("roi.positive_fraction", m.roi_positive_fraction);
   m.roi_fg_iou = c.get("roi.fg_iou", m.roi_fg_iou);
   m.roi_bg_iou = c.get("roi.bg_iou", m.roi_bg_iou);
+  m.ignore_iof_threshold = c.get("ignore_iof_threshold", m.ignore_iof_threshold);
   m.box_coder_stds = c.get("roi.box_coder_stds", m.box_coder_stds);
   m.canonical_scale = c.get("roi.canonical_scale", m.canonical_scale);
   m.canonical_level = c.get("roi.canonical_level", m.canonical_level);
@@ -75,6 +76,7 @@ void ModelConfig::validate() const {
   if (!(rpn_nms_threshold > 0 && rpn_nms_threshold <= 1)) fail("rpn.nms_threshold must be in (0, 1]");
   if (!(rpn_bg_iou <= rpn_fg_iou)) fail("rpn.bg_iou must be <= rpn.fg_iou");
   if (!(roi_bg_iou <= roi_fg_iou)) fail("roi.bg_iou must be <= roi.fg_iou");
+  if (!(ignore_iof_threshold > 0 && ignore_iof_threshold <= 1)) fail("ignore_iof_threshold must be in (0, 1]");
   if (rpn_batch_per_image < 1 || roi_batch_per_image < 1) fail("batch_per_image values must be >= 1");
   if (num_classes < 1) fail(core::cat("roi.num_classes must be >= 1, got ", num_classes));
   if (roi_pool_size < 1) fail(core::cat("roi.pool_size must be >= 1, got ", roi_pool_size));

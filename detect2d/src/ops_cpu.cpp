@@ -358,6 +358,18 @@ torch::Tensor box_iou(const torch::Tensor& a, const torch::Tensor& b) {
   return torch::where(uni > 0, inter / uni.clamp_min(1e-12), torch::zeros_like(inter));
 }
 
+torch::Tensor box_iof(const torch::Tensor& a, const torch::Tensor& b) {
+  XL_CHECK(a.dim() == 2 && a.size(1) == 4 && b.dim() == 2 && b.size(1) == 4, "box_iof: boxes must be [N, 4] and [M, 4], got ",
+           shape_of(a), " and ", shape_of(b));
+  const auto area_a = (a.select(1, 2) - a.select(1, 0)).clamp_min(0) * (a.select(1, 3) - a.select(1, 1)).clamp_min(0);
+  const auto lt = torch::max(a.unsqueeze(1).slice(2, 0, 2), b.unsqueeze(0).slice(2, 0, 2));
+  const auto rb = torch::min(a.unsqueeze(1).slice(2, 2, 4), b.unsqueeze(0).slice(2, 2, 4));
+  const auto wh = (rb - lt).clamp_min(0);
+  const auto inter = wh.select(2, 0) * wh.select(2, 1);
+  const auto denom = area_a.unsqueeze(1).expand_as(inter);
+  return torch::where(denom > 0, inter / denom.clamp_min(1e-12), torch::zeros_like(inter));
+}
+
 torch::Tensor assign_fpn_levels(const torch::Tensor& boxes, const std::vector<std::int64_t>& strides,
                                 double canonical_scale, double canonical_level) {
   XL_CHECK(!strides.empty(), "assign_fpn_levels: no levels");

@@ -18,6 +18,9 @@ namespace xraylift::drr {
 
 namespace {
 
+const cv::Scalar kNoduleColour(0, 0, 255);    // BGR red
+const cv::Scalar kIgnoreColour(0, 165, 255);  // BGR orange
+
 void write_png(const fs::path& path, const cv::Mat& image) {
   std::vector<unsigned char> bytes;
   XL_CHECK(cv::imencode(".png", image, bytes), "drr: could not encode '", path.string(), "' as PNG");
@@ -58,13 +61,33 @@ cv::Mat display_image(const float* L, int height, int width) {
   return color;
 }
 
+// A dashed rectangle (ignore regions).
+void dashed_rectangle(cv::Mat& image, const core::Box2D& b, const cv::Scalar& color, int thickness) {
+  const double dash = std::max(3.0, image.cols / 160.0);
+  auto line = [&](cv::Point2d p, cv::Point2d q) {
+    const double len = std::hypot(q.x - p.x, q.y - p.y);
+    for (double s = 0; s < len; s += 2 * dash) {
+      const double e = std::min(len, s + dash);
+      cv::line(image, p + (q - p) * (s / std::max(len, 1e-9)), p + (q - p) * (e / std::max(len, 1e-9)), color, thickness,
+               cv::LINE_AA);
+    }
+  };
+  line({b.x0, b.y0}, {b.x1, b.y0});
+  line({b.x1, b.y0}, {b.x1, b.y1});
+  line({b.x1, b.y1}, {b.x0, b.y1});
+  line({b.x0, b.y1}, {b.x0, b.y0});
+}
+
 void draw_boxes(cv::Mat& image, const std::vector<core::ViewBox2D>& boxes) {
   const double scale = std::max(0.35, image.cols / 1024.0);
   const int thickness = std::max(1, image.cols / 512);
   for (const auto& b : boxes) {
     const auto& box = b.projection.box;
-    const cv::Scalar color(0, 0, 255);
-    cv::rectangle(image, cv::Point2d(box.x0, box.y0), cv::Point2d(box.x1, box.y1), color, thickness, cv::LINE_AA);
+    const cv::Scalar color = b.ignore ? kIgnoreColour : kNoduleColour;
+    if (b.ignore)
+      dashed_rectangle(image, box, color, thickness);
+    else
+      cv::rectangle(image, cv::Point2d(box.x0, box.y0), cv::Point2d(box.x1, box.y1), color, thickness, cv::LINE_AA);
     const auto& c = b.projection.center_uv;
     if (c.allFinite()) cv::drawMarker(image, cv::Point2d(c.x(), c.y()), cv::Scalar(0, 255, 255), cv::MARKER_CROSS,
                                       std::max(4, image.cols / 128), thickness);
@@ -98,7 +121,10 @@ core::ViewSet write_views(const fs::path& dir, const std::string& case_id, const
                               {"png_l_max", out.png_l_max},
                               {"formula", "png = round(65535 * clamp(L / png_l_max, 0, 1)); L = png / 65535 * png_l_max"}};
   set.render["line_integral"] = "float32 .npy, integral of mu ds (unitless), rays through pixel centres";
+  out.truth.validate("truth filter");
+  set.render["truth_filter"] = {{"min_diameter_mm", out.truth.min_diameter_mm}, {"min_readers", out.truth.min_readers}};
   set.boxes_3d = nodules;
+  core::apply_truth_filter(set.boxes_3d, out.truth);
   const bool mask = !images.nodule_label.empty();
   std::vector<float> transmitted;
   if (out.transmission) {
@@ -113,7 +139,7 @@ core::ViewSet write_views(const fs::path& dir, const std::string& case_id, const
     rec.camera = rig[v];
     rec.image_path = view_file(v, ".png");
     rec.line_integral_path = view_file(v, ".npy");
-    rec.boxes = core::ground_truth_boxes_2d(rig[v], nodules);
+    rec.boxes = core::ground_truth_boxes_2d(rig[v], set.boxes_3d);
 
     cv::Mat png(H, W, CV_16UC1);
     for (int r = 0; r < H; ++r)

@@ -42,6 +42,8 @@ std::vector<EvalCase> pair_cases(const core::BoxSet& truth, const std::string& t
   XL_CHECK(std::isfinite(filter.min_diameter_mm) && filter.min_diameter_mm >= 0,
            "truth filter: min_diameter_mm = ", filter.min_diameter_mm, ", expected a finite value >= 0");
   XL_CHECK(filter.min_readers >= 0, "truth filter: min_readers = ", filter.min_readers, ", expected >= 0");
+  XL_CHECK(std::isfinite(filter.unsized_diameter_mm) && filter.unsized_diameter_mm > 0,
+           "truth filter: unsized_diameter_mm = ", filter.unsized_diameter_mm, ", expected a finite value > 0");
   validate_records(truth, truth_origin, false);
   validate_records(predictions, prediction_origin, true);
   std::vector<EvalCase> cases;
@@ -50,11 +52,9 @@ std::vector<EvalCase> pair_cases(const core::BoxSet& truth, const std::string& t
     XL_CHECK(index.emplace(c.case_id, cases.size()).second, truth_origin, ": case_id '", c.case_id,
              "' appears twice");
     EvalCase ec{c.case_id, c.boxes, {}};
-    for (auto& t : ec.truths) {
-      const bool too_small = t.diameter() < filter.min_diameter_mm;
-      const bool too_few_readers = t.readers > 0 && t.readers < filter.min_readers;
-      t.ignore = t.ignore || too_small || too_few_readers;
-    }
+    core::apply_truth_filter(ec.truths, filter);
+    for (auto& t : ec.truths)
+      if (!t.sized) t.diameter_mm = filter.unsized_diameter_mm;  // LUNA16: diameter -1 -> 10 mm
     cases.push_back(std::move(ec));
   }
   std::unordered_set<std::string> seen;
@@ -66,6 +66,7 @@ std::vector<EvalCase> pair_cases(const core::BoxSet& truth, const std::string& t
     XL_CHECK(seen.insert(pc.case_id).second, prediction_origin, ": cases[", c, "]: case_id '", pc.case_id,
              "' appears twice");
     cases[it->second].predictions = pc.boxes;
+    cases[it->second].prediction_file_position = static_cast<int>(c);
   }
   return cases;
 }

@@ -12,9 +12,11 @@
 namespace xraylift::eval {
 namespace {
 
-std::vector<std::size_t> score_order(const std::vector<core::BoxRecord>& preds) {
+// Descending score; ties by ascending index (stable) or, as the nuScenes devkit, by descending index.
+std::vector<std::size_t> score_order(const std::vector<core::BoxRecord>& preds, bool devkit_ties) {
   std::vector<std::size_t> order(preds.size());
   std::iota(order.begin(), order.end(), 0);
+  if (devkit_ties) std::reverse(order.begin(), order.end());
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return preds[a].score > preds[b].score; });
   return order;
 }
@@ -29,14 +31,20 @@ int count_valid(const EvalCase& c) {
   return n;
 }
 
-std::vector<RankedMatch> merge_ranked(const std::vector<const CaseMatches*>& cases, int& npos) {
+std::vector<RankedMatch> merge_ranked(const std::vector<const CaseMatches*>& cases, int& npos, bool devkit_ties) {
   std::vector<RankedMatch> all;
   npos = 0;
-  for (const auto* c : cases) {
-    npos += c->num_truths;
-    all.insert(all.end(), c->matches.begin(), c->matches.end());
+  for (std::size_t c = 0; c < cases.size(); ++c) {
+    npos += cases[c]->num_truths;
+    for (RankedMatch m : cases[c]->matches) {
+      if (m.position < 0) m.position = static_cast<int>(c);
+      all.push_back(m);
+    }
   }
-  std::stable_sort(all.begin(), all.end(), [](const RankedMatch& a, const RankedMatch& b) { return a.score > b.score; });
+  if (devkit_ties)
+    std::stable_sort(all.begin(), all.end(), devkit_ranks_before);
+  else
+    std::stable_sort(all.begin(), all.end(), [](const RankedMatch& a, const RankedMatch& b) { return a.score > b.score; });
   return all;
 }
 
@@ -46,7 +54,7 @@ CaseMatches match_nearest(const EvalCase& c, Limit limit_for) {
   CaseMatches out;
   out.num_truths = count_valid(c);
   std::vector<bool> taken(c.truths.size(), false);
-  for (std::size_t p : score_order(c.predictions)) {
+  for (std::size_t p : score_order(c.predictions, true)) {
     const auto& pred = c.predictions[p];
     double best = std::numeric_limits<double>::infinity();
     int match = -1;
@@ -57,7 +65,8 @@ CaseMatches match_nearest(const EvalCase& c, Limit limit_for) {
     }
     if (match >= 0 && best < limit_for(c.truths[match])) {
       taken[match] = true;
-      out.matches.push_back({pred.score, true, best, 1.0 - core::aligned_iou(c.truths[match].box, pred.box)});
+      out.matches.push_back({pred.score, true, best, 1.0 - core::aligned_iou(c.truths[match].box, pred.box),
+                             c.prediction_file_position, p});
       continue;
     }
     bool ignored = false;
@@ -67,13 +76,19 @@ CaseMatches match_nearest(const EvalCase& c, Limit limit_for) {
     if (ignored) {
       ++out.ignored_predictions;
     } else {
-      out.matches.push_back({pred.score, false, 0, 0});
+      out.matches.push_back({pred.score, false, 0, 0, c.prediction_file_position, p});
     }
   }
   return out;
 }
 
 }  // namespace
+
+bool devkit_ranks_before(const RankedMatch& a, const RankedMatch& b) {
+  if (a.score != b.score) return a.score > b.score;
+  if (a.position != b.position) return a.position > b.position;
+  return a.index > b.index;
+}
 
 CaseMatches match_by_distance(const EvalCase& c, double threshold_mm) {
   XL_CHECK(std::isfinite(threshold_mm) && threshold_mm > 0, "distance threshold ", threshold_mm,
@@ -93,7 +108,7 @@ CaseMatches match_by_iou(const EvalCase& c, double iou_threshold) {
   CaseMatches out;
   out.num_truths = count_valid(c);
   std::vector<bool> taken(c.truths.size(), false);
-  for (std::size_t p : score_order(c.predictions)) {
+  for (std::size_t p : score_order(c.predictions, false)) {
     const auto& pred = c.predictions[p];
     double best = -std::numeric_limits<double>::infinity();
     int match = -1;
@@ -105,7 +120,7 @@ CaseMatches match_by_iou(const EvalCase& c, double iou_threshold) {
     if (match >= 0 && best > iou_threshold && !taken[match]) {
       taken[match] = true;
       out.matches.push_back({pred.score, true, centre_distance(pred, c.truths[match]),
-                             1.0 - core::aligned_iou(c.truths[match].box, pred.box)});
+                             1.0 - core::aligned_iou(c.truths[match].box, pred.box), c.prediction_file_position, p});
       continue;
     }
     bool ignored = false;
@@ -115,7 +130,7 @@ CaseMatches match_by_iou(const EvalCase& c, double iou_threshold) {
     if (ignored) {
       ++out.ignored_predictions;
     } else {
-      out.matches.push_back({pred.score, false, 0, 0});
+      out.matches.push_back({pred.score, false, 0, 0, c.prediction_file_position, p});
     }
   }
   return out;
@@ -123,7 +138,7 @@ CaseMatches match_by_iou(const EvalCase& c, double iou_threshold) {
 
 DistanceCurve accumulate_distance(const std::vector<const CaseMatches*>& cases, double threshold_mm) {
   int npos = 0;
-  const std::vector<RankedMatch> ranked = merge_ranked(cases, npos);
+  const std::vector<RankedMatch> ranked = merge_ranked(cases, npos, true);
   return accumulate_distance_ranked(ranked, npos, threshold_mm);
 }
 
@@ -190,7 +205,7 @@ IouCurve accumulate_iou(const std::vector<const CaseMatches*>& cases, double iou
   IouCurve curve;
   curve.threshold = iou_threshold;
   int npos = 0;
-  const std::vector<RankedMatch> ranked = merge_ranked(cases, npos);
+  const std::vector<RankedMatch> ranked = merge_ranked(cases, npos, false);
   curve.num_truths = npos;
   double tp = 0, fp = 0;
   for (const auto& m : ranked) {

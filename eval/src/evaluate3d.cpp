@@ -18,16 +18,24 @@ struct CaseResults {
   std::vector<std::vector<CaseMatches>> iou;
 };
 
+// Cases without a prediction file position (built in memory) take their index in the list.
+CaseMatches positioned(CaseMatches m, std::size_t case_index) {
+  for (auto& x : m.matches)
+    if (x.position < 0) x.position = static_cast<int>(case_index);
+  return m;
+}
+
 CaseResults per_case(const std::vector<EvalCase>& cases, const Eval3DOptions& o) {
   CaseResults r;
   for (const auto& c : cases) r.froc.push_back(froc_case(c, o.froc));
   for (double t : o.distance_thresholds_mm) {
     r.distance.emplace_back();
-    for (const auto& c : cases) r.distance.back().push_back(match_by_distance(c, t));
+    for (std::size_t c = 0; c < cases.size(); ++c) r.distance.back().push_back(positioned(match_by_distance(cases[c], t), c));
   }
   for (double f : o.relative_thresholds) {
     r.relative.emplace_back();
-    for (const auto& c : cases) r.relative.back().push_back(match_by_relative_distance(c, f));
+    for (std::size_t c = 0; c < cases.size(); ++c)
+      r.relative.back().push_back(positioned(match_by_relative_distance(cases[c], f), c));
   }
   for (double t : o.iou_thresholds) {
     r.iou.emplace_back();
@@ -94,7 +102,7 @@ GlobalRanking rank_globally(const CaseResults& r) {
     std::vector<std::pair<RankedMatch, std::size_t>> all;
     for (std::size_t c = 0; c < per_case.size(); ++c)
       for (const auto& m : per_case[c].matches) all.push_back({m, c});
-    std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first.score > b.first.score; });
+    std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return devkit_ranks_before(a.first, b.first); });
     g.distance.push_back(std::move(all));
   }
   return g;
@@ -191,6 +199,8 @@ void validate(const Eval3DOptions& o) {
         core::cat("eval options: min_diameter_mm = ", o.truth_filter.min_diameter_mm, ", expected >= 0"));
   check(o.truth_filter.min_readers >= 0 && o.truth_filter.min_readers <= 4,
         core::cat("eval options: min_readers = ", o.truth_filter.min_readers, ", expected 0..4"));
+  check(std::isfinite(o.truth_filter.unsized_diameter_mm) && o.truth_filter.unsized_diameter_mm > 0,
+        core::cat("eval options: unsized_diameter_mm = ", o.truth_filter.unsized_diameter_mm, ", expected > 0"));
 }
 
 Interval percentile_interval(std::vector<double> v, double confidence) {
@@ -315,6 +325,7 @@ nlohmann::json to_json(const Eval3DResult& r, const Eval3DOptions& o) {
   json doc = {{"format", "xraylift.eval3d"}, {"version", 1}};
   json opts = {{"min_diameter_mm", o.truth_filter.min_diameter_mm},
                {"min_readers", o.truth_filter.min_readers},
+               {"unsized_diameter_mm", o.truth_filter.unsized_diameter_mm},
                {"fp_rates", o.froc.fp_rates},
                {"duplicates_as_false_positives", o.froc.duplicates_as_false_positives},
                {"distance_thresholds_mm", o.distance_thresholds_mm},

@@ -28,6 +28,9 @@ TEST(BoxSet, RoundTripThroughAFile) {
   r.readers = 3;
   r.ignore = true;
   set.case_for("case-a").boxes.push_back(r);
+  BoxRecord point = r;
+  point.sized = false;  // a point mark: no measured size
+  set.case_for("case-a").boxes.push_back(point);
   set.case_for("case-b");  // a case with no boxes is kept (empty predictions differ from a missing case)
   const auto path = xraylift::testing::scratch_dir("box_set") / "boxes.json";
   write_box_set(path, set);
@@ -41,6 +44,8 @@ TEST(BoxSet, RoundTripThroughAFile) {
   EXPECT_EQ(b.readers, 3);
   EXPECT_TRUE(b.ignore);
   EXPECT_DOUBLE_EQ(b.score, 0.75);
+  EXPECT_TRUE(b.sized);
+  EXPECT_FALSE(back.find("case-a")->boxes.at(1).sized);
   EXPECT_TRUE(back.find("case-b")->boxes.empty());
   EXPECT_EQ(back.find("case-c"), nullptr);
 }

@@ -90,3 +90,21 @@ TEST(Config, SectionsShareReadTracking) {
   model.node("fpn");
   EXPECT_TRUE(c.unknown_keys().empty());
 }
+
+// Found by fuzzing (docs/RELIABILITY.md): YAML allows a list or a map as a key, and a base name the OS refuses;
+// both escaped as yaml-cpp / std::filesystem exceptions instead of a ConfigError naming the file.
+TEST(Config, NonTextKeysAndUnopenableBasesAreConfigErrors) {
+  const auto dir = xraylift::testing::scratch_dir("config_fuzz_findings");
+  EXPECT_NE(message_of([] { Config::from_yaml("model:\n  [0, 1]: 3\n", "k.yaml"); }).find("under 'model' is not plain text"),
+            std::string::npos);
+  write(dir / "key.yaml", "? {a: 1}\n: 2\n");
+  EXPECT_NE(message_of([&] { Config::load(dir / "key.yaml"); }).find("key.yaml"), std::string::npos);
+  write(dir / "long.yaml", "base: " + std::string(5000, 'x') + ".yaml\n");
+  EXPECT_NE(message_of([&] { Config::load(dir / "long.yaml"); }).find("cannot be opened"), std::string::npos);
+  write(dir / "list.yaml", "base: [{a: 1}]\n");
+  EXPECT_NE(message_of([&] { Config::load(dir / "list.yaml"); }).find("'base' must be a file name"), std::string::npos);
+  write(dir / "folder.yaml", "base: .\n");
+  EXPECT_NE(message_of([&] { Config::load(dir / "folder.yaml"); }).find("is a folder"), std::string::npos);
+  Config c;
+  EXPECT_NE(message_of([&] { c.set("a={[1]: 2}"); }).find("not plain text"), std::string::npos);
+}

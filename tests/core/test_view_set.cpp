@@ -17,6 +17,12 @@ TEST(ViewSet, RoundTripKeepsCamerasAndBoxes) {
   n.box = Box3D{{40, 10, -20}, {9, 8, 10}};
   n.id = "n1";
   set.boxes_3d.push_back(n);
+  BoxRecord mark;  // a sub-3 mm point mark: an ignore region in every view
+  mark.box = Box3D{{-30, 0, 10}, {10, 10, 10}};
+  mark.id = "p1";
+  mark.ignore = true;
+  mark.sized = false;
+  set.boxes_3d.push_back(mark);
   for (const auto& cam : rig) {
     ViewRecord v;
     v.camera = cam;
@@ -28,15 +34,20 @@ TEST(ViewSet, RoundTripKeepsCamerasAndBoxes) {
   write_view_set(path, set);
   const ViewSet back = read_view_set(path);
   ASSERT_EQ(back.views.size(), 10u);
-  ASSERT_EQ(back.boxes_3d.size(), 1u);
+  ASSERT_EQ(back.boxes_3d.size(), 2u);
+  EXPECT_TRUE(back.boxes_3d[1].ignore);
+  EXPECT_FALSE(back.boxes_3d[1].sized);
   for (std::size_t i = 0; i < back.views.size(); ++i) {
     const Camera& a = rig[i];
     const Camera& b = back.views[i].camera;
     const Eigen::Vector3d p(12, -7, 33);
     EXPECT_NEAR((a.project(p) - b.project(p)).norm(), 0, 1e-9);
-    ASSERT_EQ(back.views[i].boxes.size(), 1u);
+    ASSERT_EQ(back.views[i].boxes.size(), 2u);
     EXPECT_NEAR(back.views[i].boxes[0].projection.box.x0, set.views[i].boxes[0].projection.box.x0, 1e-9);
     EXPECT_EQ(back.views[i].boxes[0].nodule_id, "n1");
+    EXPECT_FALSE(back.views[i].boxes[0].ignore);
+    EXPECT_TRUE(set.views[i].boxes[1].ignore);  // ground_truth_boxes_2d keeps the 3D box's flag
+    EXPECT_TRUE(back.views[i].boxes[1].ignore);
   }
 }
 

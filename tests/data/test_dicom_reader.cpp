@@ -44,6 +44,36 @@ TEST(DicomReader, ReadsTheLidcSample) {
   // Mid-body voxel: soft tissue or bone, not air (patient is centred in the field of view).
   const auto c = s.hu.world_to_index(Eigen::Vector3d(0, 60, 0) - Eigen::Vector3d(0, 0, 0));
   EXPECT_GT(s.hu.at(int(c.x()), int(c.y()), int(c.z())), -300);
+  // Asymmetric landmarks, so that a flipped or swapped axis fails. Middle slice: the couch lies behind the patient
+  // (+y, posterior) and only air is in front of the chest (-y, anterior).
+  {
+    const int k = s.hu.dims().z() / 2;
+    int behind = 0, in_front = 0;
+    for (int j = 0; j < s.hu.dims().y(); ++j)
+      for (int i = 0; i < s.hu.dims().x(); ++i) {
+        const Eigen::Vector3d p = s.hu.index_to_world(Eigen::Vector3d(i, j, k));
+        if (std::abs(p.x()) >= 100 || s.hu.at(i, j, k) <= -200) continue;
+        behind += p.y() > 125 && p.y() < 160;
+        in_front += p.y() < -125 && p.y() > -160;
+      }
+    EXPECT_GT(behind, 500);
+    EXPECT_EQ(in_front, 0);
+  }
+  // The heart pulls the mediastinum's soft tissue toward the patient's left (+x) at z = +20 .. +80 mm (world).
+  {
+    double sum_x = 0, n = 0;
+    for (int k = 0; k < s.hu.dims().z(); ++k)
+      for (int j = 0; j < s.hu.dims().y(); ++j)
+        for (int i = 0; i < s.hu.dims().x(); ++i) {
+          const Eigen::Vector3d p = s.hu.index_to_world(Eigen::Vector3d(i, j, k));
+          const int hu = s.hu.at(i, j, k);
+          if (p.z() < 20 || p.z() >= 80 || p.y() < -70 || p.y() > 40 || std::abs(p.x()) > 110 || hu <= -150 || hu >= 250) continue;
+          sum_x += p.x();
+          n += 1;
+        }
+    ASSERT_GT(n, 1e4);
+    EXPECT_GT(sum_x / n, 10.0) << "soft-tissue centroid x " << sum_x / n << " mm (measured +24.8: the heart is on the left)";
+  }
   // World mapping of a pixel: the centre pixel of the middle slice is near the world origin.
   const Eigen::Vector3d p = data::dicom_pixel_to_world(s, 255.5, 255.5, s.scanner_origin_offset_mm.z());
   EXPECT_LT(p.norm(), 1e-6);
@@ -223,4 +253,79 @@ TEST(DicomReader, DecodesCompressedTransferSyntaxes) {
     EXPECT_TRUE(s.warnings.empty()) << name << ": " << ::testing::PrintToString(s.warnings);
     EXPECT_EQ(s.hu.values(), v.values()) << name;
   }
+}
+
+// ---- world positions, checked against the DICOM definition itself ----
+// Pixel (c, r) of a slice lies at ImagePositionPatient + c * PixelSpacing[1] * IOP[0..2] + r * PixelSpacing[0] *
+// IOP[3..5] (scanner mm); the reader's volume must hold that pixel's value at (that point - scanner offset).
+namespace {
+void expect_world_positions(const data::DicomSeries& s, const core::VolumeI16& written, const Eigen::Vector3d& row_dir,
+                            const Eigen::Vector3d& col_dir, double row_spacing, double col_spacing,
+                            const std::vector<Eigen::Vector3d>& ipp_by_k, const std::string& what) {
+  int checked = 0;
+  for (int k = 0; k < written.dims().z(); k += 3)
+    for (int r = 0; r < written.dims().y(); r += 5)
+      for (int c = 0; c < written.dims().x(); c += 4) {
+        const Eigen::Vector3d scanner = ipp_by_k[k] + c * col_spacing * row_dir + r * row_spacing * col_dir;
+        const Eigen::Vector3d idx = s.hu.world_to_index(scanner - s.scanner_origin_offset_mm);
+        const Eigen::Vector3i ijk = idx.array().round().cast<int>();
+        ASSERT_LT((idx - ijk.cast<double>()).norm(), 1e-6) << what << ": pixel (" << c << ", " << r << ", " << k << ")";
+        ASSERT_TRUE(s.hu.in_bounds(ijk.x(), ijk.y(), ijk.z())) << what;
+        ASSERT_EQ(s.hu.at(ijk.x(), ijk.y(), ijk.z()), written.at(c, r, k)) << what << ": pixel (" << c << ", " << r << ", " << k << ")";
+        // The LIDC contour mapping agrees.
+        const Eigen::Vector3d via_contour = data::dicom_pixel_to_world(s, c, r, ipp_by_k[k].z());
+        ASSERT_LT((via_contour - (scanner - s.scanner_origin_offset_mm)).norm(), 1e-6) << what;
+        ++checked;
+      }
+  EXPECT_GT(checked, 20) << what;
+}
+
+std::vector<Eigen::Vector3d> positions_of(const fs::path& dir, int nz) {
+  std::vector<Eigen::Vector3d> by_k(nz);
+  for (const auto& e : fs::directory_iterator(dir)) {
+    DcmFileFormat ff;
+    EXPECT_TRUE(ff.loadFile(e.path().c_str()).good());
+    Eigen::Vector3d p;
+    for (int i = 0; i < 3; ++i) ff.getDataset()->findAndGetFloat64(DCM_ImagePositionPatient, p[i], i);
+    Sint32 instance = 0;
+    ff.getDataset()->findAndGetSint32(DCM_InstanceNumber, instance);
+    by_k[nz - instance] = p;  // the writer numbers the most superior slice 1
+  }
+  return by_k;
+}
+}  // namespace
+
+TEST(DicomReaderWorld, NonSquarePixelSpacingLandsWhereDicomSaysItIs) {
+  // Columns 0.6 mm apart, rows 0.9 mm apart: PixelSpacing = "0.9\0.6" ([row spacing, column spacing]).
+  const auto v = testing_dicom::ramp_volume(24, 20, 8, {0.6, 0.9, 2.5});
+  const fs::path dir = xraylift::testing::scratch_dir("dicom_non_square") / "series";
+  data::DicomWriteOptions o;
+  o.scanner_origin_offset_mm = {12, -30, -150};
+  data::write_dicom_series(dir, v, o);
+  OFString spacing;
+  DcmFileFormat ff;
+  ASSERT_TRUE(ff.loadFile((dir / "0001.dcm").c_str()).good());
+  ff.getDataset()->findAndGetOFStringArray(DCM_PixelSpacing, spacing);
+  EXPECT_EQ(std::string(spacing.c_str()), "0.9\\0.6");
+  const auto s = data::read_dicom_series(dir);
+  EXPECT_NEAR(s.hu.spacing().x(), 0.6, 1e-9);
+  EXPECT_NEAR(s.hu.spacing().y(), 0.9, 1e-9);
+  expect_world_positions(s, v, {1, 0, 0}, {0, 1, 0}, 0.9, 0.6, positions_of(dir, 8), "non-square");
+}
+
+TEST(DicomReaderWorld, XFlippedSeriesIsReorientedToTheRightPositions) {
+  // IOP (-1, 0, 0, 0, 1, 0): columns run toward the patient's right (-x). Same pixels and positions, so the
+  // volume comes back mirrored in x, and every pixel sits where the DICOM geometry puts it.
+  const auto v = testing_dicom::ramp_volume(24, 20, 8, {0.7, 0.8, 2.5});
+  const fs::path dir = xraylift::testing::scratch_dir("dicom_x_flipped") / "series";
+  data::write_dicom_series(dir, v);
+  for (const auto& e : fs::directory_iterator(dir))
+    testing_dicom::edit_dicom(e.path(), [](DcmDataset& d) { d.putAndInsertString(DCM_ImageOrientationPatient, "-1\\0\\0\\0\\1\\0"); });
+  const auto s = data::read_dicom_series(dir);
+  ASSERT_EQ(s.hu.dims(), v.dims());
+  EXPECT_TRUE(s.hu.geometry().axis_aligned());
+  EXPECT_NEAR(s.hu.geometry().center_world().norm(), 0.0, 1e-9);
+  EXPECT_EQ(s.hu.at(0, 3, 2), v.at(23, 3, 2));
+  EXPECT_EQ(s.hu.at(23, 3, 2), v.at(0, 3, 2));
+  expect_world_positions(s, v, {-1, 0, 0}, {0, 1, 0}, 0.8, 0.7, positions_of(dir, 8), "x-flipped");
 }

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "xraylift/core/atomic_file.hpp"
 #include "xraylift/data/lidc.hpp"
 #include "xraylift/testing/testing.hpp"
@@ -145,4 +147,32 @@ TEST(LidcXml, MalformedFilesNameFileAndLine) {
   core::write_file_atomic(dir / "ok.xml", kSample);
   EXPECT_EQ(data::lidc_xml_series_uid(dir / "ok.xml"), "1.2.3.4");
   EXPECT_EQ(data::lidc_xml_series_uid(dir / "broken.xml"), "");
+}
+
+// Optional characteristics that are present but empty (<malignancy/>, <texture></texture>) are unknown ratings,
+// not errors; a rating that is not a number is unknown too, with a warning naming file, line and element.
+TEST(LidcXml, EmptyOrOddCharacteristicsDoNotDropTheFile) {
+  std::string empty = kSample;
+  empty.replace(empty.find("<malignancy>5</malignancy>"), std::strlen("<malignancy>5</malignancy>"), "<malignancy/>");
+  empty.replace(empty.find("<texture>5</texture>"), std::strlen("<texture>5</texture>"), "<texture>  </texture>");
+  empty.replace(empty.find("<margin>3</margin>"), std::strlen("<margin>3</margin>"), "<margin>n/a</margin>");
+  const auto a = data::parse_lidc_xml(empty, "empty.xml");
+  ASSERT_EQ(a.marks.size(), 2u);
+  ASSERT_TRUE(a.marks[0].characteristics.has_value());
+  EXPECT_EQ(a.marks[0].characteristics->malignancy, 0);
+  EXPECT_EQ(a.marks[0].characteristics->texture, 0);
+  EXPECT_EQ(a.marks[0].characteristics->margin, 0);
+  EXPECT_EQ(a.marks[0].characteristics->subtlety, 5);
+  bool warned = false;
+  for (const auto& w : a.warnings) warned = warned || (w.find("empty.xml:") != std::string::npos && w.find("<margin>") != std::string::npos);
+  EXPECT_TRUE(warned) << ::testing::PrintToString(a.warnings);
+  // All ratings empty: no characteristics at all (as for a sub-3 mm nodule).
+  const std::string blank = R"(<?xml version="1.0"?><LidcReadMessage xmlns="http://www.nih.gov"><ResponseHeader>
+    <SeriesInstanceUid>1.2</SeriesInstanceUid></ResponseHeader><readingSession><unblindedReadNodule>
+    <noduleID>n</noduleID><characteristics><subtlety/><malignancy></malignancy></characteristics>
+    <roi><imageZposition>1</imageZposition><imageSOP_UID>1.2.1</imageSOP_UID><inclusion>TRUE</inclusion>
+    <edgeMap><xCoord>5</xCoord><yCoord>6</yCoord></edgeMap></roi></unblindedReadNodule></readingSession></LidcReadMessage>)";
+  const auto b = data::parse_lidc_xml(blank, "blank.xml");
+  ASSERT_EQ(b.marks.size(), 1u);
+  EXPECT_FALSE(b.marks[0].characteristics.has_value());
 }

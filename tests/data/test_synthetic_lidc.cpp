@@ -40,13 +40,23 @@ TEST(SyntheticLidc, RoundTripThroughTheRealReaders) {
       if (n.box.contains(truth.truth.box.center)) match = &n;
     ASSERT_NE(match, nullptr) << truth.truth.id;
     EXPECT_EQ(match->readers, 4);
+    EXPECT_EQ(match->point_readers, 0);
     EXPECT_FALSE(match->ignore);
+    // Both boxes are unions of voxel cells, so they can only differ by whole voxels: within half a voxel
+    // means the same cells (the consensus of >= 2 of the 4 simulated readers is the exact outline's mask).
     for (int ax = 0; ax < 3; ++ax) {
-      EXPECT_LE(std::abs(match->box.min()[ax] - truth.truth.box.min()[ax]), sp[ax] + 1e-6) << truth.truth.id << " axis " << ax;
-      EXPECT_LE(std::abs(match->box.max()[ax] - truth.truth.box.max()[ax]), sp[ax] + 1e-6) << truth.truth.id << " axis " << ax;
+      EXPECT_LT(std::abs(match->box.min()[ax] - truth.truth.box.min()[ax]), 0.5 * sp[ax]) << truth.truth.id << " axis " << ax;
+      EXPECT_LT(std::abs(match->box.max()[ax] - truth.truth.box.max()[ax]), 0.5 * sp[ax]) << truth.truth.id << " axis " << ax;
     }
+    // pylidc's diameter of an outline drawn just outside the nodule spans the nodule's cells plus about one
+    // pixel (the outline's centres lie half a pixel outside on each side).
+    const double in_plane = std::max(sp.x(), sp.y());
+    const double extent = std::max(truth.truth.box.size.x(), truth.truth.box.size.y());
+    EXPECT_GE(match->diameter_mm, extent - 1e-6) << truth.truth.id;
+    EXPECT_LE(match->diameter_mm, std::hypot(truth.truth.box.size.x(), truth.truth.box.size.y()) + 2 * in_plane) << truth.truth.id;
   }
   EXPECT_EQ(res.non_nodules.size(), 1u);
+  EXPECT_FALSE(res.non_nodules[0].sized);
 }
 
 TEST(SyntheticLidc, SmallNodulesBecomeSinglePointMarks) {

@@ -91,3 +91,51 @@ TEST(Inference, Boxes2dJsonAndEvaluationAndOverlay) {
   write_overlay_png(dir / "o.png", ds.get(0).at("image"), ds.get(0).at("boxes"), dets[0]);
   EXPECT_GT(std::filesystem::file_size(dir / "o.png"), 100u);
 }
+
+// Ignore regions (sub-3 mm marks, non-nodules, boxes below min_box_size) reach the detector as ignore_boxes,
+// the truth file as "ignore": true, and scoring as crowd regions: detecting them is neither a hit nor an FP.
+TEST(ViewSetData, IgnoreRegionsAreNeitherTruthNorBackground) {
+  const auto dir = xraylift::testing::scratch_dir("detect2d_ignore");
+  const auto infos = write_synthetic_view_sets(dir / "sets", 1, 2, 64, 9);
+  auto set = core::read_view_set(infos[0]);
+  ASSERT_GE(set.views[0].boxes.size(), 2u);
+  set.views[0].boxes[0].ignore = true;
+  core::write_view_set(infos[0], set);
+  ASSERT_TRUE(core::read_view_set(infos[0]).views[0].boxes[0].ignore);  // the flag round-trips
+
+  ViewSetDataset ds(infos);
+  const auto s = ds.get(0);
+  const std::size_t visible = set.views[0].boxes.size();
+  EXPECT_EQ(s.at("ignore_boxes").size(0), 1);
+  EXPECT_EQ(std::size_t(s.at("boxes").size(0)), visible - 1);
+  const auto targets = batch_targets({s}, torch::kCPU);
+  EXPECT_EQ(targets[0].ignore.size(0), 1);
+  const auto t = truth_json(ds);
+  int ignored = 0;
+  for (const auto& b : t["images"][0]["boxes"]) ignored += b.value("ignore", false);
+  EXPECT_EQ(ignored, 1);
+
+  // Detections on every box, the ignored one included: AP stays 1 (the ignore region absorbs its detection).
+  std::vector<ImageDetections> dets;
+  for (std::size_t i = 0; i < ds.size(); ++i) {
+    const auto si = ds.get(i);
+    ImageDetections d;
+    d.image_id = si.id;
+    d.case_id = ds.items()[i].case_id;
+    d.view = ds.items()[i].view.camera.name();
+    d.width = d.height = 64;
+    d.boxes = torch::cat({si.at("boxes"), si.at("ignore_boxes")});
+    d.scores = torch::full({d.boxes.size(0)}, 0.9f);
+    dets.push_back(d);
+  }
+  const auto ev = evaluate_detections(dets, ds);
+  EXPECT_NEAR(ev.overall.ap50, 1.0, 1e-9);
+  EXPECT_EQ(ev.overall.num_truths, int(visible - 1 + ds.get(1).at("boxes").size(0)));
+
+  // A box below min_box_size is an ignore region too, not dropped.
+  ViewDataOptions big;
+  big.min_box_size = 1e6;
+  ViewSetDataset all_small(infos, big);
+  EXPECT_EQ(all_small.get(0).at("boxes").size(0), 0);
+  EXPECT_EQ(std::size_t(all_small.get(0).at("ignore_boxes").size(0)), visible);
+}

@@ -122,12 +122,41 @@ TEST(Anchors, CentredOnCellsWithRequestedAreasAndRatios) {
   EXPECT_NEAR((h / w)[2].item<float>(), 2.0, 1e-5);
 }
 
+// MMDetection's MaxIoUAssigner with gt_bboxes_ignore: candidates mostly inside an ignore region (intersection over
+// their own area > ignore_iof_thr) are neither positive nor negative, and no truth may claim them as its best.
+TEST(Assign, IgnoreRegionsAreNeitherPositiveNorNegative) {
+  const auto gt = torch::tensor({{10.f, 10.f, 30.f, 30.f}});
+  const auto ignore = torch::tensor({{50.f, 50.f, 80.f, 80.f}});
+  const auto cands = torch::tensor({{10.f, 10.f, 30.f, 30.f},      // the truth itself: positive
+                                    {52.f, 52.f, 70.f, 70.f},      // inside the ignore region: -3
+                                    {100.f, 100.f, 120.f, 120.f},  // background: negative
+                                    {45.f, 45.f, 60.f, 60.f}});    // IoF 100 / 225 < 0.5: still a negative
+  const auto m = assign_boxes(gt, ignore, cands, 0.7, 0.3, true, 0.5);
+  EXPECT_EQ(m[0].item<int64_t>(), 0);
+  EXPECT_EQ(m[1].item<int64_t>(), -3);
+  EXPECT_EQ(m[2].item<int64_t>(), -1);
+  EXPECT_EQ(m[3].item<int64_t>(), -1);
+  // Without the ignore region the same candidate is an ordinary negative.
+  EXPECT_EQ(assign_boxes(gt, torch::Tensor(), cands, 0.7, 0.3, true, 0.5)[1].item<int64_t>(), -1);
+  // A truth whose only overlapping candidate lies in an ignore region gets no low-quality positive.
+  const auto gt2 = torch::tensor({{50.f, 50.f, 72.f, 72.f}});
+  const auto m2 = assign_boxes(gt2, ignore, cands.slice(0, 1, 3), 0.7, 0.3, true, 0.5);
+  EXPECT_EQ(m2[0].item<int64_t>(), -3);
+  EXPECT_EQ(assign_boxes(gt2, torch::Tensor(), cands.slice(0, 1, 3), 0.7, 0.3, true, 0.5)[0].item<int64_t>(), 0);
+  // No truth at all: everything negative except the ignored.
+  const auto m3 = assign_boxes(torch::zeros({0, 4}), ignore, cands, 0.5, 0.5, false, 0.5);
+  EXPECT_EQ(m3[1].item<int64_t>(), -3);
+  EXPECT_EQ(m3[0].item<int64_t>(), -1);
+}
+
 TEST(Model, ForwardShapesLossesAndDetectionInterface) {
   torch::manual_seed(0);
   FasterRCNN model(tiny_config());
   auto images = torch::rand({2, 1, 64, 64});
+  // The second image has no nodule but an ignore region (a sub-3 mm mark).
   std::vector<ImageTargets> targets{{torch::tensor({{10.f, 12.f, 30.f, 28.f}}), torch::tensor({1}, torch::kLong)},
-                                    {torch::zeros({0, 4}), torch::zeros({0}, torch::kLong)}};
+                                    {torch::zeros({0, 4}), torch::zeros({0}, torch::kLong),
+                                     torch::tensor({{40.f, 40.f, 52.f, 52.f}})}};
   model->train();
   auto losses = model->losses(images, targets);
   for (const char* k : {"loss", "loss_objectness", "loss_rpn_box_reg", "loss_classifier", "loss_box_reg"}) {

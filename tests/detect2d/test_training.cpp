@@ -1,5 +1,6 @@
-// End-to-end on CPU: a tiny detector learns synthetic blobs (loss falls, AP@0.5 on its training views rises above
-// a threshold), and a resumed run reaches exactly the weights of an uninterrupted one.
+// End-to-end on CPU: a tiny detector learns synthetic blobs (loss falls; AP@0.5 on held-out views, generated with
+// another seed and never trained on, rises above a threshold), and a resumed run reaches exactly the weights of
+// an uninterrupted one.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -26,7 +27,7 @@ Detect2DJob tiny_job() {
 
 // Stated thresholds of the "must show" (measured margins in docs/BENCHMARKS.md).
 constexpr double kLossDropFactor = 4.0;  // measured 6.9
-constexpr double kMinAp50 = 0.8;         // measured 1.0
+constexpr double kMinHeldOutAp50 = 0.6;  // on 12 views it did not train on; measured 0.785 (training views: 1.0)
 
 }  // namespace
 
@@ -51,11 +52,20 @@ TEST(Training, TinyDetectorLearnsSyntheticBlobs) {
   EXPECT_TRUE(std::filesystem::exists(result.metrics));
   EXPECT_TRUE(std::filesystem::exists(result.plot));
 
-  const auto detections = run_detector(model, dataset, torch::kCPU, 4);
-  const auto ev = evaluate_detections(detections, dataset);
-  std::printf("AP@0.5 %.3f  AP@0.5:0.95 %.3f  AR@100 %.3f  (%d truths)\n", ev.overall.ap50, ev.overall.ap50_95,
-              ev.overall.ar100, ev.overall.num_truths);
-  EXPECT_GT(ev.overall.ap50, kMinAp50);
+  const auto train_ev = evaluate_detections(run_detector(model, dataset, torch::kCPU, 4), dataset);
+  std::printf("training views: AP@0.5 %.3f  AP@0.5:0.95 %.3f  (%d truths)\n", train_ev.overall.ap50,
+              train_ev.overall.ap50_95, train_ev.overall.num_truths);
+  // Held-out views: other cases (another seed), never seen in training.
+  const auto held_out_infos = write_synthetic_view_sets(dir / "held_out", 3, job.synthetic_views, job.synthetic_size,
+                                                        job.synthetic_seed + 1000);
+  ViewSetDataset held_out(held_out_infos, job.data);
+  for (const auto& item : held_out.items())
+    for (const auto& train_item : dataset.items()) ASSERT_NE(item.folder, train_item.folder);
+  const auto ev = evaluate_detections(run_detector(model, held_out, torch::kCPU, 4), held_out);
+  std::printf("held-out views: AP@0.5 %.3f  AP@0.5:0.95 %.3f  AR@100 %.3f  (%d truths)\n", ev.overall.ap50,
+              ev.overall.ap50_95, ev.overall.ar100, ev.overall.num_truths);
+  EXPECT_GT(ev.overall.num_truths, 10);
+  EXPECT_GT(ev.overall.ap50, kMinHeldOutAp50);
   EXPECT_EQ(ev.per_view.size(), std::size_t(job.synthetic_views));
   std::printf("took %.1f s\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }

@@ -135,3 +135,59 @@ TEST(RenderCase, InputsAndManifests) {
   core::write_file_atomic(root / "none.txt", "# nothing\n");
   EXPECT_THROW(read_manifest(root / "none.txt"), core::InputError);
 }
+
+// Every render input ends in the world frame: an external NRRD keeps neither its origin (a LIDC volume centred at
+// z = -175 mm would put the isocentre outside the patient) nor a flipped/swapped index order; oblique ones are
+// refused with a clear message.
+TEST(RenderCase, NrrdInputsAreBroughtIntoTheWorldFrame) {
+  const auto root = xraylift::testing::scratch_dir("drr_render_nrrd_frame");
+  // 12 x 10 x 6 voxels of 1 x 2 x 3 mm, index x running toward -x (right), index y and z swapped in the world.
+  core::VolumeGeometry g;
+  g.dims = {12, 10, 6};
+  g.spacing = {1, 2, 3};
+  g.direction << -1, 0, 0,  //
+      0, 0, 1,              //
+      0, 1, 0;
+  g.origin = {40, -20, -190};
+  core::VolumeI16 v(g, -1000);
+  v.at(2, 7, 1) = 900;  // one bright voxel at a known scanner position
+  const Eigen::Vector3d bright_scanner = g.index_to_world(Eigen::Vector3d(2, 7, 1));
+  data::write_nrrd(root / "lidc_like.nrrd", v);
+  const data::Case c = load_render_input(root / "lidc_like.nrrd");
+  EXPECT_TRUE(c.hu.geometry().axis_aligned());
+  EXPECT_NEAR(c.hu.geometry().center_world().norm(), 0.0, 1e-9);
+  EXPECT_EQ(c.hu.dims(), Eigen::Vector3i(12, 6, 10));           // world y is the file's index z, world z its y
+  EXPECT_TRUE(c.hu.spacing().isApprox(Eigen::Vector3d(1, 3, 2)));
+  EXPECT_TRUE(c.meta["reoriented"].get<bool>());
+  const Eigen::Vector3d offset(c.meta["input_offset_mm"][0], c.meta["input_offset_mm"][1], c.meta["input_offset_mm"][2]);
+  EXPECT_TRUE(offset.isApprox(g.center_world(), 1e-9)) << offset.transpose();
+  // The bright voxel sits at its scanner position minus the offset, and nowhere else.
+  const Eigen::Vector3d idx = c.hu.world_to_index(bright_scanner - offset);
+  const Eigen::Vector3i ijk = idx.array().round().cast<int>();
+  EXPECT_LT((idx - ijk.cast<double>()).norm(), 1e-9);
+  ASSERT_TRUE(c.hu.in_bounds(ijk.x(), ijk.y(), ijk.z()));
+  EXPECT_EQ(c.hu.at(ijk.x(), ijk.y(), ijk.z()), 900);
+  EXPECT_EQ(std::count(c.hu.values().begin(), c.hu.values().end(), std::int16_t(900)), 1);
+  // Independent of the reorientation: +x world is the patient's left, so index x runs against the file's.
+  EXPECT_EQ(ijk.x(), 12 - 1 - 2);
+  // An axis-aligned NRRD away from the origin is only moved.
+  core::VolumeGeometry shifted = core::VolumeGeometry::centered({8, 8, 8}, {1, 1, 1});
+  shifted.origin += Eigen::Vector3d(0, 0, -175);
+  data::write_nrrd(root / "shifted.nrrd", core::VolumeI16(shifted, 0));
+  const data::Case s = load_render_input(root / "shifted.nrrd");
+  EXPECT_FALSE(s.meta["reoriented"].get<bool>());
+  EXPECT_NEAR(s.meta["input_offset_mm"][2].get<double>(), -175.0, 1e-9);
+  EXPECT_NEAR(s.hu.geometry().center_world().norm(), 0.0, 1e-9);
+  // Oblique: refused, naming the file.
+  core::VolumeGeometry oblique = core::VolumeGeometry::centered({4, 4, 4}, {1, 1, 1});
+  const double c30 = std::cos(M_PI / 6), s30 = std::sin(M_PI / 6);
+  oblique.direction << c30, -s30, 0, s30, c30, 0, 0, 0, 1;
+  data::write_nrrd(root / "oblique.nrrd", core::VolumeI16(oblique, 0));
+  try {
+    load_render_input(root / "oblique.nrrd");
+    FAIL() << "an oblique volume was accepted";
+  } catch (const core::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("oblique"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("oblique.nrrd"), std::string::npos) << e.what();
+  }
+}

@@ -41,6 +41,41 @@ TEST(RenderTensor, CpuTensorMatchesRender) {
   EXPECT_THROW(render_tensor(hu.transpose(0, 2).contiguous(), g, rig, o), core::InputError);
 }
 
+// The tensor layout is [nz, ny, nx] (x fastest), built here element by element, independently of the library's
+// memory layout: a bright block at one asymmetric index must light up the pixels its world position projects to.
+TEST(RenderTensor, LayoutIsZYXAndTheBlockProjectsWhereItIs) {
+  const core::VolumeGeometry g = core::VolumeGeometry::centered({24, 20, 16}, {2, 2, 3});
+  torch::Tensor hu = torch::full({16, 20, 24}, -1000.0f);
+  auto a = hu.accessor<float, 3>();
+  const int bi = 4, bj = 14, bk = 11;  // block of 2 x 2 x 2 voxels from (bi, bj, bk)
+  for (int k = bk; k < bk + 2; ++k)
+    for (int j = bj; j < bj + 2; ++j)
+      for (int i = bi; i < bi + 2; ++i) a[k][j][i] = 3000.0f;
+  core::VolumeF vol(g, -1000.0f);
+  for (int k = 0; k < 16; ++k)
+    for (int j = 0; j < 20; ++j)
+      for (int i = 0; i < 24; ++i) vol.at(i, j, k) = a[k][j][i];
+  const core::Rig rig = fixture::small_ring(48, 300, 600, 4);
+  RenderOptions o;
+  const torch::Tensor out = render_tensor(hu, g, rig, o);
+  ASSERT_EQ(out.sizes(), (std::vector<int64_t>{4, 48, 48}));
+  const DrrImages ref = render(vol, rig, o);
+  const auto img = out.accessor<float, 3>();
+  for (int v = 0; v < 4; ++v) {
+    for (int r = 0; r < 48; ++r)
+      for (int c = 0; c < 48; ++c) ASSERT_EQ(img[v][r][c], ref.view(v)[r * 48 + c]) << v << " " << r << " " << c;
+    // The brightest pixel is where the block's world centre projects.
+    const Eigen::Vector3d centre = g.index_to_world(Eigen::Vector3d(bi + 0.5, bj + 0.5, bk + 0.5));
+    const Eigen::Vector2d uv = rig[v].project(centre);
+    int best_r = 0, best_c = 0;
+    for (int r = 0; r < 48; ++r)
+      for (int c = 0; c < 48; ++c)
+        if (img[v][r][c] > img[v][best_r][best_c]) best_r = r, best_c = c;
+    EXPECT_LE(std::abs(best_c + 0.5 - uv.x()), 1.5) << "view " << v << " column " << best_c << " vs u " << uv.x();
+    EXPECT_LE(std::abs(best_r + 0.5 - uv.y()), 1.5) << "view " << v << " row " << best_r << " vs v " << uv.y();
+  }
+}
+
 TEST(RenderTensor, CudaTensorMatchesCpu) {
   XL_REQUIRE_CUDA();
   const core::VolumeGeometry g = core::VolumeGeometry::centered({64, 60, 40}, {1.5, 1.5, 2.5});

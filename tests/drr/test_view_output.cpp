@@ -59,3 +59,95 @@ TEST(ViewOutput, WritesImagesArraysOverlaysAndInfos) {
   bad.png_l_max = 0;
   EXPECT_THROW(write_views(dir, "c", rig, img, {n}, options, bad), core::InputError);
 }
+
+// Ignore regions reach the 2D truth: a sub-3 mm mark (ignore in the truth file) and a nodule failing the render's
+// truth filter (one reader, filter 3) are flagged "ignore" in gt_boxes_2d and drawn orange (dashed) in overlays.
+TEST(ViewOutput, IgnoreRegionsAndTheTruthFilterReachTheTwoDimensionalBoxes) {
+  const core::VolumeF vol = fixture::uniform_volume({40, 40, 40}, {2, 2, 2}, 0.02f);
+  const core::Rig rig = fixture::small_ring(64, 300, 600, 2);
+  core::BoxRecord nodule, point, one_reader;
+  nodule.id = "n1";
+  nodule.box = core::Box3D{{10, -5, 8}, {12, 10, 14}};
+  nodule.readers = 4;
+  point.id = "small";
+  point.box = core::Box3D{{-15, 5, -10}, {10, 10, 10}};
+  point.ignore = true;
+  point.sized = false;
+  one_reader.id = "n2";
+  one_reader.box = core::Box3D{{-12, 8, 20}, {9, 9, 9}};
+  one_reader.readers = 1;
+  const std::vector<core::BoxRecord> boxes{nodule, point, one_reader};
+  RenderOptions options;
+  const DrrImages img = render_attenuation(vol, rig, options, boxes);
+  const auto dir = xraylift::testing::scratch_dir("drr_view_output_ignore");
+  ViewOutputOptions out;
+  out.truth.min_readers = 3;
+  write_views(dir, "case-2", rig, img, boxes, options, out);
+  const core::ViewSet set = core::read_view_set(dir / "infos.json");
+  ASSERT_EQ(set.boxes_3d.size(), 3u);
+  EXPECT_FALSE(set.boxes_3d[0].ignore);
+  EXPECT_TRUE(set.boxes_3d[1].ignore);
+  EXPECT_FALSE(set.boxes_3d[1].sized);
+  EXPECT_TRUE(set.boxes_3d[2].ignore);  // 1 reader < 3
+  EXPECT_EQ(set.render["truth_filter"]["min_readers"], 3);
+  for (const auto& view : set.views) {
+    ASSERT_EQ(view.boxes.size(), 3u);
+    for (const auto& b : view.boxes) EXPECT_EQ(b.ignore, b.nodule_id != "n1") << b.nodule_id;
+  }
+  // The overlay draws the nodule red and the ignore regions orange.
+  const cv::Mat overlay = cv::imread((dir / "view00_overlay.png").string());
+  int red = 0, orange = 0;
+  for (int r = 0; r < overlay.rows; ++r)
+    for (int c = 0; c < overlay.cols; ++c) {
+      const auto p = overlay.at<cv::Vec3b>(r, c);
+      red += p[2] > 200 && p[1] < 60 && p[0] < 60;
+      orange += p[2] > 200 && p[1] > 120 && p[1] < 200 && p[0] < 60;
+    }
+  EXPECT_GT(red, 10);
+  EXPECT_GT(orange, 10);
+  ViewOutputOptions bad;
+  bad.truth.min_readers = 7;
+  EXPECT_THROW(write_views(dir, "c", rig, img, boxes, options, bad), core::ConfigError);
+}
+
+// The PNG and .npy writers on an image with no symmetry (a non-square detector and a ramp that differs along
+// rows and columns): a transposed, flipped or row-swapped file fails.
+TEST(ViewOutput, AsymmetricImagesKeepTheirOrientation) {
+  const int W = 40, H = 24;
+  core::RingSpec ring;
+  ring.views = 1;
+  ring.detector.width = W;
+  ring.detector.height = H;
+  const core::Rig rig = core::Rig::ring(ring);
+  DrrImages img;
+  img.views = 1;
+  img.height = H;
+  img.width = W;
+  img.line_integral.resize(std::size_t(W) * H);
+  for (int r = 0; r < H; ++r)
+    for (int c = 0; c < W; ++c) img.line_integral[std::size_t(r) * W + c] = 0.05f * c + 0.3f * r + (r == 3 && c == 31 ? 2.f : 0.f);
+  const auto dir = xraylift::testing::scratch_dir("drr_view_output_asymmetric");
+  ViewOutputOptions out;
+  out.png_l_max = 20.0;
+  write_views(dir, "asym", rig, img, {}, RenderOptions{}, out);
+  const cv::Mat png = cv::imread((dir / "view00.png").string(), cv::IMREAD_UNCHANGED);
+  ASSERT_EQ(png.type(), CV_16UC1);
+  ASSERT_EQ(png.rows, H);  // rows = image height (y), columns = width (x)
+  ASSERT_EQ(png.cols, W);
+  for (int r = 0; r < H; ++r)
+    for (int c = 0; c < W; ++c)
+      ASSERT_EQ(png.at<std::uint16_t>(r, c), png_value(img.line_integral[std::size_t(r) * W + c], 20.0)) << r << ", " << c;
+  // The marked pixel is at row 3, column 31 of the file and nowhere else brighter than its neighbours.
+  EXPECT_GT(png.at<std::uint16_t>(3, 31), png.at<std::uint16_t>(3, 30));
+  EXPECT_GT(png.at<std::uint16_t>(3, 31), png.at<std::uint16_t>(4, 31));
+  const core::NpyArray arr = core::read_npy(dir / "view00.npy");
+  ASSERT_EQ(arr.shape, (std::vector<std::int64_t>{H, W}));  // numpy's [rows, columns]
+  EXPECT_EQ(arr.data, img.line_integral);
+  const cv::Mat overlay = cv::imread((dir / "view00_overlay.png").string());
+  EXPECT_EQ(overlay.rows, H);
+  EXPECT_EQ(overlay.cols, W);
+  // Brightness grows to the right and downward in the display image too.
+  const auto gray = [&](int r, int c) { return overlay.at<cv::Vec3b>(r, c)[0]; };
+  EXPECT_LT(gray(10, 2), gray(10, 37));
+  EXPECT_LT(gray(1, 20), gray(22, 20));
+}

@@ -1,4 +1,6 @@
 #include "xraylift/eval/cases3d.hpp"
+#include "xraylift/eval/detection3d.hpp"
+#include "xraylift/eval/froc.hpp"
 
 #include <gtest/gtest.h>
 
@@ -91,4 +93,44 @@ TEST(Cases3D, NumberTooLargeIsAnInputErrorNamingTheFile) {
   } catch (const core::InputError& e) {
     EXPECT_NE(std::string(e.what()).find(path.string()), std::string::npos) << e.what();
   }
+}
+
+// LUNA16's excluded findings without a size (diameter -1 in annotations_excluded.csv) get diameter 10 mm
+// (noduleCADEvaluationLUNA16.py: `if diameter < 0: diameter = 10`): a prediction 4 mm from a point mark is on the
+// exclusion region, not a false positive (with the 3 mm box alone its radius would be 1.5 mm).
+TEST(Cases3D, UnsizedFindingsGetTheLuna16ExclusionDiameter) {
+  auto point = sphere(0, 0, 0, 3, 1.0, true);
+  point.sized = false;
+  auto nodule = sphere(60, 0, 0, 8);
+  const auto truth = set_of({{"a", {point, nodule}}}, core::BoxSource::kTruth);
+  const auto pred = set_of({{"a", {sphere(4, 0, 0, 5, 0.9), sphere(60.5, 0, 0, 8, 0.8)}}}, core::BoxSource::kPrediction);
+  const auto cases = eval::pair_cases(truth, "t", pred, "p");
+  ASSERT_EQ(cases.size(), 1u);
+  EXPECT_DOUBLE_EQ(cases[0].truths[0].diameter(), 10.0);
+  EXPECT_DOUBLE_EQ(eval::truth_radius(cases[0].truths[0]), 5.0);
+  EXPECT_DOUBLE_EQ(cases[0].truths[1].diameter(), 8.0);  // sized truths keep theirs
+  const auto f = eval::froc_case(cases[0]);
+  EXPECT_TRUE(f.fp_scores.empty());
+  EXPECT_EQ(f.ignored_predictions, 1);
+  EXPECT_EQ(eval::match_by_distance(cases[0], 2.0).ignored_predictions, 1);
+  // The diameter is an option; an unsized truth is below any positive minimum diameter.
+  eval::TruthFilter small;
+  small.unsized_diameter_mm = 3.0;
+  const auto c3 = eval::pair_cases(truth, "t", pred, "p", small);
+  EXPECT_EQ(eval::froc_case(c3[0]).fp_scores, (std::vector<double>{0.9}));
+  auto unflagged = truth;
+  unflagged.cases[0].boxes[0].ignore = false;
+  eval::TruthFilter luna;
+  luna.min_diameter_mm = 3;
+  EXPECT_TRUE(eval::pair_cases(unflagged, "t", pred, "p", luna)[0].truths[0].ignore);
+  EXPECT_FALSE(eval::pair_cases(unflagged, "t", pred, "p")[0].truths[0].ignore);
+}
+
+TEST(Cases3D, PredictionFilePositionsFollowThePredictionFile) {
+  const auto truth = set_of({{"a", {sphere(0, 0, 0, 8)}}, {"b", {sphere(0, 0, 0, 8)}}, {"c", {}}}, core::BoxSource::kTruth);
+  const auto pred = set_of({{"b", {sphere(0, 0, 0, 8, 0.5)}}, {"a", {sphere(0, 0, 0, 8, 0.5)}}}, core::BoxSource::kPrediction);
+  const auto cases = eval::pair_cases(truth, "t", pred, "p");
+  EXPECT_EQ(cases[0].prediction_file_position, 1);  // "a" is second in the prediction file
+  EXPECT_EQ(cases[1].prediction_file_position, 0);
+  EXPECT_EQ(cases[2].prediction_file_position, -1);  // no predictions
 }

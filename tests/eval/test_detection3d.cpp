@@ -109,6 +109,32 @@ TEST(Detection3D, DuplicatesAreFalsePositivesHandComputed) {
   EXPECT_NEAR(iou_curve(duplicate_case(), 0.25).ap, 0.5 + 0.5 * 2.0 / 3.0, 1e-12);
 }
 
+// nuscenes-devkit accumulate(): sortind = [i for (v, i) in sorted((v, i) for (i, v) in enumerate(confs))][::-1],
+// so tied scores are processed last-in-the-file first, inside a case and across cases.
+TEST(Detection3D, TiedScoresRankAsTheDevkit) {
+  // One truth, two predictions tied at 0.5: the second (3 mm off) is matched first, the first (1 mm off) is
+  // then a false positive. A stable order would match the 1 mm one instead (ATE 1).
+  eval::EvalCase one{"s", {sphere(0, 0, 0, 8)}, {sphere(1, 0, 0, 8, 0.5), sphere(3, 0, 0, 8, 0.5)}};
+  const auto m = eval::match_by_distance(one, 4.0);
+  ASSERT_EQ(m.matches.size(), 2u);
+  EXPECT_TRUE(m.matches[0].tp);
+  EXPECT_DOUBLE_EQ(m.matches[0].trans_err, 3.0);
+  EXPECT_FALSE(m.matches[1].tp);
+  EXPECT_DOUBLE_EQ(distance_curve({one}, 4.0).ate_mm, 3.0);
+
+  // Across cases: s1 (file position 0) has a TP at .9 and an FP at .5; s2 (position 1) a TP at .5. Devkit order
+  // TP(.9), TP(s2, .5), FP(s1, .5): recall .5 1 1, precision 1 1 2/3, so precision is 1 up to recall 1 and
+  // numpy.interp gives 2/3 at recall 1 (the last of the tie). Case order would put the FP first (lower AP).
+  eval::EvalCase s1{"s1", {sphere(0, 0, 0, 8)}, {sphere(0, 0, 0, 8, 0.9), sphere(90, 0, 0, 8, 0.5)}};
+  eval::EvalCase s2{"s2", {sphere(0, 0, 0, 8)}, {sphere(0.5, 0, 0, 8, 0.5)}};
+  const double expected = (89 * 0.9 + (2.0 / 3.0 - 0.1)) / 90 / 0.9;
+  EXPECT_NEAR(distance_curve({s1, s2}, 8.0).ap, expected, 1e-12);
+  // The prediction file's order decides, not the truth file's: s2 first in the file puts s1's FP first.
+  s1.prediction_file_position = 1;
+  s2.prediction_file_position = 0;
+  EXPECT_LT(distance_curve({s1, s2}, 8.0).ap, expected - 0.01);
+}
+
 TEST(Detection3D, PredictionOnIgnoreRegionChangesNothing) {
   auto base = duplicate_case();
   auto with_ignore = base;

@@ -28,6 +28,19 @@ std::vector<Pred> ranked_predictions(const std::vector<eval::EvalCase>& cases) {
   return all;
 }
 
+// The nuScenes devkit's order: every prediction numbered in file order (cases in list order here), then
+// sorted((score, index))[::-1]: descending score, tied scores in descending file index.
+std::vector<Pred> devkit_ranked_predictions(const std::vector<eval::EvalCase>& cases) {
+  std::vector<std::pair<std::pair<double, std::size_t>, Pred>> keyed;
+  for (std::size_t c = 0; c < cases.size(); ++c)
+    for (std::size_t p = 0; p < cases[c].predictions.size(); ++p)
+      keyed.push_back({{cases[c].predictions[p].score, keyed.size()}, {c, p, cases[c].predictions[p].score}});
+  std::sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<Pred> all;
+  for (auto it = keyed.rbegin(); it != keyed.rend(); ++it) all.push_back(it->second);
+  return all;
+}
+
 double dist(const core::BoxRecord& a, const core::BoxRecord& b) {
   const double dx = a.box.center.x() - b.box.center.x(), dy = a.box.center.y() - b.box.center.y(),
                dz = a.box.center.z() - b.box.center.z();
@@ -105,7 +118,7 @@ RefDistance reference_distance(const std::vector<eval::EvalCase>& cases, double 
   std::vector<double> rec, prec, conf, tp_conf, tp_err;
   int tp = 0, fp = 0;
   double err_sum = 0;
-  for (const Pred& pr : ranked_predictions(cases)) {
+  for (const Pred& pr : devkit_ranked_predictions(cases)) {
     const auto& p = cases[pr.c].predictions[pr.p];
     double best = 1e300;
     int m = -1;

@@ -27,7 +27,10 @@ std::optional<fs::path> lidc_sample_dir() {
 }
 
 fs::path scratch_dir(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / "xraylift-tests" / name;
+  // Inside the build tree, so that two clones (or CI and a developer) running the suite at once never share
+  // a folder; XRAYLIFT_SCRATCH_DIR moves it.
+  const char* env = std::getenv("XRAYLIFT_SCRATCH_DIR");
+  const fs::path p = (env ? fs::path(env) : fs::path(XRAYLIFT_SCRATCH_DIR_DEFAULT)) / name;
   fs::remove_all(p);
   fs::create_directories(p);
   return p;

@@ -52,6 +52,7 @@ struct ImportOpts {
   int min_readers = 1;
   unsigned long seed = 0;
   double train_fraction = 0.8;
+  bool include_contour_points = false;
 };
 
 void setup_import(CLI::App& app, std::shared_ptr<ImportOpts> o, std::function<int()>& run) {
@@ -59,7 +60,9 @@ void setup_import(CLI::App& app, std::shared_ptr<ImportOpts> o, std::function<in
   sub->add_option("--lidc", o->lidc, "LIDC-IDRI folder (searched recursively)")->required();
   sub->add_option("--out", o->out, "Output dataset folder (cases/<id>/, manifest.json)")->required();
   sub->add_option("--min-diameter", o->min_diameter, "Nodules below this diameter (mm) are kept with ignore = true")->capture_default_str();
-  sub->add_option("--min-readers", o->min_readers, "Nodules marked by fewer readers are kept with ignore = true")->capture_default_str();
+  sub->add_option("--min-readers", o->min_readers, "Nodules contoured by fewer readers are kept with ignore = true")->capture_default_str();
+  sub->add_flag("--include-contour-points", o->include_contour_points,
+                "Count the outline pixels as nodule (default: left out, as pylidc; LIDC outlines run outside the nodule)");
   sub->add_option("--seed", o->seed, "Seed of the train/val split by patient")->capture_default_str();
   sub->add_option("--train-fraction", o->train_fraction, "Fraction of patients in the train split")->capture_default_str();
   sub->callback([o, &run] {
@@ -67,9 +70,10 @@ void setup_import(CLI::App& app, std::shared_ptr<ImportOpts> o, std::function<in
       data::LidcImportOptions io;
       io.nodules.min_diameter_mm = o->min_diameter;
       io.nodules.min_readers = o->min_readers;
+      io.nodules.include_contour_points = o->include_contour_points;
       io.split_seed = o->seed;
       io.train_fraction = o->train_fraction;
-      XL_CHECK(o->min_readers >= 1 && o->min_readers <= 4, "--min-readers = ", o->min_readers, ", expected 1..4");
+      XL_USAGE_CHECK(o->min_readers >= 1 && o->min_readers <= 4, "--min-readers = ", o->min_readers, ", expected 1..4");
       const auto sum = data::import_lidc(o->lidc, o->out, io);
       int train = 0, nodules = 0, ignored = 0;
       for (const auto& c : sum.manifest.cases) {
@@ -85,6 +89,9 @@ void setup_import(CLI::App& app, std::shared_ptr<ImportOpts> o, std::function<in
         std::printf("  %-26s %d\n", bucket, it == sum.nodules_by_size.end() ? 0 : it->second);
       }
       std::printf("%-28s %zu\n", "skipped", sum.manifest.skipped.size());
+      if (!sum.annotation_errors.empty())
+        std::printf("%-28s %zu (CT imported without them)\n", "annotation files dropped", sum.annotation_errors.size());
+      for (const auto& e : sum.annotation_errors) std::printf("  %s\n", e.c_str());
       for (const auto& s : sum.manifest.skipped) std::printf("  %s\n    why: %s\n", s.path.c_str(), s.reason.c_str());
       if (!sum.notices.empty()) std::printf("notices:\n");
       for (const auto& n : sum.notices) std::printf("  %s\n", n.c_str());
@@ -120,8 +127,8 @@ void setup_phantom(CLI::App& app, std::shared_ptr<PhantomOpts> o, std::function<
       core::Config cfg = o->config->load();
       data::PhantomSpec base = data::phantom_spec_from_config(cfg.section("phantom"));
       cfg.check_no_unknown_keys();
-      XL_CHECK(o->count >= 1 && o->count <= 100000, "--count = ", o->count, ", expected 1..100000");
-      XL_CHECK(o->readers >= 1 && o->readers <= 4, "--readers = ", o->readers, ", expected 1..4");
+      XL_USAGE_CHECK(o->count >= 1 && o->count <= 100000, "--count = ", o->count, ", expected 1..100000");
+      XL_USAGE_CHECK(o->readers >= 1 && o->readers <= 4, "--readers = ", o->readers, ", expected 1..4");
       const fs::path out(o->out);
       data::Manifest manifest;
       core::Progress progress("phantom", o->count);
@@ -241,7 +248,7 @@ tools::Runner setup(CLI::App& app) {
   setup_insert(app, ins, *run);
   setup_info(app, info, *run);
   return [run, io, po, ins, info] {
-    XL_CHECK(static_cast<bool>(*run), "data: no subcommand given (import, phantom, insert, info)");
+    XL_USAGE_CHECK(static_cast<bool>(*run), "data: no subcommand given (import, phantom, insert, info)");
     return (*run)();
   };
 }

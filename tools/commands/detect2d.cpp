@@ -59,7 +59,7 @@ tools::Runner setup(CLI::App& app) {
         const auto sample = dataset.get(i);
         const auto& d = detections[i];
         detect2d::write_overlay_png(out / "overlays" / (d.case_id + "_" + d.view + ".png"), sample.at("image"),
-                                    sample.at("boxes"), d, opt->overlay_score);
+                                    sample.at("boxes"), d, opt->overlay_score, sample.at("ignore_boxes"));
       }
     }
     const auto ev = detect2d::evaluate_detections(detections, dataset);

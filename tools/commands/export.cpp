@@ -67,7 +67,7 @@ tools::Runner setup(CLI::App& app) {
     cfg.check_no_unknown_keys();
     if (!o->sex.empty()) o->in.generic = viz::PatientSpec{viz::parse_sex(o->sex), o->age, o->height_cm};
     o->in.style.nodule_shape = viz::parse_nodule_shape(o->shape);
-    XL_CHECK(o->lung_opacity >= 0 && o->lung_opacity <= 1, "--lung-opacity ", o->lung_opacity, ": expected 0 .. 1");
+    XL_USAGE_CHECK(o->lung_opacity >= 0 && o->lung_opacity <= 1, "--lung-opacity ", o->lung_opacity, ": expected 0 .. 1");
     o->in.style.lung_rgba[3] = float(o->lung_opacity);
     const viz::DisplayMode mode = viz::parse_display_mode(o->mode);
     const cv::Size size = parse_size(o->size);
@@ -77,7 +77,7 @@ tools::Runner setup(CLI::App& app) {
     for (const auto& out : o->outputs) {
       const std::string ext = fs::path(out).extension().string();
       if (ext != ".glb" && ext != ".obj" && ext != ".ply" && ext != ".html")
-        throw core::InputError(core::cat("scene output ", out, ": extension '", ext, "' is not one of .glb, .obj, .ply, .html"));
+        throw core::ConfigError(core::cat("scene output ", out, ": extension '", ext, "' is not one of .glb, .obj, .ply, .html"));
     }
     const auto t0 = std::chrono::steady_clock::now();
     const viz::LoadedScene loaded = viz::load_scene(o->in, rig);
@@ -107,7 +107,7 @@ tools::Runner setup(CLI::App& app) {
       const viz::SceneRenderer renderer(loaded.scene);
       std::vector<cv::Mat> frames;
       core::Progress progress("turntable", o->frames);
-      XL_CHECK(o->frames >= 1 && o->frames <= 3600, "--frames ", o->frames, ": expected 1 .. 3600");
+      XL_USAGE_CHECK(o->frames >= 1 && o->frames <= 3600, "--frames ", o->frames, ": expected 1 .. 3600");
       for (int i = 0; i < o->frames; ++i) {
         frames.push_back(viz::render_view(renderer, 360.0 * i / o->frames, size, ro));
         progress.tick();

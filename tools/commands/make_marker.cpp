@@ -27,12 +27,12 @@ tools::Runner setup(CLI::App& app) {
   app.add_option("--dpi", o->dpi, "PNG resolution (dots per inch)")->capture_default_str();
   app.add_option("-o,--out", o->out, "Output: .pdf (vector, exact size) or .png")->capture_default_str();
   return [o] {
-    XL_CHECK(o->spec.id >= 0, "--id ", o->spec.id, ": expected >= 0");
+    XL_USAGE_CHECK(o->spec.id >= 0, "--id ", o->spec.id, ": expected >= 0");
     const std::string ext = std::filesystem::path(o->out).extension().string();
     if (ext == ".pdf") {
       viz::write_marker_pdf(o->out, o->spec);
     } else if (ext == ".png") {
-      XL_CHECK(o->dpi >= 50 && o->dpi <= 2400, "--dpi ", o->dpi, ": expected 50 .. 2400");
+      XL_USAGE_CHECK(o->dpi >= 50 && o->dpi <= 2400, "--dpi ", o->dpi, ": expected 50 .. 2400");
       const int cells = viz::marker_bits(o->spec.dictionary) + 2;
       const int cell_px = std::max(1, int(std::lround(o->spec.size_mm / 25.4 * o->dpi / cells)));
       const cv::Mat img = viz::marker_image(o->spec, cell_px, cell_px);

@@ -46,7 +46,11 @@ tools::Runner setup(CLI::App& app) {
       "integrals L), viewNN_overlay.png (boxes drawn) and infos.json (cameras, 3D and 2D boxes; format\n"
       "xraylift.views). Config: a rig section (configs/rig/*.yaml; default the seed ring) and a drr section\n"
       "(integrator, step_voxels, step_mm, half_texture, mu_water_per_mm, bone, mu_bone_per_mm, bone_start_hu,\n"
-      "mask, threads, device, png_l_max, overlay, transmission, photons, noise_seed).");
+      "mask, threads, device, png_l_max, overlay, transmission, photons, noise_seed); an optional truth section\n"
+      "(min_diameter_mm, min_readers: truths failing it become ignore regions, as in evaluation). Ignore regions\n"
+      "(sub-3 mm marks, non-nodules) are flagged \"ignore\" in gt_boxes_2d and drawn dashed orange in the overlays.\n"
+      "Inputs are brought into the world frame like imported cases: a .nrrd volume is reoriented to LPS index\n"
+      "axes (axis-aligned directions only) and centred; --boxes are world-frame (centred) boxes.");
   return [opt] {
     if (opt->input.empty() == opt->manifest.empty())
       throw core::ConfigError("render: give exactly one of CASE or --manifest FILE");
@@ -55,7 +59,7 @@ tools::Runner setup(CLI::App& app) {
     if (!opt->device.empty()) cfg.set("drr.device=" + opt->device);
     if (opt->mask) cfg.set("drr.mask=true");
     const core::Rig configured = cfg.has("rig") ? core::Rig::from_config(cfg.section("rig")) : core::Rig::ring({});
-    XL_CHECK(opt->size >= 0, "--size ", opt->size, ": expected a detector width in pixels >= 1 (0: as configured)");
+    XL_USAGE_CHECK(opt->size >= 0, "--size ", opt->size, ": expected a detector width in pixels >= 1 (0: as configured)");
     const core::Rig rig = opt->size > 0 ? configured.with_detector_width(opt->size) : configured;
     const core::Config drr_section = cfg.section("drr");
     const drr::RenderOptions options = drr::RenderOptions::from_config(drr_section);
@@ -65,6 +69,12 @@ tools::Runner setup(CLI::App& app) {
     output.transmission = drr_section.get<bool>("transmission", output.transmission);
     output.photons = drr_section.get<double>("photons", output.photons);
     output.noise_seed = drr_section.get<std::uint64_t>("noise_seed", output.noise_seed);
+    if (cfg.has("truth")) {
+      const core::Config truth = cfg.section("truth");
+      output.truth.min_diameter_mm = truth.get<double>("min_diameter_mm", output.truth.min_diameter_mm);
+      output.truth.min_readers = truth.get<int>("min_readers", output.truth.min_readers);
+      output.truth.validate("config: truth");
+    }
     cfg.check_no_unknown_keys();
     std::optional<core::BoxSet> boxes;
     if (!opt->boxes.empty()) boxes = core::read_box_set(opt->boxes);

@@ -58,7 +58,7 @@ tools::Runner setup(CLI::App& app) {
   app.add_flag("--no-hud", o->no_hud, "No text or marker outline");
   return [o] {
     XL_CHECK((!o->input.empty()) + (o->demo_frames > 0) == 1, "view-ar: give exactly one of --input or --demo-frames");
-    XL_CHECK(o->opacity >= 0 && o->opacity <= 1, "--opacity ", o->opacity, ": expected 0 .. 1");
+    XL_USAGE_CHECK(o->opacity >= 0 && o->opacity <= 1, "--opacity ", o->opacity, ": expected 0 .. 1");
     int dw = 0, dh = 0;
     char x = 0;
     if (std::sscanf(o->demo_size.c_str(), "%d%c%d", &dw, &x, &dh) != 3 || x != 'x' || dw < 64 || dh < 64)
@@ -70,7 +70,7 @@ tools::Runner setup(CLI::App& app) {
                                                                   : viz::open_frame_source(o->input);
     viz::Scene scene;
     if (!o->scene_file.empty()) {
-      XL_CHECK(o->in.ct.empty() && !o->in.synthetic && o->in.phantom_seed < 0, "view-ar: --scene excludes --ct/--synthetic/--phantom");
+      XL_USAGE_CHECK(o->in.ct.empty() && !o->in.synthetic && o->in.phantom_seed < 0, "view-ar: --scene excludes --ct/--synthetic/--phantom");
       scene = viz::read_glb_scene(o->scene_file);
     } else {
       scene = viz::load_scene(o->in, core::Rig::ring({})).scene;

@@ -90,7 +90,8 @@ cv::Mat read_heat_map(const std::string& path) {
 
 LoadedScene load_scene(const SceneInputs& in, const core::Rig& rig) {
   const int sources = int(!in.ct.empty()) + int(in.synthetic) + int(in.generic.has_value()) + int(in.phantom_seed >= 0);
-  XL_CHECK(sources == 1, "scene input: give exactly one of a CT, --synthetic, --phantom or --generic (got ", sources, ")");
+  if (sources != 1)  // a usage error (exit 2), not bad data
+    throw core::ConfigError(core::cat("scene input: give exactly one of a CT, --synthetic, --phantom or --generic (got ", sources, ")"));
   LoadedScene out;
   std::optional<LungSegmentation> seg;
   std::vector<core::BoxRecord> boxes;

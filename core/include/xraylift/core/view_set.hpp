@@ -9,9 +9,13 @@
 //                 "data_path": "view00.png", "line_integral_path": "view00.npy", "mask_path": "",
 //                 "cam_intrinsic": [[fx,0,cx],[0,fy,cy],[0,0,1]], "world2cam": 4x4 [R t; 0 1],
 //                 "gt_boxes_2d": [ { "nodule_id": "...", "bbox_xyxy": [x0,y0,x1,y1], "bbox_xyxy_unclipped": [...],
-//                                    "center_uv": [u, v], "depth_mm": d, "visible": true, "truncation": 0.0 } ] } ]
+//                                    "center_uv": [u, v], "depth_mm": d, "visible": true, "truncation": 0.0,
+//                                    "ignore": false } ] } ]
 //   }
-// Paths are relative to the JSON file's folder. 2D boxes follow core::Box2D (continuous pixels).
+// Paths are relative to the JSON file's folder. 2D boxes follow core::Box2D (continuous pixels). A 2D box is an
+// ignore region ("ignore": true, written only then) when its 3D box is one (sub-3 mm marks, non-nodules, truths
+// failing the render's truth filter): detectors neither learn it as a nodule nor as background, and 2D
+// evaluation treats it as a COCO crowd region.
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
@@ -27,6 +31,7 @@ namespace xraylift::core {
 struct ViewBox2D {
   std::string nodule_id;
   ProjectedBox projection;
+  bool ignore = false;  // the 3D box's ignore flag
 };
 
 struct ViewRecord {
@@ -44,7 +49,7 @@ struct ViewSet {
   std::vector<ViewRecord> views;
 };
 
-// Projects every box into every view (visible ones only) with core::project_box.
+// Projects every box (visible ones only) with core::project_box; each 2D box keeps its 3D box's ignore flag.
 std::vector<ViewBox2D> ground_truth_boxes_2d(const Camera& camera, const std::vector<BoxRecord>& boxes);
 
 nlohmann::json to_json(const ViewSet& set);

@@ -39,4 +39,10 @@ void validate_case(const Case& c, const std::string& where);
 // The volume geometry every case uses: identity direction, centred.
 core::VolumeGeometry case_geometry(const Eigen::Vector3i& dims, const Eigen::Vector3d& spacing);
 
+// Brings any volume into the world frame of a case: an axis-aligned direction (a signed permutation: flips,
+// swapped axes) is reoriented by permuting/flipping the voxels so that index axes follow +x, +y, +z; then the
+// origin is moved so that the volume is centred. Returns the offset: input mm = world mm + offset. A direction
+// that is not axis-aligned (oblique) is an InputError naming `where` (resample it first).
+Eigen::Vector3d bring_to_world_frame(core::VolumeI16& volume, const std::string& where);
+
 }  // namespace xraylift::data

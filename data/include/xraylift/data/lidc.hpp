@@ -79,12 +79,18 @@ std::string write_lidc_xml(const LidcAnnotations& a);
 
 struct LidcNoduleOptions {
   double min_diameter_mm = 3.0;  // smaller nodules (and single-point marks) are kept with ignore = true
-  int min_readers = 1;           // nodules marked by fewer readers are kept with ignore = true
+  int min_readers = 1;           // nodules contoured by fewer readers are kept with ignore = true
   double consensus_level = 0.5;  // a voxel is in the consensus when marked by >= this fraction of the readers
   // Marks join when their voxels come within this distance (mm); 0: the largest voxel spacing. Shrunk (pylidc
   // style) until no group holds more than four marks or two marks of one reader.
   double join_tolerance_mm = 0;
   double point_allowance_mm = 1.5;  // extra distance allowed when a mark is a single point (< 3 mm nodule)
+  // LIDC edge maps are the outline just outside the nodule: pixels strictly inside it are the nodule and the
+  // contour points are left out (pylidc's boolean_mask default). true: the contour points are nodule too.
+  bool include_contour_points = false;
+  // Findings without a size (sub-3 mm point marks, nonNodules) get a cube of this side as their exclusion
+  // region, with sized = false (LUNA16 gives its size-less excluded findings diameter 10 mm).
+  double unsized_diameter_mm = 10.0;
 };
 
 struct LidcReaderBox {
@@ -93,28 +99,30 @@ struct LidcReaderBox {
   core::Box3D box;  // voxel cells of this reader's mask, world mm
   int voxels = 0;
   bool single_point = false;
+  double diameter_mm = 0;  // pylidc's Annotation.diameter: longest distance between two points of one contour
 };
 
 struct LidcNodule {
   std::string id;  // "N1", "N2", ... in order of z then x
-  int readers = 0;
+  int readers = 0;        // readers who CONTOURED it (marked it as >= 3 mm): LUNA16's "3 of 4 readers"
+  int point_readers = 0;  // readers who only marked it with a point (< 3 mm), not counted in `readers`
   std::vector<LidcReaderBox> reader_boxes;
-  core::Box3D box;  // consensus voxels' cells, world mm
+  core::Box3D box;  // consensus voxels' cells, world mm (small nodules: the unsized exclusion cube)
   Eigen::Vector3d center_mm = Eigen::Vector3d::Zero();  // consensus centroid, world mm
-  double diameter_mm = 0;             // longest axial diameter of the consensus (LIDC readers' notion)
+  double diameter_mm = 0;             // mean over the contouring readers of pylidc's diameter (0 when small)
   double equivalent_diameter_mm = 0;  // diameter of the sphere of the same volume
   double volume_mm3 = 0;
   bool small = false;   // every mark is a single point (< 3 mm)
   bool ignore = false;  // below min_diameter_mm or min_readers
   std::vector<std::int64_t> consensus_voxels;  // linear indices into the series volume
   std::vector<std::pair<int, LidcCharacteristics>> characteristics;  // (reader, values)
-  core::BoxRecord record() const;  // the truth box (label "nodule", readers, diameter, ignore)
+  core::BoxRecord record() const;  // the truth box (label "nodule", readers, diameter, ignore, sized = !small)
   nlohmann::json to_json() const;  // details for case meta
 };
 
 struct LidcNoduleResult {
   std::vector<LidcNodule> nodules;
-  std::vector<core::BoxRecord> non_nodules;  // label "non-nodule", ignore = true, 3 mm boxes at the locus
+  std::vector<core::BoxRecord> non_nodules;  // label "non-nodule", ignore, sized = false: exclusion cubes at the locus
   std::vector<std::string> warnings;          // rois on unknown slices, empty marks, ...
   std::vector<core::BoxRecord> boxes() const;  // nodules' records then non-nodules
 };

@@ -20,17 +20,28 @@ struct ViewDataOptions {
   // How the float line integral L becomes an image in [0, 1]: "transmission" (1 - exp(-L)) or "scaled" (L / scale).
   std::string window = "transmission";
   double scale = 4.0;
-  double min_box_size = 1.0;  // ground-truth boxes narrower than this (pixels) are dropped
+  double min_box_size = 1.0;  // ground-truth boxes narrower than this (pixels) become ignore regions
 
   static ViewDataOptions from_config(const core::Config& section);
 };
+
+// One view's truth as the detector sees it (training, truth JSON, scoring): the visible gt_boxes_2d that are
+// nodules and at least min_box_size wide and high, and the ignore regions: boxes flagged ignore (sub-3 mm marks,
+// non-nodules, truths failing the render's truth filter) and nodules below min_box_size. Ignore regions are
+// neither positives nor negatives for the detector and COCO crowd regions for scoring.
+struct ViewTruth {
+  std::vector<core::Box2D> boxes, ignore;
+  std::vector<std::string> box_ids, ignore_ids;
+};
+ViewTruth view_truth(const core::ViewRecord& view, const ViewDataOptions& options);
 
 // Every view of every case. `inputs` are infos.json files or folders holding one (searched one level deep).
 class ViewSetDataset : public train::Dataset {
  public:
   ViewSetDataset(const std::vector<std::filesystem::path>& inputs, ViewDataOptions options = {});
   std::size_t size() const override { return items_.size(); }
-  // Sample: id "case/view", "image" [1, H, W] float in [0, 1], "boxes" [G, 4] float, "labels" [G] int64 (1).
+  // Sample: id "case/view", "image" [1, H, W] float in [0, 1], "boxes" [G, 4] float, "labels" [G] int64 (1),
+  // "ignore_boxes" [I, 4] float (view_truth).
   train::Sample get(std::size_t index) const override;
 
   struct Item {

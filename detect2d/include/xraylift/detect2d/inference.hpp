@@ -38,8 +38,9 @@ struct Detect2DEvaluation {
 };
 Detect2DEvaluation evaluate_detections(const std::vector<ImageDetections>& detections, const ViewSetDataset& dataset);
 
-// The view image with truth (green) and detections (red, with scores >= min_score) drawn on it.
+// The view image with truth (green), ignore regions (orange) and detections (red, scores >= min_score) drawn.
 void write_overlay_png(const std::filesystem::path& path, const torch::Tensor& image, const torch::Tensor& truth_boxes,
-                       const ImageDetections& detections, double min_score = 0.3);
+                       const ImageDetections& detections, double min_score = 0.3,
+                       const torch::Tensor& ignore_boxes = torch::Tensor());
 
 }  // namespace xraylift::detect2d

@@ -49,6 +49,7 @@ struct ModelConfig {
   int roi_batch_per_image = 512;
   double roi_positive_fraction = 0.25;
   double roi_fg_iou = 0.5, roi_bg_iou = 0.5;
+  double ignore_iof_threshold = 0.5;  // see ImageTargets::ignore (MMDetection's ignore_iof_thr)
   std::vector<double> box_coder_stds = {0.1, 0.1, 0.2, 0.2};
   double canonical_scale = 224, canonical_level = 4;
   // Inference.
@@ -68,6 +69,10 @@ struct ModelConfig {
 struct ImageTargets {
   torch::Tensor boxes;   // [G, 4] float
   torch::Tensor labels;  // [G] int64, 1..num_classes
+  // [I, 4] float ignore regions (may be undefined or empty): anchors and proposals lying mostly inside one
+  // (intersection over their own area > ignore_iof_threshold) are neither positives nor negatives
+  // (MMDetection's MaxIoUAssigner with gt_bboxes_ignore and ignore_iof_thr).
+  torch::Tensor ignore;
 };
 
 struct Detections {
@@ -138,6 +143,13 @@ class FasterRCNNImpl : public torch::nn::Module {
   ModelConfig config_;
 };
 TORCH_MODULE(FasterRCNN);
+
+// Label assignment of candidates (anchors, proposals) [M, 4] to truths gt [G, 4] (torchvision's Matcher, with
+// MMDetection's ignore regions): per candidate the index of its best truth when IoU >= fg_iou (and, with
+// allow_low_quality, each truth's best candidates), -1 below bg_iou (negative), -2 in between, -3 when it lies
+// inside an ignore region (intersection over its own area > ignore_iof_threshold): neither positive nor negative.
+torch::Tensor assign_boxes(const torch::Tensor& gt, const torch::Tensor& ignore, const torch::Tensor& candidates,
+                           double fg_iou, double bg_iou, bool allow_low_quality, double ignore_iof_threshold);
 
 // Box coding (Faster R-CNN parametrisation, torchvision's BoxCoder): deltas (dx, dy, dw, dh) * weights.
 torch::Tensor encode_boxes(const torch::Tensor& reference, const torch::Tensor& targets, const std::vector<double>& weights);

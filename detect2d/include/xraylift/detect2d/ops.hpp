@@ -52,6 +52,8 @@ torch::Tensor multi_level_roi_align(const std::vector<torch::Tensor>& features, 
 
 // Pairwise IoU [N, 4] x [M, 4] -> [N, M] (tensor code, any device).
 torch::Tensor box_iou(const torch::Tensor& a, const torch::Tensor& b);
+// Pairwise intersection over the area of a's box ("iof", MMDetection's bbox_overlaps mode) -> [N, M].
+torch::Tensor box_iof(const torch::Tensor& a, const torch::Tensor& b);
 
 namespace cuda {
 // Implemented in the .cu files; only called by the dispatching entries above (declared when built with CUDA).

@@ -13,7 +13,10 @@
 namespace xraylift::drr {
 
 // Reads a render input: a case folder (case.json + volume.nrrd + nodules.json, data module), a DICOM series
-// folder (id = the folder name, no nodules) or a single NRRD volume (id = the file stem, no nodules).
+// folder (id = the folder name, no nodules) or a single NRRD volume (id = the file stem, no nodules). Every input
+// ends in the world frame of a case and passes data::validate_case: DICOM series are centred by the reader, NRRD
+// volumes by data::bring_to_world_frame (axis-aligned directions are reoriented, oblique ones refused; the
+// offset is meta.input_offset_mm: file mm = world mm + offset).
 // Throws InputError naming the path when it is none of these.
 data::Case load_render_input(const std::filesystem::path& path);
 

@@ -4,7 +4,8 @@
 //                       infos.json states it; L = value / 65535 * png_l_max)
 //   viewNN.npy          float32 H x W line integrals L (canonical)
 //   viewNN_overlay.png  8-bit display image (per-image window over the rays that cross the volume) with the
-//                       ground-truth 2D boxes drawn (the sanity check of projections)
+//                       ground-truth 2D boxes drawn (the sanity check of projections): nodules red, ignore
+//                       regions (sub-3 mm marks, non-nodules, truths failing the truth filter) dashed orange
 //   viewNN_mask.png     uint16 nodule label image (0 none, n = gt_boxes_3d[n-1]) when the mask was rendered
 //   viewNN_transmission.npy  float32 I/I0 = exp(-L), with Poisson noise for `photons` > 0 (when asked for)
 //   infos.json          core::ViewSet (format xraylift.views): cameras, 3D boxes, 2D boxes per view, file names
@@ -26,6 +27,8 @@ struct ViewOutputOptions {
   bool transmission = false;  // also write viewNN_transmission.npy
   double photons = 0.0;       // > 0: Poisson noise for that many photons per pixel (augmentation)
   std::uint64_t noise_seed = 0;
+  // Truths failing it become ignore regions in gt_boxes_3d and gt_boxes_2d (config section `truth`).
+  core::TruthFilter truth;
 };
 
 // The 16-bit display value of a line integral (the documented window).

@@ -3,6 +3,9 @@
 //   - A truth box is an "ignore" region when its file says so (sub-3 mm nodules, nonNodules) or when it fails
 //     the TruthFilter (too small, too few readers): predictions on it are neither hits nor false positives
 //     (LUNA16's "irrelevant findings").
+//   - A truth without a measured size ("sized": false: sub-3 mm point marks, nonNodules) gets the diameter
+//     unsized_diameter_mm (10 mm) for every test, as noduleCADEvaluationLUNA16.py does for its excluded
+//     findings (`if diameter < 0: diameter = 10`); with min_diameter_mm > 0 it is also below the minimum.
 //   - "On" an ignore region means: centre within the region's radius (diameter() / 2) of its centre, or
 //     matching it by the metric's own criterion (centre distance below the threshold; IoU above it).
 //   - A prediction case id absent from the truth file is an error; a truth case absent from the predictions
@@ -15,19 +18,20 @@
 
 namespace xraylift::eval {
 
-struct TruthFilter {
-  double min_diameter_mm = 0.0;  // truths with diameter() below this become ignore regions
-  int min_readers = 0;           // truths with a KNOWN reader count (> 0) below this become ignore regions
-};
+// min_diameter_mm, min_readers (known counts only) and unsized_diameter_mm: the rule of core::TruthFilter.
+using TruthFilter = core::TruthFilter;
 
 struct EvalCase {
   std::string case_id;
-  std::vector<core::BoxRecord> truths;       // every truth, `ignore` resolved (file flag or filter)
+  std::vector<core::BoxRecord> truths;       // every truth, `ignore` and unsized diameters resolved
   std::vector<core::BoxRecord> predictions;  // in file order
+  // Position of this case in the prediction file (pair_cases sets it; -1: its position in the case list).
+  // The nuScenes ranking orders tied scores by descending position in the prediction file.
+  int prediction_file_position = -1;
 };
 
 // Validates both sets (finite boxes with sizes > 0, scores in [0, 1], known case ids) with errors naming the
-// origin (file) and entry; returns the truth file's cases in its order.
+// origin (file) and entry; returns the truth file's cases in its order, each with its prediction file position.
 std::vector<EvalCase> pair_cases(const core::BoxSet& truth, const std::string& truth_origin,
                                  const core::BoxSet& predictions, const std::string& prediction_origin,
                                  const TruthFilter& filter = {});

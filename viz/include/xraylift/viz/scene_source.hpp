@@ -38,7 +38,7 @@ struct LoadedScene {
   std::vector<std::string> notes;  // what was loaded, for the command's report
 };
 
-// `rig` is used for the attention map (its camera attention_view).
+// `rig` is used for the attention map (its camera attention_view). Not exactly one source: ConfigError (usage).
 LoadedScene load_scene(const SceneInputs& inputs, const core::Rig& rig);
 // True when this build can read CTs (the data module was linked).
 bool can_read_ct();

@@ -12,7 +12,8 @@ namespace xraylift::testing {
 std::optional<std::filesystem::path> shared_dir();
 // ../shared/data/LIDC-IDRI-0001 when it exists.
 std::optional<std::filesystem::path> lidc_sample_dir();
-// A fresh, empty folder for one test (removed and recreated on each call with the same name).
+// A fresh, empty folder for one test (removed and recreated on each call with the same name), under the build
+// tree (build/test-scratch, or $XRAYLIFT_SCRATCH_DIR) so that parallel clones never share it.
 std::filesystem::path scratch_dir(const std::string& name);
 std::filesystem::path source_dir();
 
