@@ -80,7 +80,7 @@ train::Sample CaseDataset::get(std::size_t index) const {
   const auto& c = cases_[index];
   train::Sample s;
   s.id = c.case_id;
-  std::vector<torch::Tensor> images, boxes, box_view, labels;
+  std::vector<torch::Tensor> images, boxes, box_view, labels, ignore_boxes, ignore_view;
   std::vector<core::Camera> cams;
   for (std::size_t v = 0; v < c.view_items.size(); ++v) {
     const auto view = views_.get(c.view_items[v]);
@@ -88,12 +88,17 @@ train::Sample CaseDataset::get(std::size_t index) const {
     boxes.push_back(view.at("boxes"));
     labels.push_back(view.at("labels"));
     box_view.push_back(torch::full({view.at("boxes").size(0)}, int64_t(v), torch::kLong));
+    const auto ig = view.tensors.count("ignore_boxes") ? view.at("ignore_boxes") : torch::zeros({0, 4});
+    ignore_boxes.push_back(ig);
+    ignore_view.push_back(torch::full({ig.size(0)}, int64_t(v), torch::kLong));
     cams.push_back(views_.items()[c.view_items[v]].view.camera);
   }
   s.tensors["image"] = torch::stack(images);
   s.tensors["boxes"] = torch::cat(boxes);
   s.tensors["labels"] = torch::cat(labels);
   s.tensors["box_view"] = torch::cat(box_view);
+  s.tensors["ignore_boxes"] = torch::cat(ignore_boxes);
+  s.tensors["ignore_view"] = torch::cat(ignore_view);
   s.tensors["cameras"] = cameras_tensor(cams);
   auto truth = torch::zeros({static_cast<int64_t>(c.boxes_3d.size()), 6}, torch::kDouble);
   auto ignore = torch::zeros({static_cast<int64_t>(c.boxes_3d.size())}, torch::kBool);
@@ -117,9 +122,12 @@ CaseInputs case_inputs(const train::Sample& s, const torch::Device& device) {
   const auto& boxes = s.at("boxes");
   const auto& labels = s.at("labels");
   const auto& view = s.at("box_view");
+  const bool has_ignore = s.tensors.count("ignore_boxes") > 0;
   for (int64_t v = 0; v < in.images.size(0); ++v) {
     const auto idx = torch::nonzero(view == v).squeeze(1);
-    in.targets.push_back({boxes.index_select(0, idx).to(device), labels.index_select(0, idx).to(device)});
+    torch::Tensor ignore = torch::zeros({0, 4});
+    if (has_ignore) ignore = s.at("ignore_boxes").index_select(0, torch::nonzero(s.at("ignore_view") == v).squeeze(1));
+    in.targets.push_back({boxes.index_select(0, idx).to(device), labels.index_select(0, idx).to(device), ignore.to(device)});
   }
   in.truth_3d = s.at("truth_3d").to(device);
   in.ignore_3d = s.at("ignore_3d").to(device);

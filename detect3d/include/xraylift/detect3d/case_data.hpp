@@ -3,6 +3,7 @@
 // (window, box filter, ignore regions) is the 2D detector's. Sample tensors:
 //   "image" [V, H, W] in [0, 1] (views as channels, so the trainer's photometric augmentation sees it whole),
 //   "boxes" [N, 4] + "box_view" [N] int64 (2D truth of every view), "labels" [N],
+//   "ignore_boxes" [I, 4] + "ignore_view" [I] (2D ignore regions: neither positives nor negatives for the detector),
 //   "cameras" [V, 18] float64 (fx, fy, cx, cy, width, height, R row-major 9, t 3),
 //   "truth_3d" [G, 6] float64 (centre mm, size mm), "ignore_3d" [G] bool.
 #include <torch/torch.h>
