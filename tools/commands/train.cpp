@@ -2,7 +2,8 @@
 // The config's `task` picks the model: detect2d (Faster R-CNN on rendered views) or detect3d (the MV2D head trained
 // jointly with the 2D detector, one case of ten views per step). Outputs in --out: checkpoint.pt (exact resume: run
 // the same command again), model.pt (detect2d) or model.safetensors (detect3d, with the rig it was trained on),
-// metrics.jsonl, loss.png, config.yaml.
+// metrics.jsonl, loss.png, config.yaml. Data parallel: start one such process per rank with the torchrun variables
+// (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT); rank 0 writes the outputs (docs/ARCHITECTURE.md).
 #include <filesystem>
 #include <optional>
 
@@ -29,6 +30,28 @@ struct Options {
   std::unique_ptr<tools::ConfigOptions> config;
 };
 
+// Data parallel under torchrun-style variables (train/distributed.hpp): every rank runs this command; rank 0 writes.
+// A plain `cuda` device becomes cuda:LOCAL_RANK (one GPU per rank on a node).
+std::shared_ptr<train::Communicator> connect_ranks(train::TrainerOptions& t) {
+  const auto env = train::DistEnv::from_env();
+  if (!env.enabled()) return nullptr;
+  if (t.device == "cuda") t.device = core::cat("cuda:", env.local_rank);
+  return std::make_shared<train::Communicator>(env, t.distributed, t.device);
+}
+
+bool is_root(const train::TrainerOptions& t) { return t.comm == nullptr || t.comm->is_root(); }
+
+// Runs `body`; when it throws on one rank, the others learn it (and stop naming it) before this one exits.
+template <typename F>
+int guarded(const train::TrainerOptions& t, F&& body) {
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    if (t.comm) t.comm->publish_failure(e.what());
+    throw;
+  }
+}
+
 std::vector<fs::path> data_inputs(const Options& opt) {
   std::vector<fs::path> inputs(opt.data.begin(), opt.data.end());
   if (inputs.empty()) throw core::InputError("train: task detect3d needs --data (rendered view sets: infos.json files or folders)");
@@ -43,6 +66,9 @@ int train_detect3d(const Options& opt, core::Config& cfg) {
   if (opt.threads > 0) torch::set_num_threads(opt.threads);
   const fs::path out(opt.out);
   job.trainer.out_dir = out;
+  job.trainer.config_fingerprint = train::config_fingerprint(cfg);
+  job.trainer.comm = connect_ranks(job.trainer);
+  return guarded(job.trainer, [&] {
   detect3d::CaseDataset dataset(data_inputs(opt), job.data);
   const auto rig_cameras = dataset.cameras(0);
   // Every case must come from the config's rig (the weights record it; predict refuses another rig).
@@ -53,7 +79,7 @@ int train_detect3d(const Options& opt, core::Config& cfg) {
     if (rig) detect3d::check_rig(detect3d::trained_rig_of(rig->cameras()), cams,
                                  core::cat("train: case '", id, "' vs the config's rig (", cfg.origin("rig"), ")"));
   }
-  core::write_file_atomic(out / "config.yaml", cfg.dump());
+  if (is_root(job.trainer)) core::write_file_atomic(out / "config.yaml", cfg.dump());
   torch::manual_seed(job.trainer.seed);
   detect3d::Mv2dModel model(job.model, job.mv2d);
   if (!opt.weights.empty()) {
@@ -65,6 +91,7 @@ int train_detect3d(const Options& opt, core::Config& cfg) {
   core::log::info("training detect3d (mv2d) on ", dataset.size(), " cases of ", rig_cameras.size(), " views for ",
                   job.trainer.schedule.total_steps, " steps (", job.trainer.device, ")");
   const auto result = trainer.fit(dataset);
+  if (!is_root(job.trainer)) return 0;
   const fs::path weights = out / "model.safetensors";
   model->to(torch::kCPU);
   detect3d::save_mv2d_weights(weights, model, detect3d::trained_rig_of(rig_cameras));
@@ -76,6 +103,7 @@ int train_detect3d(const Options& opt, core::Config& cfg) {
   core::log::info("  ", weights.string(), "  weights by name + trained rig (xraylift predict --weights)");
   core::log::info("  ", result.metrics.string(), ", ", result.plot.string(), "  metrics and loss plot");
   return 0;
+  });
 }
 
 tools::Runner setup(CLI::App& app) {
@@ -97,16 +125,23 @@ tools::Runner setup(CLI::App& app) {
     if (opt->threads > 0) torch::set_num_threads(opt->threads);
     const fs::path out(opt->out);
     job.trainer.out_dir = out;
+    job.trainer.config_fingerprint = train::config_fingerprint(cfg);
+    job.trainer.comm = connect_ranks(job.trainer);
+    return guarded(job.trainer, [&] {
     std::vector<fs::path> inputs(opt->data.begin(), opt->data.end());
     if (inputs.empty()) {
       if (job.synthetic_cases <= 0)
         throw core::InputError("no --data given and the config has no data.synthetic section");
-      inputs = detect2d::write_synthetic_view_sets(out / "synthetic", job.synthetic_cases, job.synthetic_views,
-                                                   job.synthetic_size, job.synthetic_seed);
-      core::log::info("generated ", inputs.size(), " synthetic view sets under ", (out / "synthetic").string());
+      // Rank 0 writes the synthetic set (deterministic from the seed), the others wait for it.
+      if (is_root(job.trainer))
+        inputs = detect2d::write_synthetic_view_sets(out / "synthetic", job.synthetic_cases, job.synthetic_views,
+                                                     job.synthetic_size, job.synthetic_seed);
+      if (job.trainer.comm) job.trainer.comm->barrier("synthetic");
+      if (!is_root(job.trainer)) inputs = {out / "synthetic"};
+      else core::log::info("generated ", inputs.size(), " synthetic view sets under ", (out / "synthetic").string());
     }
     detect2d::ViewSetDataset dataset(inputs, job.data);
-    core::write_file_atomic(out / "config.yaml", cfg.dump());
+    if (is_root(job.trainer)) core::write_file_atomic(out / "config.yaml", cfg.dump());
     torch::manual_seed(job.trainer.seed);
     detect2d::FasterRCNN model(job.model);
     if (!opt->weights.empty()) detect2d::load_weights(*model, opt->weights);
@@ -114,6 +149,7 @@ tools::Runner setup(CLI::App& app) {
     core::log::info("training on ", dataset.size(), " views for ", job.trainer.schedule.total_steps, " steps (",
                     job.trainer.device, ")");
     const auto result = trainer.fit(dataset);
+    if (!is_root(job.trainer)) return 0;
     const fs::path weights = out / "model.pt";
     {
       model->to(torch::kCPU);
@@ -128,6 +164,7 @@ tools::Runner setup(CLI::App& app) {
     core::log::info("wrote ", weights.string(), " (weights by name)");
     core::log::info("wrote ", result.metrics.string(), " and ", result.plot.string());
     return 0;
+    });
   };
 }
 
