@@ -148,8 +148,9 @@ Batch Loader::make_batch(std::int64_t step) const {
   const std::size_t per_rank = idx.size() / static_cast<std::size_t>(options_.world_size);
   const std::size_t first = per_rank * static_cast<std::size_t>(options_.rank);
   for (std::size_t k = first; k < first + per_rank; ++k) {
-    Sample s = dataset_.get(idx[k]);
-    if (transform_) transform_(s, mix_seed(mix_seed(options_.seed ^ 0xA5A5A5A5ULL, static_cast<std::uint64_t>(step)), k));
+    const std::uint64_t slot_seed = mix_seed(mix_seed(options_.seed ^ 0xA5A5A5A5ULL, static_cast<std::uint64_t>(step)), k);
+    Sample s = dataset_.get(idx[k], mix_seed(slot_seed, 0x5EED));
+    if (transform_) transform_(s, slot_seed);
     batch.push_back(std::move(s));
   }
   return batch;

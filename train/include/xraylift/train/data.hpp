@@ -31,6 +31,9 @@ class Dataset {
   virtual ~Dataset() = default;
   virtual std::size_t size() const = 0;
   virtual Sample get(std::size_t index) const = 0;  // thread-safe
+  // The loader calls this one with a per-sample seed derived from (seed, step, slot): datasets that randomize
+  // their samples (on-the-fly rendering with rig jitter) override it; the default ignores the seed.
+  virtual Sample get(std::size_t index, std::uint64_t /*sample_seed*/) const { return get(index); }
 };
 
 // Photometric augmentations (BRIEF section 7) on an "image" tensor [C, H, W] with values in about [0, 1].
