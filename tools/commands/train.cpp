@@ -15,6 +15,7 @@
 #include "xraylift/detect2d/weights.hpp"
 #include "xraylift/detect3d/case_data.hpp"
 #include "xraylift/detect3d/job.hpp"
+#include "xraylift/detect3d/on_the_fly.hpp"
 #include "xraylift/train/trainer.hpp"
 
 namespace fs = std::filesystem;
@@ -52,6 +53,21 @@ int guarded(const train::TrainerOptions& t, F&& body) {
   }
 }
 
+// data.on_the_fly (detect3d/on_the_fly.hpp): render every sample from case volumes through the jittered rig.
+std::optional<detect3d::OnTheFlyOptions> on_the_fly_options(const core::Config& cfg) {
+  if (!cfg.has("data.on_the_fly")) return std::nullopt;
+  if (!cfg.has("rig"))
+    throw core::ConfigError(core::cat("data.on_the_fly renders through the config's rig, but the config has no rig section (",
+                                      cfg.origin("data.on_the_fly"), ")"));
+  return detect3d::OnTheFlyOptions::from_config(cfg.section("data"), cfg.section("rig"), cfg.section("drr"));
+}
+
+void log_cache(const detect3d::OnTheFlyDataset& d) {
+  const auto st = d.cache_stats();
+  core::log::info("on-the-fly volume cache: ", st.resident, " resident (", st.bytes / (1024 * 1024), " MiB), ", st.hits,
+                  " hits, ", st.misses, " misses, ", st.evictions, " evictions");
+}
+
 std::vector<fs::path> data_inputs(const Options& opt) {
   std::vector<fs::path> inputs(opt.data.begin(), opt.data.end());
   if (inputs.empty()) throw core::InputError("train: task detect3d needs --data (rendered view sets: infos.json files or folders)");
@@ -62,15 +78,27 @@ int train_detect3d(const Options& opt, core::Config& cfg) {
   auto job = detect3d::Detect3DJob::from_config(cfg);
   std::optional<core::Rig> rig;
   if (cfg.has("rig")) rig = core::Rig::from_config(cfg.section("rig"));
+  auto otf = on_the_fly_options(cfg);
   cfg.check_no_unknown_keys();
   if (opt.threads > 0) torch::set_num_threads(opt.threads);
   const fs::path out(opt.out);
   job.trainer.out_dir = out;
   job.trainer.config_fingerprint = train::config_fingerprint(cfg);
   job.trainer.comm = connect_ranks(job.trainer);
+  if (otf && otf->device == "cuda") otf->device = job.trainer.device.rfind("cuda", 0) == 0 ? job.trainer.device : "cuda";
   return guarded(job.trainer, [&] {
-  detect3d::CaseDataset dataset(data_inputs(opt), job.data);
-  const auto rig_cameras = dataset.cameras(0);
+  std::unique_ptr<train::Dataset> data;
+  std::vector<core::Camera> rig_cameras;
+  if (otf) {
+    if (!opt.data.empty()) throw core::ConfigError("train: give either --data (rendered views) or data.on_the_fly, not both");
+    auto d = std::make_unique<detect3d::OnTheFlyDataset>(*otf, *rig);
+    rig_cameras = rig->cameras();
+    core::log::info("on-the-fly rendering of ", d->case_count(), " cases on ", otf->device);
+    data = std::move(d);
+  } else {
+  auto owned = std::make_unique<detect3d::CaseDataset>(data_inputs(opt), job.data);
+  auto& dataset = *owned;
+  rig_cameras = dataset.cameras(0);
   // Every case must come from the config's rig (the weights record it; predict refuses another rig).
   for (std::size_t i = 0; i < dataset.size(); ++i) {
     const auto cams = dataset.cameras(i);
@@ -79,6 +107,9 @@ int train_detect3d(const Options& opt, core::Config& cfg) {
     if (rig) detect3d::check_rig(detect3d::trained_rig_of(rig->cameras()), cams,
                                  core::cat("train: case '", id, "' vs the config's rig (", cfg.origin("rig"), ")"));
   }
+  data = std::move(owned);
+  }
+  const train::Dataset& dataset = *data;
   if (is_root(job.trainer)) core::write_file_atomic(out / "config.yaml", cfg.dump());
   torch::manual_seed(job.trainer.seed);
   detect3d::Mv2dModel model(job.model, job.mv2d);
@@ -91,6 +122,7 @@ int train_detect3d(const Options& opt, core::Config& cfg) {
   core::log::info("training detect3d (mv2d) on ", dataset.size(), " cases of ", rig_cameras.size(), " views for ",
                   job.trainer.schedule.total_steps, " steps (", job.trainer.device, ")");
   const auto result = trainer.fit(dataset);
+  if (otf) log_cache(static_cast<const detect3d::OnTheFlyDataset&>(dataset));
   if (!is_root(job.trainer)) return 0;
   const fs::path weights = out / "model.safetensors";
   model->to(torch::kCPU);
@@ -121,15 +153,24 @@ tools::Runner setup(CLI::App& app) {
     if (task != "detect2d")
       throw core::ConfigError(core::cat("task must be detect2d or detect3d, got '", task, "' (", cfg.origin("task"), ")"));
     auto job = detect2d::Detect2DJob::from_config(cfg);
+    auto otf = on_the_fly_options(cfg);
+    std::optional<core::Rig> rig;
+    if (otf) rig = core::Rig::from_config(cfg.section("rig"));
     cfg.check_no_unknown_keys();
     if (opt->threads > 0) torch::set_num_threads(opt->threads);
     const fs::path out(opt->out);
     job.trainer.out_dir = out;
     job.trainer.config_fingerprint = train::config_fingerprint(cfg);
     job.trainer.comm = connect_ranks(job.trainer);
+    if (otf && otf->device == "cuda") otf->device = job.trainer.device.rfind("cuda", 0) == 0 ? job.trainer.device : "cuda";
     return guarded(job.trainer, [&] {
     std::vector<fs::path> inputs(opt->data.begin(), opt->data.end());
-    if (inputs.empty()) {
+    std::unique_ptr<train::Dataset> data;
+    if (otf) {
+      if (!inputs.empty()) throw core::ConfigError("train: give either --data (rendered views) or data.on_the_fly, not both");
+      otf->per_view = true;  // detect2d trains on single views
+      data = std::make_unique<detect3d::OnTheFlyDataset>(*otf, *rig);
+    } else if (inputs.empty()) {
       if (job.synthetic_cases <= 0)
         throw core::InputError("no --data given and the config has no data.synthetic section");
       // Rank 0 writes the synthetic set (deterministic from the seed), the others wait for it.
@@ -140,7 +181,8 @@ tools::Runner setup(CLI::App& app) {
       if (!is_root(job.trainer)) inputs = {out / "synthetic"};
       else core::log::info("generated ", inputs.size(), " synthetic view sets under ", (out / "synthetic").string());
     }
-    detect2d::ViewSetDataset dataset(inputs, job.data);
+    if (!data) data = std::make_unique<detect2d::ViewSetDataset>(inputs, job.data);
+    const train::Dataset& dataset = *data;
     if (is_root(job.trainer)) core::write_file_atomic(out / "config.yaml", cfg.dump());
     torch::manual_seed(job.trainer.seed);
     detect2d::FasterRCNN model(job.model);
@@ -149,6 +191,7 @@ tools::Runner setup(CLI::App& app) {
     core::log::info("training on ", dataset.size(), " views for ", job.trainer.schedule.total_steps, " steps (",
                     job.trainer.device, ")");
     const auto result = trainer.fit(dataset);
+    if (otf) log_cache(static_cast<const detect3d::OnTheFlyDataset&>(dataset));
     if (!is_root(job.trainer)) return 0;
     const fs::path weights = out / "model.pt";
     {

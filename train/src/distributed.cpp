@@ -147,7 +147,7 @@ void Communicator::rethrow_with_peer(const std::string& what, const std::string&
     if (impl_->store->check({kErrorKey})) {
       const auto b = impl_->store->get(kErrorKey);
       peer.assign(b.begin(), b.end());
-      impl_->store->add("xl/error_seen", 1);
+      mark_error_seen();
     }
   } catch (...) {
     // the store's host (rank 0) is gone too: report what we know
@@ -155,6 +155,13 @@ void Communicator::rethrow_with_peer(const std::string& what, const std::string&
   if (!peer.empty()) throw core::InputError(core::cat("distributed: stopping, ", peer));
   throw core::InputError(core::cat("distributed: rank ", env_.rank, " ", what, " failed (a peer may have died): ",
                                    detail.substr(0, std::min<std::size_t>(detail.find('\n'), 400))));
+}
+
+void Communicator::mark_error_seen() noexcept {
+  try {
+    impl_->store->set(core::cat("xl/error_seen/", env_.rank), std::vector<std::uint8_t>{1});
+  } catch (...) {
+  }
 }
 
 void Communicator::check_peers() {
@@ -173,13 +180,14 @@ void Communicator::publish_failure(const std::string& message) noexcept {
     if (!impl_->store->check({kErrorKey})) {
       impl_->store->set(kErrorKey, std::vector<std::uint8_t>(text.begin(), text.end()));
     }
+    mark_error_seen();
     if (env_.rank == 0) {
-      // Rank 0 hosts the store: keep it up until the peers have read the message (or a few seconds passed).
+      // Rank 0 hosts the store: keep it up until every peer knows (read the message or failed itself), or 10 s.
+      std::vector<std::string> keys;
+      for (int r = 1; r < env_.world_size; ++r) keys.push_back(core::cat("xl/error_seen/", r));
       const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-      while (std::chrono::steady_clock::now() < until) {
-        if (impl_->store->check({"xl/error_seen"}) && impl_->store->add("xl/error_seen", 0) >= env_.world_size - 1) break;
+      while (std::chrono::steady_clock::now() < until && !impl_->store->check(keys))
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
     }
   } catch (...) {
     // best effort: the peers still stop on their collective's error or timeout

@@ -107,6 +107,7 @@ Trainer::Trainer(TrainerOptions options, std::shared_ptr<torch::nn::Module> mode
     group_mults_.push_back(mult);
   }
   XL_CHECK(!groups.empty(), "trainer: the model has no trainable parameters");
+  if (options_.comm) rank_slots(options_.loader.batch_size, options_.comm->rank(), options_.comm->world_size());
   optimizer_ = std::make_unique<torch::optim::AdamW>(std::move(groups),
                                                      torch::optim::AdamWOptions(options_.schedule.lr));
 }

@@ -77,6 +77,7 @@ class Communicator {
 
  private:
   void collective(std::vector<torch::Tensor>& flat, const char* what);  // sum in place
+  void mark_error_seen() noexcept;
   [[noreturn]] void rethrow_with_peer(const std::string& what, const std::string& detail);
   DistEnv env_;
   DistOptions options_;
