@@ -245,6 +245,14 @@ TrainResult Trainer::fit_impl(const Dataset& dataset) {
     for (const auto& p : model_->parameters(true)) state.push_back(p);
     for (const auto& b : model_->buffers(true)) state.push_back(b);
     comm->broadcast(state);
+    // Every rank must continue from rank 0's step (a checkpoint folder that is not shared breaks this).
+    std::vector<torch::Tensor> root_step{torch::tensor({static_cast<double>(step_)}, torch::kDouble)};
+    comm->broadcast(root_step);
+    const auto expected = static_cast<std::int64_t>(root_step[0].item<double>());
+    if (expected != step_)
+      throw core::InputError(core::cat("distributed: rank ", comm->rank(), " resumed at step ", step_, " but rank 0 at step ",
+                                       expected, ": every rank must see the same ", result.checkpoint.string(),
+                                       " (use a shared --out folder)"));
     comm->barrier("resumed");
   }
   std::vector<nlohmann::json> metrics =
