@@ -168,9 +168,11 @@ TEST(Distributed, ResumesUnderAnotherWorldSize) {
 }
 
 TEST(Distributed, AFailingRankStopsAllNamingItsError) {
-  const std::string backend = have("gloo") ? "gloo" : "store";
+  std::vector<std::string> backends{"store"};
+  if (have("gloo")) backends.push_back("gloo");
+  for (const auto& backend : backends)
   for (int failing : {1, 0}) {
-    const fs::path root = xraylift::testing::scratch_dir(core::cat("dist_fail", failing));
+    const fs::path root = xraylift::testing::scratch_dir(core::cat("dist_fail_", backend, failing));
     const auto ranks = launch(2, root, core::cat(backend, " 40 -1 ", failing, " 3"));
     const int other = 1 - failing;
     EXPECT_NE(ranks[failing].rc, 0);
