@@ -11,6 +11,7 @@
 #   XRAYLIFT_CUDA_ARCH  CMAKE_CUDA_ARCHITECTURES (default 90)
 #   BUILD_TYPE          CMake build type (default Release)
 #   XRAYLIFT_SKIP_APT=1 never call apt-get (e.g. without root)
+#   XRAYLIFT_GLOO_SOURCE  a local checkout of github.com/pytorch/gloo to take the Gloo headers from (default: clone)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -81,11 +82,67 @@ configure() {
     local tpy; tpy="$(find_torch_python)"
     args+=(-DCMAKE_PREFIX_PATH="$("$tpy" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')")
   fi
+  [ -n "${XRAYLIFT_GLOO_INCLUDE:-}" ] && args+=(-DXRAYLIFT_GLOO_INCLUDE_DIR="$XRAYLIFT_GLOO_INCLUDE")
   export TORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-9.0}"
   log "configuring: cmake ${args[*]}"
   cmake "${args[@]}" >&2
 }
 
+# Gloo headers (the torch wheel has Gloo inside libtorch_cpu but ships no gloo/*.h): copied once into the cache
+# with a gloo/config.h for the TCP transport, so train/ can build the Gloo process group. Optional: without them
+# the CPU data-parallel backend is train's built-in store all-reduce (docs/ARCHITECTURE.md).
+GLOO_COMMIT="70dc360"
+gloo_headers() {
+  local dest="$CACHE/gloo-headers-$GLOO_COMMIT"
+  if [ -f "$dest/gloo/algorithm.h" ]; then echo "$dest"; return; fi
+  local src="${XRAYLIFT_GLOO_SOURCE:-}" tmp=""
+  if [ -z "$src" ]; then
+    tmp="$(mktemp -d)"
+    if ! timeout 120 git clone -q https://github.com/pytorch/gloo "$tmp/gloo" >/dev/null 2>&1 ||
+       ! git -C "$tmp/gloo" checkout -q "$GLOO_COMMIT" >/dev/null 2>&1; then
+      log "gloo headers: cannot fetch github.com/pytorch/gloo (CPU data parallel uses the store backend)"
+      rm -rf "$tmp"; return
+    fi
+    src="$tmp/gloo"
+  fi
+  mkdir -p "$CACHE"
+  local stage; stage="$(mktemp -d "$CACHE/gloo-stage.XXXXXX")"
+  if [ -d "$src/.git" ] || git -C "$src" rev-parse --git-dir >/dev/null 2>&1; then
+    git -C "$src" archive "$GLOO_COMMIT" gloo | tar -x -C "$stage" || { rm -rf "$stage" "$tmp"; return; }
+  else
+    cp -r "$src/gloo" "$stage/"
+  fi
+  find "$stage/gloo" -type f ! -name '*.h' -delete
+  cat > "$stage/gloo/config.h" <<'EOF2'
+#pragma once
+// Written by xraylift's scripts/setup.sh: the configuration torch's bundled Gloo uses on Linux (TCP transport).
+#define GLOO_VERSION_MAJOR 0
+#define GLOO_VERSION_MINOR 5
+#define GLOO_VERSION_PATCH 0
+#define GLOO_VERSION (GLOO_VERSION_MAJOR * 10000 + GLOO_VERSION_MINOR * 100 + GLOO_VERSION_PATCH)
+#define GLOO_USE_CUDA 0
+#define GLOO_USE_NCCL 0
+#define GLOO_USE_ROCM 0
+#define GLOO_USE_RCCL 0
+#define GLOO_USE_REDIS 0
+#define GLOO_USE_IBVERBS 0
+#define GLOO_USE_MPI 0
+#define GLOO_USE_AVX 0
+#define GLOO_USE_LIBUV 0
+#define GLOO_HAVE_TRANSPORT_TCP 1
+#define GLOO_HAVE_TRANSPORT_TCP_TLS 0
+#define GLOO_HAVE_TRANSPORT_IBVERBS 0
+#define GLOO_HAVE_TRANSPORT_UV 0
+EOF2
+  mkdir -p "$CACHE"
+  mv "$stage" "$dest" 2>/dev/null || rm -rf "$stage"
+  [ -n "$tmp" ] && rm -rf "$tmp"
+  log "gloo headers: $dest"
+  echo "$dest"
+}
+
 install_apt
+GLOO_INCLUDE="$(gloo_headers || true)"
+[ -n "$GLOO_INCLUDE" ] && export XRAYLIFT_GLOO_INCLUDE="$GLOO_INCLUDE"
 configure
 log "done: build with 'cmake --build $BUILD_DIR' (or 'make demo' / 'make test')"

@@ -181,3 +181,59 @@ TEST(Trainer, ParamGroupsGetTheirLearningRateMultipliers) {
   const auto cfg = core::Config::from_yaml("steps: 0\n");
   EXPECT_THROW(TrainerOptions::from_config(cfg), core::ConfigError);
 }
+
+TEST(Checkpoint, FromAnotherConfigIsRefused) {
+  const auto dir = xraylift::testing::scratch_dir("train_fingerprint");
+  auto o = line_options(dir);
+  o.schedule.total_steps = 3;
+  o.config_fingerprint = "aaaa";
+  {
+    torch::manual_seed(0);
+    torch::nn::Linear model(2, 1);
+    Trainer t(o, model.ptr(), mse_loss(model));
+    t.fit(LineDataset());
+  }
+  o.config_fingerprint = "bbbb";
+  torch::nn::Linear model(2, 1);
+  Trainer t(o, model.ptr(), mse_loss(model));
+  try {
+    t.load_checkpoint(dir / "checkpoint.pt");
+    FAIL() << "expected ConfigError";
+  } catch (const core::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("another config"), std::string::npos) << e.what();
+  }
+  o.config_fingerprint = "aaaa";
+  Trainer same(o, model.ptr(), mse_loss(model));
+  EXPECT_NO_THROW(same.load_checkpoint(dir / "checkpoint.pt"));
+}
+
+TEST(Checkpoint, FingerprintIgnoresResumeKeysOnly) {
+  const auto a = core::Config::from_yaml("model: {x: 1}\ntrain: {lr: 0.1, stop_after: 5, workers: 2}\n");
+  const auto b = core::Config::from_yaml("model: {x: 1}\ntrain: {lr: 0.1, workers: 1}\n");
+  const auto c = core::Config::from_yaml("model: {x: 2}\ntrain: {lr: 0.1}\n");
+  EXPECT_EQ(config_fingerprint(a), config_fingerprint(b));
+  EXPECT_NE(config_fingerprint(a), config_fingerprint(c));
+  EXPECT_EQ(config_fingerprint(a).size(), 16u);
+}
+
+TEST(Loader, RanksSliceTheGlobalBatchWithTheSameSeeds) {
+  LineDataset data;
+  LoaderOptions o;
+  o.batch_size = 4;
+  o.workers = 0;
+  o.seed = 9;
+  std::vector<std::uint64_t> seen;
+  auto record = [&seen](Sample& s, std::uint64_t seed) { s.id += "@" + std::to_string(seed); };
+  Loader whole(data, o, record);
+  const auto all = whole.make_batch(7);
+  o.world_size = 2;
+  for (int r = 0; r < 2; ++r) {
+    o.rank = r;
+    Loader part(data, o, record);
+    const auto b = part.make_batch(7);
+    ASSERT_EQ(b.size(), 2u);
+    for (int k = 0; k < 2; ++k) EXPECT_EQ(b[k].id, all[2 * r + k].id);
+  }
+  o.batch_size = 3;
+  EXPECT_THROW(Loader(data, o, record), core::InputError);
+}

@@ -106,6 +106,10 @@ Loader::Loader(const Dataset& dataset, LoaderOptions options, Transform transfor
   XL_CHECK(options_.batch_size >= 1, "loader: batch_size must be >= 1, got ", options_.batch_size);
   XL_CHECK(options_.workers >= 0, "loader: workers must be >= 0, got ", options_.workers);
   XL_CHECK(options_.prefetch >= 1, "loader: prefetch must be >= 1, got ", options_.prefetch);
+  XL_CHECK(options_.world_size >= 1 && options_.rank >= 0 && options_.rank < options_.world_size, "loader: rank ",
+           options_.rank, " must lie in [0, world_size = ", options_.world_size, ")");
+  XL_CHECK(options_.batch_size % options_.world_size == 0, "loader: the global batch_size ", options_.batch_size,
+           " must be a multiple of world_size ", options_.world_size);
 }
 
 Loader::~Loader() {
@@ -141,9 +145,12 @@ std::vector<std::size_t> Loader::indices_for_step(std::int64_t step) const {
 Batch Loader::make_batch(std::int64_t step) const {
   Batch batch;
   const auto idx = indices_for_step(step);
-  for (std::size_t k = 0; k < idx.size(); ++k) {
-    Sample s = dataset_.get(idx[k]);
-    if (transform_) transform_(s, mix_seed(mix_seed(options_.seed ^ 0xA5A5A5A5ULL, static_cast<std::uint64_t>(step)), k));
+  const std::size_t per_rank = idx.size() / static_cast<std::size_t>(options_.world_size);
+  const std::size_t first = per_rank * static_cast<std::size_t>(options_.rank);
+  for (std::size_t k = first; k < first + per_rank; ++k) {
+    const std::uint64_t slot_seed = mix_seed(mix_seed(options_.seed ^ 0xA5A5A5A5ULL, static_cast<std::uint64_t>(step)), k);
+    Sample s = dataset_.get(idx[k], mix_seed(slot_seed, 0x5EED));
+    if (transform_) transform_(s, slot_seed);
     batch.push_back(std::move(s));
   }
   return batch;

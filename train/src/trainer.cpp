@@ -7,7 +7,10 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <yaml-cpp/yaml.h>
+
 #include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -52,6 +55,7 @@ TrainerOptions TrainerOptions::from_config(const core::Config& c) {
   o.loader.prefetch = c.get("prefetch", o.loader.prefetch);
   o.loader.shuffle = c.get("shuffle", o.loader.shuffle);
   o.loader.seed = o.seed;
+  if (c.has("distributed")) o.distributed = DistOptions::from_config(c.section("distributed"));
   if (c.has("augment")) o.augment = PhotometricAugment::from_config(c.section("augment"));
   if (c.has("param_groups")) {
     const auto node = c.node("param_groups");
@@ -103,6 +107,7 @@ Trainer::Trainer(TrainerOptions options, std::shared_ptr<torch::nn::Module> mode
     group_mults_.push_back(mult);
   }
   XL_CHECK(!groups.empty(), "trainer: the model has no trainable parameters");
+  if (options_.comm) rank_slots(options_.loader.batch_size, options_.comm->rank(), options_.comm->world_size());
   optimizer_ = std::make_unique<torch::optim::AdamW>(std::move(groups),
                                                      torch::optim::AdamWOptions(options_.schedule.lr));
 }
@@ -141,6 +146,7 @@ void Trainer::save_checkpoint(const fs::path& path) const {
   }
   archive.write("rng_cpu", rng);
   archive.write("signature", c10::IValue(model_signature(*model_)));
+  archive.write("config_fingerprint", c10::IValue(options_.config_fingerprint));
   if (path.has_parent_path()) fs::create_directories(path.parent_path());
   const fs::path temp = core::temp_path_for(path);
   archive.save_to(temp.string());
@@ -159,6 +165,13 @@ void Trainer::load_checkpoint(const fs::path& path) {
     archive.read("signature", signature);
     XL_CHECK(signature.isString() && signature.toStringRef() == model_signature(*model_), "checkpoint '",
              path.string(), "' was written for another model (parameter names or shapes differ)");
+    c10::IValue fingerprint;
+    if (archive.try_read("config_fingerprint", fingerprint) && fingerprint.isString() &&
+        !fingerprint.toStringRef().empty() && !options_.config_fingerprint.empty() &&
+        fingerprint.toStringRef() != options_.config_fingerprint)
+      throw core::ConfigError(core::cat("checkpoint '", path.string(), "' was written by another config (fingerprint ",
+                                        fingerprint.toStringRef(), ", this config's is ", options_.config_fingerprint,
+                                        "): use another --out or remove the checkpoint to start over"));
     model_->load(model_archive);
     optimizer_->load(optim_archive);
     torch::Tensor step, rng;
@@ -201,17 +214,49 @@ void write_metrics(const fs::path& path, const std::vector<nlohmann::json>& line
 }  // namespace
 
 TrainResult Trainer::fit(const Dataset& dataset) {
+  Communicator* comm = options_.comm.get();
+  try {
+    return fit_impl(dataset);
+  } catch (const std::exception& e) {
+    if (comm != nullptr) comm->publish_failure(e.what());
+    throw;
+  }
+}
+
+TrainResult Trainer::fit_impl(const Dataset& dataset) {
+  Communicator* comm = options_.comm.get();
+  const bool root = comm == nullptr || comm->is_root();
+  const int world = comm != nullptr ? comm->world_size() : 1;
   fs::create_directories(options_.out_dir);
   TrainResult result;
   result.checkpoint = options_.out_dir / "checkpoint.pt";
   result.metrics = options_.out_dir / "metrics.jsonl";
   result.plot = options_.out_dir / "loss.png";
+  // Every rank resumes from the same file (a shared folder on clusters); the loader's batches depend on the global
+  // step only, so a run resumes exactly under another world size.
   if (options_.resume && fs::exists(result.checkpoint)) {
     load_checkpoint(result.checkpoint);
-    core::log::info("resumed from ", result.checkpoint.string(), " at step ", step_);
+    if (root) core::log::info("resumed from ", result.checkpoint.string(), " at step ", step_);
+  }
+  if (comm != nullptr) {
+    // Equal starting weights on every rank (initial --weights read by rank 0 count), then nobody writes the
+    // checkpoint before everyone has read it.
+    std::vector<torch::Tensor> state;
+    for (const auto& p : model_->parameters(true)) state.push_back(p);
+    for (const auto& b : model_->buffers(true)) state.push_back(b);
+    comm->broadcast(state);
+    // Every rank must continue from rank 0's step (a checkpoint folder that is not shared breaks this).
+    std::vector<torch::Tensor> root_step{torch::tensor({static_cast<double>(step_)}, torch::kDouble)};
+    comm->broadcast(root_step);
+    const auto expected = static_cast<std::int64_t>(root_step[0].item<double>());
+    if (expected != step_)
+      throw core::InputError(core::cat("distributed: rank ", comm->rank(), " resumed at step ", step_, " but rank 0 at step ",
+                                       expected, ": every rank must see the same ", result.checkpoint.string(),
+                                       " (use a shared --out folder)"));
+    comm->barrier("resumed");
   }
   std::vector<nlohmann::json> metrics =
-      step_ > 0 ? read_metrics(result.metrics, step_) : std::vector<nlohmann::json>{};
+      step_ > 0 && root ? read_metrics(result.metrics, step_) : std::vector<nlohmann::json>{};
   result.start_step = step_;
   const std::int64_t total = options_.schedule.total_steps;
   const std::int64_t end = options_.stop_after >= 0 ? std::min(options_.stop_after, total) : total;
@@ -219,14 +264,20 @@ TrainResult Trainer::fit(const Dataset& dataset) {
   const bool autocast = device.is_cuda() && options_.bf16_autocast;
 
   const PhotometricAugment augment = options_.augment;
-  Loader loader(dataset, options_.loader, [augment](Sample& s, std::uint64_t seed) {
+  LoaderOptions loader_options = options_.loader;
+  if (comm != nullptr) {
+    rank_slots(loader_options.batch_size, comm->rank(), world);  // throws ConfigError naming the mismatch
+    loader_options.rank = comm->rank();
+    loader_options.world_size = world;
+  }
+  Loader loader(dataset, loader_options, [augment](Sample& s, std::uint64_t seed) {
     auto it = s.tensors.find("image");
     if (it != s.tensors.end()) augment.apply(it->second, seed);
   });
   loader.start(step_);
   model_->train();
   std::unique_ptr<core::Progress> progress;
-  if (options_.show_progress) progress = std::make_unique<core::Progress>("train", end - step_);
+  if (options_.show_progress && root) progress = std::make_unique<core::Progress>("train", end - step_);
   std::map<std::string, double> window;
   std::int64_t window_n = 0;
   double grad_norm_sum = 0;
@@ -237,6 +288,7 @@ TrainResult Trainer::fit(const Dataset& dataset) {
     for (auto& p : g.params()) params.push_back(p);
 
   while (step_ < end) {
+    if (comm != nullptr) comm->check_peers();
     set_learning_rates();
     const Batch batch = loader.next();
     std::map<std::string, torch::Tensor> losses;
@@ -262,6 +314,9 @@ TrainResult Trainer::fit(const Dataset& dataset) {
              " (lower train.lr or check the data)");
     optimizer_->zero_grad();
     loss.backward();
+    // The mean of the ranks' per-slice gradients is the gradient of the global batch's loss when the loss is a
+    // mean over samples (docs/ARCHITECTURE.md "Training at scale").
+    if (comm != nullptr) comm->allreduce_gradients(params);
     double grad_norm = 0;
     if (options_.clip_norm > 0) grad_norm = torch::nn::utils::clip_grad_norm_(params, options_.clip_norm);
     optimizer_->step();
@@ -274,6 +329,16 @@ TrainResult Trainer::fit(const Dataset& dataset) {
       progress->tick();
     }
     if (step_ % options_.log_every == 0 || step_ == end) {
+      if (comm != nullptr) {
+        // Log the mean over ranks (every rank reaches this step with the same keys).
+        auto sums = torch::zeros({static_cast<std::int64_t>(window.size())}, torch::kDouble);
+        std::size_t i = 0;
+        for (const auto& [k, v] : window) sums[static_cast<std::int64_t>(i++)] = v;
+        std::vector<torch::Tensor> t{sums};
+        comm->allreduce_sum(t);
+        i = 0;
+        for (auto& [k, v] : window) v = t[0][static_cast<std::int64_t>(i++)].item<double>() / world;
+      }
       const auto now = std::chrono::steady_clock::now();
       const double dt = std::chrono::duration<double>(now - window_start).count();
       nlohmann::json line{{"step", step_},
@@ -281,26 +346,51 @@ TrainResult Trainer::fit(const Dataset& dataset) {
                           {"grad_norm", grad_norm_sum / window_n},
                           {"samples_per_s", dt > 0 ? window_n * options_.loader.batch_size / dt : 0.0},
                           {"elapsed_s", std::chrono::duration<double>(now - run_start).count()}};
+      if (comm != nullptr) {
+        line["world_size"] = world;
+        line["allreduce_bytes"] = comm->gradient_bytes();
+      }
       std::map<std::string, double> means;
       for (const auto& [k, v] : window) line[k] = means[k] = v / window_n;
       if (result.first_losses.empty()) result.first_losses = means;
       result.last_losses = means;
       metrics.push_back(line);
-      write_metrics(result.metrics, metrics);
+      if (root) write_metrics(result.metrics, metrics);
       window.clear();
       window_n = 0;
       grad_norm_sum = 0;
       window_start = now;
     }
-    if (options_.checkpoint_every > 0 && step_ % options_.checkpoint_every == 0 && step_ < end)
+    if (options_.checkpoint_every > 0 && step_ % options_.checkpoint_every == 0 && step_ < end && root)
       save_checkpoint(result.checkpoint);
   }
   if (progress) progress->finish();
-  save_checkpoint(result.checkpoint);
-  write_metrics(result.metrics, metrics);
-  plot_losses(result.metrics, result.plot);
+  if (root) {
+    save_checkpoint(result.checkpoint);
+    write_metrics(result.metrics, metrics);
+    plot_losses(result.metrics, result.plot);
+  }
+  if (comm != nullptr) comm->barrier("finished");
   result.end_step = step_;
   return result;
+}
+
+std::string config_fingerprint(const core::Config& config) {
+  YAML::Node root = YAML::Load(config.dump());
+  if (root["train"] && root["train"].IsMap())
+    for (const char* k : {"stop_after", "resume", "workers", "prefetch", "log_every", "checkpoint_every", "device",
+                          "bf16", "distributed", "show_progress"})
+      root["train"].remove(k);
+  YAML::Emitter out;
+  out << root;
+  std::uint64_t h = 1469598103934665603ULL;
+  for (const char ch : std::string(out.c_str())) {
+    h ^= static_cast<unsigned char>(ch);
+    h *= 1099511628211ULL;
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return hex;
 }
 
 bool plot_losses(const fs::path& metrics_jsonl, const fs::path& png) {

@@ -31,6 +31,9 @@ class Dataset {
   virtual ~Dataset() = default;
   virtual std::size_t size() const = 0;
   virtual Sample get(std::size_t index) const = 0;  // thread-safe
+  // The loader calls this one with a per-sample seed derived from (seed, step, slot): datasets that randomize
+  // their samples (on-the-fly rendering with rig jitter) override it; the default ignores the seed.
+  virtual Sample get(std::size_t index, std::uint64_t /*sample_seed*/) const { return get(index); }
 };
 
 // Photometric augmentations (BRIEF section 7) on an "image" tensor [C, H, W] with values in about [0, 1].
@@ -56,6 +59,9 @@ struct LoaderOptions {
   int prefetch = 4;  // batches computed ahead
   bool shuffle = true;
   std::uint64_t seed = 0;
+  // Data parallel (train/distributed.hpp): batch_size stays the global batch; rank r of world_size takes its
+  // contiguous slice of every step's slots, with the same per-slot augmentation seeds as a single process.
+  int rank = 0, world_size = 1;
 };
 
 // Deterministic per-step batches, computed by worker threads ahead of time.
@@ -70,9 +76,9 @@ class Loader {
   // Starts producing batches from `step` on (call once, before next()).
   void start(std::int64_t step);
   Batch next();  // the batch of the current step, then advances; rethrows a worker's error
-  // The dataset indices of a step's batch (pure function; exposed for tests).
+  // The dataset indices of a step's global batch (pure function; exposed for tests).
   std::vector<std::size_t> indices_for_step(std::int64_t step) const;
-  Batch make_batch(std::int64_t step) const;
+  Batch make_batch(std::int64_t step) const;  // this rank's slice of the step's global batch
 
  private:
   void worker();

@@ -14,6 +14,7 @@
 
 #include "xraylift/core/config.hpp"
 #include "xraylift/train/data.hpp"
+#include "xraylift/train/distributed.hpp"
 
 namespace xraylift::train {
 
@@ -48,10 +49,17 @@ struct TrainerOptions {
   LoaderOptions loader;
   PhotometricAugment augment;
   bool show_progress = true;
+  // Data parallel: null = one process. With a communicator the loader takes this rank's slice of every global
+  // batch, gradients are averaged over the ranks after backward (bucketed), rank 0 alone writes checkpoints,
+  // metrics and the plot, and a failing rank stops the others naming its error.
+  DistOptions distributed;                 // train.distributed {backend, timeout_s, bucket_mb}
+  std::shared_ptr<Communicator> comm;
+  // Written into checkpoints; resuming from a checkpoint whose fingerprint differs is refused (empty: no check).
+  std::string config_fingerprint;
 
   // Reads a `train` section: lr, steps, warmup_steps, warmup_start, final_ratio, weight_decay, clip_norm,
   // param_groups [{prefix, lr_mult}], checkpoint_every, log_every, resume, seed, device, bf16, batch_size,
-  // workers, prefetch, augment {...}.
+  // workers, prefetch, augment {...}, distributed {...}.
   static TrainerOptions from_config(const core::Config& section);
 };
 
@@ -75,6 +83,7 @@ class Trainer {
 
  private:
   void set_learning_rates();
+  TrainResult fit_impl(const Dataset& dataset);
   TrainerOptions options_;
   std::shared_ptr<torch::nn::Module> model_;
   LossFunction loss_;
@@ -85,6 +94,11 @@ class Trainer {
 
 // Writes a PNG line plot of the "loss" series of a metrics JSONL file (one curve per loss key). Returns false when
 // the file holds no points.
+// A fingerprint of the settings that define a training run (everything but the keys that may change on resume:
+// train.stop_after, resume, workers, prefetch, log_every, checkpoint_every, device, bf16, distributed, progress):
+// 16 hex digits of FNV-1a over the canonical YAML.
+std::string config_fingerprint(const core::Config& config);
+
 bool plot_losses(const std::filesystem::path& metrics_jsonl, const std::filesystem::path& png);
 
 }  // namespace xraylift::train
