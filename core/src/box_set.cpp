@@ -7,6 +7,7 @@
 #include "box_json.hpp"
 #include "xraylift/core/atomic_file.hpp"
 #include "xraylift/core/error.hpp"
+#include "xraylift/core/json_fields.hpp"
 
 using nlohmann::json;
 
@@ -149,10 +150,10 @@ BoxSet parse_box_set(const std::string& text, const std::string& origin) {
     throw InputError(cat(origin, ": malformed JSON: ", e.what()));
   }
   XL_CHECK(doc.is_object(), origin, ": expected a JSON object at the top level");
-  XL_CHECK(doc.value("format", std::string()) == "xraylift.boxes3d", origin,
+  XL_CHECK(json_value(doc, "format", std::string(), origin) == "xraylift.boxes3d", origin,
            ": 'format' is ", doc.contains("format") ? doc["format"].dump() : std::string("missing"),
            ", expected \"xraylift.boxes3d\"");
-  XL_CHECK(doc.value("version", 0) == 1, origin, ": 'version' must be 1");
+  XL_CHECK(json_value(doc, "version", 0, origin) == 1, origin, ": 'version' must be 1");
   if (doc.contains("units")) {
     XL_CHECK(doc["units"] == "mm", origin, ": 'units' is ", doc["units"].dump(), ", expected \"mm\"");
   }

@@ -3,6 +3,7 @@
 #include "box_json.hpp"
 #include "xraylift/core/atomic_file.hpp"
 #include "xraylift/core/error.hpp"
+#include "xraylift/core/json_fields.hpp"
 
 using nlohmann::json;
 
@@ -89,9 +90,9 @@ json to_json(const ViewSet& set) {
 }
 
 ViewSet view_set_from_json(const json& doc, const std::string& origin) {
-  XL_CHECK(doc.is_object() && doc.value("format", std::string()) == "xraylift.views", origin,
+  XL_CHECK(doc.is_object() && json_value(doc, "format", std::string(), origin) == "xraylift.views", origin,
            ": 'format' must be \"xraylift.views\"");
-  XL_CHECK(doc.value("version", 0) == 1, origin, ": 'version' must be 1");
+  XL_CHECK(json_value(doc, "version", 0, origin) == 1, origin, ": 'version' must be 1");
   ViewSet set;
   XL_CHECK(doc.contains("case_id") && doc["case_id"].is_string(), origin, ": missing text 'case_id'");
   set.case_id = doc["case_id"].get<std::string>();
@@ -106,8 +107,8 @@ ViewSet view_set_from_json(const json& doc, const std::string& origin) {
     const json& c = doc["cams"][i];
     const std::string where = cat(origin, ": cams[", i, "]");
     XL_CHECK(c.is_object(), where, ": expected an object");
-    const Eigen::Matrix3d K = matrix_from<3, 3>(c.value("cam_intrinsic", json()), where + ".cam_intrinsic");
-    const Eigen::Matrix4d T = matrix_from<4, 4>(c.value("world2cam", json()), where + ".world2cam");
+    const Eigen::Matrix3d K = matrix_from<3, 3>(json_value(c, "cam_intrinsic", json(), where), where + ".cam_intrinsic");
+    const Eigen::Matrix4d T = matrix_from<4, 4>(json_value(c, "world2cam", json(), where), where + ".world2cam");
     XL_CHECK(c.contains("width") && c["width"].is_number_integer() && c.contains("height") && c["height"].is_number_integer(),
              where, ": integer 'width' and 'height' required");
     Intrinsics in;
@@ -118,28 +119,28 @@ ViewSet view_set_from_json(const json& doc, const std::string& origin) {
     in.width = c["width"].get<int>();
     in.height = c["height"].get<int>();
     ViewRecord v;
-    v.camera = Camera(in, T.topLeftCorner<3, 3>(), T.topRightCorner<3, 1>(), c.value("name", cat("view", i)));
-    v.image_path = c.value("data_path", std::string());
-    v.line_integral_path = c.value("line_integral_path", std::string());
-    v.mask_path = c.value("mask_path", std::string());
+    v.camera = Camera(in, T.topLeftCorner<3, 3>(), T.topRightCorner<3, 1>(), json_value(c, "name", cat("view", i), where));
+    v.image_path = json_value(c, "data_path", std::string(), where);
+    v.line_integral_path = json_value(c, "line_integral_path", std::string(), where);
+    v.mask_path = json_value(c, "mask_path", std::string(), where);
     if (c.contains("gt_boxes_2d")) {
       XL_CHECK(c["gt_boxes_2d"].is_array(), where, ".gt_boxes_2d must be a list");
       for (std::size_t b = 0; b < c["gt_boxes_2d"].size(); ++b) {
         const json& jb = c["gt_boxes_2d"][b];
         const std::string bw = cat(where, ".gt_boxes_2d[", b, "]");
         ViewBox2D vb;
-        vb.nodule_id = jb.value("nodule_id", std::string());
-        vb.projection.box = box2d_from(jb.value("bbox_xyxy", json()), bw + ".bbox_xyxy");
+        vb.nodule_id = json_value(jb, "nodule_id", std::string(), bw);
+        vb.projection.box = box2d_from(json_value(jb, "bbox_xyxy", json(), bw), bw + ".bbox_xyxy");
         vb.projection.unclipped =
             jb.contains("bbox_xyxy_unclipped") ? box2d_from(jb["bbox_xyxy_unclipped"], bw + ".bbox_xyxy_unclipped") : vb.projection.box;
-        const json uv = jb.value("center_uv", json::array());
+        const json uv = json_value(jb, "center_uv", json::array(), bw);
         XL_CHECK(uv.is_array() && uv.size() == 2 && uv[0].is_number() && uv[1].is_number(), bw, ".center_uv: expected [u, v]");
         vb.projection.center_uv = {uv[0].get<double>(), uv[1].get<double>()};
         XL_CHECK(jb.contains("depth_mm") && jb["depth_mm"].is_number() && jb["depth_mm"].get<double>() > 0, bw,
                  ".depth_mm: expected a number > 0");
         vb.projection.center_depth = jb["depth_mm"].get<double>();
-        vb.projection.visible = jb.value("visible", true);
-        vb.projection.truncation = jb.value("truncation", 0.0);
+        vb.projection.visible = json_value(jb, "visible", true, bw);
+        vb.projection.truncation = json_value(jb, "truncation", 0.0, bw);
         if (jb.contains("ignore")) {
           XL_CHECK(jb["ignore"].is_boolean(), bw, ".ignore: expected true or false");
           vb.ignore = jb["ignore"].get<bool>();

@@ -5,6 +5,7 @@
 
 #include "xraylift/core/atomic_file.hpp"
 #include "xraylift/core/error.hpp"
+#include "xraylift/core/json_fields.hpp"
 #include "xraylift/data/nrrd.hpp"
 
 namespace xraylift::data {
@@ -93,7 +94,7 @@ Case read_header_files(const fs::path& dir) {
   } catch (const nlohmann::json::exception& e) {
     throw core::InputError(core::cat(case_file.string(), ": malformed JSON (", e.what(), ")"));
   }
-  XL_CHECK(j.is_object() && j.value("format", "") == "xraylift.case", case_file.string(),
+  XL_CHECK(j.is_object() && core::json_value(j, "format", std::string(), case_file.string()) == "xraylift.case", case_file.string(),
            ": field 'format' is missing or not 'xraylift.case'");
   XL_CHECK(j.contains("id") && j["id"].is_string() && !j["id"].get<std::string>().empty(), case_file.string(),
            ": field 'id' must be a non-empty string");

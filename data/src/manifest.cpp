@@ -8,6 +8,7 @@
 #include "phantom_noise.hpp"
 #include "xraylift/core/atomic_file.hpp"
 #include "xraylift/core/error.hpp"
+#include "xraylift/core/json_fields.hpp"
 
 namespace xraylift::data {
 namespace fs = std::filesystem;
@@ -23,7 +24,7 @@ ManifestEntry manifest_entry(const Case& c, const std::string& relative_path, co
   e.id = c.id;
   e.patient = patient.empty() ? c.id : patient;
   e.path = relative_path;
-  e.source = c.meta.value("source", std::string("unknown"));
+  e.source = core::json_value(c.meta, "source", std::string("unknown"), c.id + ": meta");
   e.split = "train";
   for (const auto& b : c.nodules) (b.ignore ? e.nodules_ignored : e.nodules)++;
   e.dims = c.hu.dims();
@@ -70,12 +71,13 @@ Manifest read_manifest(const fs::path& file) {
   } catch (const nlohmann::json::exception& e) {
     throw core::InputError(core::cat(where, ": malformed JSON (", e.what(), ")"));
   }
-  XL_CHECK(j.is_object() && j.value("format", "") == "xraylift.manifest", where, ": field 'format' is not 'xraylift.manifest'");
+  XL_CHECK(j.is_object() && core::json_value(j, "format", std::string(), where) == "xraylift.manifest", where,
+           ": field 'format' is not 'xraylift.manifest'");
   XL_CHECK(j.contains("cases") && j["cases"].is_array(), where, ": field 'cases' must be an array");
   Manifest m;
-  m.split_seed = j.value("split_seed", std::uint64_t(0));
-  m.train_fraction = j.value("train_fraction", 0.8);
   try {
+    m.split_seed = j.value("split_seed", std::uint64_t(0));
+    m.train_fraction = j.value("train_fraction", 0.8);
     for (std::size_t n = 0; n < j["cases"].size(); ++n) {
       const auto& c = j["cases"][n];
       const std::string at = core::cat(where, ": cases[", n, "]");

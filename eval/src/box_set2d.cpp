@@ -7,6 +7,7 @@
 
 #include "xraylift/core/atomic_file.hpp"
 #include "xraylift/core/error.hpp"
+#include "xraylift/core/json_fields.hpp"
 
 using nlohmann::json;
 
@@ -79,9 +80,9 @@ BoxSet2D parse_box_set2d(const std::string& text, const std::string& origin) {
     throw core::InputError(core::cat(origin, ": malformed JSON: ", e.what()));
   }
   XL_CHECK(doc.is_object(), origin, ": expected a JSON object at the top level");
-  XL_CHECK(doc.value("format", std::string()) == "xraylift.boxes2d", origin, ": 'format' is ",
+  XL_CHECK(core::json_value(doc, "format", std::string(), origin) == "xraylift.boxes2d", origin, ": 'format' is ",
            doc.contains("format") ? doc["format"].dump() : std::string("missing"), ", expected \"xraylift.boxes2d\"");
-  XL_CHECK(doc.value("version", 0) == 1, origin, ": 'version' must be 1");
+  XL_CHECK(core::json_value(doc, "version", 0, origin) == 1, origin, ": 'version' must be 1");
   if (doc.contains("units")) XL_CHECK(doc["units"] == "px", origin, ": 'units' is ", doc["units"].dump(), ", expected \"px\"");
   BoxSet2D set;
   XL_CHECK(doc.contains("source") && doc["source"].is_string() &&

@@ -67,6 +67,10 @@ TEST(BoxSet, BadInputNamesFileAndEntry) {
   EXPECT_NE(nan.find("center_mm[2]"), std::string::npos) << nan;
   EXPECT_NE(error_of(std::string(kHeader) + R"([{"case_id": "A"}, {"case_id": "A"}]})").find("twice"), std::string::npos);
   EXPECT_NE(error_of(R"({"format": "other", "version": 1, "cases": []})").find("xraylift.boxes3d"), std::string::npos);
+  // Found by fuzzing: a field of another type was a json type_error, not an InputError naming the field.
+  EXPECT_NE(error_of(R"({"format": [1], "version": 1, "cases": []})").find("pred.json.format = [1], expected text"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"format": "xraylift.boxes3d", "version": "1", "cases": []})").find(".version"), std::string::npos);
   EXPECT_NE(error_of(std::string(kHeader) +
                      R"([{"case_id": "A", "boxes": [{"center_mm": [0,0,0], "size_mm": [1,1,1], "colour": 1}]}]})")
                 .find("unknown field 'colour'"),

@@ -53,6 +53,12 @@ TEST(ViewSet, RoundTripKeepsCamerasAndBoxes) {
 
 TEST(ViewSet, BadFilesNameTheEntry) {
   const auto dir = xraylift::testing::scratch_dir("view_set_bad");
+  // Found by fuzzing: fields of another type escaped as json type_errors.
+  for (const char* doc : {R"({"format": {"a": 1}, "version": 1, "case_id": "c", "cams": []})",
+                          R"({"format": "xraylift.views", "version": 1, "case_id": "c", "cams": [{"name": 3}]})"}) {
+    write_file_atomic(dir / "t.json", doc);
+    EXPECT_THROW(read_view_set(dir / "t.json"), InputError) << doc;
+  }
   write_file_atomic(dir / "a.json", R"({"format": "xraylift.views", "version": 1, "case_id": "c", "cams": [{"width": 4}]})");
   try {
     read_view_set(dir / "a.json");

@@ -45,6 +45,9 @@ TEST(BoxSet2D, RoundTripsThroughAFile) {
 
 TEST(BoxSet2D, ErrorsNameFileAndEntry) {
   EXPECT_NE(error_of("{\"format\": ").find("f.json: malformed JSON"), std::string::npos);
+  // Found by fuzzing: a 'format' of another type was a json type_error.
+  EXPECT_NE(error_of(R"({"format": [], "version": 1, "source": "truth", "images": []})").find("f.json.format = []"),
+            std::string::npos);
   EXPECT_NE(error_of(doc("prediction", R"({"image_id": "a", "boxes": [{"bbox_xyxy": [0, 0, 1, 1]}]})"))
                 .find("f.json: images[0] (a).boxes[0]: missing 'score'"),
             std::string::npos);
