@@ -155,7 +155,14 @@ else
   bench_predict
 fi
 
-say "7. table"
+say "7. on-the-fly render + training step (1 GPU; figures in build/bench-results and the run's metrics.jsonl)"
+if [ "$DRY" = 1 ]; then
+  echo "   [dry-run] scripts/bench_train_gpu.sh ${TRAIN_STEPS:-30}"
+else
+  try "$ROOT/scripts/bench_train_gpu.sh" "${TRAIN_STEPS:-30}"
+fi
+
+say "8. table"
 TABLE_PY="${PY:-python3}"
 "$TABLE_PY" -c "import json" >/dev/null 2>&1 || TABLE_PY=python3
 "$TABLE_PY" "$ROOT/scripts/bench_gpu_table.py" "$RESULTS"
