@@ -35,7 +35,7 @@ core::Rig jitter_rig(const core::Rig& rig, const RigJitter& j, double pixel_size
   const Eigen::Vector3d tp(u(rng) * j.pose_mm, u(rng) * j.pose_mm, u(rng) * j.pose_mm);
   std::vector<core::Camera> out;
   for (const auto& cam : rig) {
-    // Source angle: the view turns about world z through the origin (the ring's isocentre, BRIEF section 2).
+    // Source angle: the view turns about world z through the origin (the ring's isocentre, docs/ARCHITECTURE.md "Conventions").
     const Eigen::Matrix3d Rz = Eigen::AngleAxisd(u(rng) * j.angle_deg * deg, Eigen::Vector3d::UnitZ()).toRotationMatrix();
     Eigen::Matrix3d R = cam.rotation() * Rz.transpose();
     Eigen::Vector3d t = cam.translation();

@@ -1,5 +1,5 @@
 #pragma once
-// The one camera convention of the project (BRIEF section 2):
+// The one camera convention of the project (docs/ARCHITECTURE.md "Conventions"):
 //   camera frame: OpenCV/MMDetection3D: +z from the X-ray source (pinhole) toward the isocentre,
 //                 +y down in the image, +x right in the image; right-handed.
 //   world -> camera: p_cam = R p + t.   pixel: u = fx x/z + cx, v = fy y/z + cy.

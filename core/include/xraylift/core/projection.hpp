@@ -1,5 +1,5 @@
 #pragma once
-// Ground-truth 2D boxes (BRIEF section 2): project the 8 corners of a 3D box, take min/max, clip to the image;
+// Ground-truth 2D boxes (docs/ARCHITECTURE.md "Conventions"): project the 8 corners of a 3D box, take min/max, clip to the image;
 // keep the projected centre and its depth (the 3D head learns (u, v, depth)).
 #include <vector>
 

@@ -1,5 +1,5 @@
 #pragma once
-// A rig is the set of X-ray views of one acquisition. The seed ring (BRIEF section 2): view i at
+// A rig is the set of X-ray views of one acquisition. The seed ring (docs/ARCHITECTURE.md "Conventions"): view i at
 // theta_i = start + i * step around the world z axis through the isocentre; source_i = iso + SAD (sin, -cos, 0);
 // view 0 is anterior-posterior (source at -y); image up is the patient's head (+z).
 #include <Eigen/Core>

@@ -1,5 +1,5 @@
 #pragma once
-// A dense 3D image in the world frame (BRIEF section 2), defined once:
+// A dense 3D image in the world frame (docs/ARCHITECTURE.md "Conventions"), defined once:
 //   - storage: x fastest, then y, then z: linear index = i + nx * (j + ny * k).
 //   - a voxel's value sits at its centre: world(i, j, k) = origin + direction * (spacing .* (i, j, k)).
 //     `origin` is the world position of voxel (0, 0, 0)'s centre (no half-voxel shift).

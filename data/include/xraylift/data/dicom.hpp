@@ -1,5 +1,5 @@
 #pragma once
-// DICOM CT series reading (DCMTK) into a core::VolumeI16 in HU in the world frame (BRIEF sections 2 and 4):
+// DICOM CT series reading (DCMTK) into a core::VolumeI16 in HU in the world frame (docs/ARCHITECTURE.md conventions, docs/data.md):
 //   - scans a folder recursively, groups files by SeriesInstanceUID, picks the CT series (the largest CT
 //     series that is not a localizer) or the one asked for; other series are named in warnings;
 //   - sorts slices by position along the slice normal (never by file name or InstanceNumber);

@@ -1,5 +1,5 @@
 #pragma once
-// LIDC-IDRI annotation XML (BRIEF section 4): LidcReadMessage in the default namespace http://www.nih.gov,
+// LIDC-IDRI annotation XML (docs/data.md): LidcReadMessage in the default namespace http://www.nih.gov,
 // up to four readingSession elements (one per radiologist) with unblindedReadNodule (noduleID, optional
 // characteristics, roi: imageZposition, imageSOP_UID, inclusion, edgeMap xCoord = column, yCoord = row) and
 // nonNodule (locus) elements. Chest-radiograph files (IdriReadMessage) are refused with SkippedAnnotationFile.

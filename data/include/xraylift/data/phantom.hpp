@@ -1,5 +1,5 @@
 #pragma once
-// Synthetic chest CT phantoms (BRIEF section 5), deterministic from a seed: the same spec gives the same voxels
+// Synthetic chest CT phantoms (docs/data.md), deterministic from a seed: the same spec gives the same voxels
 // on every machine and thread count. Each nodule's truth box is the exact extent of its voxels (label 8 cells).
 #include <Eigen/Core>
 

@@ -1,5 +1,5 @@
 #pragma once
-// Geometry of MV2D object queries (BRIEF section 7), on core's camera convention:
+// Geometry of MV2D object queries (docs/detect3d.md), on core's camera convention:
 //   - a 2D detection's RoI is resampled to a fixed grid; the query generator sees intrinsics re-based to it;
 //   - its reference point is the lift of a predicted (u, v, depth) through the camera (core::Camera::unproject);
 //   - relevant features of other views: project the detection's frustum (its RoI over a depth interval) into

@@ -1,5 +1,5 @@
 #pragma once
-// Renderer settings (BRIEF section 3), read from a config section ("drr") with the defaults stated here.
+// Renderer settings (docs/drr.md), read from a config section ("drr") with the defaults stated here.
 //   drr:
 //     integrator: siddon | trilinear     # exact voxel intersection lengths | ray marching with trilinear samples
 //     step_voxels: 0.5                   # trilinear step, in units of the smallest voxel spacing

@@ -285,7 +285,7 @@ XL_HD float round_to_half(float x) {
   return r;
 }
 
-// HU -> linear attenuation (/mm), BRIEF section 3: mu = mu_water (1 + HU/1000) clamped at 0; with the bone boost
+// HU -> linear attenuation (/mm), docs/drr.md: mu = mu_water (1 + HU/1000) clamped at 0; with the bone boost
 // on, above bone_start_hu mu rises linearly to mu_bone at +1000 HU (nanodrr: 0.0192 and 0.0573 /mm, start 0 HU),
 // continuous at bone_start_hu.
 struct AttenuationModel {

@@ -24,7 +24,7 @@ struct DrrImages {
   const float* view(int v) const { return line_integral.data() + v * view_pixels(); }
 };
 
-// HU -> attenuation (/mm), once per render (BRIEF section 3). Validates the volume.
+// HU -> attenuation (/mm), once per render (docs/drr.md). Validates the volume.
 core::VolumeF attenuation_volume(const core::VolumeI16& hu, const RenderOptions& options);
 core::VolumeF attenuation_volume(const core::VolumeF& hu, const RenderOptions& options);
 

@@ -36,7 +36,7 @@ class Dataset {
   virtual Sample get(std::size_t index, std::uint64_t /*sample_seed*/) const { return get(index); }
 };
 
-// Photometric augmentations (BRIEF section 7) on an "image" tensor [C, H, W] with values in about [0, 1].
+// Photometric augmentations (docs/detect2d.md) on an "image" tensor [C, H, W] with values in about [0, 1].
 // Each is applied with its own probability; all randomness comes from `seed`.
 struct PhotometricAugment {
   bool enabled = true;

@@ -1,5 +1,5 @@
 #pragma once
-// AR marker viewer building blocks (BRIEF section 10):
+// AR marker viewer building blocks (docs/viz.md):
 //   - ArUco marker detection (OpenCV 4.6 contrib API or the 4.7+ objdetect API, chosen at compile time) and the
 //     marker pose by solvePnP(SOLVEPNP_IPPE_SQUARE). Marker frame (OpenCV's): origin at the marker centre,
 //     +X to the marker's right, +Y to its top, +Z out of the marker toward the viewer; units mm.

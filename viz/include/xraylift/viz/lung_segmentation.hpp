@@ -1,5 +1,5 @@
 #pragma once
-// Lung mask from a CT without deep learning (BRIEF section 10):
+// Lung mask from a CT without deep learning (docs/viz.md):
 //   1. air = HU < air_threshold_hu;
 //   2. air connected to the border of its axial slice is outside the body (per slice, so lungs touching the top
 //      or bottom slice survive); the rest is air inside the body;
