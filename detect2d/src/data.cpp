@@ -91,7 +91,7 @@ torch::Tensor load_view_image(const fs::path& folder, const core::ViewRecord& vi
              arr.shape[0], " x ", arr.shape[1], " does not match camera ", view.camera.height(), " x ",
              view.camera.width());
     const auto L = torch::from_blob(const_cast<float*>(arr.data.data()), {arr.shape[0], arr.shape[1]}, torch::kFloat).clone();
-    image = o.window == "transmission" ? 1 - torch::exp(-L.clamp_min(0)) : (L / o.scale).clamp(0, 1);
+    image = window_line_integral(L, o);
   } else {
     XL_CHECK(!view.image_path.empty(), "view '", view.camera.name(), "' has neither line_integral_path nor data_path");
     const auto path = resolve(folder, view.image_path);
@@ -121,13 +121,21 @@ ViewTruth view_truth(const core::ViewRecord& view, const ViewDataOptions& o) {
   return t;
 }
 
-namespace {
+torch::Tensor window_line_integral(const torch::Tensor& L, const ViewDataOptions& o) {
+  return o.window == "transmission" ? 1 - torch::exp(-L.clamp_min(0)) : (L / o.scale).clamp(0, 1);
+}
+
 torch::Tensor box_tensor(const std::vector<core::Box2D>& boxes) {
   std::vector<float> v;
   for (const auto& b : boxes) v.insert(v.end(), {float(b.x0), float(b.y0), float(b.x1), float(b.y1)});
   return torch::from_blob(v.data(), {static_cast<std::int64_t>(boxes.size()), 4}, torch::kFloat).clone();
 }
-}  // namespace
+
+void add_truth_tensors(train::Sample& s, const ViewTruth& truth) {
+  s.tensors["boxes"] = box_tensor(truth.boxes);
+  s.tensors["labels"] = torch::ones({static_cast<std::int64_t>(truth.boxes.size())}, torch::kLong);
+  s.tensors["ignore_boxes"] = box_tensor(truth.ignore);
+}
 
 train::Sample ViewSetDataset::get(std::size_t index) const {
   XL_CHECK(index < items_.size(), "dataset index ", index, " out of range (", items_.size(), " views)");
@@ -135,10 +143,7 @@ train::Sample ViewSetDataset::get(std::size_t index) const {
   train::Sample s;
   s.id = item.case_id + "/" + item.view.camera.name();
   s.tensors["image"] = load_view_image(item.folder, item.view, options_);
-  const ViewTruth truth = view_truth(item.view, options_);
-  s.tensors["boxes"] = box_tensor(truth.boxes);
-  s.tensors["labels"] = torch::ones({static_cast<std::int64_t>(truth.boxes.size())}, torch::kLong);
-  s.tensors["ignore_boxes"] = box_tensor(truth.ignore);
+  add_truth_tensors(s, view_truth(item.view, options_));
   return s;
 }
 

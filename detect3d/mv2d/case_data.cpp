@@ -75,44 +75,58 @@ std::vector<core::Camera> CaseDataset::cameras(std::size_t index) const {
   return out;
 }
 
-train::Sample CaseDataset::get(std::size_t index) const {
-  XL_CHECK(index < cases_.size(), "case index ", index, " out of range (", cases_.size(), " cases)");
-  const auto& c = cases_[index];
-  train::Sample s;
-  s.id = c.case_id;
+train::Sample make_case_sample(const std::string& id, const std::vector<torch::Tensor>& view_images,
+                               const std::vector<detect2d::ViewTruth>& truths, const std::vector<core::Camera>& cameras,
+                               const std::vector<core::BoxRecord>& boxes_3d) {
+  XL_CHECK(view_images.size() == truths.size() && truths.size() == cameras.size(), "case '", id, "': ",
+           view_images.size(), " images, ", truths.size(), " truth lists and ", cameras.size(), " cameras");
   std::vector<torch::Tensor> images, boxes, box_view, labels, ignore_boxes, ignore_view;
-  std::vector<core::Camera> cams;
-  for (std::size_t v = 0; v < c.view_items.size(); ++v) {
-    const auto view = views_.get(c.view_items[v]);
-    images.push_back(view.at("image").squeeze(0));
+  for (std::size_t v = 0; v < truths.size(); ++v) {
+    train::Sample view;
+    detect2d::add_truth_tensors(view, truths[v]);
+    images.push_back(view_images[v].dim() == 3 ? view_images[v].squeeze(0) : view_images[v]);
     boxes.push_back(view.at("boxes"));
     labels.push_back(view.at("labels"));
     box_view.push_back(torch::full({view.at("boxes").size(0)}, int64_t(v), torch::kLong));
-    const auto ig = view.tensors.count("ignore_boxes") ? view.at("ignore_boxes") : torch::zeros({0, 4});
-    ignore_boxes.push_back(ig);
-    ignore_view.push_back(torch::full({ig.size(0)}, int64_t(v), torch::kLong));
-    cams.push_back(views_.items()[c.view_items[v]].view.camera);
+    ignore_boxes.push_back(view.at("ignore_boxes"));
+    ignore_view.push_back(torch::full({view.at("ignore_boxes").size(0)}, int64_t(v), torch::kLong));
   }
+  train::Sample s;
+  s.id = id;
   s.tensors["image"] = torch::stack(images);
   s.tensors["boxes"] = torch::cat(boxes);
   s.tensors["labels"] = torch::cat(labels);
   s.tensors["box_view"] = torch::cat(box_view);
   s.tensors["ignore_boxes"] = torch::cat(ignore_boxes);
   s.tensors["ignore_view"] = torch::cat(ignore_view);
-  s.tensors["cameras"] = cameras_tensor(cams);
-  auto truth = torch::zeros({static_cast<int64_t>(c.boxes_3d.size()), 6}, torch::kDouble);
-  auto ignore = torch::zeros({static_cast<int64_t>(c.boxes_3d.size())}, torch::kBool);
-  for (std::size_t g = 0; g < c.boxes_3d.size(); ++g) {
-    const auto& b = c.boxes_3d[g];
+  s.tensors["cameras"] = cameras_tensor(cameras);
+  auto truth = torch::zeros({static_cast<int64_t>(boxes_3d.size()), 6}, torch::kDouble);
+  auto ignore = torch::zeros({static_cast<int64_t>(boxes_3d.size())}, torch::kBool);
+  for (std::size_t g = 0; g < boxes_3d.size(); ++g) {
     for (int i = 0; i < 3; ++i) {
-      truth[g][i] = b.box.center[i];
-      truth[g][3 + i] = b.box.size[i];
+      truth[g][i] = boxes_3d[g].box.center[i];
+      truth[g][3 + i] = boxes_3d[g].box.size[i];
     }
-    ignore[g] = b.ignore;
+    ignore[g] = boxes_3d[g].ignore;
   }
   s.tensors["truth_3d"] = truth;
   s.tensors["ignore_3d"] = ignore;
   return s;
+}
+
+train::Sample CaseDataset::get(std::size_t index) const {
+  XL_CHECK(index < cases_.size(), "case index ", index, " out of range (", cases_.size(), " cases)");
+  const auto& c = cases_[index];
+  std::vector<torch::Tensor> images;
+  std::vector<detect2d::ViewTruth> truths;
+  std::vector<core::Camera> cams;
+  for (std::size_t k : c.view_items) {
+    const auto& item = views_.items()[k];
+    images.push_back(detect2d::load_view_image(item.folder, item.view, views_.options()));
+    truths.push_back(detect2d::view_truth(item.view, views_.options()));
+    cams.push_back(item.view.camera);
+  }
+  return make_case_sample(c.case_id, images, truths, cams, c.boxes_3d);
 }
 
 CaseInputs case_inputs(const train::Sample& s, const torch::Device& device) {
@@ -122,11 +136,9 @@ CaseInputs case_inputs(const train::Sample& s, const torch::Device& device) {
   const auto& boxes = s.at("boxes");
   const auto& labels = s.at("labels");
   const auto& view = s.at("box_view");
-  const bool has_ignore = s.tensors.count("ignore_boxes") > 0;
   for (int64_t v = 0; v < in.images.size(0); ++v) {
     const auto idx = torch::nonzero(view == v).squeeze(1);
-    torch::Tensor ignore = torch::zeros({0, 4});
-    if (has_ignore) ignore = s.at("ignore_boxes").index_select(0, torch::nonzero(s.at("ignore_view") == v).squeeze(1));
+    const auto ignore = s.at("ignore_boxes").index_select(0, torch::nonzero(s.at("ignore_view") == v).squeeze(1));
     in.targets.push_back({boxes.index_select(0, idx).to(device), labels.index_select(0, idx).to(device), ignore.to(device)});
   }
   in.truth_3d = s.at("truth_3d").to(device);

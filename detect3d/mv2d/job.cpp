@@ -68,11 +68,7 @@ CasePrediction Predictor::predict(const torch::Tensor& images, const std::vector
            " views, the case has ", cameras.size());
   std::vector<torch::Tensor> oracle_rois;
   if (oracle_2d)
-    for (const auto& boxes : *oracle_2d) {
-      std::vector<float> flat;
-      for (const auto& b : boxes) flat.insert(flat.end(), {float(b.x0), float(b.y0), float(b.x1), float(b.y1)});
-      oracle_rois.push_back(torch::from_blob(flat.data(), {int64_t(boxes.size()), 4}, torch::kFloat).clone());
-    }
+    for (const auto& boxes : *oracle_2d) oracle_rois.push_back(detect2d::box_tensor(boxes));
   if (method == Method::kMv2d) {
     auto r = model_->predict(x, cameras, oracle_2d ? &oracle_rois : nullptr);
     p.boxes = std::move(r.boxes);

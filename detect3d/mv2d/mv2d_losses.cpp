@@ -76,9 +76,11 @@ std::map<std::string, torch::Tensor> Mv2dHeadImpl::losses(const Mv2dHeadOutput& 
   const int64_t G = pos_truth.size(0);
   const int64_t Q = out.reference.size(0);
   const auto gt_code = box_code(pos_truth.slice(1, 0, 3), torch::log(pos_truth.slice(1, 3, 6)), c.center_unit_mm);
-  // Positives per layer: G one-to-one; with iou2d every matched query (about G x views).
-  double num_pos = std::max<double>(1.0, double(G));
-  if (c.match_mode == "iou2d" && G > 0) num_pos = std::max<double>(1.0, double(iou2d_matches(out, pos_truth, c.match_iou2d).size()));
+  // iou2d targets depend on the RoIs and the truth only, so every layer shares them. Positives per layer: G
+  // one-to-one; with iou2d every matched query (about G x views).
+  const bool one_to_many = c.match_mode == "iou2d" && G > 0;
+  const auto shared_matches = one_to_many ? iou2d_matches(out, pos_truth, c.match_iou2d) : std::vector<std::pair<int, int>>{};
+  const double num_pos = std::max<double>(1.0, one_to_many ? double(shared_matches.size()) : double(G));
   auto cls_total = torch::zeros({}, opts), reg_total = torch::zeros({}, opts);
   for (std::size_t l = 0; l < out.logits.size(); ++l) {
     if (Q == 0) break;
@@ -88,8 +90,8 @@ std::map<std::string, torch::Tensor> Mv2dHeadImpl::losses(const Mv2dHeadOutput& 
     auto targets = torch::zeros({Q}, opts);
     auto weights = torch::ones({Q}, opts);
     std::vector<std::pair<int, int>> matches;
-    if (G > 0 && c.match_mode == "iou2d") {
-      matches = iou2d_matches(out, pos_truth, c.match_iou2d);
+    if (one_to_many) {
+      matches = shared_matches;
     } else if (G > 0) {
       torch::NoGradGuard no_grad;
       const auto p = torch::sigmoid(logits.detach());

@@ -191,49 +191,24 @@ train::Sample OnTheFlyDataset::get(std::size_t index, std::uint64_t seed) const 
     L = L.cpu();
   }
   const auto& w = options_.window;
-  const torch::Tensor image = w.window == "transmission" ? 1 - torch::exp(-L.clamp_min(0)) : (L / w.scale).clamp(0, 1);
-  std::vector<torch::Tensor> boxes, labels, box_view;
+  const torch::Tensor image = detect2d::window_line_integral(L, w);  // [V, H, W]
+  // The 2D truth through the jittered cameras, filtered as rendered data is (detect2d::view_truth).
+  std::vector<detect2d::ViewTruth> truths;
   for (std::size_t v = 0; v < rig.size(); ++v) {
-    std::vector<float> b;
-    for (const auto& g : core::ground_truth_boxes_2d(rig[v], entry->nodules)) {
-      const auto& box = g.projection.box;
-      if (!g.projection.visible || box.width() < w.min_box_size || box.height() < w.min_box_size) continue;
-      b.insert(b.end(), {float(box.x0), float(box.y0), float(box.x1), float(box.y1)});
-    }
-    const auto n = static_cast<std::int64_t>(b.size() / 4);
-    boxes.push_back(torch::from_blob(b.data(), {n, 4}, torch::kFloat).clone());
-    labels.push_back(torch::ones({n}, torch::kLong));
-    box_view.push_back(torch::full({n}, static_cast<std::int64_t>(v), torch::kLong));
+    core::ViewRecord view;
+    view.camera = rig[v];
+    view.boxes = core::ground_truth_boxes_2d(rig[v], entry->nodules);
+    truths.push_back(detect2d::view_truth(view, w));
   }
-  train::Sample s;
   if (options_.per_view) {
     // detect2d::ViewSetDataset's layout.
+    train::Sample s;
     s.id = entry->id + "/" + rig[0].name();
     s.tensors["image"] = image;  // [1, H, W]
-    s.tensors["boxes"] = boxes[0];
-    s.tensors["labels"] = labels[0];
+    detect2d::add_truth_tensors(s, truths[0]);
     return s;
   }
-  // detect3d::CaseDataset's layout.
-  s.id = entry->id;
-  s.tensors["image"] = image;  // [V, H, W]
-  s.tensors["boxes"] = torch::cat(boxes);
-  s.tensors["labels"] = torch::cat(labels);
-  s.tensors["box_view"] = torch::cat(box_view);
-  s.tensors["cameras"] = cameras_tensor(rig.cameras());
-  auto truth = torch::zeros({static_cast<int64_t>(entry->nodules.size()), 6}, torch::kDouble);
-  auto ignore = torch::zeros({static_cast<int64_t>(entry->nodules.size())}, torch::kBool);
-  for (std::size_t g = 0; g < entry->nodules.size(); ++g) {
-    const auto& b = entry->nodules[g];
-    for (int i = 0; i < 3; ++i) {
-      truth[g][i] = b.box.center[i];
-      truth[g][3 + i] = b.box.size[i];
-    }
-    ignore[g] = b.ignore;
-  }
-  s.tensors["truth_3d"] = truth;
-  s.tensors["ignore_3d"] = ignore;
-  return s;
+  return make_case_sample(entry->id, image.unbind(0), truths, rig.cameras(), entry->nodules);
 }
 
 }  // namespace xraylift::detect3d

@@ -96,16 +96,18 @@ detect2d::ImageDetections image_detections(const std::string& case_id, const cor
   return out;
 }
 
-torch::Tensor projected(const core::Camera& cam, const std::vector<core::BoxRecord>& boxes, std::vector<float>* scores) {
-  std::vector<float> flat;
+// The visible projections of the non-ignore boxes in a view (with their scores when asked).
+std::vector<core::Box2D> projected(const core::Camera& cam, const std::vector<core::BoxRecord>& boxes,
+                                   std::vector<float>* scores) {
+  std::vector<core::Box2D> out;
   for (const auto& b : boxes) {
     if (b.ignore) continue;
     const auto p = core::project_box(cam, b.box);
     if (!p.visible) continue;
-    flat.insert(flat.end(), {float(p.box.x0), float(p.box.y0), float(p.box.x1), float(p.box.y1)});
+    out.push_back(p.box);
     if (scores) scores->push_back(float(b.score));
   }
-  return torch::from_blob(flat.data(), {static_cast<int64_t>(flat.size() / 4), 4}, torch::kFloat).clone();
+  return out;
 }
 
 tools::Runner setup(CLI::App& app) {
@@ -177,13 +179,7 @@ tools::Runner setup(CLI::App& app) {
       auto views = detect3d::load_views(s, job.data);
       std::vector<std::vector<core::Box2D>> oracle;
       if (opt->oracle_2d)
-        for (const auto& cam : views.cameras) {
-          const auto t = projected(cam, views.truth, nullptr);
-          std::vector<core::Box2D> boxes;
-          for (int64_t i = 0; i < t.size(0); ++i)
-            boxes.push_back({t[i][0].item<double>(), t[i][1].item<double>(), t[i][2].item<double>(), t[i][3].item<double>()});
-          oracle.push_back(std::move(boxes));
-        }
+        for (const auto& cam : views.cameras) oracle.push_back(projected(cam, views.truth, nullptr));
       const auto pred = predictor.predict(views.images, views.cameras, job.method, s.string(),
                                           opt->oracle_2d ? &oracle : nullptr);
       seconds += pred.seconds;
@@ -208,10 +204,10 @@ tools::Runner setup(CLI::App& app) {
           for (std::size_t v = 0; v < views.cameras.size(); ++v) {
             std::vector<float> scores;
             detect2d::ImageDetections d;
-            d.boxes = projected(views.cameras[v], preds, &scores);
+            d.boxes = detect2d::box_tensor(projected(views.cameras[v], preds, &scores));
             d.scores = torch::from_blob(scores.data(), {static_cast<int64_t>(scores.size())}, torch::kFloat).clone();
             detect2d::write_overlay_png(tmp / (views.case_id + "_" + views.cameras[v].name() + ".png"),
-                                        views.images[v], projected(views.cameras[v], views.truth, nullptr), d,
+                                        views.images[v], detect2d::box_tensor(projected(views.cameras[v], views.truth, nullptr)), d,
                                         opt->overlay_score);
           }
         }

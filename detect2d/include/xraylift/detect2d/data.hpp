@@ -34,6 +34,12 @@ struct ViewTruth {
   std::vector<std::string> box_ids, ignore_ids;
 };
 ViewTruth view_truth(const core::ViewRecord& view, const ViewDataOptions& options);
+// Boxes as a [N, 4] float tensor (x0, y0, x1, y1).
+torch::Tensor box_tensor(const std::vector<core::Box2D>& boxes);
+// A view's truth as sample tensors: "boxes" [G, 4] float, "labels" [G] int64 (1), "ignore_boxes" [I, 4] float.
+void add_truth_tensors(train::Sample& sample, const ViewTruth& truth);
+// A line-integral image L [H, W] as the detector's input in [0, 1] (options.window: transmission or scaled).
+torch::Tensor window_line_integral(const torch::Tensor& line_integral, const ViewDataOptions& options);
 
 // Every view of every case. `inputs` are infos.json files or folders holding one (searched one level deep).
 class ViewSetDataset : public train::Dataset {

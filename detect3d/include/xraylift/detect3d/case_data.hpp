@@ -38,6 +38,12 @@ class CaseDataset : public train::Dataset {
   std::vector<Case> cases_;
 };
 
+// A case sample in the layout above from its views' images ([1, H, W] or [H, W] each), their 2D truth
+// (detect2d::view_truth), cameras and 3D truth. CaseDataset and OnTheFlyDataset build their samples with it.
+train::Sample make_case_sample(const std::string& id, const std::vector<torch::Tensor>& view_images,
+                               const std::vector<detect2d::ViewTruth>& truths, const std::vector<core::Camera>& cameras,
+                               const std::vector<core::BoxRecord>& boxes_3d);
+
 torch::Tensor cameras_tensor(const std::vector<core::Camera>& cameras);
 std::vector<core::Camera> cameras_from_tensor(const torch::Tensor& t);
 
