@@ -14,7 +14,8 @@ bool register_command(CommandSpec spec) {
 
 const std::vector<CommandSpec>& registered_commands() { return registry(); }
 
-ConfigOptions::ConfigOptions(CLI::App& app, std::string default_config, bool required) : file_(std::move(default_config)) {
+ConfigOptions::ConfigOptions(CLI::App& app, std::string default_config, bool required)
+    : file_(std::move(default_config)) {
   auto* opt = app.add_option("-c,--config", file_, "YAML config file (a 'base:' key includes another file)");
   if (required) opt->required();
   if (!file_.empty()) opt->capture_default_str();

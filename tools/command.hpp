@@ -40,13 +40,14 @@ class ConfigOptions {
 }  // namespace xraylift::tools
 
 // A bad command-line option is a usage error (exit 2, ConfigError), not bad input data (XL_CHECK, exit 3).
-#define XL_USAGE_CHECK(cond, ...)                                                    \
-  do {                                                                               \
+#define XL_USAGE_CHECK(cond, ...)                                                         \
+  do {                                                                                    \
     if (!(cond)) throw ::xraylift::core::ConfigError(::xraylift::core::cat(__VA_ARGS__)); \
   } while (0)
 
 #define XL_CONCAT_INNER(a, b) a##b
 #define XL_CONCAT(a, b) XL_CONCAT_INNER(a, b)
 // XL_REGISTER_COMMAND("name", "summary", setup_function)
-#define XL_REGISTER_COMMAND(name, summary, setup) \
-  static const bool XL_CONCAT(xl_command_registered_, __LINE__) = ::xraylift::tools::register_command({name, summary, setup})
+#define XL_REGISTER_COMMAND(name, summary, setup)                 \
+  static const bool XL_CONCAT(xl_command_registered_, __LINE__) = \
+      ::xraylift::tools::register_command({name, summary, setup})

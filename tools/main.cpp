@@ -13,9 +13,10 @@
 using namespace xraylift;
 
 int main(int argc, char** argv) {
-  CLI::App app{"xraylift: 3D lung-nodule localization from a few X-ray views (DRR rendering, 2D detection, "
-               "3D lifting, evaluation, scene export)",
-               "xraylift"};
+  CLI::App app{
+      "xraylift: 3D lung-nodule localization from a few X-ray views (DRR rendering, 2D detection, "
+      "3D lifting, evaluation, scene export)",
+      "xraylift"};
   app.require_subcommand(1);
   app.set_version_flag("--version", XRAYLIFT_VERSION);
   bool verbose = false;

@@ -2,9 +2,9 @@
 // CUDA (skipped without a GPU): the same ops and one training step of the full ResNet-50 FPN model at 10 x 1024^2
 // (bf16 autocast and fp32; two warm-up steps excluded). With XRAYLIFT_BENCH_OPS_DIR set, the CUDA op benchmarks
 // write their inputs there as .npy (scripts/bench_torchvision_ops.py times torchvision's ops on the same inputs).
+#include <ATen/autocast_mode.h>
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
-#include <ATen/autocast_mode.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -153,11 +153,23 @@ void train_step_resnet50(benchmark::State& state, bool bf16) {
 
 }  // namespace
 
-BENCHMARK_CAPTURE(roi_align_forward, cpu, torch::Device(torch::kCPU))->Arg(512)->Arg(2048)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(roi_align_backward, cpu, torch::Device(torch::kCPU))->Arg(512)->Arg(2048)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(roi_align_forward, cpu, torch::Device(torch::kCPU))
+    ->Arg(512)
+    ->Arg(2048)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(roi_align_backward, cpu, torch::Device(torch::kCPU))
+    ->Arg(512)
+    ->Arg(2048)
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(nms, cpu, torch::Device(torch::kCPU))->Arg(1000)->Arg(4000)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(roi_align_forward, cuda, torch::Device(torch::kCUDA))->Arg(512)->Arg(2048)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(roi_align_backward, cuda, torch::Device(torch::kCUDA))->Arg(512)->Arg(2048)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(roi_align_forward, cuda, torch::Device(torch::kCUDA))
+    ->Arg(512)
+    ->Arg(2048)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(roi_align_backward, cuda, torch::Device(torch::kCUDA))
+    ->Arg(512)
+    ->Arg(2048)
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(nms, cuda, torch::Device(torch::kCUDA))->Arg(1000)->Arg(4000)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(train_step_resnet50, bf16, true)->Unit(benchmark::kMillisecond)->Iterations(5)->UseManualTime();
 BENCHMARK_CAPTURE(train_step_resnet50, fp32, false)->Unit(benchmark::kMillisecond)->Iterations(5)->UseManualTime();

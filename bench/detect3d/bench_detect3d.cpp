@@ -73,7 +73,11 @@ void BM_Hungarian(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(detect3d::hungarian_match(cost).data());
 }
 // (queries, ground-truth boxes): an MV2D case has up to 10 views x 75 proposals.
-BENCHMARK(BM_Hungarian)->Args({100, 5})->Args({750, 10})->Args({750, 50})->Args({200, 200})
+BENCHMARK(BM_Hungarian)
+    ->Args({100, 5})
+    ->Args({750, 10})
+    ->Args({750, 50})
+    ->Args({200, 200})
     ->Unit(benchmark::kMicrosecond);
 
 }  // namespace

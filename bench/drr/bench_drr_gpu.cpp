@@ -130,7 +130,7 @@ void per_call_body(benchmark::State& state, const Variant& v, int pixels) {
     cuda::attenuation_on_device(d_hu, d_mu, voxels, model);
     cuda::CudaVolume volume(d_mu, grid, false, vo, nullptr, /*borrow=*/true);
     volume.render(cams, k, out);
-  };  // the destructor waits for the render
+  };       // the destructor waits for the render
   once();  // warm-up
   for (auto _ : state) {
     const auto t0 = std::chrono::steady_clock::now();

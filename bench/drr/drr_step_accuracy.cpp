@@ -54,8 +54,9 @@ int main(int argc, char** argv) {
   std::printf("volume: %s, %d x %d x %d, smallest spacing %.4f mm; 10 views x %d^2, seed ring\n\n",
               sample ? "LIDC-IDRI-0001" : "synthetic chest", mu.dims().x(), mu.dims().y(), mu.dims().z(), voxel,
               pixels);
-  std::printf("| step (voxel) | step (mm) | texture | vs Siddon: mean | p99 | max | vs step 0.05: mean | p99 | max "
-              "| CPU ms |\n|---|---|---|---|---|---|---|---|---|---|\n");
+  std::printf(
+      "| step (voxel) | step (mm) | texture | vs Siddon: mean | p99 | max | vs step 0.05: mean | p99 | max "
+      "| CPU ms |\n|---|---|---|---|---|---|---|---|---|---|\n");
   for (const double step : {0.25, 0.5, 1.0, 1.5, 2.0, 4.0})
     for (const bool half : {false, true}) {
       if (half && step != 0.5 && step != 1.0) continue;

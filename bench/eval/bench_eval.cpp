@@ -46,7 +46,11 @@ void BM_Evaluate3D(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * state.range(0) * 20);
 }
 // (cases, bootstrap samples, breakdowns)
-BENCHMARK(BM_Evaluate3D)->Args({1000, 0, 0})->Args({1000, 0, 1})->Args({1000, 100, 0})->Args({1000, 1000, 0})
+BENCHMARK(BM_Evaluate3D)
+    ->Args({1000, 0, 0})
+    ->Args({1000, 0, 1})
+    ->Args({1000, 100, 0})
+    ->Args({1000, 1000, 0})
     ->Unit(benchmark::kMillisecond);
 
 void BM_Coco2D(benchmark::State& state) {
@@ -60,7 +64,8 @@ void BM_Coco2D(benchmark::State& state) {
     for (int t = 0; t < 2; ++t) {
       const double x = pos(rng), y = pos(rng), w = size(rng);
       gts.push_back({id, core::Box2D{x, y, x + w, y + w}, false});
-      dets.push_back({id, core::Box2D{x + jitter(rng), y + jitter(rng), x + w + jitter(rng), y + w + jitter(rng)}, unit(rng)});
+      dets.push_back(
+          {id, core::Box2D{x + jitter(rng), y + jitter(rng), x + w + jitter(rng), y + w + jitter(rng)}, unit(rng)});
     }
     for (int d = 0; d < 18; ++d) {
       const double x = pos(rng), y = pos(rng), w = size(rng);

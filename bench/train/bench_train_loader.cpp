@@ -11,9 +11,9 @@
 #include "xraylift/core/rig.hpp"
 #include "xraylift/data/phantom.hpp"
 #include "xraylift/detect3d/case_data.hpp"
-#include "xraylift/detect3d/on_the_fly.hpp"
 #include "xraylift/detect3d/job.hpp"
 #include "xraylift/detect3d/mv2d.hpp"
+#include "xraylift/detect3d/on_the_fly.hpp"
 #include "xraylift/drr/render_case.hpp"
 #include "xraylift/testing/testing.hpp"
 
@@ -45,7 +45,8 @@ core::Rig rig_of(int size) { return core::Rig::ring({}).with_detector_width(size
 fs::path rendered(int size) {
   const fs::path root = xraylift::testing::scratch_dir(core::cat("bench_train_views_", size));
   for (std::size_t i = 0; i < case_dirs().size(); ++i)
-    drr::render_case(data::load_case(case_dirs()[i]), rig_of(size), drr::RenderOptions{}, {}, root / core::cat("case", i));
+    drr::render_case(data::load_case(case_dirs()[i]), rig_of(size), drr::RenderOptions{}, {},
+                     root / core::cat("case", i));
   return root;
 }
 
@@ -112,8 +113,13 @@ void BM_AllreducePayload(benchmark::State& state) {
 
 // {view size, workers, device}
 BENCHMARK(BM_LoaderFromDisk)->Args({256, 2, 0})->Unit(benchmark::kMillisecond)->Iterations(2)->UseRealTime();
-BENCHMARK(BM_LoaderOnTheFly)->Args({256, 2, 0})->Args({256, 2, 1})->Args({1024, 2, 1})
-    ->Unit(benchmark::kMillisecond)->Iterations(2)->UseRealTime();
+BENCHMARK(BM_LoaderOnTheFly)
+    ->Args({256, 2, 0})
+    ->Args({256, 2, 1})
+    ->Args({1024, 2, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(2)
+    ->UseRealTime();
 BENCHMARK(BM_AllreducePayload)->Arg(0)->Arg(1)->Iterations(1);
 
 BENCHMARK_MAIN();

@@ -39,8 +39,8 @@ Eigen::Vector3d parse_vec3(const json& obj, const char* key, const std::string& 
 
 BoxRecord box_from_json(const json& b, BoxSource default_source, const std::string& where) {
   XL_CHECK(b.is_object(), where, ": expected an object, got ", b.dump());
-  static const std::set<std::string> known = {"center_mm", "size_mm", "score", "label", "source",
-                                              "id", "readers", "diameter_mm", "ignore", "sized"};
+  static const std::set<std::string> known = {"center_mm", "size_mm", "score",       "label",  "source",
+                                              "id",        "readers", "diameter_mm", "ignore", "sized"};
   for (auto it = b.begin(); it != b.end(); ++it) {
     XL_CHECK(known.count(it.key()), where, ": unknown field '", it.key(), "'");
   }
@@ -67,8 +67,8 @@ BoxRecord box_from_json(const json& b, BoxSource default_source, const std::stri
     r.id = b["id"].is_string() ? b["id"].get<std::string>() : std::to_string(b["id"].get<long long>());
   }
   if (b.contains("readers")) {
-    XL_CHECK(b["readers"].is_number_integer() && b["readers"].get<int>() >= 0, where, ".readers = ",
-             b["readers"].dump(), ", expected an integer >= 0");
+    XL_CHECK(b["readers"].is_number_integer() && b["readers"].get<int>() >= 0, where,
+             ".readers = ", b["readers"].dump(), ", expected an integer >= 0");
     r.readers = b["readers"].get<int>();
   }
   if (b.contains("diameter_mm")) {
@@ -150,9 +150,8 @@ BoxSet parse_box_set(const std::string& text, const std::string& origin) {
     throw InputError(cat(origin, ": malformed JSON: ", e.what()));
   }
   XL_CHECK(doc.is_object(), origin, ": expected a JSON object at the top level");
-  XL_CHECK(json_value(doc, "format", std::string(), origin) == "xraylift.boxes3d", origin,
-           ": 'format' is ", doc.contains("format") ? doc["format"].dump() : std::string("missing"),
-           ", expected \"xraylift.boxes3d\"");
+  XL_CHECK(json_value(doc, "format", std::string(), origin) == "xraylift.boxes3d", origin, ": 'format' is ",
+           doc.contains("format") ? doc["format"].dump() : std::string("missing"), ", expected \"xraylift.boxes3d\"");
   XL_CHECK(json_value(doc, "version", 0, origin) == 1, origin, ": 'version' must be 1");
   if (doc.contains("units")) {
     XL_CHECK(doc["units"] == "mm", origin, ": 'units' is ", doc["units"].dump(), ", expected \"mm\"");
@@ -184,8 +183,11 @@ BoxSet parse_box_set(const std::string& text, const std::string& origin) {
 BoxSet read_box_set(const std::filesystem::path& path) { return parse_box_set(read_file(path), path.string()); }
 
 std::string to_json(const BoxSet& set, int indent) {
-  json doc = {{"format", "xraylift.boxes3d"}, {"version", 1}, {"frame", "world-LPS"},
-              {"units", "mm"}, {"source", to_string(set.source)}};
+  json doc = {{"format", "xraylift.boxes3d"},
+              {"version", 1},
+              {"frame", "world-LPS"},
+              {"units", "mm"},
+              {"source", to_string(set.source)}};
   json cases = json::array();
   for (const auto& c : set.cases) {
     json boxes = json::array();

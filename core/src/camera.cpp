@@ -30,8 +30,8 @@ Intrinsics Intrinsics::detector(double sdd_mm, double pixel_size_mm, int width, 
 Camera::Camera(const Intrinsics& intr, const Eigen::Matrix3d& R, const Eigen::Vector3d& t, std::string name)
     : intrinsics_(intr), R_(R), t_(t), name_(std::move(name)) {
   const std::string who = name_.empty() ? std::string("camera") : cat("camera '", name_, "'");
-  XL_CHECK(std::isfinite(intr.fx) && std::isfinite(intr.fy) && intr.fx > 0 && intr.fy > 0, who,
-           ": focal lengths (", intr.fx, ", ", intr.fy, ") px, expected finite values > 0");
+  XL_CHECK(std::isfinite(intr.fx) && std::isfinite(intr.fy) && intr.fx > 0 && intr.fy > 0, who, ": focal lengths (",
+           intr.fx, ", ", intr.fy, ") px, expected finite values > 0");
   XL_CHECK(std::isfinite(intr.cx) && std::isfinite(intr.cy), who, ": principal point (", intr.cx, ", ", intr.cy,
            ") is not finite");
   XL_CHECK(intr.width > 0 && intr.height > 0, who, ": image size ", intr.width, " x ", intr.height,
@@ -45,7 +45,8 @@ Camera::Camera(const Intrinsics& intr, const Eigen::Matrix3d& R, const Eigen::Ve
 
 Camera Camera::look_at(const Intrinsics& intr, const Eigen::Vector3d& source, const Eigen::Vector3d& target,
                        const Eigen::Vector3d& world_up, std::string name) {
-  XL_CHECK(source.allFinite() && target.allFinite() && world_up.allFinite(), "look_at: non-finite source, target or up");
+  XL_CHECK(source.allFinite() && target.allFinite() && world_up.allFinite(),
+           "look_at: non-finite source, target or up");
   const Eigen::Vector3d forward = target - source;
   XL_CHECK(forward.norm() > 1e-9, "look_at: source and target coincide at (", source.transpose(), ")");
   const Eigen::Vector3d z = forward.normalized();
@@ -86,7 +87,8 @@ Eigen::Vector2d Camera::project(const Eigen::Vector3d& p) const {
 }
 
 Ray Camera::unproject(const Eigen::Vector2d& uv) const {
-  const Eigen::Vector3d d_cam((uv.x() - intrinsics_.cx) / intrinsics_.fx, (uv.y() - intrinsics_.cy) / intrinsics_.fy, 1.0);
+  const Eigen::Vector3d d_cam((uv.x() - intrinsics_.cx) / intrinsics_.fx, (uv.y() - intrinsics_.cy) / intrinsics_.fy,
+                              1.0);
   return Ray{source(), (R_.transpose() * d_cam).normalized()};
 }
 

@@ -34,7 +34,8 @@ void check_keys(const YAML::Node& node, const std::string& where, const std::str
   if (node.IsMap()) {
     for (const auto& kv : node) {
       if (!kv.first.IsScalar())
-        throw ConfigError(cat(where, ": a key ", prefix.empty() ? std::string("at the top level") : "under '" + prefix + "'",
+        throw ConfigError(cat(where, ": a key ",
+                              prefix.empty() ? std::string("at the top level") : "under '" + prefix + "'",
                               " is not plain text (line ", kv.first.Mark().line + 1, ")"));
       const std::string k = kv.first.Scalar();
       check_keys(kv.second, where, prefix.empty() ? k : prefix + "." + k);
@@ -102,7 +103,8 @@ YAML::Node load_with_bases(const fs::path& file, std::map<std::string, std::stri
       bases.push_back(b.as<std::string>());
     } else if (b.IsSequence()) {
       for (const auto& e : b) {
-        if (!e.IsScalar()) throw ConfigError(cat("config file '", file.string(), "': 'base' must be a file name or a list of them"));
+        if (!e.IsScalar())
+          throw ConfigError(cat("config file '", file.string(), "': 'base' must be a file name or a list of them"));
         bases.push_back(e.as<std::string>());
       }
     } else {
@@ -134,7 +136,8 @@ void collect_leaves(const YAML::Node& node, const std::string& prefix, std::vect
 }  // namespace
 
 Config::Config() : state_(std::make_shared<State>()) {}
-Config::Config(std::shared_ptr<State> state, std::string prefix) : state_(std::move(state)), prefix_(std::move(prefix)) {}
+Config::Config(std::shared_ptr<State> state, std::string prefix)
+    : state_(std::move(state)), prefix_(std::move(prefix)) {}
 
 Config Config::load(const fs::path& file) {
   Config c;
@@ -258,7 +261,8 @@ void Config::type_error(const std::string& key, const YAML::Node& node, const ch
   } else {
     got = "nothing";
   }
-  throw ConfigError(cat("config key '", full_key(key), "' (from ", origin(key), "): expected ", expected, ", got ", got));
+  throw ConfigError(
+      cat("config key '", full_key(key), "' (from ", origin(key), "): expected ", expected, ", got ", got));
 }
 
 std::vector<std::string> Config::unknown_keys() const {

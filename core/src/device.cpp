@@ -43,7 +43,8 @@ std::string cuda_description() {
   out += cat(", ", n, " device", n == 1 ? "" : "s");
   for (int i = 0; i < n; ++i) {
     cudaDeviceProp p{};
-    if (cudaGetDeviceProperties(&p, i) == cudaSuccess) out += cat(i ? "; " : ": ", p.name, " (sm_", p.major, p.minor, ")");
+    if (cudaGetDeviceProperties(&p, i) == cudaSuccess)
+      out += cat(i ? "; " : ": ", p.name, " (sm_", p.major, p.minor, ")");
   }
   return out;
 #else

@@ -50,8 +50,10 @@ NpyArray read_npy(const std::filesystem::path& path) {
   }
   XL_CHECK(bytes.size() >= offset + header_len, where, ": truncated header");
   const std::string header = bytes.substr(offset, header_len);
-  XL_CHECK(header.find("'descr': '<f4'") != std::string::npos, where, ": dtype is not little-endian float32 ('<f4'): ", header);
-  XL_CHECK(header.find("'fortran_order': False") != std::string::npos, where, ": Fortran-ordered arrays are not supported");
+  XL_CHECK(header.find("'descr': '<f4'") != std::string::npos, where,
+           ": dtype is not little-endian float32 ('<f4'): ", header);
+  XL_CHECK(header.find("'fortran_order': False") != std::string::npos, where,
+           ": Fortran-ordered arrays are not supported");
   std::smatch m;
   XL_CHECK(std::regex_search(header, m, std::regex("'shape': \\(([0-9, ]*)\\)")), where, ": no shape in header");
   NpyArray a;

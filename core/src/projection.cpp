@@ -11,7 +11,8 @@ Box2D project_points_bbox(const Camera& camera, const std::vector<Eigen::Vector3
   Box2D b{std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity(),
           -std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
   for (const auto& p : points) {
-    XL_CHECK(camera.depth(p) > 0, "project_points_bbox: point (", p.transpose(), ") is behind camera '", camera.name(), "'");
+    XL_CHECK(camera.depth(p) > 0, "project_points_bbox: point (", p.transpose(), ") is behind camera '", camera.name(),
+             "'");
     const Eigen::Vector2d uv = camera.project(p);
     b.x0 = std::min(b.x0, uv.x());
     b.y0 = std::min(b.y0, uv.y());

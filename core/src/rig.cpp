@@ -15,8 +15,8 @@ Eigen::Vector3d vec3(const Config& c, const std::string& key, const Eigen::Vecto
   }
   const auto v = c.get<std::vector<double>>(key, {});
   if (v.size() != 3)
-    throw ConfigError(cat("config key '", c.full_key(key), "' (from ", c.origin(key), "): expected a list of 3 numbers, got ",
-                          v.size()));
+    throw ConfigError(cat("config key '", c.full_key(key), "' (from ", c.origin(key),
+                          "): expected a list of 3 numbers, got ", v.size()));
   return {v[0], v[1], v[2]};
 }
 
@@ -57,16 +57,16 @@ Eigen::Vector3d ring_source_position(const RingSpec& s, int view) {
 Rig Rig::ring(const RingSpec& s) {
   XL_CHECK(s.views > 0, "ring rig: views = ", s.views, ", expected >= 1");
   XL_CHECK(std::isfinite(s.sad_mm) && s.sad_mm > 0, "ring rig: sad_mm = ", s.sad_mm, ", expected > 0");
-  XL_CHECK(std::isfinite(s.sdd_mm) && s.sdd_mm > s.sad_mm, "ring rig: sdd_mm = ", s.sdd_mm,
-           ", expected > sad_mm (", s.sad_mm, "): the detector sits behind the isocentre");
+  XL_CHECK(std::isfinite(s.sdd_mm) && s.sdd_mm > s.sad_mm, "ring rig: sdd_mm = ", s.sdd_mm, ", expected > sad_mm (",
+           s.sad_mm, "): the detector sits behind the isocentre");
   XL_CHECK(std::isfinite(s.angle_step_deg) && std::isfinite(s.start_angle_deg), "ring rig: angles must be finite");
   XL_CHECK(s.isocenter_mm.allFinite(), "ring rig: isocenter_mm is not finite");
   const Intrinsics K = Intrinsics::detector(s.sdd_mm, s.detector.pixel_size_mm, s.detector.width, s.detector.height);
   std::vector<Camera> cams;
   cams.reserve(s.views);
   for (int i = 0; i < s.views; ++i) {
-    cams.push_back(Camera::look_at(K, ring_source_position(s, i), s.isocenter_mm, Eigen::Vector3d::UnitZ(),
-                                   cat("view", i)));
+    cams.push_back(
+        Camera::look_at(K, ring_source_position(s, i), s.isocenter_mm, Eigen::Vector3d::UnitZ(), cat("view", i)));
   }
   return Rig(std::move(cams));
 }

@@ -60,8 +60,8 @@ std::vector<ViewBox2D> ground_truth_boxes_2d(const Camera& camera, const std::ve
 }
 
 json to_json(const ViewSet& set) {
-  json doc = {{"format", "xraylift.views"}, {"version", 1}, {"frame", "world-LPS"}, {"units", "mm"},
-              {"case_id", set.case_id}, {"render", set.render}};
+  json doc = {{"format", "xraylift.views"}, {"version", 1},        {"frame", "world-LPS"}, {"units", "mm"},
+              {"case_id", set.case_id},     {"render", set.render}};
   json boxes = json::array();
   for (const auto& b : set.boxes_3d) boxes.push_back(box_to_json(b, BoxSource::kTruth));
   doc["gt_boxes_3d"] = boxes;
@@ -70,9 +70,13 @@ json to_json(const ViewSet& set) {
     json gt = json::array();
     for (const auto& b : v.boxes) {
       const ProjectedBox& p = b.projection;
-      gt.push_back({{"nodule_id", b.nodule_id}, {"bbox_xyxy", box2d_json(p.box)},
-                    {"bbox_xyxy_unclipped", box2d_json(p.unclipped)}, {"center_uv", {p.center_uv.x(), p.center_uv.y()}},
-                    {"depth_mm", p.center_depth}, {"visible", p.visible}, {"truncation", p.truncation}});
+      gt.push_back({{"nodule_id", b.nodule_id},
+                    {"bbox_xyxy", box2d_json(p.box)},
+                    {"bbox_xyxy_unclipped", box2d_json(p.unclipped)},
+                    {"center_uv", {p.center_uv.x(), p.center_uv.y()}},
+                    {"depth_mm", p.center_depth},
+                    {"visible", p.visible},
+                    {"truncation", p.truncation}});
       if (b.ignore) gt.back()["ignore"] = true;
     }
     cams.push_back({{"name", v.camera.name()},
@@ -100,16 +104,19 @@ ViewSet view_set_from_json(const json& doc, const std::string& origin) {
   if (doc.contains("gt_boxes_3d")) {
     XL_CHECK(doc["gt_boxes_3d"].is_array(), origin, ": 'gt_boxes_3d' must be a list");
     for (std::size_t i = 0; i < doc["gt_boxes_3d"].size(); ++i)
-      set.boxes_3d.push_back(box_from_json(doc["gt_boxes_3d"][i], BoxSource::kTruth, cat(origin, ": gt_boxes_3d[", i, "]")));
+      set.boxes_3d.push_back(
+          box_from_json(doc["gt_boxes_3d"][i], BoxSource::kTruth, cat(origin, ": gt_boxes_3d[", i, "]")));
   }
   XL_CHECK(doc.contains("cams") && doc["cams"].is_array(), origin, ": 'cams' must be a list");
   for (std::size_t i = 0; i < doc["cams"].size(); ++i) {
     const json& c = doc["cams"][i];
     const std::string where = cat(origin, ": cams[", i, "]");
     XL_CHECK(c.is_object(), where, ": expected an object");
-    const Eigen::Matrix3d K = matrix_from<3, 3>(json_value(c, "cam_intrinsic", json(), where), where + ".cam_intrinsic");
+    const Eigen::Matrix3d K =
+        matrix_from<3, 3>(json_value(c, "cam_intrinsic", json(), where), where + ".cam_intrinsic");
     const Eigen::Matrix4d T = matrix_from<4, 4>(json_value(c, "world2cam", json(), where), where + ".world2cam");
-    XL_CHECK(c.contains("width") && c["width"].is_number_integer() && c.contains("height") && c["height"].is_number_integer(),
+    XL_CHECK(c.contains("width") && c["width"].is_number_integer() && c.contains("height") &&
+                 c["height"].is_number_integer(),
              where, ": integer 'width' and 'height' required");
     Intrinsics in;
     in.fx = K(0, 0);
@@ -119,7 +126,8 @@ ViewSet view_set_from_json(const json& doc, const std::string& origin) {
     in.width = c["width"].get<int>();
     in.height = c["height"].get<int>();
     ViewRecord v;
-    v.camera = Camera(in, T.topLeftCorner<3, 3>(), T.topRightCorner<3, 1>(), json_value(c, "name", cat("view", i), where));
+    v.camera =
+        Camera(in, T.topLeftCorner<3, 3>(), T.topRightCorner<3, 1>(), json_value(c, "name", cat("view", i), where));
     v.image_path = json_value(c, "data_path", std::string(), where);
     v.line_integral_path = json_value(c, "line_integral_path", std::string(), where);
     v.mask_path = json_value(c, "mask_path", std::string(), where);
@@ -131,10 +139,12 @@ ViewSet view_set_from_json(const json& doc, const std::string& origin) {
         ViewBox2D vb;
         vb.nodule_id = json_value(jb, "nodule_id", std::string(), bw);
         vb.projection.box = box2d_from(json_value(jb, "bbox_xyxy", json(), bw), bw + ".bbox_xyxy");
-        vb.projection.unclipped =
-            jb.contains("bbox_xyxy_unclipped") ? box2d_from(jb["bbox_xyxy_unclipped"], bw + ".bbox_xyxy_unclipped") : vb.projection.box;
+        vb.projection.unclipped = jb.contains("bbox_xyxy_unclipped")
+                                      ? box2d_from(jb["bbox_xyxy_unclipped"], bw + ".bbox_xyxy_unclipped")
+                                      : vb.projection.box;
         const json uv = json_value(jb, "center_uv", json::array(), bw);
-        XL_CHECK(uv.is_array() && uv.size() == 2 && uv[0].is_number() && uv[1].is_number(), bw, ".center_uv: expected [u, v]");
+        XL_CHECK(uv.is_array() && uv.size() == 2 && uv[0].is_number() && uv[1].is_number(), bw,
+                 ".center_uv: expected [u, v]");
         vb.projection.center_uv = {uv[0].get<double>(), uv[1].get<double>()};
         XL_CHECK(jb.contains("depth_mm") && jb["depth_mm"].is_number() && jb["depth_mm"].get<double>() > 0, bw,
                  ".depth_mm: expected a number > 0");

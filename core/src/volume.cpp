@@ -24,7 +24,9 @@ Eigen::Vector3d VolumeGeometry::center_world() const {
   return index_to_world(0.5 * (dims.array() - 1).matrix().cast<double>());
 }
 
-bool VolumeGeometry::axis_aligned() const { return (direction - Eigen::Matrix3d::Identity()).cwiseAbs().maxCoeff() < 1e-9; }
+bool VolumeGeometry::axis_aligned() const {
+  return (direction - Eigen::Matrix3d::Identity()).cwiseAbs().maxCoeff() < 1e-9;
+}
 
 Box3D VolumeGeometry::world_bounds() const {
   XL_CHECK(axis_aligned(), "volume: world_bounds needs an identity direction (reorient the volume first)");

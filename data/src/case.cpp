@@ -1,8 +1,6 @@
 // Case folders: volume.nrrd + nodules.json + case.json, written atomically as a whole folder.
 #include "xraylift/data/case.hpp"
 
-
-
 #include "xraylift/core/atomic_file.hpp"
 #include "xraylift/core/error.hpp"
 #include "xraylift/core/json_fields.hpp"
@@ -27,7 +25,8 @@ Eigen::Vector3d bring_to_world_frame(core::VolumeI16& v, const std::string& wher
     d.cwiseAbs().maxCoeff(&w);
     const bool aligned = std::abs(std::abs(d[w]) - 1.0) < 1e-6 && (d.cwiseAbs().sum() - std::abs(d[w])) < 1e-6;
     XL_CHECK(aligned && !used[w], where, ": the volume direction is oblique (index axis ", a, " points along (",
-             d.transpose(), ")); only axis-aligned volumes (flips and axis swaps) can be brought into the LPS world "
+             d.transpose(),
+             ")); only axis-aligned volumes (flips and axis swaps) can be brought into the LPS world "
              "frame: resample it onto an axis-aligned grid first");
     used[w] = true;
     world_axis[a] = w;
@@ -49,8 +48,7 @@ Eigen::Vector3d bring_to_world_frame(core::VolumeI16& v, const std::string& wher
         for (int i = 0; i < g.dims.x(); ++i) {
           const int old_index[3] = {i, j, k};
           int n[3];
-          for (int a = 0; a < 3; ++a)
-            n[world_axis[a]] = sign[a] > 0 ? old_index[a] : g.dims[a] - 1 - old_index[a];
+          for (int a = 0; a < 3; ++a) n[world_axis[a]] = sign[a] > 0 ? old_index[a] : g.dims[a] - 1 - old_index[a];
           r.at(n[0], n[1], n[2]) = v.at(i, j, k);
         }
     v = std::move(r);
@@ -94,8 +92,8 @@ Case read_header_files(const fs::path& dir) {
   } catch (const nlohmann::json::exception& e) {
     throw core::InputError(core::cat(case_file.string(), ": malformed JSON (", e.what(), ")"));
   }
-  XL_CHECK(j.is_object() && core::json_value(j, "format", std::string(), case_file.string()) == "xraylift.case", case_file.string(),
-           ": field 'format' is missing or not 'xraylift.case'");
+  XL_CHECK(j.is_object() && core::json_value(j, "format", std::string(), case_file.string()) == "xraylift.case",
+           case_file.string(), ": field 'format' is missing or not 'xraylift.case'");
   XL_CHECK(j.contains("id") && j["id"].is_string() && !j["id"].get<std::string>().empty(), case_file.string(),
            ": field 'id' must be a non-empty string");
   c.id = j["id"].get<std::string>();
@@ -125,8 +123,9 @@ Case load_case(const fs::path& dir) {
 void save_case(const fs::path& dir, const Case& c) { save_case_with(dir, c, nullptr); }
 
 void save_case(const fs::path& dir, const Case& c, const core::VolumeU8& labels) {
-  XL_CHECK(labels.dims() == c.hu.dims() && labels.spacing().isApprox(c.hu.spacing()), dir.string(), ": label map grid (",
-           labels.dims().transpose(), ") differs from the case volume's (", c.hu.dims().transpose(), ")");
+  XL_CHECK(labels.dims() == c.hu.dims() && labels.spacing().isApprox(c.hu.spacing()), dir.string(),
+           ": label map grid (", labels.dims().transpose(), ") differs from the case volume's (",
+           c.hu.dims().transpose(), ")");
   save_case_with(dir, c, &labels);
 }
 
@@ -146,7 +145,6 @@ void save_case_with(const fs::path& dir, const Case& c, const core::VolumeU8* la
     throw core::InputError(core::cat("cannot write case folder '", dir.string(), "': ", e.what()));
   }
 }
-
 
 }  // namespace
 

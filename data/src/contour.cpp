@@ -8,11 +8,13 @@
 namespace xraylift::data {
 
 std::vector<std::vector<Eigen::Vector2d>> trace_outlines(const std::vector<std::uint8_t>& mask, int width, int height) {
-  XL_CHECK(width > 0 && height > 0 && mask.size() == std::size_t(width) * height, "trace_outlines: mask of ", mask.size(),
-           " values for ", width, " x ", height);
+  XL_CHECK(width > 0 && height > 0 && mask.size() == std::size_t(width) * height, "trace_outlines: mask of ",
+           mask.size(), " values for ", width, " x ", height);
   static const int dx[8] = {-1, -1, 0, 1, 1, 1, 0, -1};  // clockwise from west (y down)
   static const int dy[8] = {0, -1, -1, -1, 0, 1, 1, 1};
-  auto fg = [&](int x, int y) { return x >= 0 && y >= 0 && x < width && y < height && mask[std::size_t(y) * width + x] != 0; };
+  auto fg = [&](int x, int y) {
+    return x >= 0 && y >= 0 && x < width && y < height && mask[std::size_t(y) * width + x] != 0;
+  };
   std::vector<int> component(mask.size(), 0);
   std::vector<std::vector<Eigen::Vector2d>> out;
   int label = 0;
@@ -43,7 +45,10 @@ std::vector<std::vector<Eigen::Vector2d>> trace_outlines(const std::vector<std::
         int found = -1;
         for (int i = 1; i <= 8; ++i) {
           const int d = (back + i) % 8;
-          if (fg(cx + dx[d], cy + dy[d])) { found = d; break; }
+          if (fg(cx + dx[d], cy + dy[d])) {
+            found = d;
+            break;
+          }
         }
         if (found < 0) break;  // a single pixel
         // The outside pixel checked just before `found`, seen from the new pixel.
@@ -52,7 +57,10 @@ std::vector<std::vector<Eigen::Vector2d>> trace_outlines(const std::vector<std::
         cx += dx[found];
         cy += dy[found];
         for (int d = 0; d < 8; ++d)
-          if (cx + dx[d] == bx && cy + dy[d] == by) { back = d; break; }
+          if (cx + dx[d] == bx && cy + dy[d] == by) {
+            back = d;
+            break;
+          }
         if (cx == x0 && cy == y0 && !first_move && back == start_back) break;
         if (cx == x0 && cy == y0) {
           // Back at the start: stop once the state repeats (Jacob's criterion approximated by the entry direction).
@@ -92,7 +100,8 @@ bool outline_strictly_contains(const std::vector<Eigen::Vector2d>& poly, const E
   return outline_contains(poly, p);
 }
 
-std::vector<std::vector<Eigen::Vector2d>> outside_outlines(const std::vector<std::uint8_t>& mask, int width, int height) {
+std::vector<std::vector<Eigen::Vector2d>> outside_outlines(const std::vector<std::uint8_t>& mask, int width,
+                                                           int height) {
   XL_CHECK(width > 0 && height > 0 && mask.size() == std::size_t(width) * height, "outside_outlines: mask of ",
            mask.size(), " values for ", width, " x ", height);
   // Grown by one pixel on a canvas one pixel larger on every side, so a region touching the border still gets
@@ -105,7 +114,9 @@ std::vector<std::vector<Eigen::Vector2d>> outside_outlines(const std::vector<std
       for (int dy = 0; dy <= 2; ++dy)
         for (int dx = 0; dx <= 2; ++dx) grown[std::size_t(y + dy) * w + (x + dx)] = 1;
     }
-  auto in_grown = [&](int x, int y) { return x >= 0 && y >= 0 && x < w && y < h && grown[std::size_t(y) * w + x] != 0; };
+  auto in_grown = [&](int x, int y) {
+    return x >= 0 && y >= 0 && x < w && y < h && grown[std::size_t(y) * w + x] != 0;
+  };
   std::vector<std::vector<Eigen::Vector2d>> out;
   for (const auto& traced : trace_outlines(grown, w, h)) {
     // Moore tracing steps diagonally past an inner corner, leaving the corner pixel (grown, so outside the
@@ -117,8 +128,10 @@ std::vector<std::vector<Eigen::Vector2d>> outside_outlines(const std::vector<std
       o.push_back(a);
       if (traced.size() > 1 && std::abs(a.x() - b.x()) == 1 && std::abs(a.y() - b.y()) == 1) {
         const Eigen::Vector2d c1(a.x(), b.y()), c2(b.x(), a.y());
-        if (in_grown(int(c1.x()), int(c1.y()))) o.push_back(c1);
-        else if (in_grown(int(c2.x()), int(c2.y()))) o.push_back(c2);
+        if (in_grown(int(c1.x()), int(c1.y())))
+          o.push_back(c1);
+        else if (in_grown(int(c2.x()), int(c2.y())))
+          o.push_back(c2);
       }
     }
     for (auto& p : o) p -= Eigen::Vector2d(1, 1);
@@ -136,7 +149,8 @@ bool outline_contains(const std::vector<Eigen::Vector2d>& poly, const Eigen::Vec
     if (on_segment(p, poly[j], poly[i])) return true;
     const auto& a = poly[i];
     const auto& b = poly[j];
-    if ((a.y() > p.y()) != (b.y() > p.y()) && p.x() < (b.x() - a.x()) * (p.y() - a.y()) / (b.y() - a.y()) + a.x()) inside = !inside;
+    if ((a.y() > p.y()) != (b.y() > p.y()) && p.x() < (b.x() - a.x()) * (p.y() - a.y()) / (b.y() - a.y()) + a.x())
+      inside = !inside;
   }
   return n >= 3 && inside;
 }

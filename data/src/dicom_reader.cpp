@@ -71,7 +71,9 @@ long get_long(DcmDataset* ds, const DcmTagKey& tag, long fallback) {
   if (ds->findAndGetSint32(tag, s).good()) return s;
   const std::string text = get_string(ds, tag);
   if (!text.empty()) {
-    try { return std::stol(text); } catch (...) {}
+    try {
+      return std::stol(text);
+    } catch (...) {}
   }
   return fallback;
 }
@@ -81,9 +83,15 @@ bool get_pattern(DcmDataset* ds, const DcmTagKey& tag, std::uint16_t& out) {
   DcmElement* e = nullptr;
   if (ds->findAndGetElement(tag, e).bad() || !e || e->getLength() < 2) return false;
   Uint16 u;
-  if (e->getUint16(u).good()) { out = u; return true; }
+  if (e->getUint16(u).good()) {
+    out = u;
+    return true;
+  }
   Sint16 s;
-  if (e->getSint16(s).good()) { out = static_cast<std::uint16_t>(s); return true; }
+  if (e->getSint16(s).good()) {
+    out = static_cast<std::uint16_t>(s);
+    return true;
+  }
   return false;
 }
 
@@ -119,11 +127,15 @@ void read_header(DcmDataset* ds, FileInfo& f) {
 void load_pixels_with_dcmtk(FileInfo& f) {
   DcmFileFormat ff;
   const OFCondition st = ff.loadFile(f.file.c_str());
-  if (st.bad()) { f.error = core::cat("not readable as DICOM (", st.text(), ")"); return; }
+  if (st.bad()) {
+    f.error = core::cat("not readable as DICOM (", st.text(), ")");
+    return;
+  }
   DcmDataset* ds = ff.getDataset();
   const E_TransferSyntax xfer = ds->getOriginalXfer();
   if (DcmXfer(xfer).isEncapsulated()) {
-    if (ds->chooseRepresentation(EXS_LittleEndianExplicit, nullptr).bad() || !ds->canWriteXfer(EXS_LittleEndianExplicit)) {
+    if (ds->chooseRepresentation(EXS_LittleEndianExplicit, nullptr).bad() ||
+        !ds->canWriteXfer(EXS_LittleEndianExplicit)) {
       f.error = core::cat("compressed pixel data (", f.transfer_syntax, ") that DCMTK's codecs cannot decode");
       return;
     }
@@ -133,7 +145,10 @@ void load_pixels_with_dcmtk(FileInfo& f) {
   unsigned long have = 0;
   if (f.bits_allocated == 16) {
     const Uint16* px = nullptr;
-    if (ds->findAndGetUint16Array(DCM_PixelData, px, &have).bad() || !px) { f.error = "no PixelData (7FE0,0010) or truncated file"; return; }
+    if (ds->findAndGetUint16Array(DCM_PixelData, px, &have).bad() || !px) {
+      f.error = "no PixelData (7FE0,0010) or truncated file";
+      return;
+    }
     if (have < count) {
       f.error = core::cat("truncated pixel data: ", have, " values, expected ", f.rows, " x ", f.cols, " = ", count);
       return;
@@ -141,8 +156,14 @@ void load_pixels_with_dcmtk(FileInfo& f) {
     std::memcpy(f.raw.data(), px, count * 2);
   } else if (f.bits_allocated == 8) {
     const Uint8* px = nullptr;
-    if (ds->findAndGetUint8Array(DCM_PixelData, px, &have).bad() || !px) { f.error = "no PixelData (7FE0,0010) or truncated file"; return; }
-    if (have < count) { f.error = core::cat("truncated pixel data: ", have, " values, expected ", count); return; }
+    if (ds->findAndGetUint8Array(DCM_PixelData, px, &have).bad() || !px) {
+      f.error = "no PixelData (7FE0,0010) or truncated file";
+      return;
+    }
+    if (have < count) {
+      f.error = core::cat("truncated pixel data: ", have, " values, expected ", count);
+      return;
+    }
     for (std::size_t n = 0; n < count; ++n) f.raw[n] = px[n];
   } else {
     f.error = core::cat("BitsAllocated = ", f.bits_allocated, ", expected 8 or 16");
@@ -161,9 +182,12 @@ bool probe_trailing_pixel_data(FileInfo& f, std::uintmax_t file_size) {
   in.seekg(static_cast<std::streamoff>(file_size - bytes - 12));
   if (!in.read(reinterpret_cast<char*>(h), 12)) return false;
   auto u16 = [](const unsigned char* p) { return std::uint32_t(p[0]) | (std::uint32_t(p[1]) << 8); };
-  auto u32 = [](const unsigned char* p) { return std::uint32_t(p[0]) | (std::uint32_t(p[1]) << 8) | (std::uint32_t(p[2]) << 16) | (std::uint32_t(p[3]) << 24); };
+  auto u32 = [](const unsigned char* p) {
+    return std::uint32_t(p[0]) | (std::uint32_t(p[1]) << 8) | (std::uint32_t(p[2]) << 16) | (std::uint32_t(p[3]) << 24);
+  };
   // Explicit VR: (7FE0,0010) "OW"|"OB" 00 00 <len32>; implicit VR: (7FE0,0010) <len32> (the last 8 of the 12 bytes).
-  const bool explicit_ok = u16(h) == 0x7FE0 && u16(h + 2) == 0x0010 && (h[4] == 'O' && (h[5] == 'W' || h[5] == 'B')) && u32(h + 8) == bytes;
+  const bool explicit_ok =
+      u16(h) == 0x7FE0 && u16(h + 2) == 0x0010 && (h[4] == 'O' && (h[5] == 'W' || h[5] == 'B')) && u32(h + 8) == bytes;
   const bool implicit_ok = u16(h + 4) == 0x7FE0 && u16(h + 6) == 0x0010 && u32(h + 8) == bytes;
   if (!(explicit_ok || implicit_ok)) return false;
   f.pixel_offset = static_cast<std::int64_t>(file_size - bytes);
@@ -185,10 +209,19 @@ FileInfo load_file(const fs::path& path, bool with_pixels) {
   read_header(ds, f);
   const E_TransferSyntax xfer = ds->getOriginalXfer();
   f.transfer_syntax = DcmXfer(xfer).getXferName();
-  if (f.series_uid.empty()) { f.error = "no SeriesInstanceUID (0020,000E): not an image of a series"; return f; }
+  if (f.series_uid.empty()) {
+    f.error = "no SeriesInstanceUID (0020,000E): not an image of a series";
+    return f;
+  }
   if (!with_pixels) return f;
-  if (f.rows <= 0 || f.cols <= 0) { f.error = core::cat("Rows/Columns missing or zero (", f.rows, " x ", f.cols, ")"); return f; }
-  if (!ds->tagExists(DCM_PixelData)) { f.error = "no PixelData (7FE0,0010)"; return f; }
+  if (f.rows <= 0 || f.cols <= 0) {
+    f.error = core::cat("Rows/Columns missing or zero (", f.rows, " x ", f.cols, ")");
+    return f;
+  }
+  if (!ds->tagExists(DCM_PixelData)) {
+    f.error = "no PixelData (7FE0,0010)";
+    return f;
+  }
   std::error_code ec;
   const auto size = fs::file_size(path, ec);
   const bool little_uncompressed = xfer == EXS_LittleEndianExplicit || xfer == EXS_LittleEndianImplicit;
@@ -204,7 +237,8 @@ const std::uint16_t* stored_pixels(const FileInfo& f, std::vector<std::uint16_t>
   buf.resize(count);
   std::FILE* fp = std::fopen(f.file.c_str(), "rb");
   XL_CHECK(fp, f.file, ": cannot reopen to read pixel data");
-  const bool ok = std::fseek(fp, static_cast<long>(f.pixel_offset), SEEK_SET) == 0 && std::fread(buf.data(), 2, count, fp) == count;
+  const bool ok =
+      std::fseek(fp, static_cast<long>(f.pixel_offset), SEEK_SET) == 0 && std::fread(buf.data(), 2, count, fp) == count;
   std::fclose(fp);
   XL_CHECK(ok, f.file, ": pixel data could not be read (file changed or truncated while reading)");
   return buf.data();
@@ -302,8 +336,8 @@ std::vector<DicomSeriesSummary> list_dicom_series(const fs::path& folder, std::v
 
 DicomSeries read_dicom_series(const fs::path& folder, const DicomReadOptions& options) {
   const std::string where = folder.string();
-  XL_CHECK(options.spacing_tolerance > 0 && options.spacing_tolerance < 1, where, ": spacing_tolerance = ",
-           options.spacing_tolerance, ", expected (0, 1)");
+  XL_CHECK(options.spacing_tolerance > 0 && options.spacing_tolerance < 1, where,
+           ": spacing_tolerance = ", options.spacing_tolerance, ", expected (0, 1)");
   const auto files = dicom_candidates(folder);
   auto infos = load_all(files, true, options.threads);
   DicomSeries out;
@@ -319,29 +353,35 @@ DicomSeries read_dicom_series(const fs::path& folder, const DicomReadOptions& op
     }
     groups[f.series_uid].push_back(&f);
   }
-  XL_CHECK(!groups.empty(), where, ": no readable DICOM image in ", files.size(), " file(s); first problem: ", first_problem);
+  XL_CHECK(!groups.empty(), where, ": no readable DICOM image in ", files.size(),
+           " file(s); first problem: ", first_problem);
 
   // Pick the series.
   std::string chosen = options.series_uid;
   if (!chosen.empty()) {
-    XL_CHECK(groups.count(chosen), where, ": series '", chosen, "' was asked for but is not in the folder (", groups.size(),
-             " series found)");
+    XL_CHECK(groups.count(chosen), where, ": series '", chosen, "' was asked for but is not in the folder (",
+             groups.size(), " series found)");
   } else {
     std::size_t best = 0;
     for (const auto& [uid, members] : groups) {
       if (members.front()->modality != "CT" || is_localizer(*members.front())) continue;
-      if (members.size() > best) { best = members.size(); chosen = uid; }
+      if (members.size() > best) {
+        best = members.size();
+        chosen = uid;
+      }
     }
     if (chosen.empty()) {
       std::string found;
-      for (const auto& [uid, members] : groups) found += core::cat(" ", uid, " (", members.front()->modality, ", ", members.size(), " files)");
+      for (const auto& [uid, members] : groups)
+        found += core::cat(" ", uid, " (", members.front()->modality, ", ", members.size(), " files)");
       throw core::InputError(core::cat(where, ": no CT series (Modality CT, not a localizer) found; series:", found));
     }
   }
   for (const auto& [uid, members] : groups)
     if (uid != chosen)
-      out.warnings.push_back(core::cat(where, ": ignored series ", uid, " (", members.front()->modality, ", ", members.size(),
-                                       " files", is_localizer(*members.front()) ? ", localizer" : "", "); using ", chosen));
+      out.warnings.push_back(core::cat(where, ": ignored series ", uid, " (", members.front()->modality, ", ",
+                                       members.size(), " files", is_localizer(*members.front()) ? ", localizer" : "",
+                                       "); using ", chosen));
   std::vector<FileInfo*> slices = groups[chosen];
   const FileInfo& ref = *slices.front();
   out.series_uid = chosen;
@@ -352,18 +392,20 @@ DicomSeries read_dicom_series(const fs::path& folder, const DicomReadOptions& op
   // Geometry checks, each naming the first file that breaks it.
   for (const FileInfo* f : slices) {
     XL_CHECK(f->has_spacing, f->file, ": PixelSpacing (0028,0030) is missing; cannot place voxels in mm");
-    XL_CHECK(f->pixel_spacing[0] > 0 && f->pixel_spacing[1] > 0, f->file, ": PixelSpacing = ", f->pixel_spacing[0], "\\",
-             f->pixel_spacing[1], ", expected positive values");
+    XL_CHECK(f->pixel_spacing[0] > 0 && f->pixel_spacing[1] > 0, f->file, ": PixelSpacing = ", f->pixel_spacing[0],
+             "\\", f->pixel_spacing[1], ", expected positive values");
     XL_CHECK(f->has_ipp, f->file, ": ImagePositionPatient (0020,0032) is missing; cannot sort slices");
     XL_CHECK(f->has_iop, f->file, ": ImageOrientationPatient (0020,0037) is missing");
-    XL_CHECK(f->rows == ref.rows && f->cols == ref.cols, f->file, ": ", f->rows, " x ", f->cols, " pixels, but ", ref.file,
-             " has ", ref.rows, " x ", ref.cols, " (one series must have one slice size)");
-    XL_CHECK(std::abs(f->pixel_spacing[0] - ref.pixel_spacing[0]) < 1e-4 && std::abs(f->pixel_spacing[1] - ref.pixel_spacing[1]) < 1e-4,
+    XL_CHECK(f->rows == ref.rows && f->cols == ref.cols, f->file, ": ", f->rows, " x ", f->cols, " pixels, but ",
+             ref.file, " has ", ref.rows, " x ", ref.cols, " (one series must have one slice size)");
+    XL_CHECK(std::abs(f->pixel_spacing[0] - ref.pixel_spacing[0]) < 1e-4 &&
+                 std::abs(f->pixel_spacing[1] - ref.pixel_spacing[1]) < 1e-4,
              f->file, ": PixelSpacing differs from ", ref.file);
     XL_CHECK((f->row_dir - ref.row_dir).norm() < 1e-3 && (f->col_dir - ref.col_dir).norm() < 1e-3, f->file,
              ": ImageOrientationPatient differs from ", ref.file);
   }
-  XL_CHECK(slices.size() >= 2, where, ": series ", chosen, " has ", slices.size(), " slice (", ref.file, "), expected >= 2 for a volume");
+  XL_CHECK(slices.size() >= 2, where, ": series ", chosen, " has ", slices.size(), " slice (", ref.file,
+           "), expected >= 2 for a volume");
   int row_sign = 1, col_sign = 1, normal_sign = 1;
   const Eigen::Vector3d normal = ref.row_dir.cross(ref.col_dir);
   const int row_axis = axis_of(ref.row_dir, row_sign), col_axis = axis_of(ref.col_dir, col_sign);
@@ -373,13 +415,14 @@ DicomSeries read_dicom_series(const fs::path& folder, const DicomReadOptions& op
 
   // Sort along the normal; drop duplicates.
   for (FileInfo* f : slices) f->position = normal.dot(f->ipp);
-  std::stable_sort(slices.begin(), slices.end(), [](const FileInfo* a, const FileInfo* b) { return a->position < b->position; });
+  std::stable_sort(slices.begin(), slices.end(),
+                   [](const FileInfo* a, const FileInfo* b) { return a->position < b->position; });
   {
     std::vector<FileInfo*> unique{slices.front()};
     for (std::size_t n = 1; n < slices.size(); ++n) {
       if (std::abs(slices[n]->position - unique.back()->position) < 1e-3) {
-        out.warnings.push_back(core::cat(slices[n]->file, ": duplicate slice position ", slices[n]->position, " mm (same as ",
-                                         unique.back()->file, "); kept the first"));
+        out.warnings.push_back(core::cat(slices[n]->file, ": duplicate slice position ", slices[n]->position,
+                                         " mm (same as ", unique.back()->file, "); kept the first"));
         continue;
       }
       unique.push_back(slices[n]);
@@ -391,7 +434,8 @@ DicomSeries read_dicom_series(const fs::path& folder, const DicomReadOptions& op
     const Eigen::Vector3d d = f->ipp - ref.ipp;
     const double in_plane = (d - normal * normal.dot(d)).norm();
     XL_CHECK(in_plane < 0.05 * std::max(ref.pixel_spacing[0], ref.pixel_spacing[1]) + 1e-3, f->file,
-             ": slice is shifted in-plane by ", in_plane, " mm relative to ", ref.file, " (gantry tilt?); not supported");
+             ": slice is shifted in-plane by ", in_plane, " mm relative to ", ref.file,
+             " (gantry tilt?); not supported");
   }
   std::vector<double> gaps;
   for (std::size_t n = 1; n < slices.size(); ++n) gaps.push_back(slices[n]->position - slices[n - 1]->position);
@@ -399,7 +443,10 @@ DicomSeries read_dicom_series(const fs::path& folder, const DicomReadOptions& op
   double worst = 0;
   std::size_t worst_at = 0;
   for (std::size_t n = 0; n < gaps.size(); ++n)
-    if (std::abs(gaps[n] - step) > worst) { worst = std::abs(gaps[n] - step); worst_at = n; }
+    if (std::abs(gaps[n] - step) > worst) {
+      worst = std::abs(gaps[n] - step);
+      worst_at = n;
+    }
   const bool uniform = worst <= options.spacing_tolerance * step;
   if (!uniform) {
     const std::string msg = core::cat(where, ": non-uniform slice spacing: median ", step, " mm, but ", gaps[worst_at],
@@ -417,13 +464,17 @@ DicomSeries read_dicom_series(const fs::path& folder, const DicomReadOptions& op
   const int cols = static_cast<int>(ref.cols), rows = static_cast<int>(ref.rows);
   Eigen::Vector3i dims;
   Eigen::Vector3d spacing;
-  dims[row_axis] = cols;  spacing[row_axis] = ref.pixel_spacing[1];  // along a row: columns, column spacing
-  dims[col_axis] = rows;  spacing[col_axis] = ref.pixel_spacing[0];
-  dims[normal_axis] = n_out;  spacing[normal_axis] = out_step;
+  dims[row_axis] = cols;
+  spacing[row_axis] = ref.pixel_spacing[1];  // along a row: columns, column spacing
+  dims[col_axis] = rows;
+  spacing[col_axis] = ref.pixel_spacing[0];
+  dims[normal_axis] = n_out;
+  spacing[normal_axis] = out_step;
   out.hu = detail::allocate_volume<std::int16_t>(case_geometry(dims, spacing));
   const Eigen::Vector3d first = slices.front()->ipp;
   const Eigen::Vector3d centre_scanner = first + ref.row_dir * (ref.pixel_spacing[1] * (cols - 1) / 2.0) +
-                                         ref.col_dir * (ref.pixel_spacing[0] * (rows - 1) / 2.0) + normal * (span / 2.0);
+                                         ref.col_dir * (ref.pixel_spacing[0] * (rows - 1) / 2.0) +
+                                         normal * (span / 2.0);
   out.scanner_origin_offset_mm = centre_scanner;
   for (const FileInfo* f : slices) out.slices.push_back({f->sop_uid, f->ipp[normal_axis], f->file});
   if (normal_sign < 0) std::reverse(out.slices.begin(), out.slices.end());
@@ -435,8 +486,10 @@ DicomSeries read_dicom_series(const fs::path& folder, const DicomReadOptions& op
 
   // Output strides for (col, row, slice) with flips so that index axes increase along +x, +y, +z.
   const std::int64_t stride[3] = {1, dims.x(), std::int64_t(dims.x()) * dims.y()};
-  const std::int64_t s_col = row_sign * stride[row_axis], s_row = col_sign * stride[col_axis], s_slice = normal_sign * stride[normal_axis];
-  const std::int64_t base = (row_sign < 0 ? (cols - 1) * stride[row_axis] : 0) + (col_sign < 0 ? (rows - 1) * stride[col_axis] : 0) +
+  const std::int64_t s_col = row_sign * stride[row_axis], s_row = col_sign * stride[col_axis],
+                     s_slice = normal_sign * stride[normal_axis];
+  const std::int64_t base = (row_sign < 0 ? (cols - 1) * stride[row_axis] : 0) +
+                            (col_sign < 0 ? (rows - 1) * stride[col_axis] : 0) +
                             (normal_sign < 0 ? std::int64_t(n_out - 1) * stride[normal_axis] : 0);
 
   // HU of one stored value: slope/intercept, padding and anything below -1024 -> air.
@@ -455,7 +508,8 @@ DicomSeries read_dicom_series(const fs::path& folder, const DicomReadOptions& op
     if (f.bits_stored < 16 && f.bits_stored > 0) {
       const std::uint16_t mask = static_cast<std::uint16_t>((1u << f.bits_stored) - 1);
       std::uint16_t v = pattern & mask;
-      stored = (f.pixel_representation && (v >> (f.bits_stored - 1))) ? double(int(v) - int(1u << f.bits_stored)) : double(v);
+      stored = (f.pixel_representation && (v >> (f.bits_stored - 1))) ? double(int(v) - int(1u << f.bits_stored))
+                                                                      : double(v);
     } else {
       stored = f.pixel_representation ? double(std::int16_t(pattern)) : double(pattern);
     }
@@ -468,21 +522,25 @@ DicomSeries read_dicom_series(const fs::path& folder, const DicomReadOptions& op
   std::vector<const std::int16_t*> table_of(n_in);
   for (std::size_t n = 0; n < n_in; ++n) {
     const FileInfo& f = *slices[n];
-    const std::string key = core::cat(f.slope, "/", f.intercept, "/", f.has_padding, f.padding, "/", f.has_padding_limit,
-                                      f.padding_limit, "/", f.bits_stored, "/", f.pixel_representation);
+    const std::string key =
+        core::cat(f.slope, "/", f.intercept, "/", f.has_padding, f.padding, "/", f.has_padding_limit, f.padding_limit,
+                  "/", f.bits_stored, "/", f.pixel_representation);
     auto& t = tables[key];
     if (t.empty()) {
       t.resize(65536);
-      for (std::uint32_t v = 0; v < 65536; ++v) t[v] = static_cast<std::int16_t>(std::lround(to_hu(f, static_cast<std::uint16_t>(v))));
+      for (std::uint32_t v = 0; v < 65536; ++v)
+        t[v] = static_cast<std::int16_t>(std::lround(to_hu(f, static_cast<std::uint16_t>(v))));
     }
     table_of[n] = t.data();
   }
-  auto convert_slice = [&](std::size_t n, std::int16_t* dst_base, std::int64_t slice_offset, std::vector<std::uint16_t>& buf) {
+  auto convert_slice = [&](std::size_t n, std::int16_t* dst_base, std::int64_t slice_offset,
+                           std::vector<std::uint16_t>& buf) {
     const FileInfo& f = *slices[n];
     const std::int16_t* lut = table_of[n];
     const std::uint16_t* raw = stored_pixels(f, buf);
     // Common CT case (slope 1, integer intercept, 16 stored bits): integer arithmetic the compiler vectorizes.
-    const bool integer_path = f.slope == 1.0 && f.intercept == std::round(f.intercept) && f.bits_stored == 16 && !f.has_padding_limit;
+    const bool integer_path =
+        f.slope == 1.0 && f.intercept == std::round(f.intercept) && f.bits_stored == 16 && !f.has_padding_limit;
     const int icept = static_cast<int>(f.intercept);
     const int pad = f.has_padding ? int(f.padding) : -1;
     const bool sign = f.pixel_representation != 0;
@@ -502,7 +560,8 @@ DicomSeries read_dicom_series(const fs::path& folder, const DicomReadOptions& op
     }
   };
   std::int16_t* vox = out.hu.data();
-  int n_threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int n_threads =
+      options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   n_threads = std::max(1, std::min(n_threads, n_out));
   std::atomic<int> next{0};
   std::vector<std::thread> pool;
@@ -524,24 +583,27 @@ DicomSeries read_dicom_series(const fs::path& folder, const DicomReadOptions& op
     auto work = [&] {
       std::vector<std::uint16_t> buf0, buf1;
       try {
-      for (int k = next++; k < n_out; k = next++) {
-        const double pos = slices.front()->position + k * out_step;
-        std::size_t hi = std::upper_bound(slices.begin(), slices.end(), pos, [](double p, const FileInfo* f) { return p < f->position; }) - slices.begin();
-        hi = std::clamp<std::size_t>(hi, 1, n_in - 1);
-        const FileInfo& f0 = *slices[hi - 1];
-        const FileInfo& f1 = *slices[hi];
-        const std::int16_t* lut0 = table_of[hi - 1];
-        const std::int16_t* lut1 = table_of[hi];
-        const double w = std::clamp((pos - f0.position) / (f1.position - f0.position), 0.0, 1.0);
-        const std::uint16_t* p0 = stored_pixels(f0, buf0);
-        const std::uint16_t* p1 = stored_pixels(f1, buf1);
-        for (int r = 0; r < rows; ++r)
-          for (int c = 0; c < cols; ++c) {
-            const double h0 = lut0[p0[std::size_t(r) * cols + c]];
-            const double h1 = lut1[p1[std::size_t(r) * cols + c]];
-            vox[base + k * s_slice + r * s_row + c * s_col] = static_cast<std::int16_t>(std::lround((1 - w) * h0 + w * h1));
-          }
-      }
+        for (int k = next++; k < n_out; k = next++) {
+          const double pos = slices.front()->position + k * out_step;
+          std::size_t hi = std::upper_bound(slices.begin(), slices.end(), pos,
+                                            [](double p, const FileInfo* f) { return p < f->position; }) -
+                           slices.begin();
+          hi = std::clamp<std::size_t>(hi, 1, n_in - 1);
+          const FileInfo& f0 = *slices[hi - 1];
+          const FileInfo& f1 = *slices[hi];
+          const std::int16_t* lut0 = table_of[hi - 1];
+          const std::int16_t* lut1 = table_of[hi];
+          const double w = std::clamp((pos - f0.position) / (f1.position - f0.position), 0.0, 1.0);
+          const std::uint16_t* p0 = stored_pixels(f0, buf0);
+          const std::uint16_t* p1 = stored_pixels(f1, buf1);
+          for (int r = 0; r < rows; ++r)
+            for (int c = 0; c < cols; ++c) {
+              const double h0 = lut0[p0[std::size_t(r) * cols + c]];
+              const double h1 = lut1[p1[std::size_t(r) * cols + c]];
+              vox[base + k * s_slice + r * s_row + c * s_col] =
+                  static_cast<std::int16_t>(std::lround((1 - w) * h0 + w * h1));
+            }
+        }
       } catch (const std::exception& e) {
         std::lock_guard<std::mutex> lock(error_mutex);
         if (worker_error.empty()) worker_error = e.what();

@@ -2,7 +2,6 @@
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dctk.h>
 
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -42,7 +41,8 @@ std::string derived_uid(const std::string& text) {
   return core::cat("2.25.", (a % 9000000000000000000ull) + 1000000000000000000ull, b % 10000000000000000000ull);
 }
 
-std::vector<DicomSlice> write_dicom_series(const fs::path& folder, const core::VolumeI16& hu, const DicomWriteOptions& o) {
+std::vector<DicomSlice> write_dicom_series(const fs::path& folder, const core::VolumeI16& hu,
+                                           const DicomWriteOptions& o) {
   const auto& g = hu.geometry();
   g.validate(folder.string() + ": volume");
   XL_CHECK(g.axis_aligned(), folder.string(), ": write_dicom_series needs an identity-direction volume");
@@ -59,7 +59,9 @@ std::vector<DicomSlice> write_dicom_series(const fs::path& folder, const core::V
     for (int k = nz - 1, instance = 1; k >= 0; --k, ++instance) {
       const Eigen::Vector3d corner = g.index_to_world(Eigen::Vector3d(0, 0, k)) + o.scanner_origin_offset_mm;
       const std::string sop = derived_uid(core::cat("sop/", seed, "/", k));
-      const fs::path file = temp / core::cat(instance < 1000 ? (instance < 100 ? (instance < 10 ? "000" : "00") : "0") : "", instance, ".dcm");
+      const fs::path file =
+          temp /
+          core::cat(instance < 1000 ? (instance < 100 ? (instance < 10 ? "000" : "00") : "0") : "", instance, ".dcm");
       DcmFileFormat ff;
       DcmDataset& d = *ff.getDataset();
       const std::string f = file.string();
@@ -98,7 +100,8 @@ std::vector<DicomSlice> write_dicom_series(const fs::path& folder, const core::V
           const int stored = std::clamp(int(hu.at(i, j, k)) + 1024, -32768, 32767);
           pixels[std::size_t(j) * nx + i] = static_cast<Uint16>(static_cast<std::int16_t>(stored));
         }
-      OFCondition st = d.putAndInsertUint16Array(DCM_PixelData, pixels.data(), static_cast<unsigned long>(pixels.size()));
+      OFCondition st =
+          d.putAndInsertUint16Array(DCM_PixelData, pixels.data(), static_cast<unsigned long>(pixels.size()));
       XL_CHECK(st.good(), f, ": cannot set PixelData (", st.text(), ")");
       st = ff.saveFile(f.c_str(), EXS_LittleEndianExplicit);
       XL_CHECK(st.good(), f, ": cannot write DICOM file (", st.text(), ")");

@@ -12,10 +12,13 @@
 namespace xraylift::data {
 
 void InsertSpec::validate() const {
-  if (nodules < 1 || nodules > 50) throw core::ConfigError(core::cat("insert: nodules = ", nodules, ", expected 1..50"));
+  if (nodules < 1 || nodules > 50)
+    throw core::ConfigError(core::cat("insert: nodules = ", nodules, ", expected 1..50"));
   if (!(min_diameter_mm >= 2 && min_diameter_mm <= max_diameter_mm && max_diameter_mm <= 40))
-    throw core::ConfigError(core::cat("insert: diameters [", min_diameter_mm, ", ", max_diameter_mm, "] mm, expected 2 <= min <= max <= 40"));
-  if (!(noise_hu >= 0 && noise_hu <= 100)) throw core::ConfigError(core::cat("insert: noise_hu = ", noise_hu, ", expected 0..100"));
+    throw core::ConfigError(core::cat("insert: diameters [", min_diameter_mm, ", ", max_diameter_mm,
+                                      "] mm, expected 2 <= min <= max <= 40"));
+  if (!(noise_hu >= 0 && noise_hu <= 100))
+    throw core::ConfigError(core::cat("insert: noise_hu = ", noise_hu, ", expected 0..100"));
 }
 
 core::VolumeU8 parenchyma_mask(const core::VolumeI16& hu) {
@@ -33,8 +36,14 @@ core::VolumeU8 parenchyma_mask(const core::VolumeI16& hu) {
         stack.push_back(int(n));
       }
     };
-    for (int i = 0; i < nx; ++i) { push(i, 0); push(i, ny - 1); }
-    for (int j = 0; j < ny; ++j) { push(0, j); push(nx - 1, j); }
+    for (int i = 0; i < nx; ++i) {
+      push(i, 0);
+      push(i, ny - 1);
+    }
+    for (int j = 0; j < ny; ++j) {
+      push(0, j);
+      push(nx - 1, j);
+    }
     while (!stack.empty()) {
       const int n = stack.back();
       stack.pop_back();
@@ -66,8 +75,8 @@ InsertResult insert_nodules(const Case& input, const InsertSpec& spec) {
   std::vector<std::int64_t> candidates;
   for (std::int64_t n = 0; n < mask.size(); n += 7)  // a subsample is plenty for drawing centres
     if (mask.values()[std::size_t(n)]) candidates.push_back(n);
-  XL_CHECK(candidates.size() > 100, "insert_nodules: case '", input.id, "' has no lung parenchyma large enough (", candidates.size(),
-           " candidate voxels); is it a chest CT in HU?");
+  XL_CHECK(candidates.size() > 100, "insert_nodules: case '", input.id, "' has no lung parenchyma large enough (",
+           candidates.size(), " candidate voxels); is it a chest CT in HU?");
   std::mt19937_64 rng(spec.seed * 0x9E3779B97F4A7C15ull + 3);
   std::mt19937_64 shape_rng(spec.seed * 131 + 5);
   std::uniform_real_distribution<double> unit(0, 1);
@@ -76,8 +85,9 @@ InsertResult insert_nodules(const Case& input, const InsertSpec& spec) {
     const int i = int(std::lround(idx.x())), j = int(std::lround(idx.y())), k = int(std::lround(idx.z()));
     return mask.in_bounds(i, j, k) && mask.at(i, j, k);
   };
-  const detail::LatticeNoise tex(spec.seed ^ 0x7777, g.index_to_world(Eigen::Vector3d::Zero()) - Eigen::Vector3d::Constant(5),
-                                 g.index_to_world((g.dims.array() - 1).matrix().cast<double>()) + Eigen::Vector3d::Constant(5), 1.5);
+  const detail::LatticeNoise tex(
+      spec.seed ^ 0x7777, g.index_to_world(Eigen::Vector3d::Zero()) - Eigen::Vector3d::Constant(5),
+      g.index_to_world((g.dims.array() - 1).matrix().cast<double>()) + Eigen::Vector3d::Constant(5), 1.5);
   std::vector<Eigen::Vector3d> placed;
   for (const auto& b : input.nodules) placed.push_back(b.box.center);
   core::VolumeU8 owner(g, 0);
@@ -92,7 +102,8 @@ InsertResult insert_nodules(const Case& input, const InsertSpec& spec) {
     bool ok = false;
     for (int attempt = 0; attempt < 2000 && !ok; ++attempt) {
       const std::int64_t lin = candidates[std::size_t(unit(rng) * candidates.size()) % candidates.size()];
-      const int i = int(lin % g.dims.x()), j = int((lin / g.dims.x()) % g.dims.y()), k = int(lin / (std::int64_t(g.dims.x()) * g.dims.y()));
+      const int i = int(lin % g.dims.x()), j = int((lin / g.dims.x()) % g.dims.y()),
+                k = int(lin / (std::int64_t(g.dims.x()) * g.dims.y()));
       const Eigen::Vector3d c = g.index_to_world(Eigen::Vector3d(i, j, k));
       ok = true;
       for (const auto& o : placed) ok = ok && (o - c).norm() > pn.radius_mm + 25.0;
@@ -124,12 +135,19 @@ InsertResult insert_nodules(const Case& input, const InsertSpec& spec) {
           const double t = tex(p);
           double target;
           switch (pn.kind) {
-            case NoduleKind::kSolid: target = 35 + spec.noise_hu * 1.5 * t; break;
-            case NoduleKind::kGroundGlass: target = -480 + 100 * t; break;
-            default: target = f < 0.5 ? 30 + spec.noise_hu * t : -450 + 90 * t; break;
+            case NoduleKind::kSolid:
+              target = 35 + spec.noise_hu * 1.5 * t;
+              break;
+            case NoduleKind::kGroundGlass:
+              target = -480 + 100 * t;
+              break;
+            default:
+              target = f < 0.5 ? 30 + spec.noise_hu * t : -450 + 90 * t;
+              break;
           }
           auto& h = hu.at(i, j, k);
-          h = static_cast<std::int16_t>(std::lround((1 - alpha) * h + alpha * std::max<double>(target, pn.kind == NoduleKind::kSolid ? target : h)));
+          h = static_cast<std::int16_t>(std::lround(
+              (1 - alpha) * h + alpha * std::max<double>(target, pn.kind == NoduleKind::kSolid ? target : h)));
           if (f <= 1) {
             owner.at(i, j, k) = static_cast<std::uint8_t>(id);
             lo = lo.cwiseMin(p);
@@ -146,11 +164,16 @@ InsertResult insert_nodules(const Case& input, const InsertSpec& spec) {
     res.inserted.push_back(pn);
     res.ct.nodules.push_back(pn.truth);
   }
-  XL_CHECK(!res.inserted.empty(), "insert_nodules: no room for any nodule in case '", input.id, "' (lungs too small for ", spec.min_diameter_mm, " mm?)");
+  XL_CHECK(!res.inserted.empty(), "insert_nodules: no room for any nodule in case '", input.id,
+           "' (lungs too small for ", spec.min_diameter_mm, " mm?)");
   nlohmann::json ins = nlohmann::json::array();
   for (const auto& n : res.inserted)
-    ins.push_back({{"id", n.truth.id}, {"kind", to_string(n.kind)}, {"shape", to_string(n.shape)}, {"center_mm", {n.center_mm.x(), n.center_mm.y(), n.center_mm.z()}},
-                   {"radius_mm", n.radius_mm}, {"voxels", n.voxels}});
+    ins.push_back({{"id", n.truth.id},
+                   {"kind", to_string(n.kind)},
+                   {"shape", to_string(n.shape)},
+                   {"center_mm", {n.center_mm.x(), n.center_mm.y(), n.center_mm.z()}},
+                   {"radius_mm", n.radius_mm},
+                   {"voxels", n.voxels}});
   res.ct.meta["source"] = "insert";
   res.ct.meta["inserted_from"] = input.id;
   res.ct.meta["insert_seed"] = spec.seed;

@@ -21,7 +21,8 @@ core::Volume<T> allocate_volume(const core::VolumeGeometry& g, T fill = T{}) {
   if (n * sizeof(T) >= 4 * kHuge) {
     const auto begin = (reinterpret_cast<std::uintptr_t>(values.data()) + kHuge - 1) & ~(kHuge - 1);
     const auto end = reinterpret_cast<std::uintptr_t>(values.data() + n) & ~(kHuge - 1);
-    if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);  // a hint; failure is harmless
+    if (end > begin)
+      ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);  // a hint; failure is harmless
   }
   values.resize(n, fill);
   return v;

@@ -20,7 +20,8 @@ Case case_from_series(const DicomSeries& s, const std::string& id) {
             {"series_uid", s.series_uid},
             {"study_uid", s.study_uid},
             {"patient_id", s.patient_id},
-            {"dicom_offset_mm", {s.scanner_origin_offset_mm.x(), s.scanner_origin_offset_mm.y(), s.scanner_origin_offset_mm.z()}},
+            {"dicom_offset_mm",
+             {s.scanner_origin_offset_mm.x(), s.scanner_origin_offset_mm.y(), s.scanner_origin_offset_mm.z()}},
             {"slice_thickness_mm", s.slice_thickness_mm},
             {"resampled", s.resampled},
             {"slices", slices},
@@ -28,8 +29,8 @@ Case case_from_series(const DicomSeries& s, const std::string& id) {
   return c;
 }
 
-LidcCaseBuild build_lidc_case(const DicomSeries& s, const std::vector<LidcAnnotations>& annotations, const LidcNoduleOptions& o,
-                              const std::string& id) {
+LidcCaseBuild build_lidc_case(const DicomSeries& s, const std::vector<LidcAnnotations>& annotations,
+                              const LidcNoduleOptions& o, const std::string& id) {
   LidcCaseBuild b;
   b.ct = case_from_series(s, id);
   nlohmann::json details = nlohmann::json::array(), files = nlohmann::json::array();
@@ -46,8 +47,11 @@ LidcCaseBuild build_lidc_case(const DicomSeries& s, const std::vector<LidcAnnota
   b.ct.nodules = b.nodules.boxes();
   b.ct.meta["annotation_files"] = files;
   b.ct.meta["nodules"] = details;
-  b.ct.meta["nodule_options"] = {{"min_diameter_mm", o.min_diameter_mm}, {"min_readers", o.min_readers}, {"consensus_level", o.consensus_level},
-                                 {"include_contour_points", o.include_contour_points}, {"unsized_diameter_mm", o.unsized_diameter_mm}};
+  b.ct.meta["nodule_options"] = {{"min_diameter_mm", o.min_diameter_mm},
+                                 {"min_readers", o.min_readers},
+                                 {"consensus_level", o.consensus_level},
+                                 {"include_contour_points", o.include_contour_points},
+                                 {"unsized_diameter_mm", o.unsized_diameter_mm}};
   for (const auto& w : b.warnings) b.ct.meta["warnings"].push_back(w);
   return b;
 }
@@ -67,7 +71,8 @@ LidcImportSummary import_lidc(const fs::path& root, const fs::path& out, const L
   std::vector<fs::path> xml_files;
   {
     std::set<fs::path> dirs;
-    for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied); it != fs::recursive_directory_iterator(); ++it) {
+    for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied);
+         it != fs::recursive_directory_iterator(); ++it) {
       if (!it->is_regular_file()) continue;
       std::string ext = it->path().extension().string();
       std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
@@ -120,7 +125,8 @@ LidcImportSummary import_lidc(const fs::path& root, const fs::path& out, const L
           }
         }
       } else {
-        sum.notices.push_back(core::cat(dir.string(), ": no annotation XML for series ", s.series_uid, ": imported without nodules"));
+        sum.notices.push_back(
+            core::cat(dir.string(), ": no annotation XML for series ", s.series_uid, ": imported without nodules"));
       }
       used_series.insert(s.series_uid);
       std::string id = s.patient_id.empty() ? dir.filename().string() : s.patient_id;
@@ -145,7 +151,9 @@ LidcImportSummary import_lidc(const fs::path& root, const fs::path& out, const L
   if (progress) progress->finish();
   for (const auto& [uid, files] : xml_by_series)
     if (!used_series.count(uid))
-      for (const auto& f : files) sum.notices.push_back(core::cat(f.string(), ": annotations for series ", uid, " which is not in the import: ignored"));
+      for (const auto& f : files)
+        sum.notices.push_back(
+            core::cat(f.string(), ": annotations for series ", uid, " which is not in the import: ignored"));
   assign_splits(sum.manifest, o.split_seed, o.train_fraction);
   write_manifest(out / "manifest.json", sum.manifest);
   return sum;

@@ -28,8 +28,12 @@ core::BoxRecord LidcNodule::record() const {
 nlohmann::json LidcNodule::to_json() const {
   nlohmann::json rb = nlohmann::json::array();
   for (const auto& b : reader_boxes)
-    rb.push_back({{"reader", b.reader + 1}, {"nodule_id", b.nodule_id}, {"center_mm", {b.box.center.x(), b.box.center.y(), b.box.center.z()}},
-                  {"size_mm", {b.box.size.x(), b.box.size.y(), b.box.size.z()}}, {"voxels", b.voxels}, {"single_point", b.single_point},
+    rb.push_back({{"reader", b.reader + 1},
+                  {"nodule_id", b.nodule_id},
+                  {"center_mm", {b.box.center.x(), b.box.center.y(), b.box.center.z()}},
+                  {"size_mm", {b.box.size.x(), b.box.size.y(), b.box.size.z()}},
+                  {"voxels", b.voxels},
+                  {"single_point", b.single_point},
                   {"diameter_mm", b.diameter_mm}});
   nlohmann::json ch = nlohmann::json::array();
   for (const auto& [reader, c] : characteristics) {
@@ -37,9 +41,17 @@ nlohmann::json LidcNodule::to_json() const {
     j["reader"] = reader + 1;
     ch.push_back(j);
   }
-  return {{"id", id}, {"readers", readers}, {"point_readers", point_readers}, {"center_mm", {center_mm.x(), center_mm.y(), center_mm.z()}},
-          {"diameter_mm", diameter_mm}, {"equivalent_diameter_mm", equivalent_diameter_mm}, {"volume_mm3", volume_mm3},
-          {"small", small}, {"ignore", ignore}, {"reader_boxes", rb}, {"characteristics", ch}};
+  return {{"id", id},
+          {"readers", readers},
+          {"point_readers", point_readers},
+          {"center_mm", {center_mm.x(), center_mm.y(), center_mm.z()}},
+          {"diameter_mm", diameter_mm},
+          {"equivalent_diameter_mm", equivalent_diameter_mm},
+          {"volume_mm3", volume_mm3},
+          {"small", small},
+          {"ignore", ignore},
+          {"reader_boxes", rb},
+          {"characteristics", ch}};
 }
 
 std::vector<core::BoxRecord> LidcNoduleResult::boxes() const {
@@ -53,9 +65,9 @@ namespace {
 
 struct MarkMask {
   const LidcMark* mark = nullptr;
-  std::vector<std::int64_t> voxels;   // sorted linear indices
+  std::vector<std::int64_t> voxels;          // sorted linear indices
   std::vector<Eigen::Vector3d> boundary_mm;  // world centres of boundary voxels (distance computations)
-  Eigen::Vector3d lo, hi;             // world bbox of voxel centres
+  Eigen::Vector3d lo, hi;                    // world bbox of voxel centres
 };
 
 class Rasterizer {
@@ -72,7 +84,10 @@ class Rasterizer {
     if (it != by_sop_.end()) return it->second;
     double best = std::numeric_limits<double>::infinity(), best_z = 0;
     for (const auto& sl : s_.slices)
-      if (std::abs(sl.z_mm - z) < best) { best = std::abs(sl.z_mm - z); best_z = sl.z_mm; }
+      if (std::abs(sl.z_mm - z) < best) {
+        best = std::abs(sl.z_mm - z);
+        best_z = sl.z_mm;
+      }
     if (best <= tol_z_) return best_z;
     warnings_.push_back(core::cat(what, " refers to an unknown slice (SOP UID '", sop, "', z ", z, " mm): ignored"));
     return std::nullopt;
@@ -124,8 +139,10 @@ class Rasterizer {
         continue;
       }
       auto& target = roi.inclusion ? include : exclude;
-      for (int v1 = std::max(0, int(std::ceil(lo.y() - 1e-6))); v1 <= std::min(g.dims[a1] - 1, int(std::floor(hi.y() + 1e-6))); ++v1)
-        for (int v0 = std::max(0, int(std::ceil(lo.x() - 1e-6))); v0 <= std::min(g.dims[a0] - 1, int(std::floor(hi.x() + 1e-6))); ++v0) {
+      for (int v1 = std::max(0, int(std::ceil(lo.y() - 1e-6)));
+           v1 <= std::min(g.dims[a1] - 1, int(std::floor(hi.y() + 1e-6))); ++v1)
+        for (int v0 = std::max(0, int(std::ceil(lo.x() - 1e-6)));
+             v0 <= std::min(g.dims[a0] - 1, int(std::floor(hi.x() + 1e-6))); ++v0) {
           const Eigen::Vector2d q(v0, v1);
           const bool with_outline = contour_points || !roi.inclusion;
           if (!(with_outline ? outline_contains(poly, q) : outline_strictly_contains(poly, q))) continue;
@@ -210,21 +227,23 @@ struct UnionFind {
 
 LidcNoduleResult group_lidc_nodules(const LidcAnnotations& a, const DicomSeries& series, const LidcNoduleOptions& o) {
   XL_CHECK(!series.hu.empty(), a.file, ": group_lidc_nodules needs the series volume");
-  XL_CHECK(o.consensus_level > 0 && o.consensus_level <= 1, "LIDC options: consensus_level = ", o.consensus_level, ", expected (0, 1]");
-  XL_CHECK(std::isfinite(o.unsized_diameter_mm) && o.unsized_diameter_mm > 0, "LIDC options: unsized_diameter_mm = ",
-           o.unsized_diameter_mm, ", expected a finite value > 0");
+  XL_CHECK(o.consensus_level > 0 && o.consensus_level <= 1, "LIDC options: consensus_level = ", o.consensus_level,
+           ", expected (0, 1]");
+  XL_CHECK(std::isfinite(o.unsized_diameter_mm) && o.unsized_diameter_mm > 0,
+           "LIDC options: unsized_diameter_mm = ", o.unsized_diameter_mm, ", expected a finite value > 0");
   LidcNoduleResult res;
   res.warnings = a.warnings;
   if (!a.series_uid.empty() && !series.series_uid.empty() && a.series_uid != series.series_uid)
-    res.warnings.push_back(core::cat(a.file, ": annotations are for series ", a.series_uid, " but the volume is series ",
-                                     series.series_uid, "; matching rois by z only"));
+    res.warnings.push_back(core::cat(a.file, ": annotations are for series ", a.series_uid,
+                                     " but the volume is series ", series.series_uid, "; matching rois by z only"));
   const auto& g = series.hu.geometry();
   Rasterizer rast(series, o.include_contour_points, res.warnings);
   std::vector<MarkMask> masks;
   for (const auto& m : a.marks) {
     MarkMask mm = rast.rasterize(m, a.file);
     if (mm.voxels.empty()) {
-      res.warnings.push_back(core::cat(a.file, ": reader ", m.reader + 1, " nodule '", m.nodule_id, "' has no voxel on a known slice: ignored"));
+      res.warnings.push_back(core::cat(a.file, ": reader ", m.reader + 1, " nodule '", m.nodule_id,
+                                       "' has no voxel on a known slice: ignored"));
       continue;
     }
     masks.push_back(std::move(mm));
@@ -257,7 +276,8 @@ LidcNoduleResult group_lidc_nodules(const LidcAnnotations& a, const DicomSeries&
     for (int i = 0; i < n; ++i) group_of[i] = uf.find(i);
     if (ok) break;
     if (tol < 0.05) {
-      res.warnings.push_back(core::cat(a.file, ": some nodule groups keep two marks of one reader even at a 0.05 mm tolerance"));
+      res.warnings.push_back(
+          core::cat(a.file, ": some nodule groups keep two marks of one reader even at a 0.05 mm tolerance"));
       break;
     }
   }
@@ -342,7 +362,8 @@ LidcNoduleResult group_lidc_nodules(const LidcAnnotations& a, const DicomSeries&
     const auto z = rast.slice_z(nn.sop_uid, nn.z_mm, what);
     if (!z) continue;
     core::BoxRecord r;
-    r.box = core::Box3D{dicom_pixel_to_world(series, nn.locus.x(), nn.locus.y(), *z), Eigen::Vector3d::Constant(o.unsized_diameter_mm)};
+    r.box = core::Box3D{dicom_pixel_to_world(series, nn.locus.x(), nn.locus.y(), *z),
+                        Eigen::Vector3d::Constant(o.unsized_diameter_mm)};
     r.label = "non-nodule";
     r.ignore = true;
     r.sized = false;

@@ -1,11 +1,11 @@
 // LIDC annotation XML: parsing (tinyxml2, namespace-prefix agnostic) and writing (for synthetic readers).
 #include <tinyxml2.h>
 
-#include <cstdio>
-#include <sstream>
-#include <cstring>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
+#include <sstream>
 
 #include "xraylift/core/atomic_file.hpp"
 #include "xraylift/data/lidc.hpp"
@@ -15,9 +15,15 @@ namespace fs = std::filesystem;
 using tinyxml2::XMLElement;
 
 nlohmann::json LidcCharacteristics::to_json() const {
-  return {{"subtlety", subtlety},   {"internalStructure", internal_structure}, {"calcification", calcification},
-          {"sphericity", sphericity}, {"margin", margin}, {"lobulation", lobulation}, {"spiculation", spiculation},
-          {"texture", texture},     {"malignancy", malignancy}};
+  return {{"subtlety", subtlety},
+          {"internalStructure", internal_structure},
+          {"calcification", calcification},
+          {"sphericity", sphericity},
+          {"margin", margin},
+          {"lobulation", lobulation},
+          {"spiculation", spiculation},
+          {"texture", texture},
+          {"malignancy", malignancy}};
 }
 
 namespace {
@@ -62,7 +68,8 @@ double number(const Ctx& ctx, const XMLElement* parent, const char* name, bool r
   const std::string t = trimmed(c->GetText());
   char* end = nullptr;
   const double v = std::strtod(t.c_str(), &end);
-  XL_CHECK(!t.empty() && end && *end == '\0' && std::isfinite(v), ctx.where(c), ": <", name, "> = '", t, "', expected a number");
+  XL_CHECK(!t.empty() && end && *end == '\0' && std::isfinite(v), ctx.where(c), ": <", name, "> = '", t,
+           "', expected a number");
   return v;
 }
 
@@ -102,11 +109,13 @@ LidcRoi parse_roi(const Ctx& ctx, const XMLElement* r) {
 LidcAnnotations parse_lidc_xml(const std::string& text, const std::string& origin) {
   tinyxml2::XMLDocument doc;
   const auto rc = doc.Parse(text.c_str(), text.size());
-  XL_CHECK(rc == tinyxml2::XML_SUCCESS, origin, ":", doc.ErrorLineNum(), ": malformed XML (", doc.ErrorStr() ? doc.ErrorStr() : "?", ")");
+  XL_CHECK(rc == tinyxml2::XML_SUCCESS, origin, ":", doc.ErrorLineNum(), ": malformed XML (",
+           doc.ErrorStr() ? doc.ErrorStr() : "?", ")");
   const XMLElement* root = doc.RootElement();
   XL_CHECK(root, origin, ": no root element");
   if (is(root, "IdriReadMessage"))
-    throw SkippedAnnotationFile(core::cat(origin, ": chest-radiograph read message (IdriReadMessage), not a CT annotation: skipped"));
+    throw SkippedAnnotationFile(
+        core::cat(origin, ": chest-radiograph read message (IdriReadMessage), not a CT annotation: skipped"));
   XL_CHECK(is(root, "LidcReadMessage"), origin, ": root element <", root->Name(), ">, expected <LidcReadMessage>");
   Ctx ctx{origin};
   LidcAnnotations a;
@@ -149,13 +158,15 @@ LidcAnnotations parse_lidc_xml(const std::string& text, const std::string& origi
           if (!is(r, "roi")) continue;
           LidcRoi roi = parse_roi(ctx, r);
           if (roi.edge.empty()) {
-            a.warnings.push_back(core::cat(ctx.where(r), ": roi of nodule '", m.nodule_id, "' (reader ", reader + 1, ") has no edgeMap points: ignored"));
+            a.warnings.push_back(core::cat(ctx.where(r), ": roi of nodule '", m.nodule_id, "' (reader ", reader + 1,
+                                           ") has no edgeMap points: ignored"));
             continue;
           }
           m.rois.push_back(std::move(roi));
         }
         if (m.rois.empty()) {
-          a.warnings.push_back(core::cat(ctx.where(n), ": nodule '", m.nodule_id, "' (reader ", reader + 1, ") has no usable roi: ignored"));
+          a.warnings.push_back(core::cat(ctx.where(n), ": nodule '", m.nodule_id, "' (reader ", reader + 1,
+                                         ") has no usable roi: ignored"));
           continue;
         }
         a.marks.push_back(std::move(m));
@@ -172,7 +183,8 @@ LidcAnnotations parse_lidc_xml(const std::string& text, const std::string& origi
       }
     }
   }
-  if (a.sessions > 4) a.warnings.push_back(core::cat(origin, ": ", a.sessions, " reading sessions (LIDC has at most 4)"));
+  if (a.sessions > 4)
+    a.warnings.push_back(core::cat(origin, ": ", a.sessions, " reading sessions (LIDC has at most 4)"));
   return a;
 }
 
@@ -197,11 +209,20 @@ std::string esc(const std::string& s) {
   std::string o;
   for (char c : s) {
     switch (c) {
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '&': o += "&amp;"; break;
-      case '"': o += "&quot;"; break;
-      default: o += c;
+      case '<':
+        o += "&lt;";
+        break;
+      case '>':
+        o += "&gt;";
+        break;
+      case '&':
+        o += "&amp;";
+        break;
+      case '"':
+        o += "&quot;";
+        break;
+      default:
+        o += c;
     }
   }
   return o;
@@ -214,12 +235,14 @@ std::string write_lidc_xml(const LidcAnnotations& a) {
   x << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
     << "<LidcReadMessage uid=\"" << esc(a.series_uid) << ".xraylift\" xmlns=\"http://www.nih.gov\" "
     << "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n"
-    << "  <ResponseHeader>\n    <Version>1.8.1</Version>\n    <TaskDescription>Second unblinded read (simulated by xraylift)</TaskDescription>\n"
+    << "  <ResponseHeader>\n    <Version>1.8.1</Version>\n    <TaskDescription>Second unblinded read (simulated by "
+       "xraylift)</TaskDescription>\n"
     << "    <SeriesInstanceUid>" << esc(a.series_uid) << "</SeriesInstanceUid>\n"
     << "    <StudyInstanceUID>" << esc(a.study_uid) << "</StudyInstanceUID>\n  </ResponseHeader>\n";
   for (int s = 0; s < a.sessions; ++s) {
     x << "  <readingSession>\n    <annotationVersion>3.12</annotationVersion>\n    <servicingRadiologistID>"
-      << esc(s < int(a.reader_ids.size()) ? a.reader_ids[s] : core::cat("reader-", s + 1)) << "</servicingRadiologistID>\n";
+      << esc(s < int(a.reader_ids.size()) ? a.reader_ids[s] : core::cat("reader-", s + 1))
+      << "</servicingRadiologistID>\n";
     for (const auto& m : a.marks) {
       if (m.reader != s) continue;
       x << "    <unblindedReadNodule>\n      <noduleID>" << esc(m.nodule_id) << "</noduleID>\n";
@@ -228,16 +251,18 @@ std::string write_lidc_xml(const LidcAnnotations& a) {
         x << "      <characteristics>\n        <subtlety>" << c.subtlety << "</subtlety>\n        <internalStructure>"
           << c.internal_structure << "</internalStructure>\n        <calcification>" << c.calcification
           << "</calcification>\n        <sphericity>" << c.sphericity << "</sphericity>\n        <margin>" << c.margin
-          << "</margin>\n        <lobulation>" << c.lobulation << "</lobulation>\n        <spiculation>" << c.spiculation
-          << "</spiculation>\n        <texture>" << c.texture << "</texture>\n        <malignancy>" << c.malignancy
-          << "</malignancy>\n      </characteristics>\n";
+          << "</margin>\n        <lobulation>" << c.lobulation << "</lobulation>\n        <spiculation>"
+          << c.spiculation << "</spiculation>\n        <texture>" << c.texture << "</texture>\n        <malignancy>"
+          << c.malignancy << "</malignancy>\n      </characteristics>\n";
       }
       for (const auto& r : m.rois) {
         // LIDC files carry a trailing space after the z value; the reader must cope, so we write one too.
-        x << "      <roi>\n        <imageZposition>" << r.z_mm << " </imageZposition>\n        <imageSOP_UID>" << esc(r.sop_uid)
-          << "</imageSOP_UID>\n        <inclusion>" << (r.inclusion ? "TRUE" : "FALSE") << "</inclusion>\n";
+        x << "      <roi>\n        <imageZposition>" << r.z_mm << " </imageZposition>\n        <imageSOP_UID>"
+          << esc(r.sop_uid) << "</imageSOP_UID>\n        <inclusion>" << (r.inclusion ? "TRUE" : "FALSE")
+          << "</inclusion>\n";
         for (const auto& p : r.edge)
-          x << "        <edgeMap>\n          <xCoord>" << p.x() << "</xCoord>\n          <yCoord>" << p.y() << "</yCoord>\n        </edgeMap>\n";
+          x << "        <edgeMap>\n          <xCoord>" << p.x() << "</xCoord>\n          <yCoord>" << p.y()
+            << "</yCoord>\n        </edgeMap>\n";
         x << "      </roi>\n";
       }
       x << "    </unblindedReadNodule>\n";
@@ -245,8 +270,9 @@ std::string write_lidc_xml(const LidcAnnotations& a) {
     for (const auto& n : a.non_nodules) {
       if (n.reader != s) continue;
       x << "    <nonNodule>\n      <nonNoduleID>" << esc(n.id) << "</nonNoduleID>\n      <imageZposition>" << n.z_mm
-        << " </imageZposition>\n      <imageSOP_UID>" << esc(n.sop_uid) << "</imageSOP_UID>\n      <locus>\n        <xCoord>"
-        << n.locus.x() << "</xCoord>\n        <yCoord>" << n.locus.y() << "</yCoord>\n      </locus>\n    </nonNodule>\n";
+        << " </imageZposition>\n      <imageSOP_UID>" << esc(n.sop_uid)
+        << "</imageSOP_UID>\n      <locus>\n        <xCoord>" << n.locus.x() << "</xCoord>\n        <yCoord>"
+        << n.locus.y() << "</yCoord>\n      </locus>\n    </nonNodule>\n";
     }
     x << "  </readingSession>\n";
   }

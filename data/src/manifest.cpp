@@ -33,7 +33,8 @@ ManifestEntry manifest_entry(const Case& c, const std::string& relative_path, co
 }
 
 void assign_splits(Manifest& m, std::uint64_t seed, double train_fraction) {
-  XL_CHECK(train_fraction >= 0 && train_fraction <= 1, "manifest: train_fraction = ", train_fraction, ", expected [0, 1]");
+  XL_CHECK(train_fraction >= 0 && train_fraction <= 1, "manifest: train_fraction = ", train_fraction,
+           ", expected [0, 1]");
   m.split_seed = seed;
   m.train_fraction = train_fraction;
   std::set<std::string> patients;
@@ -54,11 +55,17 @@ void assign_splits(Manifest& m, std::uint64_t seed, double train_fraction) {
 void write_manifest(const fs::path& file, const Manifest& m) {
   nlohmann::json cases = nlohmann::json::array(), skipped = nlohmann::json::array();
   for (const auto& e : m.cases)
-    cases.push_back({{"id", e.id}, {"patient", e.patient}, {"path", e.path}, {"source", e.source}, {"split", e.split},
-                     {"nodules", e.nodules}, {"nodules_ignored", e.nodules_ignored}, {"dims", {e.dims.x(), e.dims.y(), e.dims.z()}},
+    cases.push_back({{"id", e.id},
+                     {"patient", e.patient},
+                     {"path", e.path},
+                     {"source", e.source},
+                     {"split", e.split},
+                     {"nodules", e.nodules},
+                     {"nodules_ignored", e.nodules_ignored},
+                     {"dims", {e.dims.x(), e.dims.y(), e.dims.z()}},
                      {"spacing_mm", {e.spacing_mm.x(), e.spacing_mm.y(), e.spacing_mm.z()}}});
   for (const auto& s : m.skipped) skipped.push_back({{"path", s.path}, {"reason", s.reason}});
-  const nlohmann::json j = {{"format", "xraylift.manifest"}, {"version", 1}, {"split_seed", m.split_seed},
+  const nlohmann::json j = {{"format", "xraylift.manifest"},      {"version", 1},   {"split_seed", m.split_seed},
                             {"train_fraction", m.train_fraction}, {"cases", cases}, {"skipped", skipped}};
   core::write_file_atomic(file, j.dump(2));
 }
@@ -88,11 +95,13 @@ Manifest read_manifest(const fs::path& file) {
       e.patient = c.value("patient", e.id);
       e.source = c.value("source", std::string());
       e.split = c.value("split", std::string("train"));
-      XL_CHECK(e.split == "train" || e.split == "val" || e.split == "test", at, ".split = '", e.split, "', expected train, val or test");
+      XL_CHECK(e.split == "train" || e.split == "val" || e.split == "test", at, ".split = '", e.split,
+               "', expected train, val or test");
       e.nodules = c.value("nodules", 0);
       e.nodules_ignored = c.value("nodules_ignored", 0);
       if (c.contains("dims")) e.dims = Eigen::Vector3i(c["dims"][0], c["dims"][1], c["dims"][2]);
-      if (c.contains("spacing_mm")) e.spacing_mm = Eigen::Vector3d(c["spacing_mm"][0], c["spacing_mm"][1], c["spacing_mm"][2]);
+      if (c.contains("spacing_mm"))
+        e.spacing_mm = Eigen::Vector3d(c["spacing_mm"][0], c["spacing_mm"][1], c["spacing_mm"][2]);
       m.cases.push_back(e);
     }
     if (j.contains("skipped"))

@@ -29,7 +29,8 @@ struct NoduleShape {
     const Eigen::Vector3d u = d / dist;
     double rr = r;
     if (kind == data::NoduleShape::kLobulated)
-      for (std::size_t m = 0; m < axes.size(); ++m) rr += r * amps[m] * std::cos(freq[m] * std::acos(std::clamp(u.dot(axes[m]), -1.0, 1.0)));
+      for (std::size_t m = 0; m < axes.size(); ++m)
+        rr += r * amps[m] * std::cos(freq[m] * std::acos(std::clamp(u.dot(axes[m]), -1.0, 1.0)));
     double f = dist / rr;
     if (kind == data::NoduleShape::kSpiculated) {
       for (const auto& ax : axes) {
@@ -51,7 +52,8 @@ inline NoduleShape make_nodule_shape(const Eigen::Vector3d& c, double r, data::N
   s.kind = kind;
   std::normal_distribution<double> n01;
   std::uniform_real_distribution<double> unit(0, 1);
-  const int count = kind == data::NoduleShape::kLobulated ? 3 : (kind == data::NoduleShape::kSpiculated ? 6 + int(unit(rng) * 7) : 0);
+  const int count =
+      kind == data::NoduleShape::kLobulated ? 3 : (kind == data::NoduleShape::kSpiculated ? 6 + int(unit(rng) * 7) : 0);
   for (int m = 0; m < count; ++m) {
     s.axes.push_back(Eigen::Vector3d(n01(rng), n01(rng), n01(rng)).normalized());
     s.amps.push_back(0.08 + 0.1 * unit(rng));

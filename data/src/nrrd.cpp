@@ -10,8 +10,8 @@
 #include <map>
 #include <sstream>
 
-#include "xraylift/core/atomic_file.hpp"
 #include "large_volume.hpp"
+#include "xraylift/core/atomic_file.hpp"
 #include "xraylift/core/error.hpp"
 
 namespace xraylift::data {
@@ -36,7 +36,8 @@ std::string gzip_compress(const void* data, std::size_t bytes, int level) {
   return out;
 }
 
-std::string gzip_decompress(const void* data, std::size_t bytes, std::size_t expected_bytes, const std::string& origin) {
+std::string gzip_decompress(const void* data, std::size_t bytes, std::size_t expected_bytes,
+                            const std::string& origin) {
   z_stream zs{};
   if (inflateInit2(&zs, 15 + 32) != Z_OK) throw core::InputError(core::cat(origin, ": inflateInit2 failed"));
   std::string out;
@@ -67,7 +68,8 @@ std::string gzip_decompress(const void* data, std::size_t bytes, std::size_t exp
 namespace {
 
 // Inflates a gzip/zlib stream into dst (capacity bytes); returns the bytes produced. Throws on corrupt data.
-std::size_t inflate_into(const void* data, std::size_t bytes, void* dst, std::size_t capacity, const std::string& origin) {
+std::size_t inflate_into(const void* data, std::size_t bytes, void* dst, std::size_t capacity,
+                         const std::string& origin) {
   z_stream zs{};
   if (inflateInit2(&zs, 15 + 32) != Z_OK) throw core::InputError(core::cat(origin, ": inflateInit2 failed"));
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<void*>(data));
@@ -104,7 +106,8 @@ std::string trim(const std::string& s) {
 std::vector<double> parse_vector(const std::string& text, const std::string& where) {
   // "(a,b,c)"
   std::string t = trim(text);
-  XL_CHECK(t.size() >= 2 && t.front() == '(' && t.back() == ')', where, ": expected a vector like (a,b,c), got '", text, "'");
+  XL_CHECK(t.size() >= 2 && t.front() == '(' && t.back() == ')', where, ": expected a vector like (a,b,c), got '", text,
+           "'");
   t = t.substr(1, t.size() - 2);
   std::replace(t.begin(), t.end(), ',', ' ');
   std::istringstream is(t);
@@ -115,9 +118,16 @@ std::vector<double> parse_vector(const std::string& text, const std::string& whe
   return v;
 }
 
-template <typename T> const char* nrrd_type_name();
-template <> const char* nrrd_type_name<std::int16_t>() { return "short"; }
-template <> const char* nrrd_type_name<std::uint8_t>() { return "uchar"; }
+template <typename T>
+const char* nrrd_type_name();
+template <>
+const char* nrrd_type_name<std::int16_t>() {
+  return "short";
+}
+template <>
+const char* nrrd_type_name<std::uint8_t>() {
+  return "uchar";
+}
 
 struct NrrdType {
   int bytes;
@@ -126,17 +136,34 @@ struct NrrdType {
 };
 
 NrrdType nrrd_type(const std::string& name, const std::string& where) {
-  static const std::map<std::string, NrrdType> types = {
-      {"signed char", {1, true, false}}, {"int8", {1, true, false}}, {"int8_t", {1, true, false}},
-      {"uchar", {1, false, false}}, {"unsigned char", {1, false, false}}, {"uint8", {1, false, false}},
-      {"uint8_t", {1, false, false}}, {"short", {2, true, false}}, {"short int", {2, true, false}},
-      {"signed short", {2, true, false}}, {"signed short int", {2, true, false}}, {"int16", {2, true, false}},
-      {"int16_t", {2, true, false}}, {"ushort", {2, false, false}}, {"unsigned short", {2, false, false}},
-      {"unsigned short int", {2, false, false}}, {"uint16", {2, false, false}}, {"uint16_t", {2, false, false}},
-      {"int", {4, true, false}}, {"signed int", {4, true, false}}, {"int32", {4, true, false}},
-      {"int32_t", {4, true, false}}, {"uint", {4, false, false}}, {"unsigned int", {4, false, false}},
-      {"uint32", {4, false, false}}, {"uint32_t", {4, false, false}}, {"float", {4, true, true}},
-      {"double", {8, true, true}}};
+  static const std::map<std::string, NrrdType> types = {{"signed char", {1, true, false}},
+                                                        {"int8", {1, true, false}},
+                                                        {"int8_t", {1, true, false}},
+                                                        {"uchar", {1, false, false}},
+                                                        {"unsigned char", {1, false, false}},
+                                                        {"uint8", {1, false, false}},
+                                                        {"uint8_t", {1, false, false}},
+                                                        {"short", {2, true, false}},
+                                                        {"short int", {2, true, false}},
+                                                        {"signed short", {2, true, false}},
+                                                        {"signed short int", {2, true, false}},
+                                                        {"int16", {2, true, false}},
+                                                        {"int16_t", {2, true, false}},
+                                                        {"ushort", {2, false, false}},
+                                                        {"unsigned short", {2, false, false}},
+                                                        {"unsigned short int", {2, false, false}},
+                                                        {"uint16", {2, false, false}},
+                                                        {"uint16_t", {2, false, false}},
+                                                        {"int", {4, true, false}},
+                                                        {"signed int", {4, true, false}},
+                                                        {"int32", {4, true, false}},
+                                                        {"int32_t", {4, true, false}},
+                                                        {"uint", {4, false, false}},
+                                                        {"unsigned int", {4, false, false}},
+                                                        {"uint32", {4, false, false}},
+                                                        {"uint32_t", {4, false, false}},
+                                                        {"float", {4, true, true}},
+                                                        {"double", {8, true, true}}};
   const auto it = types.find(name);
   XL_CHECK(it != types.end(), where, ": unsupported NRRD type '", name, "'");
   return it->second;
@@ -147,13 +174,28 @@ double read_scalar(const unsigned char* p, const NrrdType& t, bool swap) {
   std::memcpy(b, p, t.bytes);
   if (swap) std::reverse(b, b + t.bytes);
   if (t.is_float) {
-    if (t.bytes == 4) { float f; std::memcpy(&f, b, 4); return f; }
-    double d; std::memcpy(&d, b, 8); return d;
+    if (t.bytes == 4) {
+      float f;
+      std::memcpy(&f, b, 4);
+      return f;
+    }
+    double d;
+    std::memcpy(&d, b, 8);
+    return d;
   }
   switch (t.bytes) {
-    case 1: return t.is_signed ? double(std::int8_t(b[0])) : double(b[0]);
-    case 2: { std::uint16_t u; std::memcpy(&u, b, 2); return t.is_signed ? double(std::int16_t(u)) : double(u); }
-    default: { std::uint32_t u; std::memcpy(&u, b, 4); return t.is_signed ? double(std::int32_t(u)) : double(u); }
+    case 1:
+      return t.is_signed ? double(std::int8_t(b[0])) : double(b[0]);
+    case 2: {
+      std::uint16_t u;
+      std::memcpy(&u, b, 2);
+      return t.is_signed ? double(std::int16_t(u)) : double(u);
+    }
+    default: {
+      std::uint32_t u;
+      std::memcpy(&u, b, 4);
+      return t.is_signed ? double(std::int32_t(u)) : double(u);
+    }
   }
 }
 
@@ -190,7 +232,10 @@ core::Volume<T> read_nrrd_as(const fs::path& file) {
   std::map<std::string, std::string> fields;
   bool blank_seen = false;
   while (next_line(line)) {
-    if (line.empty()) { blank_seen = true; break; }
+    if (line.empty()) {
+      blank_seen = true;
+      break;
+    }
     if (line[0] == '#') continue;
     const auto colon = line.find(": ");
     if (colon == std::string::npos) {
@@ -200,7 +245,8 @@ core::Volume<T> read_nrrd_as(const fs::path& file) {
     fields[trim(line.substr(0, colon))] = trim(line.substr(colon + 2));
   }
   XL_CHECK(blank_seen, where, ": header has no end (blank line) - truncated file?");
-  XL_CHECK(!fields.count("data file") && !fields.count("datafile"), where, ": detached NRRD data files are not supported");
+  XL_CHECK(!fields.count("data file") && !fields.count("datafile"), where,
+           ": detached NRRD data files are not supported");
   auto need = [&](const char* key) {
     const auto it = fields.find(key);
     XL_CHECK(it != fields.end(), where, ": header field '", key, "' is missing");
@@ -210,7 +256,9 @@ core::Volume<T> read_nrrd_as(const fs::path& file) {
   const NrrdType type = nrrd_type(need("type"), where + ": field 'type'");
   std::istringstream sizes_stream(need("sizes"));
   Eigen::Vector3i dims;
-  for (int a = 0; a < 3; ++a) XL_CHECK(static_cast<bool>(sizes_stream >> dims[a]) && dims[a] > 0, where, ": field 'sizes' = '", need("sizes"), "', expected three positive integers");
+  for (int a = 0; a < 3; ++a)
+    XL_CHECK(static_cast<bool>(sizes_stream >> dims[a]) && dims[a] > 0, where, ": field 'sizes' = '", need("sizes"),
+             "', expected three positive integers");
   core::VolumeGeometry g;
   g.dims = dims;
   if (fields.count("space directions")) {
@@ -220,7 +268,8 @@ core::Volume<T> read_nrrd_as(const fs::path& file) {
     for (int a = 0; a < 3; ++a) {
       const auto b = sd.find('(', p);
       const auto e = sd.find(')', b);
-      XL_CHECK(b != std::string::npos && e != std::string::npos, where, ": field 'space directions' = '", sd, "' needs three vectors");
+      XL_CHECK(b != std::string::npos && e != std::string::npos, where, ": field 'space directions' = '", sd,
+               "' needs three vectors");
       const auto v = parse_vector(sd.substr(b, e - b + 1), where + ": field 'space directions'");
       XL_CHECK(v.size() == 3, where, ": field 'space directions' vectors need 3 components");
       m.col(a) = Eigen::Vector3d(v[0], v[1], v[2]);
@@ -257,7 +306,8 @@ core::Volume<T> read_nrrd_as(const fs::path& file) {
   }
   g.validate(where);
   const std::string encoding = fields.count("encoding") ? fields["encoding"] : "raw";
-  XL_CHECK(encoding == "raw" || encoding == "gzip" || encoding == "gz", where, ": encoding '", encoding, "' is not supported (raw or gzip)");
+  XL_CHECK(encoding == "raw" || encoding == "gzip" || encoding == "gz", where, ": encoding '", encoding,
+           "' is not supported (raw or gzip)");
   const bool gz = encoding != "raw";
   const std::size_t count = static_cast<std::size_t>(g.voxel_count());
   const std::size_t expected = count * type.bytes;
@@ -266,7 +316,8 @@ core::Volume<T> read_nrrd_as(const fs::path& file) {
   const std::string endian = fields.count("endian") ? fields["endian"] : "little";
   const bool swap = type.bytes > 1 && endian == "big";
   core::Volume<T> v = detail::allocate_volume<T>(g);
-  const bool direct = !swap && !type.is_float && type.bytes == int(sizeof(T)) && type.is_signed == std::numeric_limits<T>::is_signed;
+  const bool direct =
+      !swap && !type.is_float && type.bytes == int(sizeof(T)) && type.is_signed == std::numeric_limits<T>::is_signed;
   if (direct) {
     // The common case: decode straight into the volume, no intermediate buffer.
     if (gz) {
@@ -285,12 +336,14 @@ core::Volume<T> read_nrrd_as(const fs::path& file) {
     XL_CHECK(payload_size >= expected, where, ": truncated: ", payload_size, " data bytes, expected ", expected);
     raw.assign(payload + (payload_size - expected), expected);
   }
-  XL_CHECK(raw.size() == expected, where, ": truncated: ", raw.size(), " data bytes after decoding, expected ", expected);
+  XL_CHECK(raw.size() == expected, where, ": truncated: ", raw.size(), " data bytes after decoding, expected ",
+           expected);
   const auto* src = reinterpret_cast<const unsigned char*>(raw.data());
   const double lo = std::numeric_limits<T>::lowest(), hi = std::numeric_limits<T>::max();
   for (std::size_t n = 0; n < count; ++n) {
     const double x = read_scalar(src + n * type.bytes, type, swap);
-    XL_CHECK(x >= lo && x <= hi, where, ": voxel ", n, " value ", x, " does not fit the expected ", nrrd_type_name<T>(), " type");
+    XL_CHECK(x >= lo && x <= hi, where, ": voxel ", n, " value ", x, " does not fit the expected ", nrrd_type_name<T>(),
+             " type");
     v.values()[n] = static_cast<T>(x);
   }
   return v;

@@ -29,12 +29,16 @@ void PhantomSpec::validate() const {
   }
   const Eigen::Vector3d fov = spacing_mm.cwiseProduct(dims.cast<double>());
   if (fov.x() < 150 || fov.y() < 120 || fov.z() < 100)
-    throw core::ConfigError(core::cat("phantom: field of view ", fov.transpose(), " mm is too small for a chest (need >= 150 x 120 x 100 mm)"));
-  if (nodules < 0 || nodules > 200) throw core::ConfigError(core::cat("phantom: nodules = ", nodules, ", expected 0..200"));
-  if (!(nodule_min_diameter_mm >= 1 && nodule_min_diameter_mm <= nodule_max_diameter_mm && nodule_max_diameter_mm <= 40))
-    throw core::ConfigError(core::cat("phantom: nodule diameters [", nodule_min_diameter_mm, ", ", nodule_max_diameter_mm,
-                                      "] mm, expected 1 <= min <= max <= 40"));
-  if (!(noise_hu >= 0 && noise_hu <= 200)) throw core::ConfigError(core::cat("phantom: noise_hu = ", noise_hu, ", expected 0..200"));
+    throw core::ConfigError(core::cat("phantom: field of view ", fov.transpose(),
+                                      " mm is too small for a chest (need >= 150 x 120 x 100 mm)"));
+  if (nodules < 0 || nodules > 200)
+    throw core::ConfigError(core::cat("phantom: nodules = ", nodules, ", expected 0..200"));
+  if (!(nodule_min_diameter_mm >= 1 && nodule_min_diameter_mm <= nodule_max_diameter_mm &&
+        nodule_max_diameter_mm <= 40))
+    throw core::ConfigError(core::cat("phantom: nodule diameters [", nodule_min_diameter_mm, ", ",
+                                      nodule_max_diameter_mm, "] mm, expected 1 <= min <= max <= 40"));
+  if (!(noise_hu >= 0 && noise_hu <= 200))
+    throw core::ConfigError(core::cat("phantom: noise_hu = ", noise_hu, ", expected 0..200"));
 }
 
 namespace {
@@ -116,9 +120,11 @@ struct Segment {
 
 class Builder {
  public:
-  Builder(const PhantomSpec& spec, Phantom& ph) : spec_(spec), ph_(ph), g_(ph.ct.hu.geometry()), an_(g_), rng_(spec.seed * 0x9E3779B97F4A7C15ull + 17) {
+  Builder(const PhantomSpec& spec, Phantom& ph)
+      : spec_(spec), ph_(ph), g_(ph.ct.hu.geometry()), an_(g_), rng_(spec.seed * 0x9E3779B97F4A7C15ull + 17) {
     const Eigen::Vector3d lo = g_.index_to_world(Eigen::Vector3d::Zero()) - Eigen::Vector3d::Constant(5);
-    const Eigen::Vector3d hi = g_.index_to_world((g_.dims.array() - 1).matrix().cast<double>()) + Eigen::Vector3d::Constant(5);
+    const Eigen::Vector3d hi =
+        g_.index_to_world((g_.dims.array() - 1).matrix().cast<double>()) + Eigen::Vector3d::Constant(5);
     coarse_ = std::make_unique<detail::LatticeNoise>(spec.seed ^ 0x1111, lo, hi, 9.0);
     fine_ = std::make_unique<detail::LatticeNoise>(spec.seed ^ 0x2222, lo, hi, 2.5);
   }
@@ -139,13 +145,19 @@ class Builder {
     const double min_r = std::max(0.35, 0.45 * g_.spacing.head<2>().minCoeff());
     for (int s = -1; s <= 1; s += 2) {
       const Eigen::Vector3d hilum(s * 0.22 * an_.a, 0.08 * an_.b, an_.carina - 20);
-      const Eigen::Vector3d dirs[] = {{0.25 * s, 0.05, 1.0}, {1.0 * s, -0.25, -0.05}, {0.3 * s, 0.45, -1.0}, {0.45 * s, -0.7, -0.6}, {0.6 * s, 0.6, 0.1}};
+      const Eigen::Vector3d dirs[] = {{0.25 * s, 0.05, 1.0},
+                                      {1.0 * s, -0.25, -0.05},
+                                      {0.3 * s, 0.45, -1.0},
+                                      {0.45 * s, -0.7, -0.6},
+                                      {0.6 * s, 0.6, 0.1}};
       for (const auto& d : dirs) grow(vessels_, hilum, d.normalized(), 0.07 * an_.L + 14, 5.0, 0, 12, min_r);
       // Main bronchus from the carina to the hilum, then the bronchial tree (fewer, wider generations).
       const Eigen::Vector3d carina(0, 0.12 * an_.b, an_.carina);
       airways_.push_back({carina, hilum + Eigen::Vector3d(0, 0.06 * an_.b, 0), 6.0, 0});
       const Eigen::Vector3d adirs[] = {{0.2 * s, 0.15, 1.0}, {0.9 * s, 0.05, -0.2}, {0.35 * s, 0.35, -1.0}};
-      for (const auto& d : adirs) grow(airways_, hilum + Eigen::Vector3d(0, 0.06 * an_.b, 0), d.normalized(), 0.06 * an_.L + 12, 4.2, 0, 6, std::max(min_r, 1.0));
+      for (const auto& d : adirs)
+        grow(airways_, hilum + Eigen::Vector3d(0, 0.06 * an_.b, 0), d.normalized(), 0.06 * an_.L + 12, 4.2, 0, 6,
+             std::max(min_r, 1.0));
     }
     for (const auto& s : vessels_) paint_vessel(s);
     vessels_painted_ = true;  // from now on "in the lung" includes the vessels in it
@@ -163,7 +175,8 @@ class Builder {
       const double v = unit(rng_);
       pn.shape = v < 0.45 ? NoduleShape::kSphere : (v < 0.75 ? NoduleShape::kLobulated : NoduleShape::kSpiculated);
       const int site_pick = n % 3;  // a mix of sites in every phantom
-      pn.site = site_pick == 0 ? NoduleSite::kParenchyma : (site_pick == 1 ? NoduleSite::kJuxtaPleural : NoduleSite::kJuxtaVascular);
+      pn.site = site_pick == 0 ? NoduleSite::kParenchyma
+                               : (site_pick == 1 ? NoduleSite::kJuxtaPleural : NoduleSite::kJuxtaVascular);
       const double d = dmin * std::pow(dmax / dmin, unit(rng_));  // log-uniform: small nodules are common
       pn.radius_mm = 0.5 * d;
       bool ok = false;
@@ -178,7 +191,8 @@ class Builder {
       ph_.nodules.push_back(pn);
     }
     // Exact truth boxes from the painted voxels (a later nodule may cover an earlier one's voxels).
-    std::vector<Eigen::Vector3d> lo(ph_.nodules.size(), Eigen::Vector3d::Constant(1e18)), hi(ph_.nodules.size(), Eigen::Vector3d::Constant(-1e18));
+    std::vector<Eigen::Vector3d> lo(ph_.nodules.size(), Eigen::Vector3d::Constant(1e18)),
+        hi(ph_.nodules.size(), Eigen::Vector3d::Constant(-1e18));
     std::vector<int> count(ph_.nodules.size(), 0);
     for (int k = 0; k < g_.dims.z(); ++k)
       for (int j = 0; j < g_.dims.y(); ++j)
@@ -231,13 +245,16 @@ class Builder {
       mutable float v = 0;
       mutable bool done = false;
       operator float() const {
-        if (!done) { v = n(p); done = true; }
+        if (!done) {
+          v = n(p);
+          done = true;
+        }
         return v;
       }
     };
     const Lazy c{*coarse_, p}, f{*fine_, p};
     const double r_mm = std::sqrt(x * x + y * y) / std::max(rho, 1e-6);  // mm per unit of rho along this ray
-    const double theta = std::atan2(v, std::abs(u));                    // +90 deg posterior, -90 anterior
+    const double theta = std::atan2(v, std::abs(u));                     // +90 deg posterior, -90 anterior
     const double t = (kPi / 2 - theta) / kPi;                            // 0 posterior ... 1 anterior
 
     // Spine: vertebral bodies with discs, the canal and the posterior arch.
@@ -267,13 +284,16 @@ class Builder {
       }
     }
     // Sternum (front, midline), scapulae (back, outside the ribs), clavicles (top, front).
-    if (std::abs(x) < 15.0 && y < -an_.b + 19.0 && y > -an_.b + 6.0 && z > an_.zlo + 0.3 * an_.L && z < an_.zhi - 0.05 * an_.L) {
+    if (std::abs(x) < 15.0 && y < -an_.b + 19.0 && y > -an_.b + 6.0 && z > an_.zlo + 0.3 * an_.L &&
+        z < an_.zhi - 0.05 * an_.L) {
       const bool inner = std::abs(x) < 12.5 && y < -an_.b + 16.5 && y > -an_.b + 8.5;
       return {kLabelBone, inner ? 260.f + 50 * f : 850.f + 80 * f};
     }
-    if (rho > 0.925 && rho < 0.962 && theta > 0.45 && theta < 1.2 && z > an_.zhi - 0.45 * an_.L && z < an_.zhi - 0.02 * an_.L)
+    if (rho > 0.925 && rho < 0.962 && theta > 0.45 && theta < 1.2 && z > an_.zhi - 0.45 * an_.L &&
+        z < an_.zhi - 0.02 * an_.L)
       return {kLabelBone, 720.f + 100 * f};
-    if (theta < -0.3 && theta > -1.35 && rho > 0.8 && rho < 0.95 && std::abs(z - (an_.zhi - 0.05 * an_.L + 12.0 * (t - 0.75))) < 6.0)
+    if (theta < -0.3 && theta > -1.35 && rho > 0.8 && rho < 0.95 &&
+        std::abs(z - (an_.zhi - 0.05 * an_.L + 12.0 * (t - 0.75))) < 6.0)
       return {kLabelBone, 760.f + 90 * f};
 
     // Trachea above the carina (lumen and wall).
@@ -319,7 +339,8 @@ class Builder {
     return r.norm() > 1e-9 ? r.normalized() : d.unitOrthogonal();
   }
 
-  void grow(std::vector<Segment>& out, const Eigen::Vector3d& a, const Eigen::Vector3d& dir, double len, double r, int gen, int max_gen, double min_r) {
+  void grow(std::vector<Segment>& out, const Eigen::Vector3d& a, const Eigen::Vector3d& dir, double len, double r,
+            int gen, int max_gen, double min_r) {
     // A branch that would leave the lung tries other directions (a few), then shorter, then stops.
     Eigen::Vector3d d = dir, b = a + dir * len;
     bool ok = gen == 0 || lung_at(b);
@@ -355,45 +376,52 @@ class Builder {
   void paint_vessel(const Segment& s) {
     const double pv = 0.5 * g_.spacing.minCoeff();
     const Eigen::Vector3d pad = Eigen::Vector3d::Constant(s.r + pv + 1e-6);
-    for_voxels_near(s.a.cwiseMin(s.b) - pad, s.a.cwiseMax(s.b) + pad, [&](int i, int j, int k, const Eigen::Vector3d& p) {
-      auto& l = ph_.labels.at(i, j, k);
-      if (l != kLabelRightLung && l != kLabelLeftLung && l != kLabelVessel) return;
-      const double d = seg_distance(p, s.a, s.b);
-      const double w = std::clamp((s.r + pv - d) / (2 * pv), 0.0, 1.0);  // partial volume at the wall
-      if (w <= 0) return;
-      auto& hu = ph_.ct.hu.at(i, j, k);
-      const double target = 42.0;
-      hu = static_cast<std::int16_t>(std::lround(std::max<double>(hu, hu + w * (target - hu))));
-      if (d <= s.r) l = kLabelVessel;
-    });
+    for_voxels_near(s.a.cwiseMin(s.b) - pad, s.a.cwiseMax(s.b) + pad,
+                    [&](int i, int j, int k, const Eigen::Vector3d& p) {
+                      auto& l = ph_.labels.at(i, j, k);
+                      if (l != kLabelRightLung && l != kLabelLeftLung && l != kLabelVessel) return;
+                      const double d = seg_distance(p, s.a, s.b);
+                      const double w = std::clamp((s.r + pv - d) / (2 * pv), 0.0, 1.0);  // partial volume at the wall
+                      if (w <= 0) return;
+                      auto& hu = ph_.ct.hu.at(i, j, k);
+                      const double target = 42.0;
+                      hu = static_cast<std::int16_t>(std::lround(std::max<double>(hu, hu + w * (target - hu))));
+                      if (d <= s.r) l = kLabelVessel;
+                    });
   }
 
   void paint_airway(const Segment& s) {
     const double wall = std::max(0.6, 0.2 * s.r);
     const Eigen::Vector3d pad = Eigen::Vector3d::Constant(s.r + wall + 1e-6);
-    for_voxels_near(s.a.cwiseMin(s.b) - pad, s.a.cwiseMax(s.b) + pad, [&](int i, int j, int k, const Eigen::Vector3d& p) {
-      auto& l = ph_.labels.at(i, j, k);
-      if (l != kLabelRightLung && l != kLabelLeftLung && l != kLabelVessel && l != kLabelMediastinum && l != kLabelAirway) return;
-      const double d = seg_distance(p, s.a, s.b);
-      if (d > s.r + wall) return;
-      auto& hu = ph_.ct.hu.at(i, j, k);
-      if (d <= s.r) {
-        hu = -990;
-      } else if (l != kLabelAirway || hu > -900) {
-        hu = 35;
-      }
-      l = kLabelAirway;
-    });
+    for_voxels_near(s.a.cwiseMin(s.b) - pad, s.a.cwiseMax(s.b) + pad,
+                    [&](int i, int j, int k, const Eigen::Vector3d& p) {
+                      auto& l = ph_.labels.at(i, j, k);
+                      if (l != kLabelRightLung && l != kLabelLeftLung && l != kLabelVessel && l != kLabelMediastinum &&
+                          l != kLabelAirway)
+                        return;
+                      const double d = seg_distance(p, s.a, s.b);
+                      if (d > s.r + wall) return;
+                      auto& hu = ph_.ct.hu.at(i, j, k);
+                      if (d <= s.r) {
+                        hu = -990;
+                      } else if (l != kLabelAirway || hu > -900) {
+                        hu = 35;
+                      }
+                      l = kLabelAirway;
+                    });
   }
 
-  detail::NoduleShape shape_of(const PhantomNodule& pn) { return detail::make_nodule_shape(pn.center_mm, pn.radius_mm, pn.shape, shape_rng_); }
+  detail::NoduleShape shape_of(const PhantomNodule& pn) {
+    return detail::make_nodule_shape(pn.center_mm, pn.radius_mm, pn.shape, shape_rng_);
+  }
 
   bool place(PhantomNodule& pn, const std::vector<Eigen::Vector3d>& placed) {
     std::uniform_real_distribution<double> unit(0, 1);
     const double r = pn.radius_mm;
     auto random_lung_point = [&]() -> std::optional<Eigen::Vector3d> {
       for (int t = 0; t < 200; ++t) {
-        const Eigen::Vector3d p(g_.index_to_world(Eigen::Vector3d(unit(rng_) * (g_.dims.x() - 1), unit(rng_) * (g_.dims.y() - 1), unit(rng_) * (g_.dims.z() - 1))));
+        const Eigen::Vector3d p(g_.index_to_world(Eigen::Vector3d(
+            unit(rng_) * (g_.dims.x() - 1), unit(rng_) * (g_.dims.y() - 1), unit(rng_) * (g_.dims.z() - 1))));
         if (lung_at(p)) return p;
       }
       return std::nullopt;
@@ -453,9 +481,15 @@ class Builder {
       const float tex = (*fine_)(p * 1.7);
       double value;
       switch (pn.kind) {
-        case NoduleKind::kSolid: value = 35 + 20 * tex; break;
-        case NoduleKind::kGroundGlass: value = std::max<double>(hu, -480 + 110 * tex); break;  // vessels stay visible
-        default: value = f < 0.5 ? 30 + 15 * tex : std::max<double>(hu, -450 + 100 * tex); break;
+        case NoduleKind::kSolid:
+          value = 35 + 20 * tex;
+          break;
+        case NoduleKind::kGroundGlass:
+          value = std::max<double>(hu, -480 + 110 * tex);
+          break;  // vessels stay visible
+        default:
+          value = f < 0.5 ? 30 + 15 * tex : std::max<double>(hu, -450 + 100 * tex);
+          break;
       }
       hu = static_cast<std::int16_t>(std::lround(value));
       l = kLabelNodule;
@@ -499,8 +533,13 @@ Phantom generate_phantom(const PhantomSpec& spec) {
   b.noise();
   nlohmann::json nodules = nlohmann::json::array();
   for (const auto& n : ph.nodules)
-    nodules.push_back({{"id", n.truth.id}, {"kind", to_string(n.kind)}, {"shape", to_string(n.shape)}, {"site", to_string(n.site)},
-                       {"center_mm", {n.center_mm.x(), n.center_mm.y(), n.center_mm.z()}}, {"radius_mm", n.radius_mm}, {"voxels", n.voxels}});
+    nodules.push_back({{"id", n.truth.id},
+                       {"kind", to_string(n.kind)},
+                       {"shape", to_string(n.shape)},
+                       {"site", to_string(n.site)},
+                       {"center_mm", {n.center_mm.x(), n.center_mm.y(), n.center_mm.z()}},
+                       {"radius_mm", n.radius_mm},
+                       {"voxels", n.voxels}});
   ph.ct.meta = {{"source", "phantom"},
                 {"seed", spec.seed},
                 {"dims", {spec.dims.x(), spec.dims.y(), spec.dims.z()}},

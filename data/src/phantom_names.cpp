@@ -4,25 +4,34 @@ namespace xraylift::data {
 
 const char* to_string(NoduleKind k) {
   switch (k) {
-    case NoduleKind::kSolid: return "solid";
-    case NoduleKind::kPartSolid: return "part-solid";
-    case NoduleKind::kGroundGlass: return "ground-glass";
+    case NoduleKind::kSolid:
+      return "solid";
+    case NoduleKind::kPartSolid:
+      return "part-solid";
+    case NoduleKind::kGroundGlass:
+      return "ground-glass";
   }
   return "?";
 }
 const char* to_string(NoduleShape s) {
   switch (s) {
-    case NoduleShape::kSphere: return "sphere";
-    case NoduleShape::kLobulated: return "lobulated";
-    case NoduleShape::kSpiculated: return "spiculated";
+    case NoduleShape::kSphere:
+      return "sphere";
+    case NoduleShape::kLobulated:
+      return "lobulated";
+    case NoduleShape::kSpiculated:
+      return "spiculated";
   }
   return "?";
 }
 const char* to_string(NoduleSite s) {
   switch (s) {
-    case NoduleSite::kParenchyma: return "parenchyma";
-    case NoduleSite::kJuxtaPleural: return "juxta-pleural";
-    case NoduleSite::kJuxtaVascular: return "juxta-vascular";
+    case NoduleSite::kParenchyma:
+      return "parenchyma";
+    case NoduleSite::kJuxtaPleural:
+      return "juxta-pleural";
+    case NoduleSite::kJuxtaVascular:
+      return "juxta-vascular";
   }
   return "?";
 }

@@ -28,7 +28,8 @@ class LatticeNoise {
       : lo_(lo_mm), cell_(cell_mm) {
     for (int a = 0; a < 3; ++a) n_[a] = static_cast<int>(std::ceil((hi_mm[a] - lo_mm[a]) / cell_mm)) + 2;
     values_.resize(std::size_t(n_[0]) * n_[1] * n_[2]);
-    for (std::size_t i = 0; i < values_.size(); ++i) values_[i] = float(double(mix64(seed ^ (i * 0x2545F4914F6CDD1Dull)) >> 11) * 0x1.0p-53 * 2.0 - 1.0);
+    for (std::size_t i = 0; i < values_.size(); ++i)
+      values_[i] = float(double(mix64(seed ^ (i * 0x2545F4914F6CDD1Dull)) >> 11) * 0x1.0p-53 * 2.0 - 1.0);
   }
   float operator()(const Eigen::Vector3d& p) const {
     double f[3];

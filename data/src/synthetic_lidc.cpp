@@ -38,8 +38,9 @@ LidcCharacteristics characteristics_of(const PhantomNodule& n) {
 
 }  // namespace
 
-LidcAnnotations simulate_readers(const Phantom& ph, const std::vector<DicomSlice>& slices, const std::string& series_uid,
-                                 const std::string& study_uid, const SimulatedReadOptions& o) {
+LidcAnnotations simulate_readers(const Phantom& ph, const std::vector<DicomSlice>& slices,
+                                 const std::string& series_uid, const std::string& study_uid,
+                                 const SimulatedReadOptions& o) {
   XL_CHECK(o.readers >= 1 && o.readers <= 4, "simulate_readers: readers = ", o.readers, ", expected 1..4");
   const auto& ids = ph.nodule_ids;
   const int w = ids.dims().x(), h = ids.dims().y(), nz = ids.dims().z();
@@ -106,8 +107,8 @@ LidcAnnotations simulate_readers(const Phantom& ph, const std::vector<DicomSlice
   return a;
 }
 
-WrittenLidcCase write_phantom_as_lidc(const std::filesystem::path& folder, const Phantom& ph, const SimulatedReadOptions& o,
-                                      const Eigen::Vector3d& scanner_offset_mm) {
+WrittenLidcCase write_phantom_as_lidc(const std::filesystem::path& folder, const Phantom& ph,
+                                      const SimulatedReadOptions& o, const Eigen::Vector3d& scanner_offset_mm) {
   WrittenLidcCase w;
   DicomWriteOptions dw;
   dw.patient_id = ph.ct.id;

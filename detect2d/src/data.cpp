@@ -21,8 +21,8 @@ ViewDataOptions ViewDataOptions::from_config(const core::Config& c) {
   o.scale = c.get("scale", o.scale);
   o.min_box_size = c.get("min_box_size", o.min_box_size);
   if (o.window != "transmission" && o.window != "scaled")
-    throw core::ConfigError(core::cat("data.window must be transmission or scaled, got '", o.window, "' (",
-                                      c.origin("window"), ")"));
+    throw core::ConfigError(
+        core::cat("data.window must be transmission or scaled, got '", o.window, "' (", c.origin("window"), ")"));
   if (!(o.scale > 0)) throw core::ConfigError(core::cat("data.scale must be > 0, got ", o.scale));
   return o;
 }
@@ -90,7 +90,8 @@ torch::Tensor load_view_image(const fs::path& folder, const core::ViewRecord& vi
     XL_CHECK(arr.shape[0] == view.camera.height() && arr.shape[1] == view.camera.width(), path.string(), ": array ",
              arr.shape[0], " x ", arr.shape[1], " does not match camera ", view.camera.height(), " x ",
              view.camera.width());
-    const auto L = torch::from_blob(const_cast<float*>(arr.data.data()), {arr.shape[0], arr.shape[1]}, torch::kFloat).clone();
+    const auto L =
+        torch::from_blob(const_cast<float*>(arr.data.data()), {arr.shape[0], arr.shape[1]}, torch::kFloat).clone();
     image = window_line_integral(L, o);
   } else {
     XL_CHECK(!view.image_path.empty(), "view '", view.camera.name(), "' has neither line_integral_path nor data_path");

@@ -17,9 +17,8 @@ torch::Tensor encode_boxes(const torch::Tensor& ref, const torch::Tensor& gt, co
   const auto rx = ref.select(1, 0) + 0.5 * rw, ry = ref.select(1, 1) + 0.5 * rh;
   const auto gw = gt.select(1, 2) - gt.select(1, 0), gh = gt.select(1, 3) - gt.select(1, 1);
   const auto gx = gt.select(1, 0) + 0.5 * gw, gy = gt.select(1, 1) + 0.5 * gh;
-  return torch::stack({w[0] * (gx - rx) / rw, w[1] * (gy - ry) / rh, w[2] * torch::log(gw / rw),
-                       w[3] * torch::log(gh / rh)},
-                      1);
+  return torch::stack(
+      {w[0] * (gx - rx) / rw, w[1] * (gy - ry) / rh, w[2] * torch::log(gw / rw), w[3] * torch::log(gh / rh)}, 1);
 }
 
 torch::Tensor decode_boxes(const torch::Tensor& deltas, const torch::Tensor& ref, const std::vector<double>& w) {
@@ -28,7 +27,8 @@ torch::Tensor decode_boxes(const torch::Tensor& deltas, const torch::Tensor& ref
   const auto rx = r.select(1, 0) + 0.5 * rw, ry = r.select(1, 1) + 0.5 * rh;
   const auto d = deltas.reshape({deltas.size(0), -1, 4});
   const auto dx = d.select(2, 0) / w[0], dy = d.select(2, 1) / w[1];
-  const auto dw = (d.select(2, 2) / w[2]).clamp_max(kBoxScaleClamp), dh = (d.select(2, 3) / w[3]).clamp_max(kBoxScaleClamp);
+  const auto dw = (d.select(2, 2) / w[2]).clamp_max(kBoxScaleClamp),
+             dh = (d.select(2, 3) / w[3]).clamp_max(kBoxScaleClamp);
   const auto cx = dx * rw.unsqueeze(1) + rx.unsqueeze(1), cy = dy * rh.unsqueeze(1) + ry.unsqueeze(1);
   const auto pw = torch::exp(dw) * rw.unsqueeze(1), ph = torch::exp(dh) * rh.unsqueeze(1);
   return torch::stack({cx - 0.5 * pw, cy - 0.5 * ph, cx + 0.5 * pw, cy + 0.5 * ph}, 2).reshape(deltas.sizes());
@@ -75,7 +75,8 @@ torch::Tensor match(const torch::Tensor& iou, double fg, double bg, bool allow_l
 torch::Tensor assign_boxes(const torch::Tensor& gt, const torch::Tensor& ignore, const torch::Tensor& candidates,
                            double fg_iou, double bg_iou, bool allow_low_quality, double ignore_iof_threshold) {
   const auto cand = candidates.to(torch::kFloat);
-  auto matches = torch::full({cand.size(0)}, int64_t(-1), torch::TensorOptions().dtype(torch::kLong).device(cand.device()));
+  auto matches =
+      torch::full({cand.size(0)}, int64_t(-1), torch::TensorOptions().dtype(torch::kLong).device(cand.device()));
   torch::Tensor ignored;
   if (ignore.defined() && ignore.numel() > 0) {
     const auto iof = box_iof(cand, ignore.to(cand.device(), torch::kFloat));  // [M, I]
@@ -100,8 +101,12 @@ std::pair<torch::Tensor, torch::Tensor> sample(const torch::Tensor& labels, int 
   const auto neg = torch::nonzero(labels == 0).squeeze(1);
   const int64_t num_pos = std::min<int64_t>(pos.numel(), static_cast<int64_t>(batch * positive_fraction));
   const int64_t num_neg = std::min<int64_t>(neg.numel(), batch - num_pos);
-  const auto p = pos.index_select(0, torch::randperm(pos.numel(), torch::TensorOptions().dtype(torch::kLong)).slice(0, 0, num_pos).to(pos.device()));
-  const auto n = neg.index_select(0, torch::randperm(neg.numel(), torch::TensorOptions().dtype(torch::kLong)).slice(0, 0, num_neg).to(neg.device()));
+  const auto p = pos.index_select(
+      0,
+      torch::randperm(pos.numel(), torch::TensorOptions().dtype(torch::kLong)).slice(0, 0, num_pos).to(pos.device()));
+  const auto n = neg.index_select(
+      0,
+      torch::randperm(neg.numel(), torch::TensorOptions().dtype(torch::kLong)).slice(0, 0, num_neg).to(neg.device()));
   return {p, n};
 }
 
@@ -224,7 +229,8 @@ class RPNImpl : public torch::nn::Module {
       std::vector<torch::Tensor> labels_all, targets_all;
       for (int64_t b = 0; b < B; ++b) {
         const auto& gt = (*targets)[b].boxes;
-        auto labels = torch::zeros({all_anchors.size(0)}, torch::TensorOptions().dtype(torch::kFloat).device(all_anchors.device()));
+        auto labels = torch::zeros({all_anchors.size(0)},
+                                   torch::TensorOptions().dtype(torch::kFloat).device(all_anchors.device()));
         auto matched = torch::zeros_like(all_anchors);
         // Anchors inside ignore regions are neither positive (not even a truth's best anchor) nor negative.
         const auto m = assign_boxes(gt, (*targets)[b].ignore, all_anchors, c_.rpn_fg_iou, c_.rpn_bg_iou, true,
@@ -323,8 +329,8 @@ class RoIHeadsImpl : public torch::nn::Module {
       auto labels = torch::zeros({props.size(0)}, torch::TensorOptions().dtype(torch::kLong).device(props.device()));
       auto matched = torch::zeros_like(props);
       // RoIs inside ignore regions are not sampled.
-      const auto m = assign_boxes(gt, targets[b].ignore, props, c_.roi_fg_iou, c_.roi_bg_iou, false,
-                                  c_.ignore_iof_threshold);
+      const auto m =
+          assign_boxes(gt, targets[b].ignore, props, c_.roi_fg_iou, c_.roi_bg_iou, false, c_.ignore_iof_threshold);
       if (gt.size(0) > 0) {
         labels = targets[b].labels.to(torch::kLong).to(props.device()).index_select(0, m.clamp_min(0));
         matched = gt.index_select(0, m.clamp_min(0));
@@ -346,13 +352,13 @@ class RoIHeadsImpl : public torch::nn::Module {
     const auto pos = torch::nonzero(labels > 0).squeeze(1);
     const auto d = deltas.reshape({deltas.size(0), -1, 4});
     const auto pos_deltas = d.index({pos, labels.index_select(0, pos)});
-    out["loss_box_reg"] = smooth_l1_sum(pos_deltas, tgt.index_select(0, pos), 1.0 / 9) /
-                          double(std::max<int64_t>(labels.numel(), 1));
+    out["loss_box_reg"] =
+        smooth_l1_sum(pos_deltas, tgt.index_select(0, pos), 1.0 / 9) / double(std::max<int64_t>(labels.numel(), 1));
     return out;
   }
 
-  std::vector<Detections> detect(const std::vector<torch::Tensor>& features, const std::vector<torch::Tensor>& proposals,
-                                 int64_t height, int64_t width) {
+  std::vector<Detections> detect(const std::vector<torch::Tensor>& features,
+                                 const std::vector<torch::Tensor>& proposals, int64_t height, int64_t width) {
     const auto feats = box_head->forward(pool(features, proposals));
     const auto logits = box_predictor->cls_score(feats).to(torch::kFloat);
     const auto deltas = box_predictor->bbox_pred(feats).to(torch::kFloat);
@@ -415,9 +421,9 @@ std::vector<torch::Tensor> FasterRCNNImpl::features(const torch::Tensor& images)
 }
 
 std::map<std::string, torch::Tensor> FasterRCNNImpl::losses(const torch::Tensor& images,
-                                                             const std::vector<ImageTargets>& targets) {
-  XL_CHECK(static_cast<int64_t>(targets.size()) == images.size(0), "detect2d: ", targets.size(),
-           " target sets for ", images.size(0), " images");
+                                                            const std::vector<ImageTargets>& targets) {
+  XL_CHECK(static_cast<int64_t>(targets.size()) == images.size(0), "detect2d: ", targets.size(), " target sets for ",
+           images.size(0), " images");
   for (std::size_t b = 0; b < targets.size(); ++b) {
     const auto& t = targets[b];
     XL_CHECK(t.boxes.defined() && t.boxes.dim() == 2 && t.boxes.size(1) == 4, "detect2d: targets[", b,
@@ -470,8 +476,8 @@ torch::Tensor FasterRCNNImpl::roi_features(const std::vector<torch::Tensor>& fea
 
 FasterRCNNImpl::TrainingOutput FasterRCNNImpl::losses_and_detections(const torch::Tensor& images,
                                                                      const std::vector<ImageTargets>& targets) {
-  XL_CHECK(static_cast<int64_t>(targets.size()) == images.size(0), "detect2d: ", targets.size(),
-           " target sets for ", images.size(0), " images");
+  XL_CHECK(static_cast<int64_t>(targets.size()) == images.size(0), "detect2d: ", targets.size(), " target sets for ",
+           images.size(0), " images");
   TrainingOutput out;
   out.output.features = features(images);
   out.output.strides = config_.strides();

@@ -48,8 +48,8 @@ std::vector<ImageDetections> run_detector(FasterRCNN model, const ViewSetDataset
 namespace {
 
 nlohmann::json image_entry(const std::string& id, const std::string& case_id, const std::string& view, int w, int h) {
-  return {{"image_id", id}, {"case_id", case_id}, {"view", view}, {"width", w}, {"height", h},
-          {"boxes", nlohmann::json::array()}};
+  return {{"image_id", id}, {"case_id", case_id}, {"view", view},
+          {"width", w},     {"height", h},        {"boxes", nlohmann::json::array()}};
 }
 
 }  // namespace
@@ -66,7 +66,8 @@ nlohmann::json detections_json(const std::vector<ImageDetections>& detections) {
                             {"label", "nodule"}});
     images.push_back(e);
   }
-  return {{"format", "xraylift.boxes2d"}, {"version", 1}, {"units", "px"}, {"source", "prediction"}, {"images", images}};
+  return {
+      {"format", "xraylift.boxes2d"}, {"version", 1}, {"units", "px"}, {"source", "prediction"}, {"images", images}};
 }
 
 nlohmann::json truth_json(const ViewSetDataset& dataset) {
@@ -83,8 +84,10 @@ nlohmann::json truth_json(const ViewSetDataset& dataset) {
     }
     for (std::size_t k = 0; k < truth.ignore.size(); ++k) {
       const auto& x = truth.ignore[k];
-      e["boxes"].push_back(
-          {{"bbox_xyxy", {x.x0, x.y0, x.x1, x.y1}}, {"label", "nodule"}, {"id", truth.ignore_ids[k]}, {"ignore", true}});
+      e["boxes"].push_back({{"bbox_xyxy", {x.x0, x.y0, x.x1, x.y1}},
+                            {"label", "nodule"},
+                            {"id", truth.ignore_ids[k]},
+                            {"ignore", true}});
     }
     images.push_back(e);
   }

@@ -273,8 +273,8 @@ BackboneImpl::BackboneImpl(const ModelConfig& config) : config_(config) {
   std::vector<std::int64_t> in_channels;
   for (int stage : config.fpn_stages) in_channels.push_back(resnet->out_channels[stage - 1]);
   body = register_module("body", resnet);
-  fpn = register_module("fpn", std::make_shared<FeaturePyramidImpl>(in_channels, config.fpn_channels,
-                                                                     config.fpn_extra_levels));
+  fpn = register_module(
+      "fpn", std::make_shared<FeaturePyramidImpl>(in_channels, config.fpn_channels, config.fpn_extra_levels));
 }
 
 std::vector<torch::Tensor> BackboneImpl::forward(const torch::Tensor& images) {

@@ -21,8 +21,8 @@ std::string shape_of(const torch::Tensor& t) {
 }
 
 void check_roi_options(const RoIAlignOptions& o) {
-  XL_CHECK(o.pooled_height > 0 && o.pooled_width > 0, "roi_align: pooled size must be positive, got ",
-           o.pooled_height, " x ", o.pooled_width);
+  XL_CHECK(o.pooled_height > 0 && o.pooled_width > 0, "roi_align: pooled size must be positive, got ", o.pooled_height,
+           " x ", o.pooled_width);
   XL_CHECK(std::isfinite(o.spatial_scale) && o.spatial_scale > 0, "roi_align: spatial_scale must be > 0, got ",
            o.spatial_scale);
 }
@@ -173,8 +173,8 @@ torch::Tensor roi_align_backward_cpu(const torch::Tensor& grad_, const torch::Te
   auto grad_input = torch::zeros({N, C, H, W}, grad.options());
   if (rois.size(0) == 0 || grad_input.numel() == 0) return grad_input;
   AT_DISPATCH_FLOATING_TYPES(grad.scalar_type(), "roi_align_backward_cpu", [&] {
-    roi_align_backward_cpu_kernel<scalar_t>(grad.data_ptr<scalar_t>(), rois.data_ptr<scalar_t>(), rois.size(0), N, C,
-                                            H, W, o, grad_input.data_ptr<scalar_t>());
+    roi_align_backward_cpu_kernel<scalar_t>(grad.data_ptr<scalar_t>(), rois.data_ptr<scalar_t>(), rois.size(0), N, C, H,
+                                            W, o, grad_input.data_ptr<scalar_t>());
   });
   return grad_input;
 }
@@ -227,8 +227,8 @@ class RoIAlignFunction : public torch::autograd::Function<RoIAlignFunction> {
                             ctx->saved_data["spatial_scale"].toDouble(), ctx->saved_data["sampling_ratio"].toInt(),
                             ctx->saved_data["aligned"].toBool()};
     auto grad_input = roi_align_backward(grad_outputs[0], rois, o, shape[0], shape[1], shape[2], shape[3]);
-    return {grad_input, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(),
-            torch::Tensor()};
+    return {grad_input,      torch::Tensor(), torch::Tensor(), torch::Tensor(),
+            torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -260,9 +260,8 @@ torch::Tensor roi_align_forward(const torch::Tensor& input, const torch::Tensor&
   return roi_align_forward_cpu(input, rois, o);
 }
 
-torch::Tensor roi_align_backward(const torch::Tensor& grad_output, const torch::Tensor& rois,
-                                 const RoIAlignOptions& o, std::int64_t batch, std::int64_t channels,
-                                 std::int64_t height, std::int64_t width) {
+torch::Tensor roi_align_backward(const torch::Tensor& grad_output, const torch::Tensor& rois, const RoIAlignOptions& o,
+                                 std::int64_t batch, std::int64_t channels, std::int64_t height, std::int64_t width) {
   XL_CHECK(grad_output.defined() && grad_output.dim() == 4, "roi_align_backward: grad must be [K, C, ph, pw], got ",
            grad_output.defined() ? shape_of(grad_output) : "undefined");
   check_rois(rois, grad_output, "roi_align_backward");
@@ -271,8 +270,8 @@ torch::Tensor roi_align_backward(const torch::Tensor& grad_output, const torch::
                grad_output.size(2) == o.pooled_height && grad_output.size(3) == o.pooled_width,
            "roi_align_backward: grad shape ", shape_of(grad_output), " does not match ", rois.size(0), " rois x ",
            channels, " channels x ", o.pooled_height, " x ", o.pooled_width);
-  XL_CHECK(batch >= 0 && channels >= 0 && height > 0 && width > 0, "roi_align_backward: bad input shape [", batch,
-           ", ", channels, ", ", height, ", ", width, "]");
+  XL_CHECK(batch >= 0 && channels >= 0 && height > 0 && width > 0, "roi_align_backward: bad input shape [", batch, ", ",
+           channels, ", ", height, ", ", width, "]");
   check_batch_indices(rois, batch, "roi_align_backward");
   if (grad_output.is_cuda()) {
 #ifdef XRAYLIFT_WITH_CUDA
@@ -294,8 +293,7 @@ torch::Tensor roi_align(const torch::Tensor& input, const torch::Tensor& rois, c
   const bool reduced = input.scalar_type() == torch::kHalf || input.scalar_type() == torch::kBFloat16;
   const auto x = reduced ? input.to(torch::kFloat) : input;
   const auto r = rois.defined() ? rois.to(x.scalar_type()).detach() : rois;
-  return RoIAlignFunction::apply(x, r, o.spatial_scale, o.pooled_height, o.pooled_width, o.sampling_ratio,
-                                 o.aligned);
+  return RoIAlignFunction::apply(x, r, o.spatial_scale, o.pooled_height, o.pooled_width, o.sampling_ratio, o.aligned);
 }
 
 torch::Tensor nms(const torch::Tensor& boxes, const torch::Tensor& scores, double iou_threshold) {
@@ -341,13 +339,13 @@ torch::Tensor batched_nms(const torch::Tensor& boxes, const torch::Tensor& score
   const auto b = boxes.to(torch::kDouble);
   const auto span = b.max() - b.min() + 1.0;
   const auto offsets = idxs.to(torch::kDouble).unsqueeze(1) * span;
-  return nms((b + offsets).to(boxes.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat) , scores,
+  return nms((b + offsets).to(boxes.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat), scores,
              iou_threshold);
 }
 
 torch::Tensor box_iou(const torch::Tensor& a, const torch::Tensor& b) {
-  XL_CHECK(a.dim() == 2 && a.size(1) == 4 && b.dim() == 2 && b.size(1) == 4, "box_iou: boxes must be [N, 4] and [M, 4], got ",
-           shape_of(a), " and ", shape_of(b));
+  XL_CHECK(a.dim() == 2 && a.size(1) == 4 && b.dim() == 2 && b.size(1) == 4,
+           "box_iou: boxes must be [N, 4] and [M, 4], got ", shape_of(a), " and ", shape_of(b));
   const auto area_a = (a.select(1, 2) - a.select(1, 0)).clamp_min(0) * (a.select(1, 3) - a.select(1, 1)).clamp_min(0);
   const auto area_b = (b.select(1, 2) - b.select(1, 0)).clamp_min(0) * (b.select(1, 3) - b.select(1, 1)).clamp_min(0);
   const auto lt = torch::max(a.unsqueeze(1).slice(2, 0, 2), b.unsqueeze(0).slice(2, 0, 2));
@@ -359,8 +357,8 @@ torch::Tensor box_iou(const torch::Tensor& a, const torch::Tensor& b) {
 }
 
 torch::Tensor box_iof(const torch::Tensor& a, const torch::Tensor& b) {
-  XL_CHECK(a.dim() == 2 && a.size(1) == 4 && b.dim() == 2 && b.size(1) == 4, "box_iof: boxes must be [N, 4] and [M, 4], got ",
-           shape_of(a), " and ", shape_of(b));
+  XL_CHECK(a.dim() == 2 && a.size(1) == 4 && b.dim() == 2 && b.size(1) == 4,
+           "box_iof: boxes must be [N, 4] and [M, 4], got ", shape_of(a), " and ", shape_of(b));
   const auto area_a = (a.select(1, 2) - a.select(1, 0)).clamp_min(0) * (a.select(1, 3) - a.select(1, 1)).clamp_min(0);
   const auto lt = torch::max(a.unsqueeze(1).slice(2, 0, 2), b.unsqueeze(0).slice(2, 0, 2));
   const auto rb = torch::min(a.unsqueeze(1).slice(2, 2, 4), b.unsqueeze(0).slice(2, 2, 4));
@@ -377,18 +375,19 @@ torch::Tensor assign_fpn_levels(const torch::Tensor& boxes, const std::vector<st
   const double k_min = std::log2(static_cast<double>(strides.front()));
   const double k_max = std::log2(static_cast<double>(strides.back()));
   const auto area = (boxes.select(1, 2) - boxes.select(1, 0)) * (boxes.select(1, 3) - boxes.select(1, 1));
-  const auto k = torch::floor(canonical_level + torch::log2(area.to(torch::kFloat).clamp_min(1e-6).sqrt() / canonical_scale) + 1e-6);
+  const auto k = torch::floor(canonical_level +
+                              torch::log2(area.to(torch::kFloat).clamp_min(1e-6).sqrt() / canonical_scale) + 1e-6);
   return (k.clamp(k_min, k_max) - k_min).to(torch::kLong);
 }
 
-torch::Tensor multi_level_roi_align(const std::vector<torch::Tensor>& features, const std::vector<std::int64_t>& strides,
-                                    const torch::Tensor& rois, RoIAlignOptions options, double canonical_scale,
-                                    double canonical_level) {
+torch::Tensor multi_level_roi_align(const std::vector<torch::Tensor>& features,
+                                    const std::vector<std::int64_t>& strides, const torch::Tensor& rois,
+                                    RoIAlignOptions options, double canonical_scale, double canonical_level) {
   XL_CHECK(!features.empty() && features.size() == strides.size(), "multi_level_roi_align: ", features.size(),
            " feature maps but ", strides.size(), " strides");
   for (std::size_t i = 1; i < strides.size(); ++i)
-    XL_CHECK(strides[i] > strides[i - 1], "multi_level_roi_align: strides must increase, got ", strides[i - 1], " then ",
-             strides[i]);
+    XL_CHECK(strides[i] > strides[i - 1], "multi_level_roi_align: strides must increase, got ", strides[i - 1],
+             " then ", strides[i]);
   XL_CHECK(rois.dim() == 2 && rois.size(1) == 5, "multi_level_roi_align: rois must be [K, 5], got ", shape_of(rois));
   const auto& f0 = features.front();
   const bool reduced = f0.scalar_type() == torch::kHalf || f0.scalar_type() == torch::kBFloat16;

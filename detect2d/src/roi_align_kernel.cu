@@ -7,8 +7,8 @@
 #include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
 #include <ATen/cuda/CUDAContext.h>
-#include <ATen/native/cuda/KernelUtils.cuh>
 #include <c10/cuda/CUDAGuard.h>
+#include <ATen/native/cuda/KernelUtils.cuh>
 
 #include "xraylift/detect2d/bilinear.hpp"
 #include "xraylift/detect2d/ops.hpp"
@@ -21,8 +21,7 @@ constexpr int kThreads = 256;
 // acc_t is float for half/bf16 inputs (accumulate in float), else the input type.
 template <typename scalar_t, typename acc_t>
 __global__ void roi_align_forward_kernel(int64_t total, const scalar_t* input, const scalar_t* rois, int64_t batch,
-                                         int channels,
-                                         int height, int width, int pooled_h, int pooled_w, acc_t scale,
+                                         int channels, int height, int width, int pooled_h, int pooled_w, acc_t scale,
                                          int sampling_ratio, bool aligned, scalar_t* output) {
   for (int64_t index = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; index < total;
        index += static_cast<int64_t>(blockDim.x) * gridDim.x) {
@@ -70,9 +69,8 @@ __global__ void roi_align_forward_kernel(int64_t total, const scalar_t* input, c
 template <typename scalar_t, typename acc_t>
 __global__ void roi_align_backward_kernel(int64_t total, const scalar_t* grad_output, const scalar_t* rois,
                                           int64_t batch, int channels, int height, int width, int pooled_h,
-                                          int pooled_w, acc_t scale,
-                                          int sampling_ratio, bool aligned, scalar_t* grad_input,
-                                          int64_t grad_input_numel) {
+                                          int pooled_w, acc_t scale, int sampling_ratio, bool aligned,
+                                          scalar_t* grad_input, int64_t grad_input_numel) {
   for (int64_t index = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; index < total;
        index += static_cast<int64_t>(blockDim.x) * gridDim.x) {
     const int pw = index % pooled_w;
@@ -137,8 +135,7 @@ torch::Tensor roi_align_forward(const torch::Tensor& input_, const torch::Tensor
     using acc_t = at::opmath_type<scalar_t>;
     roi_align_forward_kernel<scalar_t, acc_t><<<blocks_for(total), kThreads, 0, stream>>>(
         total, input.data_ptr<scalar_t>(), rois.data_ptr<scalar_t>(), input.size(0), static_cast<int>(C),
-        static_cast<int>(H),
-        static_cast<int>(W), static_cast<int>(o.pooled_height), static_cast<int>(o.pooled_width),
+        static_cast<int>(H), static_cast<int>(W), static_cast<int>(o.pooled_height), static_cast<int>(o.pooled_width),
         static_cast<acc_t>(o.spatial_scale), static_cast<int>(o.sampling_ratio), o.aligned,
         output.data_ptr<scalar_t>());
   });

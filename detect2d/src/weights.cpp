@@ -17,9 +17,9 @@ struct DtypeName {
   const char* name;
   torch::ScalarType type;
 };
-const DtypeName kDtypes[] = {{"F32", torch::kFloat},   {"F64", torch::kDouble}, {"F16", torch::kHalf},
+const DtypeName kDtypes[] = {{"F32", torch::kFloat},     {"F64", torch::kDouble}, {"F16", torch::kHalf},
                              {"BF16", torch::kBFloat16}, {"I64", torch::kLong},   {"I32", torch::kInt},
-                             {"U8", torch::kByte},     {"I8", torch::kChar},    {"BOOL", torch::kBool}};
+                             {"U8", torch::kByte},       {"I8", torch::kChar},    {"BOOL", torch::kBool}};
 
 std::string shape_text(torch::IntArrayRef s) {
   std::ostringstream os;
@@ -164,8 +164,8 @@ WeightLoadReport load_state_dict(torch::nn::Module& module, const std::map<std::
       continue;
     }
     if (it->second.sizes() != target.sizes()) {
-      report.mismatched.push_back(core::cat(name, ": file ", shape_text(it->second.sizes()), " vs model ",
-                                            shape_text(target.sizes())));
+      report.mismatched.push_back(
+          core::cat(name, ": file ", shape_text(it->second.sizes()), " vs model ", shape_text(target.sizes())));
       continue;
     }
     auto t = target;

@@ -78,8 +78,8 @@ std::vector<core::Camera> CaseDataset::cameras(std::size_t index) const {
 train::Sample make_case_sample(const std::string& id, const std::vector<torch::Tensor>& view_images,
                                const std::vector<detect2d::ViewTruth>& truths, const std::vector<core::Camera>& cameras,
                                const std::vector<core::BoxRecord>& boxes_3d) {
-  XL_CHECK(view_images.size() == truths.size() && truths.size() == cameras.size(), "case '", id, "': ",
-           view_images.size(), " images, ", truths.size(), " truth lists and ", cameras.size(), " cameras");
+  XL_CHECK(view_images.size() == truths.size() && truths.size() == cameras.size(), "case '", id,
+           "': ", view_images.size(), " images, ", truths.size(), " truth lists and ", cameras.size(), " cameras");
   std::vector<torch::Tensor> images, boxes, box_view, labels, ignore_boxes, ignore_view;
   for (std::size_t v = 0; v < truths.size(); ++v) {
     train::Sample view;
@@ -139,7 +139,8 @@ CaseInputs case_inputs(const train::Sample& s, const torch::Device& device) {
   for (int64_t v = 0; v < in.images.size(0); ++v) {
     const auto idx = torch::nonzero(view == v).squeeze(1);
     const auto ignore = s.at("ignore_boxes").index_select(0, torch::nonzero(s.at("ignore_view") == v).squeeze(1));
-    in.targets.push_back({boxes.index_select(0, idx).to(device), labels.index_select(0, idx).to(device), ignore.to(device)});
+    in.targets.push_back(
+        {boxes.index_select(0, idx).to(device), labels.index_select(0, idx).to(device), ignore.to(device)});
   }
   in.truth_3d = s.at("truth_3d").to(device);
   in.ignore_3d = s.at("ignore_3d").to(device);

@@ -64,8 +64,8 @@ CasePrediction Predictor::predict(const torch::Tensor& images, const std::vector
   CasePrediction p;
   torch::NoGradGuard no_grad;
   const auto x = images.to(device_);
-  XL_CHECK(!oracle_2d || oracle_2d->size() == cameras.size(), origin, ": oracle boxes for ", oracle_2d ? oracle_2d->size() : 0,
-           " views, the case has ", cameras.size());
+  XL_CHECK(!oracle_2d || oracle_2d->size() == cameras.size(), origin, ": oracle boxes for ",
+           oracle_2d ? oracle_2d->size() : 0, " views, the case has ", cameras.size());
   std::vector<torch::Tensor> oracle_rois;
   if (oracle_2d)
     for (const auto& boxes : *oracle_2d) oracle_rois.push_back(detect2d::box_tensor(boxes));

@@ -15,8 +15,10 @@ class DecoderLayerImpl : public torch::nn::Module {
  public:
   DecoderLayerImpl(int d, int heads, int ffn, double dropout) {
     using torch::nn::MultiheadAttentionOptions;
-    self_attn = register_module("self_attn", torch::nn::MultiheadAttention(MultiheadAttentionOptions(d, heads).dropout(dropout)));
-    cross_attn = register_module("cross_attn", torch::nn::MultiheadAttention(MultiheadAttentionOptions(d, heads).dropout(dropout)));
+    self_attn = register_module("self_attn",
+                                torch::nn::MultiheadAttention(MultiheadAttentionOptions(d, heads).dropout(dropout)));
+    cross_attn = register_module("cross_attn",
+                                 torch::nn::MultiheadAttention(MultiheadAttentionOptions(d, heads).dropout(dropout)));
     linear1 = register_module("linear1", torch::nn::Linear(d, ffn));
     linear2 = register_module("linear2", torch::nn::Linear(ffn, d));
     norm1 = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
@@ -133,7 +135,7 @@ torch::Tensor petr_key_points(const torch::Tensor& geo, const std::vector<core::
   std::vector<float> span(V * 2);
   for (int64_t v = 0; v < V; ++v) {
     const auto s = c.frustum_depth_mm.size() == 2 ? std::make_pair(c.frustum_depth_mm[0], c.frustum_depth_mm[1])
-                                                   : scene_depth_span(cameras[v], c.range);
+                                                  : scene_depth_span(cameras[v], c.range);
     span[v * 2] = float(s.first), span[v * 2 + 1] = float(s.second);
   }
   const auto spans = torch::from_blob(span.data(), {V, 2}, torch::kFloat).clone().to(opts).index_select(0, query_view);
@@ -163,8 +165,12 @@ std::pair<torch::Tensor, torch::Tensor> key_index(const std::vector<std::vector<
       absent[q * V + v] = g < 0;
     }
   const auto it = torch::tensor(idx, torch::TensorOptions().dtype(torch::kLong)).to(device);
-  const auto mask = torch::from_blob(absent.data(), {Q, V, 1}, torch::kUInt8).clone().to(torch::kBool)
-                        .expand({Q, V, tokens}).reshape({Q, V * tokens}).to(device);
+  const auto mask = torch::from_blob(absent.data(), {Q, V, 1}, torch::kUInt8)
+                        .clone()
+                        .to(torch::kBool)
+                        .expand({Q, V, tokens})
+                        .reshape({Q, V * tokens})
+                        .to(device);
   return {it, mask};
 }
 
@@ -210,9 +216,9 @@ Mv2dHeadImpl::Mv2dHeadImpl(const Mv2dConfig& c, int in_channels) : config_(c) {
     qg_center->bias.copy_(torch::tensor({mid, mid, 0.0}));
   }
   query_pe = register_module("query_pe", torch::nn::Sequential(torch::nn::Linear(3 * c.pe_freqs, d), torch::nn::ReLU(),
-                                                              torch::nn::Linear(d, d)));
+                                                               torch::nn::Linear(d, d)));
   key_pe = register_module("key_pe", torch::nn::Sequential(torch::nn::Linear(3 * c.key_pe_depths, c.key_pe_hidden),
-                                                          torch::nn::ReLU(), torch::nn::Linear(c.key_pe_hidden, d)));
+                                                           torch::nn::ReLU(), torch::nn::Linear(c.key_pe_hidden, d)));
   key_pe_gate = register_module("key_pe_gate", torch::nn::Linear(d, d));
   decoder = register_module("decoder", torch::nn::ModuleList());
   for (int l = 0; l < c.layers; ++l) decoder->push_back(DecoderLayer(d, c.heads, c.ffn, c.dropout));
@@ -220,10 +226,11 @@ Mv2dHeadImpl::Mv2dHeadImpl(const Mv2dConfig& c, int in_channels) : config_(c) {
   using torch::nn::LayerNormOptions;
   using torch::nn::Linear;
   using torch::nn::ReLU;
-  cls_branch = register_module("cls_branch", torch::nn::Sequential(Linear(d, d), LayerNorm(LayerNormOptions({d})), ReLU(),
-                                                                  Linear(d, d), LayerNorm(LayerNormOptions({d})), ReLU(),
-                                                                  Linear(d, 1)));
-  reg_branch = register_module("reg_branch", torch::nn::Sequential(Linear(d, d), ReLU(), Linear(d, d), ReLU(), Linear(d, 6)));
+  cls_branch = register_module(
+      "cls_branch", torch::nn::Sequential(Linear(d, d), LayerNorm(LayerNormOptions({d})), ReLU(), Linear(d, d),
+                                          LayerNorm(LayerNormOptions({d})), ReLU(), Linear(d, 1)));
+  reg_branch =
+      register_module("reg_branch", torch::nn::Sequential(Linear(d, d), ReLU(), Linear(d, d), ReLU(), Linear(d, 6)));
   {
     torch::NoGradGuard g;
     auto last_cls = cls_branch->ptr(6)->as<torch::nn::Linear>();
@@ -291,7 +298,8 @@ Mv2dHeadOutput Mv2dHeadImpl::forward(const torch::Tensor& features, std::int64_t
 
   // Keys: per RoI its n x n tokens and their PETR position encoding (points along each cell's ray).
   const auto key_points = petr_key_points(gt, cameras, cams, out.query_view, c);  // [Q, T, D, 3]
-  const auto key_pos_tokens = key_pe->forward(inverse_sigmoid(key_points).reshape({Q * T, D * 3})).view({Q, T, c.d_model});
+  const auto key_pos_tokens =
+      key_pe->forward(inverse_sigmoid(key_points).reshape({Q * T, D * 3})).view({Q, T, c.d_model});
   const auto tokens = f.flatten(2).permute({0, 2, 1});  // [Q, T, d]
   const auto key_pos_all = key_pos_tokens * torch::sigmoid(key_pe_gate(tokens));
 

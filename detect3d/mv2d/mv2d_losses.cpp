@@ -21,7 +21,8 @@ torch::Tensor box_code(const torch::Tensor& centre_mm, const torch::Tensor& log_
   return torch::cat({centre_mm / unit, log_size}, 1);
 }
 
-torch::Tensor sigmoid_focal_loss(const torch::Tensor& logits, const torch::Tensor& targets, double alpha, double gamma) {
+torch::Tensor sigmoid_focal_loss(const torch::Tensor& logits, const torch::Tensor& targets, double alpha,
+                                 double gamma) {
   const auto p = torch::sigmoid(logits);
   const auto ce = torch::binary_cross_entropy_with_logits(logits, targets, {}, {}, at::Reduction::None);
   const auto p_t = p * targets + (1 - p) * (1 - targets);
@@ -31,7 +32,8 @@ torch::Tensor sigmoid_focal_loss(const torch::Tensor& logits, const torch::Tenso
 
 // One-to-many targets: each query is positive for the truth whose projection in the query's view overlaps its RoI
 // most, when that IoU reaches `threshold`.
-std::vector<std::pair<int, int>> iou2d_matches(const Mv2dHeadOutput& out, const torch::Tensor& truth, double threshold) {
+std::vector<std::pair<int, int>> iou2d_matches(const Mv2dHeadOutput& out, const torch::Tensor& truth,
+                                               double threshold) {
   const auto t = truth.detach().to(torch::kCPU, torch::kDouble).contiguous();
   const auto a = t.accessor<double, 2>();
   const auto views = out.query_view.to(torch::kCPU).contiguous();
@@ -69,8 +71,9 @@ std::map<std::string, torch::Tensor> Mv2dHeadImpl::losses(const Mv2dHeadOutput& 
   const auto opts = out.reference.options();
   const auto lo = range_tensor(c.range.min_mm, opts), hi = range_tensor(c.range.max_mm, opts);
   const auto t = truth.to(opts);
-  torch::Tensor keep = ignore.defined() && ignore.numel() > 0 ? ~ignore.to(torch::kBool).to(t.device())
-                                                             : torch::ones({t.size(0)}, t.options().dtype(torch::kBool));
+  torch::Tensor keep = ignore.defined() && ignore.numel() > 0
+                           ? ~ignore.to(torch::kBool).to(t.device())
+                           : torch::ones({t.size(0)}, t.options().dtype(torch::kBool));
   const auto pos_truth = t.index({keep});
   const auto ign_truth = t.index({~keep});
   const int64_t G = pos_truth.size(0);
@@ -79,7 +82,8 @@ std::map<std::string, torch::Tensor> Mv2dHeadImpl::losses(const Mv2dHeadOutput& 
   // iou2d targets depend on the RoIs and the truth only, so every layer shares them. Positives per layer: G
   // one-to-one; with iou2d every matched query (about G x views).
   const bool one_to_many = c.match_mode == "iou2d" && G > 0;
-  const auto shared_matches = one_to_many ? iou2d_matches(out, pos_truth, c.match_iou2d) : std::vector<std::pair<int, int>>{};
+  const auto shared_matches =
+      one_to_many ? iou2d_matches(out, pos_truth, c.match_iou2d) : std::vector<std::pair<int, int>>{};
   const double num_pos = std::max<double>(1.0, one_to_many ? double(shared_matches.size()) : double(G));
   auto cls_total = torch::zeros({}, opts), reg_total = torch::zeros({}, opts);
   for (std::size_t l = 0; l < out.logits.size(); ++l) {
@@ -124,8 +128,8 @@ std::map<std::string, torch::Tensor> Mv2dHeadImpl::losses(const Mv2dHeadOutput& 
                                 (sigmoid_focal_loss(logits, targets, c.focal_alpha, c.focal_gamma) * weights).sum() /
                                 num_pos;
     if (!qi.empty())
-      reg_total = reg_total + c.reg_weight * (code.index_select(0, qt) - gt_code.index_select(0, gtt)).abs().sum() /
-                                  num_pos;
+      reg_total =
+          reg_total + c.reg_weight * (code.index_select(0, qt) - gt_code.index_select(0, gtt)).abs().sum() / num_pos;
   }
   return {{"loss_3d_cls", cls_total}, {"loss_3d_reg", reg_total}};
 }

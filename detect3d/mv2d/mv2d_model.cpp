@@ -17,7 +17,8 @@ torch::Tensor select_proposals(const detect2d::Detections& det, const torch::Ten
   if (boxes.size(0) > 0) {
     const auto w = boxes.select(1, 2) - boxes.select(1, 0), h = boxes.select(1, 3) - boxes.select(1, 1);
     const auto ok = torch::nonzero((scores >= c.proposal_score_threshold) & (w >= c.min_proposal_size_px) &
-                                   (h >= c.min_proposal_size_px)).squeeze(1);
+                                   (h >= c.min_proposal_size_px))
+                        .squeeze(1);
     boxes = boxes.index_select(0, ok), scores = scores.index_select(0, ok);
     const auto keep = detect2d::nms(boxes, scores, c.proposal_nms_threshold).slice(0, 0, c.proposals_per_view);
     boxes = boxes.index_select(0, keep);
@@ -58,19 +59,20 @@ Mv2dModelImpl::Mv2dModelImpl(const detect2d::ModelConfig& model, const Mv2dConfi
 
 Mv2dModelImpl::Prediction Mv2dModelImpl::predict(const torch::Tensor& images, const std::vector<core::Camera>& cameras,
                                                  const std::vector<torch::Tensor>* given_rois) {
-  XL_CHECK(images.dim() == 4 && images.size(0) == static_cast<int64_t>(cameras.size()), "mv2d: images ",
-           images.sizes(), " for ", cameras.size(), " cameras (expected [V, 1, H, W])");
+  XL_CHECK(images.dim() == 4 && images.size(0) == static_cast<int64_t>(cameras.size()), "mv2d: images ", images.sizes(),
+           " for ", cameras.size(), " cameras (expected [V, 1, H, W])");
   for (std::size_t v = 0; v < cameras.size(); ++v)
     XL_CHECK(cameras[v].width() == images.size(3) && cameras[v].height() == images.size(2), "mv2d: view ", v, " ('",
-             cameras[v].name(), "') camera is ", cameras[v].width(), " x ", cameras[v].height(), " px but its image is ",
-             images.size(3), " x ", images.size(2));
+             cameras[v].name(), "') camera is ", cameras[v].width(), " x ", cameras[v].height(),
+             " px but its image is ", images.size(3), " x ", images.size(2));
   torch::NoGradGuard no_grad;
   Prediction p;
   auto out = detector->detect(images);
   std::vector<torch::Tensor> rois;
   for (const auto& d : out.detections) rois.push_back(select_proposals(d, {}, head3d->config(), false));
   if (given_rois) {
-    XL_CHECK(given_rois->size() == cameras.size(), "mv2d: ", given_rois->size(), " RoI lists for ", cameras.size(), " views");
+    XL_CHECK(given_rois->size() == cameras.size(), "mv2d: ", given_rois->size(), " RoI lists for ", cameras.size(),
+             " views");
     rois = *given_rois;
   }
   const auto h = head3d->forward(out.features[level_], out.strides[level_], cameras, rois);
@@ -86,7 +88,8 @@ Mv2dModelImpl::Prediction Mv2dModelImpl::predict(const torch::Tensor& images, co
 std::map<std::string, torch::Tensor> Mv2dModelImpl::losses(const torch::Tensor& images,
                                                            const std::vector<core::Camera>& cameras,
                                                            const std::vector<detect2d::ImageTargets>& targets_2d,
-                                                           const torch::Tensor& truth_3d, const torch::Tensor& ignore_3d) {
+                                                           const torch::Tensor& truth_3d,
+                                                           const torch::Tensor& ignore_3d) {
   const auto& c = head3d->config();
   auto t = detector->losses_and_detections(images, targets_2d);
   std::map<std::string, torch::Tensor> out;
@@ -135,7 +138,8 @@ void check_rig(const TrainedRig& rig, const std::vector<core::Camera>& cameras, 
     const double d = (c.source() - rig.sources[v]).norm();
     if (d > tolerance_mm)
       throw core::InputError(core::cat(origin, ": view ", v, " ('", c.name(), "') has its source ", d,
-                                       " mm away from the source ", reference, " (tolerance ", tolerance_mm, " mm; another rig)"));
+                                       " mm away from the source ", reference, " (tolerance ", tolerance_mm,
+                                       " mm; another rig)"));
   }
 }
 
@@ -158,7 +162,8 @@ void save_mv2d_weights(const std::filesystem::path& path, Mv2dModel& model, cons
 }
 
 TrainedRig load_mv2d_weights(const std::filesystem::path& path, Mv2dModel& model, bool require_head3d) {
-  if (!std::filesystem::exists(path)) throw core::InputError(core::cat("weights file '", path.string(), "' does not exist"));
+  if (!std::filesystem::exists(path))
+    throw core::InputError(core::cat("weights file '", path.string(), "' does not exist"));
   auto state = detect2d::read_state_dict(path);
   TrainedRig rig;
   if (state.count("rig.sources") && state.count("rig.intrinsics")) {

@@ -35,8 +35,10 @@ core::Rig jitter_rig(const core::Rig& rig, const RigJitter& j, double pixel_size
   const Eigen::Vector3d tp(u(rng) * j.pose_mm, u(rng) * j.pose_mm, u(rng) * j.pose_mm);
   std::vector<core::Camera> out;
   for (const auto& cam : rig) {
-    // Source angle: the view turns about world z through the origin (the ring's isocentre, docs/ARCHITECTURE.md "Conventions").
-    const Eigen::Matrix3d Rz = Eigen::AngleAxisd(u(rng) * j.angle_deg * deg, Eigen::Vector3d::UnitZ()).toRotationMatrix();
+    // Source angle: the view turns about world z through the origin (the ring's isocentre, docs/ARCHITECTURE.md
+    // "Conventions").
+    const Eigen::Matrix3d Rz =
+        Eigen::AngleAxisd(u(rng) * j.angle_deg * deg, Eigen::Vector3d::UnitZ()).toRotationMatrix();
     Eigen::Matrix3d R = cam.rotation() * Rz.transpose();
     Eigen::Vector3d t = cam.translation();
     // SAD: the source (and detector with it) moves back along its principal ray: z_cam grows.
@@ -55,13 +57,15 @@ core::Rig jitter_rig(const core::Rig& rig, const RigJitter& j, double pixel_size
   return core::Rig(std::move(out));
 }
 
-OnTheFlyOptions OnTheFlyOptions::from_config(const core::Config& data, const core::Config& rig, const core::Config& drr) {
+OnTheFlyOptions OnTheFlyOptions::from_config(const core::Config& data, const core::Config& rig,
+                                             const core::Config& drr) {
   OnTheFlyOptions o;
   const auto c = data.section("on_the_fly");
   if (c.has("cases")) {
     const auto node = c.node("cases");
     if (!node.IsSequence())
-      throw core::ConfigError(core::cat("data.on_the_fly.cases must be a list of case folders (", c.origin("cases"), ")"));
+      throw core::ConfigError(
+          core::cat("data.on_the_fly.cases must be a list of case folders (", c.origin("cases"), ")"));
     for (const auto& n : node) o.cases.emplace_back(n.as<std::string>());
   }
   if (c.has("manifest")) {
@@ -89,10 +93,14 @@ OnTheFlyOptions OnTheFlyOptions::from_config(const core::Config& data, const cor
   };
   if (!(o.cache_mb > 0)) fail("cache_mb", core::cat("must be > 0, got ", o.cache_mb));
   if (!(o.photons >= 0)) fail("photons", core::cat("must be >= 0, got ", o.photons));
-  if (o.device != "cpu" && o.device.rfind("cuda", 0) != 0) fail("device", core::cat("must be cpu or cuda[:N], got '", o.device, "'"));
-  for (const auto& [key, v] : {std::pair<const char*, double>{"angle_deg", o.jitter.angle_deg}, {"sad_mm", o.jitter.sad_mm},
-                               {"sdd_mm", o.jitter.sdd_mm}, {"detector_offset_mm", o.jitter.detector_offset_mm},
-                               {"pose_deg", o.jitter.pose_deg}, {"pose_mm", o.jitter.pose_mm}})
+  if (o.device != "cpu" && o.device.rfind("cuda", 0) != 0)
+    fail("device", core::cat("must be cpu or cuda[:N], got '", o.device, "'"));
+  for (const auto& [key, v] : {std::pair<const char*, double>{"angle_deg", o.jitter.angle_deg},
+                               {"sad_mm", o.jitter.sad_mm},
+                               {"sdd_mm", o.jitter.sdd_mm},
+                               {"detector_offset_mm", o.jitter.detector_offset_mm},
+                               {"pose_deg", o.jitter.pose_deg},
+                               {"pose_mm", o.jitter.pose_mm}})
     if (!(v >= 0 && std::isfinite(v)))
       throw core::ConfigError(core::cat("data.on_the_fly.jitter.", key, " must be a finite range >= 0, got ", v, " (",
                                         jc.origin(key), ")"));
@@ -147,21 +155,23 @@ OnTheFlyDataset::OnTheFlyDataset(OnTheFlyOptions options, core::Rig rig)
   options_.render.validate("drr");
   const torch::Device device(options_.device);
   if (device.is_cuda())
-    XL_CHECK(torch::cuda::is_available(), "data.on_the_fly.device ", options_.device, " requested but CUDA is unavailable");
+    XL_CHECK(torch::cuda::is_available(), "data.on_the_fly.device ", options_.device,
+             " requested but CUDA is unavailable");
   for (const auto& c : cases_) ids_.push_back(data::load_case_header(c).id);
   const auto cases = cases_;
-  cache_ = std::make_unique<VolumeCache>(
-      static_cast<std::int64_t>(options_.cache_mb * 1024 * 1024), [cases, device](std::size_t i) {
-        const data::Case c = data::load_case(cases.at(i));
-        const auto& d = c.hu.dims();
-        auto hu = torch::from_blob(const_cast<std::int16_t*>(c.hu.data()), {d.z(), d.y(), d.x()}, torch::kInt16).clone();
-        auto e = std::make_shared<VolumeCache::Entry>();
-        e->hu = hu.to(device);  // int16 stays int16: half the bytes of float
-        e->geometry = c.hu.geometry();
-        e->nodules = c.nodules;
-        e->id = c.id;
-        return std::shared_ptr<const VolumeCache::Entry>(e);
-      });
+  cache_ = std::make_unique<VolumeCache>(static_cast<std::int64_t>(options_.cache_mb * 1024 * 1024), [cases, device](
+                                                                                                         std::size_t
+                                                                                                             i) {
+    const data::Case c = data::load_case(cases.at(i));
+    const auto& d = c.hu.dims();
+    auto hu = torch::from_blob(const_cast<std::int16_t*>(c.hu.data()), {d.z(), d.y(), d.x()}, torch::kInt16).clone();
+    auto e = std::make_shared<VolumeCache::Entry>();
+    e->hu = hu.to(device);  // int16 stays int16: half the bytes of float
+    e->geometry = c.hu.geometry();
+    e->nodules = c.nodules;
+    e->id = c.id;
+    return std::shared_ptr<const VolumeCache::Entry>(e);
+  });
 }
 
 std::size_t OnTheFlyDataset::size() const { return options_.per_view ? cases_.size() * rig_.size() : cases_.size(); }

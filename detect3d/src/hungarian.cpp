@@ -88,9 +88,9 @@ std::vector<std::pair<int, int>> hungarian_match(const Eigen::MatrixXd& cost) {
 
 std::vector<std::pair<int, int>> hungarian_match(const std::vector<float>& cost, int rows, int cols) {
   XL_CHECK(rows >= 0 && cols >= 0, "hungarian_match: negative size ", rows, " x ", cols);
-  XL_CHECK(cost.size() == static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols), "hungarian_match: buffer of ",
-           cost.size(), " values for a ", rows, " x ", cols, " matrix (expected ", static_cast<long long>(rows) * cols,
-           ")");
+  XL_CHECK(cost.size() == static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols),
+           "hungarian_match: buffer of ", cost.size(), " values for a ", rows, " x ", cols, " matrix (expected ",
+           static_cast<long long>(rows) * cols, ")");
   Eigen::MatrixXd m(rows, cols);
   for (int i = 0; i < rows; ++i)
     for (int j = 0; j < cols; ++j) m(i, j) = static_cast<double>(cost[static_cast<std::size_t>(i) * cols + j]);

@@ -67,11 +67,13 @@ void Mv2dConfig::validate() const {
     fail(core::cat("d_model (", d_model, ") must be >= 8 and divisible by heads (", heads, ")"));
   if (d_model % 2 != 0) fail("d_model must be even");
   if (layers < 1) fail(core::cat("layers must be >= 1, got ", layers));
-  if (ffn < 1 || qg_fc < 1 || key_pe_hidden < 1) fail("ffn, query_generator.fc and position_encoding.key_hidden must be >= 1");
+  if (ffn < 1 || qg_fc < 1 || key_pe_hidden < 1)
+    fail("ffn, query_generator.fc and position_encoding.key_hidden must be >= 1");
   for (int w : qg_mlp)
     if (w < 1) fail(core::cat("query_generator.mlp widths must be >= 1, got ", w));
   if (!(depth_scale_mm > 0)) fail("query_generator.depth_scale_mm must be > 0");
-  if (pe_freqs < 1 || pe_freqs % 2 != 0) fail(core::cat("position_encoding.freqs must be even and >= 2, got ", pe_freqs));
+  if (pe_freqs < 1 || pe_freqs % 2 != 0)
+    fail(core::cat("position_encoding.freqs must be even and >= 2, got ", pe_freqs));
   if (!(pe_temperature > 1)) fail("position_encoding.temperature must be > 1");
   if (key_pe_depths < 2) fail("position_encoding.key_depths must be >= 2");
   range.validate("detect3d.mv2d.range");
@@ -79,7 +81,8 @@ void Mv2dConfig::validate() const {
       (frustum_depth_mm.size() != 2 || !(frustum_depth_mm[0] > 0) || !(frustum_depth_mm[1] > frustum_depth_mm[0])))
     fail("frustum_depth_mm must be [near, far] with 0 < near < far (mm), or empty");
   if (!(center_unit_mm > 0) || !(size_prior_mm > 0)) fail("loss.center_unit_mm and size_prior_mm must be > 0");
-  if (!(focal_alpha >= 0 && focal_alpha <= 1) || !(focal_gamma >= 0)) fail("loss.focal_alpha in [0, 1], focal_gamma >= 0");
+  if (!(focal_alpha >= 0 && focal_alpha <= 1) || !(focal_gamma >= 0))
+    fail("loss.focal_alpha in [0, 1], focal_gamma >= 0");
   if (cls_weight < 0 || reg_weight < 0 || match_cls_weight < 0 || match_reg_weight < 0 || loss_weight_2d < 0 ||
       loss_weight_3d < 0)
     fail("loss and match weights must be >= 0");

@@ -28,7 +28,8 @@ Eigen::Vector2d roi_grid_to_pixel(const core::Box2D& roi, int roi_size, const Ei
 std::pair<double, double> scene_depth_span(const core::Camera& camera, const SceneRange& range) {
   double lo = std::numeric_limits<double>::infinity(), hi = -lo;
   for (int c = 0; c < 8; ++c) {
-    const Eigen::Vector3d p((c & 1) ? range.max_mm.x() : range.min_mm.x(), (c & 2) ? range.max_mm.y() : range.min_mm.y(),
+    const Eigen::Vector3d p((c & 1) ? range.max_mm.x() : range.min_mm.x(),
+                            (c & 2) ? range.max_mm.y() : range.min_mm.y(),
                             (c & 4) ? range.max_mm.z() : range.min_mm.z());
     const double d = camera.depth(p);
     lo = std::min(lo, d);
@@ -39,7 +40,8 @@ std::pair<double, double> scene_depth_span(const core::Camera& camera, const Sce
   return {lo, hi};
 }
 
-std::pair<double, double> ray_depth_span(const core::Camera& camera, const Eigen::Vector2d& uv, const SceneRange& range) {
+std::pair<double, double> ray_depth_span(const core::Camera& camera, const Eigen::Vector2d& uv,
+                                         const SceneRange& range) {
   const core::Ray ray = camera.unproject(uv);
   double t0 = 0.0, t1 = std::numeric_limits<double>::infinity();
   for (int a = 0; a < 3; ++a) {
@@ -135,7 +137,8 @@ std::vector<Eigen::Vector2d> clip(const std::vector<Eigen::Vector2d>& poly, Insi
 std::vector<Eigen::Vector2d> frustum_polygon_in_view(const core::Camera& source, const core::Box2D& roi, double near_mm,
                                                      double far_mm, const core::Camera& target, int grid, int depths) {
   auto pts = frustum_points(source, roi, near_mm, far_mm, target, grid, depths);
-  std::sort(pts.begin(), pts.end(), [](const auto& a, const auto& b) { return a.x() < b.x() || (a.x() == b.x() && a.y() < b.y()); });
+  std::sort(pts.begin(), pts.end(),
+            [](const auto& a, const auto& b) { return a.x() < b.x() || (a.x() == b.x() && a.y() < b.y()); });
   if (pts.size() < 3) return pts;
   std::vector<Eigen::Vector2d> hull(2 * pts.size());
   std::size_t k = 0;
@@ -153,24 +156,30 @@ std::vector<Eigen::Vector2d> frustum_polygon_in_view(const core::Camera& source,
 
 double box_polygon_iou(const core::Box2D& box, const std::vector<Eigen::Vector2d>& polygon) {
   if (polygon.size() < 3 || box.empty()) return 0.0;
-  auto lerp = [](const Eigen::Vector2d& a, const Eigen::Vector2d& b, double t) { return Eigen::Vector2d(a + t * (b - a)); };
+  auto lerp = [](const Eigen::Vector2d& a, const Eigen::Vector2d& b, double t) {
+    return Eigen::Vector2d(a + t * (b - a));
+  };
   auto p = polygon;
-  p = clip(p, [&](const auto& q) { return q.x() >= box.x0; },
-           [&](const auto& a, const auto& b) { return lerp(a, b, (box.x0 - a.x()) / (b.x() - a.x())); });
-  p = clip(p, [&](const auto& q) { return q.x() <= box.x1; },
-           [&](const auto& a, const auto& b) { return lerp(a, b, (box.x1 - a.x()) / (b.x() - a.x())); });
-  p = clip(p, [&](const auto& q) { return q.y() >= box.y0; },
-           [&](const auto& a, const auto& b) { return lerp(a, b, (box.y0 - a.y()) / (b.y() - a.y())); });
-  p = clip(p, [&](const auto& q) { return q.y() <= box.y1; },
-           [&](const auto& a, const auto& b) { return lerp(a, b, (box.y1 - a.y()) / (b.y() - a.y())); });
+  p = clip(
+      p, [&](const auto& q) { return q.x() >= box.x0; },
+      [&](const auto& a, const auto& b) { return lerp(a, b, (box.x0 - a.x()) / (b.x() - a.x())); });
+  p = clip(
+      p, [&](const auto& q) { return q.x() <= box.x1; },
+      [&](const auto& a, const auto& b) { return lerp(a, b, (box.x1 - a.x()) / (b.x() - a.x())); });
+  p = clip(
+      p, [&](const auto& q) { return q.y() >= box.y0; },
+      [&](const auto& a, const auto& b) { return lerp(a, b, (box.y0 - a.y()) / (b.y() - a.y())); });
+  p = clip(
+      p, [&](const auto& q) { return q.y() <= box.y1; },
+      [&](const auto& a, const auto& b) { return lerp(a, b, (box.y1 - a.y()) / (b.y() - a.y())); });
   const double inter = p.size() >= 3 ? polygon_area(p) : 0.0;
   const double uni = box.area() + polygon_area(polygon) - inter;
   return uni > 0 ? inter / uni : 0.0;
 }
 
 std::vector<std::vector<int>> correlate_rois(const std::vector<core::Camera>& cameras,
-                                             const std::vector<std::vector<core::Box2D>>& rois,
-                                             const SceneRange& range, const std::vector<double>& frustum_depth_mm) {
+                                             const std::vector<std::vector<core::Box2D>>& rois, const SceneRange& range,
+                                             const std::vector<double>& frustum_depth_mm) {
   XL_CHECK(cameras.size() == rois.size(), "correlate_rois: ", cameras.size(), " cameras but ", rois.size(),
            " RoI lists");
   const int V = static_cast<int>(cameras.size());
@@ -181,7 +190,7 @@ std::vector<std::vector<int>> correlate_rois(const std::vector<core::Camera>& ca
   for (int v = 0; v < V; ++v) {
     for (std::size_t r = 0; r < rois[v].size(); ++r) {
       const auto span = frustum_depth_mm.size() == 2 ? std::make_pair(frustum_depth_mm[0], frustum_depth_mm[1])
-                                                      : ray_depth_span(cameras[v], rois[v][r].center(), range);
+                                                     : ray_depth_span(cameras[v], rois[v][r].center(), range);
       std::vector<int> row(V, -1);
       row[v] = offset[v] + static_cast<int>(r);
       for (int w = 0; w < V; ++w) {

@@ -10,7 +10,8 @@ namespace xraylift::detect3d {
 
 core::Intrinsics roi_intrinsics(const core::Intrinsics& k, const core::Box2D& roi, int out_width, int out_height) {
   XL_CHECK(!roi.empty(), "roi_intrinsics: empty RoI [", roi.x0, ", ", roi.y0, ", ", roi.x1, ", ", roi.y1, "]");
-  XL_CHECK(out_width > 0 && out_height > 0, "roi_intrinsics: output size ", out_width, " x ", out_height, " must be positive");
+  XL_CHECK(out_width > 0 && out_height > 0, "roi_intrinsics: output size ", out_width, " x ", out_height,
+           " must be positive");
   const double sx = out_width / roi.width();
   const double sy = out_height / roi.height();
   core::Intrinsics r;

@@ -95,8 +95,8 @@ class Triangulator {
       if (covered) continue;
       auto cluster = grow(s.point);
       if (!cluster) continue;
-      const bool duplicate = std::any_of(found.begin(), found.end(),
-                                         [&](const Cluster& f) { return f.members == cluster->members; });
+      const bool duplicate =
+          std::any_of(found.begin(), found.end(), [&](const Cluster& f) { return f.members == cluster->members; });
       if (duplicate) continue;
       const int id = static_cast<int>(found.size());
       for (int d : cluster->members)
@@ -143,8 +143,8 @@ class Triangulator {
             const double za = cam(dets_[a].view).depth(mid), zb = cam(dets_[b].view).depth(mid);
             if (za <= 0 || zb <= 0) continue;
             const double dist = (pa - pb).norm();
-            const double limit = o_.max_ray_distance_mm +
-                                 o_.ray_distance_fraction * (extent_mm(dets_[a], za) + extent_mm(dets_[b], zb));
+            const double limit =
+                o_.max_ray_distance_mm + o_.ray_distance_fraction * (extent_mm(dets_[a], za) + extent_mm(dets_[b], zb));
             if (dist > limit) continue;
             out.push_back(Seed{a, b, dist, mid});
           }
@@ -194,7 +194,9 @@ class Triangulator {
     std::vector<core::ProjectedBox> proj;
     proj.reserve(views_.size());
     for (std::size_t v = 0; v < views_.size(); ++v) proj.push_back(core::project_box(cam(static_cast<int>(v)), box));
-    auto ratio_ok = [&](double a, double b) { return (std::max(a, b) + 1.0) / (std::min(a, b) + 1.0) <= o_.max_size_ratio; };
+    auto ratio_ok = [&](double a, double b) {
+      return (std::max(a, b) + 1.0) / (std::min(a, b) + 1.0) <= o_.max_size_ratio;
+    };
     return associate([&](int v, int d) -> std::optional<double> {
       const auto& pb = proj[v];
       if (!pb.visible || pb.center_depth <= 0) return std::nullopt;
@@ -283,7 +285,7 @@ class Triangulator {
         if (q.z() <= 1e-6) return false;  // as project_box: a box reaching the source plane has no image
         const double uv[2] = {k.fx * q.x() / q.z() + k.cx, k.fy * q.y() / q.z() + k.cy};
         for (int a = 0; a < 2; ++a) {
-          const bool is_lo = uv[a] < lo[a], is_hi = uv[a] > hi[a];
+          const bool is_lo = uv[a]<lo[a], is_hi = uv[a]> hi[a];
           if (!is_lo && !is_hi) continue;
           Eigen::Matrix<double, 1, 6> g;
           if (J) {
@@ -594,10 +596,21 @@ void TriangulateOptions::validate() const {
 }
 
 namespace {
-constexpr const char* kKeys[] = {"min_views",      "max_ray_distance_mm", "ray_distance_fraction", "min_ray_angle_deg",
-                                 "max_size_ratio", "min_detection_score", "max_iterations",        "fit_box",
-                                 "outlier_edge_mm", "max_edge_error_mm",  "max_edge_error_px",     "min_size_mm",
-                                 "merge_iou",      "min_score",           "scene"};
+constexpr const char* kKeys[] = {"min_views",
+                                 "max_ray_distance_mm",
+                                 "ray_distance_fraction",
+                                 "min_ray_angle_deg",
+                                 "max_size_ratio",
+                                 "min_detection_score",
+                                 "max_iterations",
+                                 "fit_box",
+                                 "outlier_edge_mm",
+                                 "max_edge_error_mm",
+                                 "max_edge_error_px",
+                                 "min_size_mm",
+                                 "merge_iou",
+                                 "min_score",
+                                 "scene"};
 }  // namespace
 
 TriangulateOptions TriangulateOptions::from_config(const core::Config& c) {
@@ -631,13 +644,14 @@ TriangulateOptions TriangulateOptions::from_config(const core::Config& c) {
     std::string unknown;
     for (const auto& key : c.unknown_keys()) {
       if (key.rfind(section, 0) != 0) continue;
-      unknown += core::cat(unknown.empty() ? "" : ", ", "'", key, "' (from ", c.origin(key.substr(section.size())), ")");
+      unknown +=
+          core::cat(unknown.empty() ? "" : ", ", "'", key, "' (from ", c.origin(key.substr(section.size())), ")");
     }
     if (!unknown.empty()) {
       std::string known;
       for (const char* key : kKeys) known += core::cat(known.empty() ? "" : ", ", key);
-      throw core::ConfigError(core::cat("unknown triangulate option ", unknown, "; known: ", known,
-                                        " (scene: min_mm, max_mm)"));
+      throw core::ConfigError(
+          core::cat("unknown triangulate option ", unknown, "; known: ", known, " (scene: min_mm, max_mm)"));
     }
     section.pop_back();  // the trailing '.'
   }
@@ -660,7 +674,8 @@ std::vector<core::BoxRecord> triangulate(const std::vector<ViewDetections>& view
            " views given but min_views is ", options.min_views);
   for (std::size_t v = 0; v < views.size(); ++v) {
     const auto& cam = views[v].camera;
-    const std::string where = core::cat("triangulate: views[", v, "]", cam.name().empty() ? "" : " ('" + cam.name() + "')");
+    const std::string where =
+        core::cat("triangulate: views[", v, "]", cam.name().empty() ? "" : " ('" + cam.name() + "')");
     XL_CHECK(cam.width() > 0 && cam.height() > 0 && cam.intrinsics().fx > 0 && cam.intrinsics().fy > 0, where,
              ": has no camera (image size ", cam.width(), " x ", cam.height(), ", fx ", cam.intrinsics().fx, ")");
     views[v].validate(where);

@@ -51,31 +51,28 @@ void RenderOptions::validate(const std::string& where) const {
 RenderOptions RenderOptions::from_config(const core::Config& s) {
   RenderOptions o;
   const std::string where = s.full_key("");
-  o.integrator = parse_integrator(s.get<std::string>("integrator", to_string(o.integrator)), core::cat("config key '", s.full_key("integrator"), "'"));
+  o.integrator = parse_integrator(s.get<std::string>("integrator", to_string(o.integrator)),
+                                  core::cat("config key '", s.full_key("integrator"), "'"));
   o.step_voxels = s.get<double>("step_voxels", o.step_voxels);
   o.step_mm = s.get<double>("step_mm", o.step_mm);
   o.half_texture = s.get<bool>("half_texture", o.half_texture);
   o.mu_water_per_mm = s.get<double>("mu_water_per_mm", o.mu_water_per_mm);
-  o.bone = parse_bone(s.get<std::string>("bone", to_string(o.bone)), core::cat("config key '", s.full_key("bone"), "'"));
+  o.bone =
+      parse_bone(s.get<std::string>("bone", to_string(o.bone)), core::cat("config key '", s.full_key("bone"), "'"));
   o.mu_bone_per_mm = s.get<double>("mu_bone_per_mm", o.mu_bone_per_mm);
   o.bone_start_hu = s.get<double>("bone_start_hu", o.bone_start_hu);
   o.mask = s.get<bool>("mask", o.mask);
   o.threads = s.get<int>("threads", o.threads);
-  o.device = parse_device(s.get<std::string>("device", to_string(o.device)), core::cat("config key '", s.full_key("device"), "'"));
+  o.device = parse_device(s.get<std::string>("device", to_string(o.device)),
+                          core::cat("config key '", s.full_key("device"), "'"));
   o.validate(core::cat("config section '", where, "'"));
   return o;
 }
 
 nlohmann::json RenderOptions::to_json() const {
-  return {{"integrator", to_string(integrator)},
-          {"step_voxels", step_voxels},
-          {"step_mm", step_mm},
-          {"half_texture", half_texture},
-          {"mu_water_per_mm", mu_water_per_mm},
-          {"bone", to_string(bone)},
-          {"mu_bone_per_mm", mu_bone_per_mm},
-          {"bone_start_hu", bone_start_hu},
-          {"device", to_string(device)}};
+  return {{"integrator", to_string(integrator)}, {"step_voxels", step_voxels},         {"step_mm", step_mm},
+          {"half_texture", half_texture},        {"mu_water_per_mm", mu_water_per_mm}, {"bone", to_string(bone)},
+          {"mu_bone_per_mm", mu_bone_per_mm},    {"bone_start_hu", bone_start_hu},     {"device", to_string(device)}};
 }
 
 AttenuationModel RenderOptions::attenuation() const {

@@ -93,7 +93,8 @@ bool crop_to_support(const core::VolumeF& mu, const Eigen::Vector3i& a, const Ei
   cropped = core::VolumeF(g);
   for (int k = 0; k < size.z(); ++k)
     for (int j = 0; j < size.y(); ++j)
-      std::copy_n(mu.data() + mu.linear(a.x(), a.y() + j, a.z() + k), size.x(), cropped.data() + cropped.linear(0, j, k));
+      std::copy_n(mu.data() + mu.linear(a.x(), a.y() + j, a.z() + k), size.x(),
+                  cropped.data() + cropped.linear(0, j, k));
   return true;
 }
 
@@ -310,14 +311,13 @@ DrrImages render_attenuation(const core::VolumeF& mu, const core::Rig& rig, cons
         const auto ray = camera_ray<double>(pods[v], col + 0.5f, row + 0.5f);
         double a0, a1;
         if (!clip_ray_to_cells(ray, grid, cell_lo, cell_hi, a0, a1)) continue;
-        const double value =
-            siddon ? siddon_integral(data, ray, grid, a0, a1)
-                   : march_integral(ray, grid, a0, a1, step_mm, [&](double gx, double gy, double gz) {
-                       // Float interpolation weights (as the texture unit), double accumulation.
-                       return static_cast<double>(trilinear_sample_padded<float>(
-                           padded.data(), px, pxy, upper, static_cast<float>(gx), static_cast<float>(gy),
-                           static_cast<float>(gz)));
-                     });
+        const double value = siddon ? siddon_integral(data, ray, grid, a0, a1)
+                                    : march_integral(ray, grid, a0, a1, step_mm, [&](double gx, double gy, double gz) {
+                                        // Float interpolation weights (as the texture unit), double accumulation.
+                                        return static_cast<double>(trilinear_sample_padded<float>(
+                                            padded.data(), px, pxy, upper, static_cast<float>(gx),
+                                            static_cast<float>(gy), static_cast<float>(gz)));
+                                      });
         dst[col] = static_cast<float>(value);
       }
     });

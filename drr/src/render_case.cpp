@@ -15,7 +15,8 @@ namespace fs = std::filesystem;
 namespace xraylift::drr {
 
 data::Case load_render_input(const fs::path& path) {
-  XL_CHECK(fs::exists(path), "render input '", path.string(), "' does not exist; expected a case folder, a DICOM "
+  XL_CHECK(fs::exists(path), "render input '", path.string(),
+           "' does not exist; expected a case folder, a DICOM "
            "series folder or a .nrrd volume");
   if (fs::is_directory(path) && fs::exists(path / "case.json")) return data::load_case(path);  // validated
   data::Case c;
@@ -28,7 +29,9 @@ data::Case load_render_input(const fs::path& path) {
     // The file's own origin (a LIDC volume at z = -175 mm, say) would put the isocentre outside the patient:
     // like every imported case, the volume is reoriented to LPS index axes and centred.
     const Eigen::Vector3d offset = data::bring_to_world_frame(c.hu, path.string());
-    c.meta = {{"source", "nrrd"}, {"path", path.string()}, {"reoriented", reoriented},
+    c.meta = {{"source", "nrrd"},
+              {"path", path.string()},
+              {"reoriented", reoriented},
               {"input_offset_mm", {offset.x(), offset.y(), offset.z()}}};
   } else {
     data::DicomSeries series = data::read_dicom_series(path);
@@ -36,7 +39,9 @@ data::Case load_render_input(const fs::path& path) {
     if (c.id.empty()) c.id = path.parent_path().filename().string();
     c.hu = std::move(series.hu);
     const auto& o = series.scanner_origin_offset_mm;
-    c.meta = {{"source", "dicom"}, {"series_uid", series.series_uid}, {"warnings", series.warnings},
+    c.meta = {{"source", "dicom"},
+              {"series_uid", series.series_uid},
+              {"warnings", series.warnings},
               {"dicom_offset_mm", {o.x(), o.y(), o.z()}}};
   }
   data::validate_case(c, path.string());  // the invariants every case folder satisfies

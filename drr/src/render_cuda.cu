@@ -180,7 +180,7 @@ long long attenuation_on_device(const float* hu_device, float* mu_device, std::s
     check(cudaMemsetAsync(first_bad, 0xff, sizeof(unsigned long long), stream), "clearing the non-finite flag");
     const unsigned threads = 256;
     attenuation_kernel<<<blocks_for(count, threads), threads, 0, stream>>>(hu_device, mu_device, count, model,
-                                                                          first_bad);
+                                                                           first_bad);
     check(cudaGetLastError(), "launching the attenuation kernel");
     check(cudaMemcpyAsync(&host, first_bad, sizeof host, cudaMemcpyDeviceToHost, stream),
           "reading the non-finite flag");
@@ -201,7 +201,7 @@ struct CudaVolume::Impl {
   bool owns_linear = false;
   cudaArray_t array = nullptr;
   cudaTextureObject_t texture = 0;
-  int* support = nullptr;  // 6 ints: cell box [lo, hi)
+  int* support = nullptr;       // 6 ints: cell box [lo, hi)
   cudaEvent_t ready = nullptr;  // the construction work queued on its stream
   // Streams that rendered from this volume and an event after their last render: the destructor waits on them,
   // so no texture, array or buffer is freed under a running kernel.
@@ -234,8 +234,8 @@ CudaVolume::CudaVolume(const float* mu, const GridF& grid, bool host_pointer, co
                        void* stream_ptr, bool borrow)
     : impl_(std::make_unique<Impl>()) {
   XL_CHECK(mu != nullptr, "drr cuda: the volume pointer is null");
-  XL_CHECK(grid.nx > 0 && grid.ny > 0 && grid.nz > 0, "drr cuda: volume dims (", grid.nx, ", ", grid.ny, ", ",
-           grid.nz, ") must all be >= 1");
+  XL_CHECK(grid.nx > 0 && grid.ny > 0 && grid.nz > 0, "drr cuda: volume dims (", grid.nx, ", ", grid.ny, ", ", grid.nz,
+           ") must all be >= 1");
   XL_CHECK(options.siddon || options.trilinear, "drr cuda: a volume needs Siddon or trilinear data (both off)");
   XL_CHECK(!(borrow && host_pointer), "drr cuda: only a device pointer can be borrowed");
   cudaStream_t stream = static_cast<cudaStream_t>(stream_ptr);
@@ -355,17 +355,16 @@ void CudaVolume::render(const std::vector<core::PinholeF>& cameras, const Kernel
                       static_cast<unsigned>(cams.count));
     float* out = out_device + first * view_pixels;
     if (options.integrator == 0) {
-      siddon_kernel<<<blocks, block, 0, stream>>>(impl_->linear, impl_->grid, impl_->support, cams, width, height,
-                                                  out);
+      siddon_kernel<<<blocks, block, 0, stream>>>(impl_->linear, impl_->grid, impl_->support, cams, width, height, out);
     } else {
-      trilinear_kernel<<<blocks, block, 0, stream>>>(impl_->texture, impl_->grid, impl_->support, cams, width,
-                                                     height, options.step_mm, out);
+      trilinear_kernel<<<blocks, block, 0, stream>>>(impl_->texture, impl_->grid, impl_->support, cams, width, height,
+                                                     options.step_mm, out);
     }
     check(cudaGetLastError(), "launching the DRR kernel");
   }
   std::lock_guard<std::mutex> lock(impl_->mutex);
-  auto use = std::find_if(impl_->in_flight.begin(), impl_->in_flight.end(),
-                          [&](const auto& u) { return u.first == stream; });
+  auto use =
+      std::find_if(impl_->in_flight.begin(), impl_->in_flight.end(), [&](const auto& u) { return u.first == stream; });
   if (use == impl_->in_flight.end()) {
     cudaEvent_t event = nullptr;
     check(cudaEventCreateWithFlags(&event, cudaEventDisableTiming), "creating a render event");

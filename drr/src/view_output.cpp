@@ -68,8 +68,8 @@ void dashed_rectangle(cv::Mat& image, const core::Box2D& b, const cv::Scalar& co
     const double len = std::hypot(q.x - p.x, q.y - p.y);
     for (double s = 0; s < len; s += 2 * dash) {
       const double e = std::min(len, s + dash);
-      cv::line(image, p + (q - p) * (s / std::max(len, 1e-9)), p + (q - p) * (e / std::max(len, 1e-9)), color, thickness,
-               cv::LINE_AA);
+      cv::line(image, p + (q - p) * (s / std::max(len, 1e-9)), p + (q - p) * (e / std::max(len, 1e-9)), color,
+               thickness, cv::LINE_AA);
     }
   };
   line({b.x0, b.y0}, {b.x1, b.y0});
@@ -89,8 +89,9 @@ void draw_boxes(cv::Mat& image, const std::vector<core::ViewBox2D>& boxes) {
     else
       cv::rectangle(image, cv::Point2d(box.x0, box.y0), cv::Point2d(box.x1, box.y1), color, thickness, cv::LINE_AA);
     const auto& c = b.projection.center_uv;
-    if (c.allFinite()) cv::drawMarker(image, cv::Point2d(c.x(), c.y()), cv::Scalar(0, 255, 255), cv::MARKER_CROSS,
-                                      std::max(4, image.cols / 128), thickness);
+    if (c.allFinite())
+      cv::drawMarker(image, cv::Point2d(c.x(), c.y()), cv::Scalar(0, 255, 255), cv::MARKER_CROSS,
+                     std::max(4, image.cols / 128), thickness);
     cv::putText(image, b.nodule_id, cv::Point2d(box.x0, std::max(10.0, box.y0 - 3)), cv::FONT_HERSHEY_SIMPLEX,
                 0.4 * scale, color, 1, cv::LINE_AA);
   }
@@ -117,9 +118,10 @@ core::ViewSet write_views(const fs::path& dir, const std::string& case_id, const
   core::ViewSet set;
   set.case_id = case_id;
   set.render = render_options.to_json();
-  set.render["png_window"] = {{"kind", "linear"},
-                              {"png_l_max", out.png_l_max},
-                              {"formula", "png = round(65535 * clamp(L / png_l_max, 0, 1)); L = png / 65535 * png_l_max"}};
+  set.render["png_window"] = {
+      {"kind", "linear"},
+      {"png_l_max", out.png_l_max},
+      {"formula", "png = round(65535 * clamp(L / png_l_max, 0, 1)); L = png / 65535 * png_l_max"}};
   set.render["line_integral"] = "float32 .npy, integral of mu ds (unitless), rays through pixel centres";
   out.truth.validate("truth filter");
   set.render["truth_filter"] = {{"min_diameter_mm", out.truth.min_diameter_mm}, {"min_readers", out.truth.min_readers}};
@@ -129,7 +131,8 @@ core::ViewSet write_views(const fs::path& dir, const std::string& case_id, const
   std::vector<float> transmitted;
   if (out.transmission) {
     transmitted = transmission(images, out.photons, out.noise_seed);
-    set.render["transmission"] = {{"photons", out.photons}, {"noise_seed", out.noise_seed},
+    set.render["transmission"] = {{"photons", out.photons},
+                                  {"noise_seed", out.noise_seed},
                                   {"formula", "I/I0 = exp(-L), Poisson(photons * exp(-L)) / photons when photons > 0"}};
   }
   const int H = images.height, W = images.width;

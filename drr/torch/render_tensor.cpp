@@ -53,9 +53,9 @@ ResidentVolume::ResidentVolume(const torch::Tensor& hu, const core::VolumeGeomet
   void* stream = at::cuda::getCurrentCUDAStream(hu.device().index()).stream();
   const torch::Tensor hu_f = hu.to(torch::kFloat32).contiguous();
   mu_ = torch::empty_like(hu_f);
-  const long long bad = cuda::attenuation_on_device(hu_f.data_ptr<float>(), mu_.data_ptr<float>(),
-                                                    static_cast<std::size_t>(mu_.numel()), options.attenuation(),
-                                                    stream);
+  const long long bad =
+      cuda::attenuation_on_device(hu_f.data_ptr<float>(), mu_.data_ptr<float>(), static_cast<std::size_t>(mu_.numel()),
+                                  options.attenuation(), stream);
   XL_CHECK(bad < 0, "drr: volume voxel ", bad, " is not finite");
   cuda::VolumeOptions vo;
   vo.siddon = prepared_siddon_;
@@ -80,8 +80,7 @@ torch::Tensor ResidentVolume::render(const core::Rig& rig, const RenderOptions& 
     cpu.device = Device::kCpu;
     cpu.mask = false;
     DrrImages images = render_attenuation(*mu_cpu_, rig, cpu);
-    return torch::from_blob(images.line_integral.data(), {images.views, images.height, images.width},
-                            torch::kFloat32)
+    return torch::from_blob(images.line_integral.data(), {images.views, images.height, images.width}, torch::kFloat32)
         .clone();
   }
   const bool siddon = options.integrator == Integrator::kSiddon;

@@ -26,7 +26,8 @@ std::string text_field(const json& obj, const char* key, const std::string& wher
 Box2DRecord parse_box(const json& b, core::BoxSource source, const std::string& where) {
   XL_CHECK(b.is_object(), where, ": expected an object, got ", b.dump());
   static const std::set<std::string> known = {"bbox_xyxy", "score", "label", "id", "ignore"};
-  for (auto it = b.begin(); it != b.end(); ++it) XL_CHECK(known.count(it.key()), where, ": unknown field '", it.key(), "'");
+  for (auto it = b.begin(); it != b.end(); ++it)
+    XL_CHECK(known.count(it.key()), where, ": unknown field '", it.key(), "'");
   Box2DRecord r;
   XL_CHECK(b.contains("bbox_xyxy"), where, ": missing 'bbox_xyxy'");
   const json& v = b["bbox_xyxy"];
@@ -83,7 +84,8 @@ BoxSet2D parse_box_set2d(const std::string& text, const std::string& origin) {
   XL_CHECK(core::json_value(doc, "format", std::string(), origin) == "xraylift.boxes2d", origin, ": 'format' is ",
            doc.contains("format") ? doc["format"].dump() : std::string("missing"), ", expected \"xraylift.boxes2d\"");
   XL_CHECK(core::json_value(doc, "version", 0, origin) == 1, origin, ": 'version' must be 1");
-  if (doc.contains("units")) XL_CHECK(doc["units"] == "px", origin, ": 'units' is ", doc["units"].dump(), ", expected \"px\"");
+  if (doc.contains("units"))
+    XL_CHECK(doc["units"] == "px", origin, ": 'units' is ", doc["units"].dump(), ", expected \"px\"");
   BoxSet2D set;
   XL_CHECK(doc.contains("source") && doc["source"].is_string() &&
                (doc["source"] == "truth" || doc["source"] == "prediction"),
@@ -96,7 +98,8 @@ BoxSet2D parse_box_set2d(const std::string& text, const std::string& origin) {
     std::string where = core::cat(origin, ": images[", i, "]");
     XL_CHECK(ji.is_object(), where, ": expected an object");
     static const std::set<std::string> known = {"image_id", "case_id", "view", "width", "height", "boxes"};
-    for (auto it = ji.begin(); it != ji.end(); ++it) XL_CHECK(known.count(it.key()), where, ": unknown field '", it.key(), "'");
+    for (auto it = ji.begin(); it != ji.end(); ++it)
+      XL_CHECK(known.count(it.key()), where, ": unknown field '", it.key(), "'");
     Image2D img;
     img.image_id = text_field(ji, "image_id", where, true);
     XL_CHECK(!img.image_id.empty(), where, ": empty image_id");
@@ -116,7 +119,9 @@ BoxSet2D parse_box_set2d(const std::string& text, const std::string& origin) {
   return set;
 }
 
-BoxSet2D read_box_set2d(const std::filesystem::path& path) { return parse_box_set2d(core::read_file(path), path.string()); }
+BoxSet2D read_box_set2d(const std::filesystem::path& path) {
+  return parse_box_set2d(core::read_file(path), path.string());
+}
 
 std::string to_json(const BoxSet2D& set, int indent) {
   json images = json::array();
@@ -137,9 +142,13 @@ std::string to_json(const BoxSet2D& set, int indent) {
     ji["boxes"] = std::move(boxes);
     images.push_back(std::move(ji));
   }
-  return json{{"format", "xraylift.boxes2d"}, {"version", 1}, {"units", "px"},
-              {"source", core::to_string(set.source)}, {"images", std::move(images)}}
-             .dump(indent) + "\n";
+  return json{{"format", "xraylift.boxes2d"},
+              {"version", 1},
+              {"units", "px"},
+              {"source", core::to_string(set.source)},
+              {"images", std::move(images)}}
+             .dump(indent) +
+         "\n";
 }
 
 void write_box_set2d(const std::filesystem::path& path, const BoxSet2D& set) {
@@ -171,8 +180,8 @@ std::map<std::string, Coco2DResult> evaluate_views(const BoxSet2D& truth, const 
              "' is not in the truth file ", truth_origin);
     for (std::size_t b = 0; b < img.boxes.size(); ++b) {
       const double s = img.boxes[b].score;
-      XL_CHECK(std::isfinite(s) && s >= 0 && s <= 1, prediction_origin, ": images[", i, "] (", img.image_id,
-               ").boxes[", b, "].score = ", s, ", expected a number in [0, 1]");
+      XL_CHECK(std::isfinite(s) && s >= 0 && s <= 1, prediction_origin, ": images[", i, "] (", img.image_id, ").boxes[",
+               b, "].score = ", s, ", expected a number in [0, 1]");
       const Detection2D d{img.image_id, img.boxes[b].box, s};
       all.second.push_back(d);
       if (!it->second.empty()) groups["view " + it->second].second.push_back(d);

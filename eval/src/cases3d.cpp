@@ -49,8 +49,7 @@ std::vector<EvalCase> pair_cases(const core::BoxSet& truth, const std::string& t
   std::vector<EvalCase> cases;
   std::unordered_map<std::string, std::size_t> index;
   for (const auto& c : truth.cases) {
-    XL_CHECK(index.emplace(c.case_id, cases.size()).second, truth_origin, ": case_id '", c.case_id,
-             "' appears twice");
+    XL_CHECK(index.emplace(c.case_id, cases.size()).second, truth_origin, ": case_id '", c.case_id, "' appears twice");
     EvalCase ec{c.case_id, c.boxes, {}};
     core::apply_truth_filter(ec.truths, filter);
     for (auto& t : ec.truths)

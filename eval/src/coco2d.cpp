@@ -13,8 +13,8 @@ namespace xraylift::eval {
 namespace {
 
 void validate_box2d(const core::Box2D& b, const std::string& where) {
-  XL_CHECK(std::isfinite(b.x0) && std::isfinite(b.y0) && std::isfinite(b.x1) && std::isfinite(b.y1), where,
-           ": box [", b.x0, ", ", b.y0, ", ", b.x1, ", ", b.y1, "] is not finite");
+  XL_CHECK(std::isfinite(b.x0) && std::isfinite(b.y0) && std::isfinite(b.x1) && std::isfinite(b.y1), where, ": box [",
+           b.x0, ", ", b.y0, ", ", b.x1, ", ", b.y1, "] is not finite");
   XL_CHECK(b.x1 >= b.x0 && b.y1 >= b.y0, where, ": box [", b.x0, ", ", b.y0, ", ", b.x1, ", ", b.y1,
            "] is inverted, expected x0 <= x1 and y0 <= y1");
 }
@@ -62,8 +62,7 @@ Coco2DResult evaluate_coco2d(const std::vector<GroundTruth2D>& truths, const std
                              const Coco2DOptions& options) {
   Coco2DResult result;
   result.iou_thresholds = options.iou_thresholds.empty() ? default_coco_iou_thresholds() : options.iou_thresholds;
-  XL_CHECK(options.max_detections > 0, "evaluate_coco2d: max_detections = ", options.max_detections,
-           ", expected > 0");
+  XL_CHECK(options.max_detections > 0, "evaluate_coco2d: max_detections = ", options.max_detections, ", expected > 0");
   for (double t : result.iou_thresholds) {
     XL_CHECK(std::isfinite(t) && t > 0 && t <= 1, "evaluate_coco2d: IoU threshold ", t, ", expected (0, 1]");
   }
@@ -92,7 +91,11 @@ Coco2DResult evaluate_coco2d(const std::vector<GroundTruth2D>& truths, const std
 
   // Detections of all images in pycocotools' accumulate order: stable by descending score over the
   // concatenation of the images' (already sorted) lists.
-  struct Ref { const Detection2D* det; std::size_t image; std::size_t index; };
+  struct Ref {
+    const Detection2D* det;
+    std::size_t image;
+    std::size_t index;
+  };
   std::vector<Ref> order;
   std::vector<const ImageEntry*> image_list;
   std::vector<std::vector<std::vector<double>>> image_ious;
@@ -133,7 +136,8 @@ Coco2DResult evaluate_coco2d(const std::vector<GroundTruth2D>& truths, const std
     for (std::size_t i = pr.size(); i-- > 1;) pr[i - 1] = std::max(pr[i - 1], pr[i]);
     std::vector<double> q(rec_thrs.size(), 0.0);
     for (std::size_t ri = 0; ri < rec_thrs.size(); ++ri) {
-      const std::size_t pi = static_cast<std::size_t>(std::lower_bound(rc.begin(), rc.end(), rec_thrs[ri]) - rc.begin());
+      const std::size_t pi =
+          static_cast<std::size_t>(std::lower_bound(rc.begin(), rc.end(), rec_thrs[ri]) - rc.begin());
       if (pi >= rc.size()) break;
       q[ri] = pr[pi];
     }
@@ -153,7 +157,8 @@ Coco2DResult evaluate_coco2d(const std::vector<GroundTruth2D>& truths, const std
   if (result.num_truths == 0) {
     result.ap50_95 = result.ar100 = -1;
   } else {
-    result.ap50_95 = std::accumulate(result.ap_per_iou.begin(), result.ap_per_iou.end(), 0.0) / result.ap_per_iou.size();
+    result.ap50_95 =
+        std::accumulate(result.ap_per_iou.begin(), result.ap_per_iou.end(), 0.0) / result.ap_per_iou.size();
     result.ar100 = std::accumulate(recall_per_iou.begin(), recall_per_iou.end(), 0.0) / recall_per_iou.size();
   }
   return result;

@@ -17,7 +17,8 @@ std::vector<std::size_t> score_order(const std::vector<core::BoxRecord>& preds, 
   std::vector<std::size_t> order(preds.size());
   std::iota(order.begin(), order.end(), 0);
   if (devkit_ties) std::reverse(order.begin(), order.end());
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return preds[a].score > preds[b].score; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return preds[a].score > preds[b].score; });
   return order;
 }
 
@@ -44,7 +45,8 @@ std::vector<RankedMatch> merge_ranked(const std::vector<const CaseMatches*>& cas
   if (devkit_ties)
     std::stable_sort(all.begin(), all.end(), devkit_ranks_before);
   else
-    std::stable_sort(all.begin(), all.end(), [](const RankedMatch& a, const RankedMatch& b) { return a.score > b.score; });
+    std::stable_sort(all.begin(), all.end(),
+                     [](const RankedMatch& a, const RankedMatch& b) { return a.score > b.score; });
   return all;
 }
 
@@ -103,8 +105,8 @@ CaseMatches match_by_relative_distance(const EvalCase& c, double radius_fraction
 }
 
 CaseMatches match_by_iou(const EvalCase& c, double iou_threshold) {
-  XL_CHECK(std::isfinite(iou_threshold) && iou_threshold >= 0 && iou_threshold < 1, "IoU threshold ",
-           iou_threshold, ", expected a value in [0, 1)");
+  XL_CHECK(std::isfinite(iou_threshold) && iou_threshold >= 0 && iou_threshold < 1, "IoU threshold ", iou_threshold,
+           ", expected a value in [0, 1)");
   CaseMatches out;
   out.num_truths = count_valid(c);
   std::vector<bool> taken(c.truths.size(), false);

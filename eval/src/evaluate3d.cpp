@@ -30,7 +30,8 @@ CaseResults per_case(const std::vector<EvalCase>& cases, const Eval3DOptions& o)
   for (const auto& c : cases) r.froc.push_back(froc_case(c, o.froc));
   for (double t : o.distance_thresholds_mm) {
     r.distance.emplace_back();
-    for (std::size_t c = 0; c < cases.size(); ++c) r.distance.back().push_back(positioned(match_by_distance(cases[c], t), c));
+    for (std::size_t c = 0; c < cases.size(); ++c)
+      r.distance.back().push_back(positioned(match_by_distance(cases[c], t), c));
   }
   for (double f : o.relative_thresholds) {
     r.relative.emplace_back();
@@ -86,7 +87,7 @@ Metrics3D reduce(const CaseResults& r, const std::vector<std::size_t>& sample, c
 // each sample's ranked lists are the global ones with entry copies repeated by weight (no re-sorting).
 struct GlobalRanking {
   std::vector<std::pair<FrocEntry, std::size_t>> froc;
-  std::vector<int> truths_per_case;  // non-ignored
+  std::vector<int> truths_per_case;                                        // non-ignored
   std::vector<std::vector<std::pair<RankedMatch, std::size_t>>> distance;  // [threshold]
 };
 
@@ -97,12 +98,14 @@ GlobalRanking rank_globally(const CaseResults& r) {
     for (double s : r.froc[c].hit_scores) g.froc.push_back({{s, true}, c});
     for (double s : r.froc[c].fp_scores) g.froc.push_back({{s, false}, c});
   }
-  std::stable_sort(g.froc.begin(), g.froc.end(), [](const auto& a, const auto& b) { return a.first.score > b.first.score; });
+  std::stable_sort(g.froc.begin(), g.froc.end(),
+                   [](const auto& a, const auto& b) { return a.first.score > b.first.score; });
   for (const auto& per_case : r.distance) {
     std::vector<std::pair<RankedMatch, std::size_t>> all;
     for (std::size_t c = 0; c < per_case.size(); ++c)
       for (const auto& m : per_case[c].matches) all.push_back({m, c});
-    std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return devkit_ranks_before(a.first, b.first); });
+    std::stable_sort(all.begin(), all.end(),
+                     [](const auto& a, const auto& b) { return devkit_ranks_before(a.first, b.first); });
     g.distance.push_back(std::move(all));
   }
   return g;
@@ -128,7 +131,8 @@ Metrics3D reduce_weighted(const GlobalRanking& g, const std::vector<int>& weight
   double ap_sum = 0;
   bool defined = true;
   for (std::size_t k = 0; k < o.distance_thresholds_mm.size(); ++k) {
-    const DistanceCurve d = accumulate_distance_ranked(expand(g.distance[k], weight), npos, o.distance_thresholds_mm[k]);
+    const DistanceCurve d =
+        accumulate_distance_ranked(expand(g.distance[k], weight), npos, o.distance_thresholds_mm[k]);
     defined = defined && d.ap >= 0;
     ap_sum += d.ap;
     if (o.distance_thresholds_mm[k] == o.tp_threshold_mm) {
@@ -179,8 +183,8 @@ void validate(const Eval3DOptions& o) {
     check(std::isfinite(t) && t > 0, core::cat("eval options: distance threshold ", t, " mm, expected > 0"));
     has_tp = has_tp || t == o.tp_threshold_mm;
   }
-  check(has_tp, core::cat("eval options: tp_threshold_mm = ", o.tp_threshold_mm,
-                          " must be one of distance_thresholds_mm"));
+  check(has_tp,
+        core::cat("eval options: tp_threshold_mm = ", o.tp_threshold_mm, " must be one of distance_thresholds_mm"));
   for (double t : o.iou_thresholds)
     check(std::isfinite(t) && t >= 0 && t < 1, core::cat("eval options: IoU threshold ", t, ", expected [0, 1)"));
   for (double f : o.relative_thresholds)
@@ -193,8 +197,8 @@ void validate(const Eval3DOptions& o) {
           core::cat("eval options: size bin [", b.min_mm, ", ", b.max_mm, "), expected 0 <= min < max"));
   check(o.bootstrap_samples >= 0 && o.bootstrap_samples <= 100000,
         core::cat("eval options: bootstrap_samples = ", o.bootstrap_samples, ", expected 0..100000"));
-  check(o.confidence > 0 && o.confidence < 1, core::cat("eval options: confidence = ", o.confidence,
-                                                        ", expected a value in (0, 1)"));
+  check(o.confidence > 0 && o.confidence < 1,
+        core::cat("eval options: confidence = ", o.confidence, ", expected a value in (0, 1)"));
   check(std::isfinite(o.truth_filter.min_diameter_mm) && o.truth_filter.min_diameter_mm >= 0,
         core::cat("eval options: min_diameter_mm = ", o.truth_filter.min_diameter_mm, ", expected >= 0"));
   check(o.truth_filter.min_readers >= 0 && o.truth_filter.min_readers <= 4,
@@ -222,7 +226,8 @@ Metrics3D compute_metrics(const std::vector<EvalCase>& cases, const Eval3DOption
 Metrics3D resample_metrics(const std::vector<EvalCase>& cases, const std::vector<int>& draws,
                            const Eval3DOptions& options) {
   validate(options);
-  XL_CHECK(draws.size() == cases.size(), "resample_metrics: ", draws.size(), " draw counts for ", cases.size(), " cases");
+  XL_CHECK(draws.size() == cases.size(), "resample_metrics: ", draws.size(), " draw counts for ", cases.size(),
+           " cases");
   for (int d : draws) XL_CHECK(d >= 0, "resample_metrics: negative draw count ", d);
   return reduce_weighted(rank_globally(per_case(cases, options)), draws, options);
 }
@@ -263,9 +268,8 @@ Eval3DResult evaluate_3d(const std::vector<EvalCase>& cases, const Eval3DOptions
 
   if (options.breakdowns) {
     for (const auto& bin : options.size_bins) {
-      const auto sub = restricted(cases, [&](const core::BoxRecord& t) {
-        return t.diameter() >= bin.min_mm && t.diameter() < bin.max_mm;
-      });
+      const auto sub = restricted(
+          cases, [&](const core::BoxRecord& t) { return t.diameter() >= bin.min_mm && t.diameter() < bin.max_mm; });
       result.breakdowns.push_back({"size", bin.label(), compute_metrics(sub, options)});
     }
     std::map<int, int> reader_counts;
@@ -274,8 +278,8 @@ Eval3DResult evaluate_3d(const std::vector<EvalCase>& cases, const Eval3DOptions
         if (!t.ignore && t.readers > 0) ++reader_counts[t.readers];
     for (const auto& [readers, count] : reader_counts) {
       const auto sub = restricted(cases, [r = readers](const core::BoxRecord& t) { return t.readers == r; });
-      result.breakdowns.push_back({"readers", core::cat(readers, readers == 1 ? " reader" : " readers"),
-                                   compute_metrics(sub, options)});
+      result.breakdowns.push_back(
+          {"readers", core::cat(readers, readers == 1 ? " reader" : " readers"), compute_metrics(sub, options)});
     }
   }
   return result;
@@ -290,7 +294,8 @@ nlohmann::json to_json(const Metrics3D& m, bool with_curves) {
                {"num_false_positives", m.froc.num_false_positives}};
   json at_rates = json::array();
   for (std::size_t k = 0; k < m.froc.fp_rates.size(); ++k)
-    at_rates.push_back({{"fp_per_scan", m.froc.fp_rates[k]}, {"sensitivity", value_or_null(m.froc.sensitivity_at_rates[k])}});
+    at_rates.push_back(
+        {{"fp_per_scan", m.froc.fp_rates[k]}, {"sensitivity", value_or_null(m.froc.sensitivity_at_rates[k])}});
   froc["sensitivity_at"] = at_rates;
   if (with_curves) {
     froc["curve"] = {{"fps", m.froc.fps}, {"sensitivity", m.froc.sensitivity}};
@@ -298,25 +303,34 @@ nlohmann::json to_json(const Metrics3D& m, bool with_curves) {
   json dist = json::array();
   for (const auto& d : m.distance) {
     json e = {{"threshold_mm", d.threshold}, {"ap", value_or_null(d.ap)}, {"ate_mm", value_or_null(d.ate_mm)},
-              {"ase", value_or_null(d.ase)}, {"num_tp", d.num_tp}, {"num_fp", d.num_fp}};
+              {"ase", value_or_null(d.ase)}, {"num_tp", d.num_tp},        {"num_fp", d.num_fp}};
     if (with_curves) e["precision_101"] = d.precision;
     dist.push_back(std::move(e));
   }
   json rel = json::array();
   for (const auto& d : m.relative)
-    rel.push_back({{"radius_fraction", d.threshold}, {"ap", value_or_null(d.ap)}, {"ate_mm", value_or_null(d.ate_mm)},
-                   {"num_tp", d.num_tp}, {"num_fp", d.num_fp}});
+    rel.push_back({{"radius_fraction", d.threshold},
+                   {"ap", value_or_null(d.ap)},
+                   {"ate_mm", value_or_null(d.ate_mm)},
+                   {"num_tp", d.num_tp},
+                   {"num_fp", d.num_fp}});
   json iou = json::array();
   for (const auto& c : m.iou)
-    iou.push_back({{"iou_threshold", c.threshold}, {"ap", value_or_null(c.ap)}, {"num_tp", c.num_tp}, {"num_fp", c.num_fp}});
+    iou.push_back(
+        {{"iou_threshold", c.threshold}, {"ap", value_or_null(c.ap)}, {"num_tp", c.num_tp}, {"num_fp", c.num_fp}});
   return {{"num_cases", m.num_cases},
           {"num_truths", m.num_truths},
           {"num_ignored_truths", m.num_ignored_truths},
           {"num_predictions", m.num_predictions},
           {"froc", froc},
-          {"nuscenes", {{"map", value_or_null(m.map)}, {"ate_mm", value_or_null(m.ate_mm)},
-                        {"ase", value_or_null(m.ase)}, {"score", value_or_null(m.score)}, {"per_threshold", dist},
-                        {"map_radius_relative", value_or_null(m.map_relative)}, {"radius_relative", rel}}},
+          {"nuscenes",
+           {{"map", value_or_null(m.map)},
+            {"ate_mm", value_or_null(m.ate_mm)},
+            {"ase", value_or_null(m.ase)},
+            {"score", value_or_null(m.score)},
+            {"per_threshold", dist},
+            {"map_radius_relative", value_or_null(m.map_relative)},
+            {"radius_relative", rel}}},
           {"iou_ap", iou}};
 }
 
@@ -341,8 +355,11 @@ nlohmann::json to_json(const Eval3DResult& r, const Eval3DOptions& o) {
     auto iv = [](const Interval& i) { return json::array({value_or_null(i.lower), value_or_null(i.upper)}); };
     json sens = json::array();
     for (const auto& i : r.sensitivity_ci) sens.push_back(iv(i));
-    doc["bootstrap"] = {{"samples", r.bootstrap_samples}, {"cpm", iv(r.cpm_ci)}, {"map", iv(r.map_ci)},
-                        {"score", iv(r.score_ci)}, {"sensitivity_at", sens}};
+    doc["bootstrap"] = {{"samples", r.bootstrap_samples},
+                        {"cpm", iv(r.cpm_ci)},
+                        {"map", iv(r.map_ci)},
+                        {"score", iv(r.score_ci)},
+                        {"sensitivity_at", sens}};
   }
   json br = json::array();
   for (const auto& b : r.breakdowns) {

@@ -38,7 +38,8 @@ Eval3DOptions eval3d_options_from_config(const core::Config& c) {
   try {
     validate(o);
   } catch (const core::ConfigError& e) {
-    throw core::ConfigError(core::cat("config: ", e.what(), " (set under eval: in the config or with --set eval.KEY=...)"));
+    throw core::ConfigError(
+        core::cat("config: ", e.what(), " (set under eval: in the config or with --set eval.KEY=...)"));
   }
   return o;
 }

@@ -16,8 +16,10 @@ cv::Scalar bgr(const std::array<int, 3>& rgb) { return cv::Scalar(rgb[2], rgb[1]
 
 std::string tick_text(double v) {
   char buf[32];
-  if (std::abs(v - std::round(v)) < 1e-9) std::snprintf(buf, sizeof buf, "%.0f", v);
-  else std::snprintf(buf, sizeof buf, "%.3g", v);
+  if (std::abs(v - std::round(v)) < 1e-9)
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+  else
+    std::snprintf(buf, sizeof buf, "%.3g", v);
   return buf;
 }
 
@@ -31,8 +33,8 @@ void centred_text(cv::Mat& img, const std::string& text, cv::Point centre, doubl
 }  // namespace
 
 std::array<int, 3> series_colour(std::size_t i) {
-  static const std::array<int, 3> cycle[] = {{0, 114, 178},  {213, 94, 0},   {0, 158, 115}, {204, 121, 167},
-                                             {230, 159, 0},  {86, 180, 233}, {90, 90, 90},  {240, 228, 66}};
+  static const std::array<int, 3> cycle[] = {{0, 114, 178}, {213, 94, 0},   {0, 158, 115}, {204, 121, 167},
+                                             {230, 159, 0}, {86, 180, 233}, {90, 90, 90},  {240, 228, 66}};
   return cycle[i % (sizeof cycle / sizeof cycle[0])];
 }
 
@@ -75,10 +77,12 @@ std::vector<unsigned char> render_plot_png(const PlotSpec& s) {
     int baseline = 0;
     const cv::Size sz = cv::getTextSize(s.y_label, cv::FONT_HERSHEY_SIMPLEX, 0.6, 1, &baseline);
     cv::Mat label(sz.height + baseline + 6, sz.width + 6, CV_8UC3, cv::Scalar(255, 255, 255));
-    cv::putText(label, s.y_label, {3, sz.height + 3}, cv::FONT_HERSHEY_SIMPLEX, 0.6, cv::Scalar(20, 20, 20), 1, cv::LINE_AA);
+    cv::putText(label, s.y_label, {3, sz.height + 3}, cv::FONT_HERSHEY_SIMPLEX, 0.6, cv::Scalar(20, 20, 20), 1,
+                cv::LINE_AA);
     cv::rotate(label, label, cv::ROTATE_90_COUNTERCLOCKWISE);
     const int y0 = std::max(0, area.y + area.height / 2 - label.rows / 2);
-    if (label.rows + y0 <= img.rows && label.cols + 8 <= img.cols) label.copyTo(img(cv::Rect(8, y0, label.cols, label.rows)));
+    if (label.rows + y0 <= img.rows && label.cols + 8 <= img.cols)
+      label.copyTo(img(cv::Rect(8, y0, label.cols, label.rows)));
   }
 
   // Series, clipped to the plot area.
@@ -107,8 +111,8 @@ std::vector<unsigned char> render_plot_png(const PlotSpec& s) {
   }
   if (!named.empty()) {
     const int row_h = 22, box_w = text_width + 56, box_h = row_h * static_cast<int>(named.size()) + 10;
-    const cv::Rect box(std::max(area.x + 4, area.x + area.width - box_w - 10), area.y + area.height - box_h - 10,
-                       box_w, box_h);
+    const cv::Rect box(std::max(area.x + 4, area.x + area.width - box_w - 10), area.y + area.height - box_h - 10, box_w,
+                       box_h);
     cv::rectangle(img, box, cv::Scalar(255, 255, 255), cv::FILLED);
     cv::rectangle(img, box, cv::Scalar(160, 160, 160), 1);
     for (std::size_t k = 0; k < named.size(); ++k) {

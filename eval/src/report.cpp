@@ -49,10 +49,11 @@ std::string markdown_3d(const Eval3DResult& r, const Eval3DOptions& o, const Rep
      << "- Truth: `" << src.truth << "` (" << m.num_cases << " cases, " << m.num_truths << " nodules counted, "
      << m.num_ignored_truths << " ignore regions)\n"
      << "- Predictions: `" << src.predictions << "` (" << m.num_predictions << " boxes)\n"
-     << "- Truth filter: diameter >= " << o.truth_filter.min_diameter_mm << " mm, readers >= "
-     << o.truth_filter.min_readers << " (when known); FROC double detections "
+     << "- Truth filter: diameter >= " << o.truth_filter.min_diameter_mm
+     << " mm, readers >= " << o.truth_filter.min_readers << " (when known); FROC double detections "
      << (o.froc.duplicates_as_false_positives ? "count as false positives" : "ignored (LUNA16)") << "\n";
-  if (ci) md << "- 95 % intervals: " << r.bootstrap_samples << " bootstrap resamples of the cases (LUNA16 percentiles)\n";
+  if (ci)
+    md << "- 95 % intervals: " << r.bootstrap_samples << " bootstrap resamples of the cases (LUNA16 percentiles)\n";
   md << "\n| metric | value | " << (ci ? "95 % CI" : "") << " |\n|---|---|---|\n";
   md << "| CPM (LUNA16) | " << with_ci(m.froc.cpm, r.cpm_ci, ci) << " |\n";
   for (std::size_t k = 0; k < m.froc.fp_rates.size(); ++k)
@@ -117,8 +118,10 @@ PlotSpec froc_plot(const std::vector<std::pair<std::string, const FrocCurve*>>& 
     s.series.push_back(std::move(line));
     s.series.push_back(std::move(points));
   }
-  if (curves.size() == 1 && curves[0].second->cpm >= 0) s.title = "FROC, CPM " + format_metric(curves[0].second->cpm) + " (circles: CPM points)";
-  else s.title = "FROC (circles: CPM points)";
+  if (curves.size() == 1 && curves[0].second->cpm >= 0)
+    s.title = "FROC, CPM " + format_metric(curves[0].second->cpm) + " (circles: CPM points)";
+  else
+    s.title = "FROC (circles: CPM points)";
   return s;
 }
 
@@ -193,9 +196,9 @@ std::vector<fs::path> write_compare_3d(const fs::path& out_dir, const std::vecto
     rows << "| " << n.name << " | " << format_metric(m.froc.cpm) << " | "
          << (n.result.bootstrap_samples > 0
                  ? format_metric(n.result.cpm_ci.lower) + " - " + format_metric(n.result.cpm_ci.upper)
-                 : std::string("")) << " | "
-         << format_metric(m.map) << " | " << format_metric(m.ate_mm, 2) << " | " << format_metric(m.ase) << " | "
-         << format_metric(m.score) << " |";
+                 : std::string(""))
+         << " | " << format_metric(m.map) << " | " << format_metric(m.ate_mm, 2) << " | " << format_metric(m.ase)
+         << " | " << format_metric(m.score) << " |";
     for (const auto& c : m.iou) rows << " " << format_metric(c.ap) << " |";
     rows << "\n";
     json e = to_json(n.result, o);
@@ -216,9 +219,13 @@ json to_json(const Coco2DResult& r) {
   json per_iou = json::array();
   for (std::size_t i = 0; i < r.ap_per_iou.size(); ++i)
     per_iou.push_back({{"iou", r.iou_thresholds[i]}, {"ap", null_if_undefined(r.ap_per_iou[i])}});
-  return {{"ap50", null_if_undefined(r.ap50)}, {"ap75", null_if_undefined(r.ap75)},
-          {"ap50_95", null_if_undefined(r.ap50_95)}, {"ar100", null_if_undefined(r.ar100)},
-          {"num_truths", r.num_truths}, {"num_detections", r.num_detections}, {"ap_per_iou", per_iou},
+  return {{"ap50", null_if_undefined(r.ap50)},
+          {"ap75", null_if_undefined(r.ap75)},
+          {"ap50_95", null_if_undefined(r.ap50_95)},
+          {"ar100", null_if_undefined(r.ar100)},
+          {"num_truths", r.num_truths},
+          {"num_detections", r.num_detections},
+          {"ap_per_iou", per_iou},
           {"precision_at_recall_iou50", r.precision_at_recall_50}};
 }
 

@@ -53,24 +53,28 @@ TEST(BoxSet, RoundTripThroughAFile) {
 TEST(BoxSet, BadInputNamesFileAndEntry) {
   EXPECT_NE(error_of("{not json").find("pred.json: malformed JSON"), std::string::npos);
   // A number too large for a double is a JSON library range error: still an InputError naming the file.
-  EXPECT_NE(error_of(std::string(kHeader) + R"([{"case_id": "A", "boxes": [{"center_mm": [0,0,0], "size_mm": [1e999,1,1]}]}]})")
+  EXPECT_NE(error_of(std::string(kHeader) +
+                     R"([{"case_id": "A", "boxes": [{"center_mm": [0,0,0], "size_mm": [1e999,1,1]}]}]})")
                 .find("pred.json: malformed JSON"),
             std::string::npos);
-  const std::string neg = error_of(std::string(kHeader) +
-                                   R"([{"case_id": "A", "boxes": [{"center_mm": [0,0,0], "size_mm": [1,-2,1]}]}]})");
+  const std::string neg =
+      error_of(std::string(kHeader) + R"([{"case_id": "A", "boxes": [{"center_mm": [0,0,0], "size_mm": [1,-2,1]}]}]})");
   EXPECT_NE(neg.find("cases[0] (A).boxes[0].size_mm[1] = -2"), std::string::npos) << neg;
-  const std::string score = error_of(std::string(kHeader) +
-      R"([{"case_id": "A", "boxes": [{"center_mm": [0,0,0], "size_mm": [1,1,1], "score": 1.5}]}]})");
+  const std::string score =
+      error_of(std::string(kHeader) +
+               R"([{"case_id": "A", "boxes": [{"center_mm": [0,0,0], "size_mm": [1,1,1], "score": 1.5}]}]})");
   EXPECT_NE(score.find("score = 1.5"), std::string::npos) << score;
   const std::string nan = error_of(std::string(kHeader) +
-      R"([{"case_id": "A", "boxes": [{"center_mm": [0,0,"x"], "size_mm": [1,1,1]}]}]})");
+                                   R"([{"case_id": "A", "boxes": [{"center_mm": [0,0,"x"], "size_mm": [1,1,1]}]}]})");
   EXPECT_NE(nan.find("center_mm[2]"), std::string::npos) << nan;
-  EXPECT_NE(error_of(std::string(kHeader) + R"([{"case_id": "A"}, {"case_id": "A"}]})").find("twice"), std::string::npos);
+  EXPECT_NE(error_of(std::string(kHeader) + R"([{"case_id": "A"}, {"case_id": "A"}]})").find("twice"),
+            std::string::npos);
   EXPECT_NE(error_of(R"({"format": "other", "version": 1, "cases": []})").find("xraylift.boxes3d"), std::string::npos);
   // Found by fuzzing: a field of another type was a json type_error, not an InputError naming the field.
   EXPECT_NE(error_of(R"({"format": [1], "version": 1, "cases": []})").find("pred.json.format = [1], expected text"),
             std::string::npos);
-  EXPECT_NE(error_of(R"({"format": "xraylift.boxes3d", "version": "1", "cases": []})").find(".version"), std::string::npos);
+  EXPECT_NE(error_of(R"({"format": "xraylift.boxes3d", "version": "1", "cases": []})").find(".version"),
+            std::string::npos);
   EXPECT_NE(error_of(std::string(kHeader) +
                      R"([{"case_id": "A", "boxes": [{"center_mm": [0,0,0], "size_mm": [1,1,1], "colour": 1}]}]})")
                 .find("unknown field 'colour'"),

@@ -95,8 +95,9 @@ TEST(Config, SectionsShareReadTracking) {
 // both escaped as yaml-cpp / std::filesystem exceptions instead of a ConfigError naming the file.
 TEST(Config, NonTextKeysAndUnopenableBasesAreConfigErrors) {
   const auto dir = xraylift::testing::scratch_dir("config_fuzz_findings");
-  EXPECT_NE(message_of([] { Config::from_yaml("model:\n  [0, 1]: 3\n", "k.yaml"); }).find("under 'model' is not plain text"),
-            std::string::npos);
+  EXPECT_NE(
+      message_of([] { Config::from_yaml("model:\n  [0, 1]: 3\n", "k.yaml"); }).find("under 'model' is not plain text"),
+      std::string::npos);
   write(dir / "key.yaml", "? {a: 1}\n: 2\n");
   EXPECT_NE(message_of([&] { Config::load(dir / "key.yaml"); }).find("key.yaml"), std::string::npos);
   write(dir / "long.yaml", "base: " + std::string(5000, 'x') + ".yaml\n");

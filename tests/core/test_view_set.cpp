@@ -59,7 +59,8 @@ TEST(ViewSet, BadFilesNameTheEntry) {
     write_file_atomic(dir / "t.json", doc);
     EXPECT_THROW(read_view_set(dir / "t.json"), InputError) << doc;
   }
-  write_file_atomic(dir / "a.json", R"({"format": "xraylift.views", "version": 1, "case_id": "c", "cams": [{"width": 4}]})");
+  write_file_atomic(dir / "a.json",
+                    R"({"format": "xraylift.views", "version": 1, "case_id": "c", "cams": [{"width": 4}]})");
   try {
     read_view_set(dir / "a.json");
     FAIL();

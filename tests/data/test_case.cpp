@@ -42,7 +42,10 @@ TEST(Case, SaveLoadRoundTrip) {
   data::save_case(dir, c2);
   EXPECT_TRUE(data::load_case(dir).nodules.empty());
   int entries = 0;
-  for (const auto& e : fs::directory_iterator(dir.parent_path())) { (void)e; ++entries; }
+  for (const auto& e : fs::directory_iterator(dir.parent_path())) {
+    (void)e;
+    ++entries;
+  }
   EXPECT_EQ(entries, 1);
 }
 

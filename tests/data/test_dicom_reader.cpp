@@ -67,12 +67,15 @@ TEST(DicomReader, ReadsTheLidcSample) {
         for (int i = 0; i < s.hu.dims().x(); ++i) {
           const Eigen::Vector3d p = s.hu.index_to_world(Eigen::Vector3d(i, j, k));
           const int hu = s.hu.at(i, j, k);
-          if (p.z() < 20 || p.z() >= 80 || p.y() < -70 || p.y() > 40 || std::abs(p.x()) > 110 || hu <= -150 || hu >= 250) continue;
+          if (p.z() < 20 || p.z() >= 80 || p.y() < -70 || p.y() > 40 || std::abs(p.x()) > 110 || hu <= -150 ||
+              hu >= 250)
+            continue;
           sum_x += p.x();
           n += 1;
         }
     ASSERT_GT(n, 1e4);
-    EXPECT_GT(sum_x / n, 10.0) << "soft-tissue centroid x " << sum_x / n << " mm (measured +24.8: the heart is on the left)";
+    EXPECT_GT(sum_x / n, 10.0) << "soft-tissue centroid x " << sum_x / n
+                               << " mm (measured +24.8: the heart is on the left)";
   }
   // World mapping of a pixel: the centre pixel of the middle slice is near the world origin.
   const Eigen::Vector3d p = data::dicom_pixel_to_world(s, 255.5, 255.5, s.scanner_origin_offset_mm.z());
@@ -145,7 +148,8 @@ TEST(DicomReaderBadInput, TwoSeriesPickTheLargerOrTheOneAskedFor) {
   o.uid_seed = 2;
   o.description = "other";
   data::write_dicom_series(other, small, o);
-  for (const auto& e : fs::directory_iterator(other)) fs::copy_file(e.path(), a / ("b-" + e.path().filename().string()));
+  for (const auto& e : fs::directory_iterator(other))
+    fs::copy_file(e.path(), a / ("b-" + e.path().filename().string()));
   const auto s = data::read_dicom_series(a);
   EXPECT_EQ(s.hu.dims().z(), 8);
   EXPECT_TRUE(any_warning(s, "ignored series", "4 files"));
@@ -173,7 +177,8 @@ TEST(DicomReaderBadInput, NonUniformSpacingResamplesOrRejects) {
     OFString x, y;
     d.findAndGetOFString(DCM_ImagePositionPatient, x, 0);
     d.findAndGetOFString(DCM_ImagePositionPatient, y, 1);
-    d.putAndInsertString(DCM_ImagePositionPatient, (std::string(x.c_str()) + "\\" + y.c_str() + "\\" + std::to_string(z + 2.5)).c_str());
+    d.putAndInsertString(DCM_ImagePositionPatient,
+                         (std::string(x.c_str()) + "\\" + y.c_str() + "\\" + std::to_string(z + 2.5)).c_str());
   });
   const auto s = data::read_dicom_series(dir);
   EXPECT_TRUE(s.resampled);
@@ -220,7 +225,8 @@ TEST(DicomReaderBadInput, FlippedOrientationIsReoriented) {
   // Declare rows running toward -y: same pixels, so the volume must come back mirrored in y.
   const auto v = testing_dicom::ramp_volume();
   for (const auto& e : fs::directory_iterator(dir))
-    testing_dicom::edit_dicom(e.path(), [](DcmDataset& d) { d.putAndInsertString(DCM_ImageOrientationPatient, "1\\0\\0\\0\\-1\\0"); });
+    testing_dicom::edit_dicom(
+        e.path(), [](DcmDataset& d) { d.putAndInsertString(DCM_ImageOrientationPatient, "1\\0\\0\\0\\-1\\0"); });
   const auto s = data::read_dicom_series(dir);
   ASSERT_EQ(s.hu.dims(), v.dims());
   EXPECT_EQ(s.hu.at(2, 0, 3), v.at(2, 19, 3));
@@ -271,7 +277,8 @@ void expect_world_positions(const data::DicomSeries& s, const core::VolumeI16& w
         const Eigen::Vector3i ijk = idx.array().round().cast<int>();
         ASSERT_LT((idx - ijk.cast<double>()).norm(), 1e-6) << what << ": pixel (" << c << ", " << r << ", " << k << ")";
         ASSERT_TRUE(s.hu.in_bounds(ijk.x(), ijk.y(), ijk.z())) << what;
-        ASSERT_EQ(s.hu.at(ijk.x(), ijk.y(), ijk.z()), written.at(c, r, k)) << what << ": pixel (" << c << ", " << r << ", " << k << ")";
+        ASSERT_EQ(s.hu.at(ijk.x(), ijk.y(), ijk.z()), written.at(c, r, k))
+            << what << ": pixel (" << c << ", " << r << ", " << k << ")";
         // The LIDC contour mapping agrees.
         const Eigen::Vector3d via_contour = data::dicom_pixel_to_world(s, c, r, ipp_by_k[k].z());
         ASSERT_LT((via_contour - (scanner - s.scanner_origin_offset_mm)).norm(), 1e-6) << what;
@@ -320,7 +327,8 @@ TEST(DicomReaderWorld, XFlippedSeriesIsReorientedToTheRightPositions) {
   const fs::path dir = xraylift::testing::scratch_dir("dicom_x_flipped") / "series";
   data::write_dicom_series(dir, v);
   for (const auto& e : fs::directory_iterator(dir))
-    testing_dicom::edit_dicom(e.path(), [](DcmDataset& d) { d.putAndInsertString(DCM_ImageOrientationPatient, "-1\\0\\0\\0\\1\\0"); });
+    testing_dicom::edit_dicom(
+        e.path(), [](DcmDataset& d) { d.putAndInsertString(DCM_ImageOrientationPatient, "-1\\0\\0\\0\\1\\0"); });
   const auto s = data::read_dicom_series(dir);
   ASSERT_EQ(s.hu.dims(), v.dims());
   EXPECT_TRUE(s.hu.geometry().axis_aligned());

@@ -18,7 +18,8 @@ TEST(DicomWriter, RoundTripThroughTheReader) {
   EXPECT_EQ(s.hu.dims(), v.dims());
   EXPECT_TRUE(s.hu.spacing().isApprox(v.spacing(), 1e-6));
   EXPECT_EQ(s.hu.values(), v.values());
-  EXPECT_TRUE(s.scanner_origin_offset_mm.isApprox(o.scanner_origin_offset_mm, 1e-6)) << s.scanner_origin_offset_mm.transpose();
+  EXPECT_TRUE(s.scanner_origin_offset_mm.isApprox(o.scanner_origin_offset_mm, 1e-6))
+      << s.scanner_origin_offset_mm.transpose();
   ASSERT_EQ(s.slices.size(), written.size());
   for (std::size_t n = 0; n < written.size(); ++n) {
     EXPECT_EQ(s.slices[n].sop_uid, written[n].sop_uid);

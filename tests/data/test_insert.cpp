@@ -21,8 +21,9 @@ void check_inserted(const data::Case& before, const data::InsertResult& r, int e
     const Eigen::Vector3d c = g.world_to_index(n.center_mm);
     const int i = int(std::lround(c.x())), j = int(std::lround(c.y())), k = int(std::lround(c.z()));
     const int now = r.ct.hu.at(i, j, k), was = before.hu.at(i, j, k);
-    EXPECT_GT(now, was + 200) << n.truth.id << " kind " << data::to_string(n.kind);  // denser than the parenchyma it replaced
-    EXPECT_LT(was, -500);  // it was placed in parenchyma
+    EXPECT_GT(now, was + 200) << n.truth.id << " kind "
+                              << data::to_string(n.kind);  // denser than the parenchyma it replaced
+    EXPECT_LT(was, -500);                                  // it was placed in parenchyma
   }
 }
 }  // namespace

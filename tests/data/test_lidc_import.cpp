@@ -36,7 +36,8 @@ TEST(LidcImport, ImportsGoodCasesAndListsBadOnesAsSkipped) {
   core::write_file_atomic(w3.xml_file, core::read_file(w3.xml_file).substr(0, 2000));  // truncated XML
   fs::create_directories(root / "SIM-0004" / "broken");
   core::write_file_atomic(root / "SIM-0004" / "broken" / "1-001.dcm", "not a dicom file");
-  core::write_file_atomic(root / "SIM-0001" / "cxr.xml", "<?xml version=\"1.0\"?><IdriReadMessage xmlns=\"http://www.nih.gov\"/>");
+  core::write_file_atomic(root / "SIM-0001" / "cxr.xml",
+                          "<?xml version=\"1.0\"?><IdriReadMessage xmlns=\"http://www.nih.gov\"/>");
 
   data::LidcImportOptions o;
   o.progress = false;

@@ -20,7 +20,8 @@ data::DicomSeries make_series() {
 }
 
 // A reader's disc drawn the LIDC way: the outline runs through the pixels just outside the disc.
-data::LidcMark disc_mark(const data::DicomSeries& s, int reader, double col, double row, double radius_px, int k0, int k1) {
+data::LidcMark disc_mark(const data::DicomSeries& s, int reader, double col, double row, double radius_px, int k0,
+                         int k1) {
   data::LidcMark m;
   m.reader = reader;
   m.nodule_id = core::cat("r", reader, "-", col);
@@ -30,7 +31,8 @@ data::LidcMark disc_mark(const data::DicomSeries& s, int reader, double col, dou
   for (int k = k0; k <= k1; ++k) {
     std::vector<std::uint8_t> mask(64 * 64, 0);
     for (int y = 0; y < 64; ++y)
-      for (int x = 0; x < 64; ++x) mask[y * 64 + x] = (x - col) * (x - col) + (y - row) * (y - row) <= radius_px * radius_px;
+      for (int x = 0; x < 64; ++x)
+        mask[y * 64 + x] = (x - col) * (x - col) + (y - row) * (y - row) <= radius_px * radius_px;
     for (const auto& o : data::outside_outlines(mask, 64, 64)) {
       data::LidcRoi roi;
       roi.z_mm = s.slices[k].z_mm;
@@ -127,7 +129,8 @@ TEST(LidcNodules, SubThreeMillimetrePointMarks) {
   a.file = "small.xml";
   a.sessions = 4;
   // Three readers click within ~1.5 mm of each other; the fourth marks something else far away.
-  a.marks = {point_mark(s, 0, 40, 40, 6), point_mark(s, 1, 41, 41, 6), point_mark(s, 2, 40, 42, 6), point_mark(s, 3, 10, 50, 15)};
+  a.marks = {point_mark(s, 0, 40, 40, 6), point_mark(s, 1, 41, 41, 6), point_mark(s, 2, 40, 42, 6),
+             point_mark(s, 3, 10, 50, 15)};
   const auto r = data::group_lidc_nodules(a, s);
   ASSERT_EQ(r.nodules.size(), 2u);
   const auto& three = r.nodules[0].point_readers == 3 ? r.nodules[0] : r.nodules[1];
@@ -151,7 +154,15 @@ TEST(LidcNodules, ExclusionRoisCutHoles) {
   a.file = "hole.xml";
   a.sessions = 1;
   auto m = disc_mark(s, 0, 30, 30, 6, 10, 10);
-  const auto full = data::group_lidc_nodules([&] { auto b = a; b.marks = {m}; return b; }(), s).nodules.at(0).volume_mm3;
+  const auto full = data::group_lidc_nodules(
+                        [&] {
+                          auto b = a;
+                          b.marks = {m};
+                          return b;
+                        }(),
+                        s)
+                        .nodules.at(0)
+                        .volume_mm3;
   data::LidcRoi hole;
   hole.z_mm = s.slices[10].z_mm;
   hole.sop_uid = s.slices[10].sop_uid;
@@ -180,7 +191,8 @@ TEST(LidcNodules, UnknownSlicesWarnAndZIsTheFallback) {
   ASSERT_EQ(r.nodules.size(), 1u);
   EXPECT_EQ(r.nodules[0].readers, 1);
   bool warned = false;
-  for (const auto& w : r.warnings) warned = warned || (w.find("unknown slice") != std::string::npos && w.find("unknown.xml") != std::string::npos);
+  for (const auto& w : r.warnings)
+    warned = warned || (w.find("unknown slice") != std::string::npos && w.find("unknown.xml") != std::string::npos);
   EXPECT_TRUE(warned) << ::testing::PrintToString(r.warnings);
   ASSERT_EQ(r.non_nodules.size(), 1u);
   EXPECT_TRUE(r.non_nodules[0].ignore);

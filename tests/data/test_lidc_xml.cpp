@@ -113,7 +113,8 @@ TEST(LidcXml, WriteThenParseIsTheSame) {
 }
 
 TEST(LidcXml, RadiographMessagesAreSkippedWithANotice) {
-  const std::string idri = R"(<?xml version="1.0"?><IdriReadMessage xmlns="http://www.nih.gov"><ResponseHeader/></IdriReadMessage>)";
+  const std::string idri =
+      R"(<?xml version="1.0"?><IdriReadMessage xmlns="http://www.nih.gov"><ResponseHeader/></IdriReadMessage>)";
   try {
     data::parse_lidc_xml(idri, "cxr.xml");
     FAIL();
@@ -164,7 +165,8 @@ TEST(LidcXml, EmptyOrOddCharacteristicsDoNotDropTheFile) {
   EXPECT_EQ(a.marks[0].characteristics->margin, 0);
   EXPECT_EQ(a.marks[0].characteristics->subtlety, 5);
   bool warned = false;
-  for (const auto& w : a.warnings) warned = warned || (w.find("empty.xml:") != std::string::npos && w.find("<margin>") != std::string::npos);
+  for (const auto& w : a.warnings)
+    warned = warned || (w.find("empty.xml:") != std::string::npos && w.find("<margin>") != std::string::npos);
   EXPECT_TRUE(warned) << ::testing::PrintToString(a.warnings);
   // All ratings empty: no characteristics at all (as for a sub-3 mm nodule).
   const std::string blank = R"(<?xml version="1.0"?><LidcReadMessage xmlns="http://www.nih.gov"><ResponseHeader>

@@ -54,7 +54,8 @@ TEST(Manifest, WriteReadRoundTripAndErrors) {
   EXPECT_EQ(r.cases[0].dims, e.dims);
   EXPECT_EQ(r.skipped.size(), 1u);
   ASSERT_NE(r.find("phantom-1"), nullptr);
-  core::write_file_atomic(dir / "bad.json", R"({"format": "xraylift.manifest", "cases": [{"id": "a", "path": "p", "split": "dev"}]})");
+  core::write_file_atomic(dir / "bad.json",
+                          R"({"format": "xraylift.manifest", "cases": [{"id": "a", "path": "p", "split": "dev"}]})");
   try {
     data::read_manifest(dir / "bad.json");
     FAIL();

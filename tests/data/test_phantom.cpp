@@ -113,7 +113,8 @@ TEST(Phantom, TissuesHaveTheirHounsfieldRangesAndNodulesTheirSites) {
   double x_sum[9] = {};
   for (int k = 0; k < spec.dims.z(); ++k)
     for (int j = 0; j < spec.dims.y(); ++j)
-      for (int i = 0; i < spec.dims.x(); ++i) x_sum[ph.labels.at(i, j, k)] += ph.labels.index_to_world(Eigen::Vector3d(i, j, k)).x();
+      for (int i = 0; i < spec.dims.x(); ++i)
+        x_sum[ph.labels.at(i, j, k)] += ph.labels.index_to_world(Eigen::Vector3d(i, j, k)).x();
   EXPECT_LT(x_sum[data::kLabelRightLung] / s.n[data::kLabelRightLung], -40);
   EXPECT_GT(x_sum[data::kLabelLeftLung] / s.n[data::kLabelLeftLung], 40);
   EXPECT_GT(ph.ct.meta["vessel_segments"].get<int>(), 300);
@@ -124,7 +125,8 @@ TEST(Phantom, TissuesHaveTheirHounsfieldRangesAndNodulesTheirSites) {
     kinds[int(nod.kind)] = true;
     if (nod.site == data::NoduleSite::kJuxtaPleural)
       pleural = pleural || touches(ph, int(n) + 1, {data::kLabelSoftTissue, data::kLabelBone, data::kLabelMediastinum});
-    if (nod.site == data::NoduleSite::kJuxtaVascular) vascular = vascular || touches(ph, int(n) + 1, {data::kLabelVessel});
+    if (nod.site == data::NoduleSite::kJuxtaVascular)
+      vascular = vascular || touches(ph, int(n) + 1, {data::kLabelVessel});
   }
   EXPECT_TRUE(pleural) << "no juxta-pleural nodule touches the chest wall";
   EXPECT_TRUE(vascular) << "no juxta-vascular nodule touches a vessel";
@@ -135,7 +137,10 @@ TEST(Phantom, TissuesHaveTheirHounsfieldRangesAndNodulesTheirSites) {
     double sum = 0;
     int count = 0;
     for (std::size_t i = 0; i < ph.nodule_ids.values().size(); ++i)
-      if (ph.nodule_ids.values()[i] == n + 1) { sum += ph.ct.hu.values()[i]; ++count; }
+      if (ph.nodule_ids.values()[i] == n + 1) {
+        sum += ph.ct.hu.values()[i];
+        ++count;
+      }
     EXPECT_NEAR(sum / count, 35, 25) << ph.nodules[n].truth.id;
   }
 }

@@ -26,7 +26,8 @@ TEST(PhantomConfig, ReadsEveryKeyAndKeepsDefaults) {
 TEST(PhantomConfig, BadValuesAreConfigErrors) {
   EXPECT_THROW(data::phantom_spec_from_config(core::Config::from_yaml("dims: [1, 2]", "a.yaml")), core::ConfigError);
   EXPECT_THROW(data::phantom_spec_from_config(core::Config::from_yaml("dims: [8, 8, 8]", "b.yaml")), core::ConfigError);
-  EXPECT_THROW(data::phantom_spec_from_config(core::Config::from_yaml("nodule_min_diameter_mm: 30\nnodule_max_diameter_mm: 10", "c.yaml")),
+  EXPECT_THROW(data::phantom_spec_from_config(
+                   core::Config::from_yaml("nodule_min_diameter_mm: 30\nnodule_max_diameter_mm: 10", "c.yaml")),
                core::ConfigError);
   EXPECT_THROW(data::phantom_spec_from_config(core::Config::from_yaml("noise_hu: lots", "d.yaml")), core::ConfigError);
 }

@@ -45,15 +45,18 @@ TEST(SyntheticLidc, RoundTripThroughTheRealReaders) {
     // Both boxes are unions of voxel cells, so they can only differ by whole voxels: within half a voxel
     // means the same cells (the consensus of >= 2 of the 4 simulated readers is the exact outline's mask).
     for (int ax = 0; ax < 3; ++ax) {
-      EXPECT_LT(std::abs(match->box.min()[ax] - truth.truth.box.min()[ax]), 0.5 * sp[ax]) << truth.truth.id << " axis " << ax;
-      EXPECT_LT(std::abs(match->box.max()[ax] - truth.truth.box.max()[ax]), 0.5 * sp[ax]) << truth.truth.id << " axis " << ax;
+      EXPECT_LT(std::abs(match->box.min()[ax] - truth.truth.box.min()[ax]), 0.5 * sp[ax])
+          << truth.truth.id << " axis " << ax;
+      EXPECT_LT(std::abs(match->box.max()[ax] - truth.truth.box.max()[ax]), 0.5 * sp[ax])
+          << truth.truth.id << " axis " << ax;
     }
     // pylidc's diameter of an outline drawn just outside the nodule spans the nodule's cells plus about one
     // pixel (the outline's centres lie half a pixel outside on each side).
     const double in_plane = std::max(sp.x(), sp.y());
     const double extent = std::max(truth.truth.box.size.x(), truth.truth.box.size.y());
     EXPECT_GE(match->diameter_mm, extent - 1e-6) << truth.truth.id;
-    EXPECT_LE(match->diameter_mm, std::hypot(truth.truth.box.size.x(), truth.truth.box.size.y()) + 2 * in_plane) << truth.truth.id;
+    EXPECT_LE(match->diameter_mm, std::hypot(truth.truth.box.size.x(), truth.truth.box.size.y()) + 2 * in_plane)
+        << truth.truth.id;
   }
   EXPECT_EQ(res.non_nodules.size(), 1u);
   EXPECT_FALSE(res.non_nodules[0].sized);
@@ -73,7 +76,8 @@ TEST(SyntheticLidc, SmallNodulesBecomeSinglePointMarks) {
   // Small nodules may paint no voxel at this spacing; make sure at least one exists.
   ASSERT_FALSE(ph.nodules.empty());
   std::vector<data::DicomSlice> slices;
-  for (int k = 0; k < ph.ct.hu.dims().z(); ++k) slices.push_back({core::cat("1.9.", k), ph.ct.hu.index_to_world(Eigen::Vector3d(0, 0, k)).z(), ""});
+  for (int k = 0; k < ph.ct.hu.dims().z(); ++k)
+    slices.push_back({core::cat("1.9.", k), ph.ct.hu.index_to_world(Eigen::Vector3d(0, 0, k)).z(), ""});
   const auto a = data::simulate_readers(ph, slices, "1.9", "1.8");
   for (const auto& m : a.marks) {
     EXPECT_TRUE(m.single_point());

@@ -30,7 +30,8 @@ TEST(ViewSetData, SyntheticSetsLoadAsSamplesWithTheirTruthBoxes) {
   EXPECT_EQ(s.at("labels").size(0), boxes.size(0));
   // The blob is bright inside its box: the box centre is brighter than the image median.
   const auto b = boxes[0];
-  const int cx = int((b[0].item<float>() + b[2].item<float>()) / 2), cy = int((b[1].item<float>() + b[3].item<float>()) / 2);
+  const int cx = int((b[0].item<float>() + b[2].item<float>()) / 2),
+            cy = int((b[1].item<float>() + b[3].item<float>()) / 2);
   EXPECT_GT(s.at("image")[0][cy][cx].item<float>(), s.at("image").median().item<float>());
   EXPECT_THROW(from_files.get(6), core::InputError);
 

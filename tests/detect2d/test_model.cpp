@@ -64,7 +64,8 @@ TEST(Model, TorchvisionResNet50FpnHasTheSameNamesAndParameterCount) {
 
 TEST(Model, ResNetBodiesMatchTorchvisionParameterCounts) {
   // torchvision resnet18/34/50 totals minus their 1000-class fc layer (512 * 1000 + 1000, 2048 * 1000 + 1000).
-  const std::pair<int, int64_t> expected[] = {{18, 11689512 - 513000}, {34, 21797672 - 513000}, {50, 25557032 - 2049000}};
+  const std::pair<int, int64_t> expected[] = {
+      {18, 11689512 - 513000}, {34, 21797672 - 513000}, {50, 25557032 - 2049000}};
   for (const auto& [depth, count] : expected) {
     ModelConfig c;
     c.depth = depth;
@@ -154,9 +155,9 @@ TEST(Model, ForwardShapesLossesAndDetectionInterface) {
   FasterRCNN model(tiny_config());
   auto images = torch::rand({2, 1, 64, 64});
   // The second image has no nodule but an ignore region (a sub-3 mm mark).
-  std::vector<ImageTargets> targets{{torch::tensor({{10.f, 12.f, 30.f, 28.f}}), torch::tensor({1}, torch::kLong)},
-                                    {torch::zeros({0, 4}), torch::zeros({0}, torch::kLong),
-                                     torch::tensor({{40.f, 40.f, 52.f, 52.f}})}};
+  std::vector<ImageTargets> targets{
+      {torch::tensor({{10.f, 12.f, 30.f, 28.f}}), torch::tensor({1}, torch::kLong)},
+      {torch::zeros({0, 4}), torch::zeros({0}, torch::kLong), torch::tensor({{40.f, 40.f, 52.f, 52.f}})}};
   model->train();
   auto losses = model->losses(images, targets);
   for (const char* k : {"loss", "loss_objectness", "loss_rpn_box_reg", "loss_classifier", "loss_box_reg"}) {
@@ -205,15 +206,18 @@ TEST(Weights, SafetensorsAndTorchArchivesLoadByNameWithReport) {
   EXPECT_EQ(report.unexpected, (std::vector<std::string>{"extra.thing"}));
   ASSERT_EQ(report.mismatched.size(), 1u);
   EXPECT_NE(report.mismatched[0].find("rpn.head.cls_logits.bias"), std::string::npos);
-  EXPECT_TRUE(torch::equal(b->named_parameters()["backbone.body.conv1.weight"], a->named_parameters()["backbone.body.conv1.weight"]));
-  EXPECT_FALSE(torch::equal(b->named_parameters()["roi_heads.box_head.fc7.weight"], a->named_parameters()["roi_heads.box_head.fc7.weight"]));
+  EXPECT_TRUE(torch::equal(b->named_parameters()["backbone.body.conv1.weight"],
+                           a->named_parameters()["backbone.body.conv1.weight"]));
+  EXPECT_FALSE(torch::equal(b->named_parameters()["roi_heads.box_head.fc7.weight"],
+                            a->named_parameters()["roi_heads.box_head.fc7.weight"]));
 
   // libtorch archive (torch::save of the module) loads completely.
   FasterRCNN c(tiny_config());
   torch::save(a, (dir / "w.pt").string());
   const auto r2 = load_weights(*c, dir / "w.pt");
   EXPECT_TRUE(r2.missing.empty() && r2.unexpected.empty() && r2.mismatched.empty()) << r2.summary();
-  for (const auto& p : a->named_parameters()) EXPECT_TRUE(torch::equal(p.value(), c->named_parameters()[p.key()])) << p.key();
+  for (const auto& p : a->named_parameters())
+    EXPECT_TRUE(torch::equal(p.value(), c->named_parameters()[p.key()])) << p.key();
 
   core::write_file_atomic(dir / "junk.bin", "not a weight file");
   EXPECT_THROW(read_state_dict(dir / "junk.bin"), core::InputError);

@@ -77,11 +77,12 @@ TEST(RoIAlign, MatchesBruteForceValuesAndGradients) {
       o.sampling_ratio = sr;
       auto rois = random_rois(9, W / scale, H / scale, gen);
       // Border boxes (beyond the map on every side) and sub-pixel boxes.
-      rois = torch::cat({rois, torch::tensor({{0.0, -3.0 / scale, -2.0 / scale, 2.0 / scale, 3.0 / scale},
-                                              {0.0, (W - 2.0) / scale, (H - 1.5) / scale, (W + 1.5) / scale, (H + 2.0) / scale},
-                                              {0.0, 4.3 / scale, 5.1 / scale, 4.55 / scale, 5.2 / scale},
-                                              {0.0, 0.0, 0.0, W / scale, H / scale}},
-                                             torch::kDouble)});
+      rois = torch::cat(
+          {rois, torch::tensor({{0.0, -3.0 / scale, -2.0 / scale, 2.0 / scale, 3.0 / scale},
+                                {0.0, (W - 2.0) / scale, (H - 1.5) / scale, (W + 1.5) / scale, (H + 2.0) / scale},
+                                {0.0, 4.3 / scale, 5.1 / scale, 4.55 / scale, 5.2 / scale},
+                                {0.0, 0.0, 0.0, W / scale, H / scale}},
+                               torch::kDouble)});
       auto input = torch::randn({1, C, H, W}, gen, torch::kDouble).requires_grad_(true);
       auto out = detect2d::roi_align(input, rois, o);
       const auto Wm = reference_weights(rois, H, W, o);
@@ -89,8 +90,8 @@ TEST(RoIAlign, MatchesBruteForceValuesAndGradients) {
       auto ref = torch::matmul(Wm, ref_input.reshape({C, H * W}).t())  // [K*ph*pw, C]
                      .reshape({rois.size(0), o.pooled_height, o.pooled_width, C})
                      .permute({0, 3, 1, 2});
-      EXPECT_TRUE(torch::allclose(out, ref, 1e-9, 1e-10)) << "scale " << scale << " sr " << sr
-                                                          << " max diff " << (out - ref).abs().max().item<double>();
+      EXPECT_TRUE(torch::allclose(out, ref, 1e-9, 1e-10))
+          << "scale " << scale << " sr " << sr << " max diff " << (out - ref).abs().max().item<double>();
       auto g = torch::randn(out.sizes(), gen, torch::kDouble);
       (out * g).sum().backward();
       (ref * g).sum().backward();
@@ -139,8 +140,8 @@ TEST(RoIAlign, RejectsBadInput) {
 
 TEST(MultiLevelRoIAlign, AssignsLevelsAndPoolsFromThem) {
   const std::vector<int64_t> strides{8, 16, 32, 64, 128};
-  const auto boxes = torch::tensor({{0.f, 0.f, 10.f, 10.f}, {0.f, 0.f, 224.f, 224.f}, {0.f, 0.f, 112.f, 112.f},
-                                    {0.f, 0.f, 2000.f, 2000.f}});
+  const auto boxes = torch::tensor(
+      {{0.f, 0.f, 10.f, 10.f}, {0.f, 0.f, 224.f, 224.f}, {0.f, 0.f, 112.f, 112.f}, {0.f, 0.f, 2000.f, 2000.f}});
   const auto lv = detect2d::assign_fpn_levels(boxes, strides);
   EXPECT_EQ(lv[0].item<int64_t>(), 0);  // tiny -> finest
   EXPECT_EQ(lv[1].item<int64_t>(), 1);  // canonical 224 -> level 4 = stride 16 -> index 1
@@ -215,10 +216,12 @@ TEST(Nms, MatchesBruteForceOnRandomBoxesWithTies) {
 
 TEST(Nms, EmptyInputAndBadInput) {
   EXPECT_EQ(detect2d::nms(torch::zeros({0, 4}), torch::zeros({0}), 0.5).numel(), 0);
-  EXPECT_EQ(detect2d::batched_nms(torch::zeros({0, 4}), torch::zeros({0}), torch::zeros({0}, torch::kLong), 0.5).numel(), 0);
+  EXPECT_EQ(
+      detect2d::batched_nms(torch::zeros({0, 4}), torch::zeros({0}), torch::zeros({0}, torch::kLong), 0.5).numel(), 0);
   EXPECT_THROW(detect2d::nms(torch::zeros({3, 5}), torch::zeros({3}), 0.5), core::InputError);
   EXPECT_THROW(detect2d::nms(torch::zeros({3, 4}), torch::zeros({2}), 0.5), core::InputError);
-  EXPECT_THROW(detect2d::batched_nms(torch::zeros({3, 4}), torch::zeros({3}), torch::zeros({3}), 0.5), core::InputError);
+  EXPECT_THROW(detect2d::batched_nms(torch::zeros({3, 4}), torch::zeros({3}), torch::zeros({3}), 0.5),
+               core::InputError);
 }
 
 TEST(Nms, BatchedEqualsPerGroupNms) {
@@ -233,9 +236,8 @@ TEST(Nms, BatchedEqualsPerGroupNms) {
     for (auto i : reference_nms(boxes.index_select(0, idx), scores.index_select(0, idx), 0.4))
       expected.push_back(idx[i].item<int64_t>());
   }
-  std::sort(expected.begin(), expected.end(), [&](int64_t a, int64_t b) {
-    return scores[a].item<float>() > scores[b].item<float>();
-  });
+  std::sort(expected.begin(), expected.end(),
+            [&](int64_t a, int64_t b) { return scores[a].item<float>() > scores[b].item<float>(); });
   EXPECT_EQ(keep, expected);
 }
 
@@ -265,9 +267,9 @@ TEST(OpsCuda, MatchesCpu) {
     EXPECT_TRUE(((low - ref).abs() <= 2 * ulp * ref.abs() + 1e-3).all().item<bool>()) << dtype;
     const auto g_q = g.to(dtype);
     const auto gref = detect2d::roi_align_backward(g_q.to(torch::kFloat), rois_q.to(torch::kFloat), o, 2, 8, 32, 40);
-    const auto gabs = detect2d::roi_align_backward(g_q.to(torch::kFloat).abs(), rois_q.to(torch::kFloat), o, 2, 8, 32, 40);
-    const auto glow =
-        detect2d::roi_align_backward(g_q.cuda(), rois_q.cuda(), o, 2, 8, 32, 40).cpu().to(torch::kFloat);
+    const auto gabs =
+        detect2d::roi_align_backward(g_q.to(torch::kFloat).abs(), rois_q.to(torch::kFloat), o, 2, 8, 32, 40);
+    const auto glow = detect2d::roi_align_backward(g_q.cuda(), rois_q.cuda(), o, 2, 8, 32, 40).cpu().to(torch::kFloat);
     EXPECT_TRUE(((glow - gref).abs() <= 64 * ulp * gabs + 1e-3).all().item<bool>()) << dtype;
   }
   // Out-of-range batch indices are not checked on the host for CUDA tensors (that would synchronise): the kernels
@@ -296,7 +298,8 @@ TEST(OpsCuda, MatchesCpu) {
 TEST(Bilinear, TapsMatchTentWeightsAndTheBorderRule) {
   const int H = 5, W = 7;
   auto gen = at::detail::createCPUGenerator(4);
-  const auto pts = torch::rand({4000, 2}, gen, torch::kDouble) * torch::tensor({H + 3.0, W + 3.0}, torch::kDouble) - 1.5;
+  const auto pts =
+      torch::rand({4000, 2}, gen, torch::kDouble) * torch::tensor({H + 3.0, W + 3.0}, torch::kDouble) - 1.5;
   auto a = pts.accessor<double, 2>();
   int inside = 0;
   for (int n = 0; n < 4000; ++n) {

@@ -92,13 +92,13 @@ TEST(Training, ResumeReachesTheSameWeightsAsAStraightRun) {
     return model;
   };
   const auto straight = run("straight", -1);
-  run("resumed", n);                          // interrupted after n steps
-  const auto resumed = run("resumed", -1);    // a new process would do exactly this: same config, same folder
+  run("resumed", n);                        // interrupted after n steps
+  const auto resumed = run("resumed", -1);  // a new process would do exactly this: same config, same folder
   int compared = 0;
   for (const auto& p : straight->named_parameters()) {
     const torch::Tensor q = resumed->named_parameters()[p.key()];  // a copy: named_parameters() is a temporary
-    EXPECT_TRUE(torch::allclose(p.value(), q, 0, 1e-6)) << p.key() << " max diff "
-                                                        << (p.value() - q).abs().max().item<double>();
+    EXPECT_TRUE(torch::allclose(p.value(), q, 0, 1e-6))
+        << p.key() << " max diff " << (p.value() - q).abs().max().item<double>();
     ++compared;
   }
   EXPECT_GT(compared, 50);

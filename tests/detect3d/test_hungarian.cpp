@@ -65,7 +65,8 @@ TEST(Hungarian, MatchesBruteForceOnEveryShapeUpTo8x8) {
         const auto pairs = hungarian_match(c);
         expect_valid(c, pairs);
         EXPECT_NEAR(assignment_cost(c, pairs), brute_force_min(c), 1e-9)
-            << rows << " x " << cols << " trial " << t << "\n" << c;
+            << rows << " x " << cols << " trial " << t << "\n"
+            << c;
       }
     }
   }

@@ -108,9 +108,9 @@ TEST(Mv2dHead, MatchingRecoversAPermutationOfTheTruth) {
   // a matcher that pairs them wrongly would leave a large L1 term.
   detect3d::Mv2dHead head(tiny_head(), 32);
   const auto& c = head->config();
-  const auto truth = torch::tensor({{10.0, -20.0, 30.0, 8.0, 9.0, 10.0},
-                                    {-50.0, 40.0, -10.0, 20.0, 18.0, 16.0},
-                                    {70.0, 0.0, 60.0, 5.0, 5.0, 6.0}}, torch::kDouble);
+  const auto truth = torch::tensor(
+      {{10.0, -20.0, 30.0, 8.0, 9.0, 10.0}, {-50.0, 40.0, -10.0, 20.0, 18.0, 16.0}, {70.0, 0.0, 60.0, 5.0, 5.0, 6.0}},
+      torch::kDouble);
   const std::vector<int> perm = {2, 0, 1};
   detect3d::Mv2dHeadOutput out;
   auto centers = torch::full({5, 3}, 0.5f), sizes = torch::zeros({5, 3}), logits = torch::full({5}, -6.0f);
@@ -239,8 +239,8 @@ TEST(Mv2dModel, OverfitsOnePhantomCaseOnTheCpu) {
       continue;
     }
     const auto& truth = phantom.ct.nodules[nodule_of[q]];
-    const Eigen::Vector3d p = c.range.denormalize(Eigen::Vector3d(centres[q][0].item<double>(), centres[q][1].item<double>(),
-                                                                  centres[q][2].item<double>()));
+    const Eigen::Vector3d p = c.range.denormalize(
+        Eigen::Vector3d(centres[q][0].item<double>(), centres[q][1].item<double>(), centres[q][2].item<double>()));
     ++total;
     near += (p - truth.box.center).norm() < 0.25 * truth.diameter();
     worst_nodule_score = std::min(worst_nodule_score, scores[q].item<double>());

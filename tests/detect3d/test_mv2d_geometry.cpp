@@ -99,7 +99,8 @@ TEST(Mv2dGeometry, CorrelationLinksOneNodulesRoisAcrossAllViews) {
       const int steps = std::min<int>((int(w) - v + 10) % 10, (v - int(w) + 10) % 10);
       const bool right = nodule_of[wv][wi] == nodule_of[v][i];
       if (steps <= 3) {
-        EXPECT_TRUE(right) << "view " << v << " nodule " << nodule_of[v][i] << " linked to another nodule in view " << w;
+        EXPECT_TRUE(right) << "view " << v << " nodule " << nodule_of[v][i] << " linked to another nodule in view "
+                           << w;
       } else {
         ++far_links;
         far_right += right;
@@ -136,7 +137,8 @@ TEST(Mv2dGeometry, BoxPolygonIouAgainstBruteForce) {
   const auto hull = detect3d::frustum_polygon_in_view(rig[0], roi, 150, 450, rig[2]);
   ASSERT_GE(hull.size(), 3u);
   double x0 = 1e9, y0 = 1e9, x1 = -1e9, y1 = -1e9;
-  for (const auto& p : hull) x0 = std::min(x0, p.x()), y0 = std::min(y0, p.y()), x1 = std::max(x1, p.x()), y1 = std::max(y1, p.y());
+  for (const auto& p : hull)
+    x0 = std::min(x0, p.x()), y0 = std::min(y0, p.y()), x1 = std::max(x1, p.x()), y1 = std::max(y1, p.y());
   const core::Box2D box{0.5 * (x0 + x1) - 6, 0.5 * (y0 + y1) - 5, 0.5 * (x0 + x1) + 7, 0.5 * (y0 + y1) + 4};
   auto inside_hull = [&](double x, double y) {
     for (std::size_t i = 0; i < hull.size(); ++i) {

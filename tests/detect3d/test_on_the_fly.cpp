@@ -112,7 +112,7 @@ TEST(OnTheFly, VolumeCacheEvictsTheLeastRecentlyUsedUnderItsBudget) {
   cache.get(0);
   EXPECT_EQ(loads, 3);  // 0 stayed resident
   cache.get(1);
-  EXPECT_EQ(loads, 4);  // 1 had been evicted
+  EXPECT_EQ(loads, 4);                    // 1 had been evicted
   detect3d::VolumeCache tiny(100, load);  // smaller than one volume: still served, alone
   EXPECT_EQ(tiny.get(5)->id, "5");
   tiny.get(6);
@@ -120,14 +120,17 @@ TEST(OnTheFly, VolumeCacheEvictsTheLeastRecentlyUsedUnderItsBudget) {
 }
 
 TEST(OnTheFly, ConfigRangesAreChecked) {
-  const auto good = core::Config::from_yaml("data: {on_the_fly: {cases: [a], jitter: {angle_deg: 2, pose_mm: 3}, cache_mb: 64}}\nrig: {detector: {pixel_size_mm: 1.5}}\n");
+  const auto good = core::Config::from_yaml(
+      "data: {on_the_fly: {cases: [a], jitter: {angle_deg: 2, pose_mm: 3}, cache_mb: 64}}\nrig: {detector: "
+      "{pixel_size_mm: 1.5}}\n");
   const auto o = detect3d::OnTheFlyOptions::from_config(good.section("data"), good.section("rig"), good.section("drr"));
   EXPECT_EQ(o.cases.size(), 1u);
   EXPECT_DOUBLE_EQ(o.jitter.angle_deg, 2);
   EXPECT_DOUBLE_EQ(o.pixel_size_mm, 1.5);
-  for (const char* bad : {"data: {on_the_fly: {cases: [a], jitter: {angle_deg: -1}}}",
-                          "data: {on_the_fly: {cases: [a], cache_mb: 0}}", "data: {on_the_fly: {cases: [a], photons: -5}}",
-                          "data: {on_the_fly: {}}", "data: {on_the_fly: {cases: [a], device: tpu}}"}) {
+  for (const char* bad :
+       {"data: {on_the_fly: {cases: [a], jitter: {angle_deg: -1}}}", "data: {on_the_fly: {cases: [a], cache_mb: 0}}",
+        "data: {on_the_fly: {cases: [a], photons: -5}}", "data: {on_the_fly: {}}",
+        "data: {on_the_fly: {cases: [a], device: tpu}}"}) {
     const auto c = core::Config::from_yaml(bad);
     EXPECT_THROW(detect3d::OnTheFlyOptions::from_config(c.section("data"), c.section("rig"), c.section("drr")),
                  core::ConfigError)

@@ -90,9 +90,9 @@ void drop_views_of(std::vector<ViewDetections>& views, const std::vector<core::B
 }
 
 struct Outcome {
-  double worst_centre_mm = 0;     // over truths, to the nearest prediction
-  double worst_size_rel = 0;      // max over axes and truths, |size - truth| / truth
-  int spurious = 0;               // predictions nearest to no truth
+  double worst_centre_mm = 0;  // over truths, to the nearest prediction
+  double worst_size_rel = 0;   // max over axes and truths, |size - truth| / truth
+  int spurious = 0;            // predictions nearest to no truth
   double best_spurious_score = 0;
   double worst_true_score = 1;
 };
@@ -465,6 +465,7 @@ TEST(Triangulate, BadOptionsNameTheKeyAndFile) {
   EXPECT_NE(msg.find("bad.yaml"), std::string::npos) << msg;
   msg = message("detect3d:\n  triangulate:\n    merge_iou: 2\n");
   EXPECT_NE(msg.find("merge_iou = 2"), std::string::npos) << msg;
-  msg = message("detect3d:\n  triangulate:\n    scene:\n      min_mm: [-0.2, -0.2, -0.2]\n      max_mm: [0.2, 0.2, 0.2]\n");
+  msg = message(
+      "detect3d:\n  triangulate:\n    scene:\n      min_mm: [-0.2, -0.2, -0.2]\n      max_mm: [0.2, 0.2, 0.2]\n");
   EXPECT_NE(msg.find("millimetres"), std::string::npos) << msg;
 }

@@ -289,8 +289,8 @@ TEST(RayMath, RoundToHalfIsBinary16RoundToNearestEven) {
   EXPECT_EQ(round_to_half(65504.0f), 65504.0f);
   EXPECT_TRUE(std::isinf(round_to_half(70000.0f)));
   EXPECT_EQ(round_to_half(0.1f), 0.0999755859375f);
-  EXPECT_EQ(round_to_half(1.0f + 1.0f / 2048), 1.0f);                 // tie -> even (1.0)
-  EXPECT_EQ(round_to_half(1.0f + 3.0f / 2048), 1.0f + 2.0f / 1024);   // tie -> even (1 + 2^-9)
+  EXPECT_EQ(round_to_half(1.0f + 1.0f / 2048), 1.0f);                // tie -> even (1.0)
+  EXPECT_EQ(round_to_half(1.0f + 3.0f / 2048), 1.0f + 2.0f / 1024);  // tie -> even (1 + 2^-9)
   EXPECT_EQ(round_to_half(-0.0192f), -round_to_half(0.0192f));
   EXPECT_EQ(round_to_half(3e-6f), 50.0f * 5.9604644775390625e-08f);  // subnormal grid 2^-24
 #ifdef __FLT16_MAX__

@@ -118,7 +118,8 @@ TEST_P(RenderAnalyticOnDevice, UniformSphereChordsBothIntegrators) {
           for (int a = 0; a < 4; ++a)
             for (int b = 0; b < 4; ++b)
               for (int c = 0; c < 4; ++c) {
-                const Eigen::Vector3d q = p + h * Eigen::Vector3d((a + 0.5) / 4 - 0.5, (b + 0.5) / 4 - 0.5, (c + 0.5) / 4 - 0.5);
+                const Eigen::Vector3d q =
+                    p + h * Eigen::Vector3d((a + 0.5) / 4 - 0.5, (b + 0.5) / 4 - 0.5, (c + 0.5) / 4 - 0.5);
                 inside += (q - centre).norm() < r;
               }
           vol.at(i, j, k) = mu * inside / 64.0f;
@@ -234,7 +235,9 @@ namespace {
 
 struct PixelBox {
   int x0 = 1 << 30, y0 = 1 << 30, x1 = -1, y1 = -1;
-  void add(int c, int r) { x0 = std::min(x0, c), y0 = std::min(y0, r), x1 = std::max(x1, c + 1), y1 = std::max(y1, r + 1); }
+  void add(int c, int r) {
+    x0 = std::min(x0, c), y0 = std::min(y0, r), x1 = std::max(x1, c + 1), y1 = std::max(y1, r + 1);
+  }
   bool empty() const { return x1 < 0; }
 };
 
@@ -264,7 +267,8 @@ ShadowResult render_shadows(Inside&& inside, Device device) {
       }
   ShadowResult out;
   out.nodule.id = "n1";
-  out.nodule.box = core::Box3D::from_min_max(lo - Eigen::Vector3d::Constant(h / 2), hi + Eigen::Vector3d::Constant(h / 2));
+  out.nodule.box =
+      core::Box3D::from_min_max(lo - Eigen::Vector3d::Constant(h / 2), hi + Eigen::Vector3d::Constant(h / 2));
   core::RingSpec spec;
   spec.detector.width = spec.detector.height = 512;
   spec.detector.pixel_size_mm = 1.5625;
@@ -305,10 +309,12 @@ void expect_close(const PixelBox& got, const core::Box2D& want, double tol, cons
 
 TEST_P(RenderShadowOnDevice, BoxNoduleShadowAndMaskMatchTheProjectedBox) {
   const Eigen::Vector3d centre(25, -15, 10);
-  const ShadowResult r = render_shadows([&](const Eigen::Vector3d& p) {
-    const Eigen::Vector3d d = (p - centre).cwiseAbs();
-    return d.x() <= 5 && d.y() <= 7 && d.z() <= 4;
-  }, GetParam());
+  const ShadowResult r = render_shadows(
+      [&](const Eigen::Vector3d& p) {
+        const Eigen::Vector3d d = (p - centre).cwiseAbs();
+        return d.x() <= 5 && d.y() <= 7 && d.z() <= 4;
+      },
+      GetParam());
   for (std::size_t v = 0; v < r.rig.size(); ++v) {
     const core::ProjectedBox pb = core::project_box(r.rig[v], r.nodule.box);
     ASSERT_TRUE(pb.visible);
@@ -424,6 +430,6 @@ TEST(Render, TransmissionAndPoissonNoise) {
   var /= noisy.size();
   EXPECT_NEAR(mean, std::exp(-1.0), 1e-3);
   EXPECT_NEAR(var, std::exp(-1.0) / 1e4, 0.1 * std::exp(-1.0) / 1e4);  // Poisson: variance = mean / photons
-  EXPECT_EQ(noisy, transmission(img, 1e4, 42));  // deterministic from the seed
+  EXPECT_EQ(noisy, transmission(img, 1e4, 42));                        // deterministic from the seed
   EXPECT_THROW(transmission(img, -1.0), core::InputError);
 }

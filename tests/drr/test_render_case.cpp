@@ -60,8 +60,9 @@ TEST(RenderRealSample, SiddonAndTrilinearAgree) {
   EXPECT_LE(p99, 0.03);
   RecordProperty("mean_relative_difference", std::to_string(sum_diff / sum_a));
   RecordProperty("worst_relative_difference", std::to_string(worst));
-  std::printf("[real sample] Siddon vs trilinear (step 0.5 voxel): mean |diff| %.3f%%, p99 %.3f%%, worst %.2f%%, %d rays\n",
-              100 * sum_diff / sum_a, 100 * p99, 100 * worst, counted);
+  std::printf(
+      "[real sample] Siddon vs trilinear (step 0.5 voxel): mean |diff| %.3f%%, p99 %.3f%%, worst %.2f%%, %d rays\n",
+      100 * sum_diff / sum_a, 100 * p99, 100 * worst, counted);
 }
 
 TEST(RenderCase, PhantomCaseFolderEndToEnd) {
@@ -156,10 +157,11 @@ TEST(RenderCase, NrrdInputsAreBroughtIntoTheWorldFrame) {
   const data::Case c = load_render_input(root / "lidc_like.nrrd");
   EXPECT_TRUE(c.hu.geometry().axis_aligned());
   EXPECT_NEAR(c.hu.geometry().center_world().norm(), 0.0, 1e-9);
-  EXPECT_EQ(c.hu.dims(), Eigen::Vector3i(12, 6, 10));           // world y is the file's index z, world z its y
+  EXPECT_EQ(c.hu.dims(), Eigen::Vector3i(12, 6, 10));  // world y is the file's index z, world z its y
   EXPECT_TRUE(c.hu.spacing().isApprox(Eigen::Vector3d(1, 3, 2)));
   EXPECT_TRUE(c.meta["reoriented"].get<bool>());
-  const Eigen::Vector3d offset(c.meta["input_offset_mm"][0], c.meta["input_offset_mm"][1], c.meta["input_offset_mm"][2]);
+  const Eigen::Vector3d offset(c.meta["input_offset_mm"][0], c.meta["input_offset_mm"][1],
+                               c.meta["input_offset_mm"][2]);
   EXPECT_TRUE(offset.isApprox(g.center_world(), 1e-9)) << offset.transpose();
   // The bright voxel sits at its scanner position minus the offset, and nowhere else.
   const Eigen::Vector3d idx = c.hu.world_to_index(bright_scanner - offset);

@@ -125,7 +125,8 @@ TEST(ViewOutput, AsymmetricImagesKeepTheirOrientation) {
   img.width = W;
   img.line_integral.resize(std::size_t(W) * H);
   for (int r = 0; r < H; ++r)
-    for (int c = 0; c < W; ++c) img.line_integral[std::size_t(r) * W + c] = 0.05f * c + 0.3f * r + (r == 3 && c == 31 ? 2.f : 0.f);
+    for (int c = 0; c < W; ++c)
+      img.line_integral[std::size_t(r) * W + c] = 0.05f * c + 0.3f * r + (r == 3 && c == 31 ? 2.f : 0.f);
   const auto dir = xraylift::testing::scratch_dir("drr_view_output_asymmetric");
   ViewOutputOptions out;
   out.png_l_max = 20.0;
@@ -136,7 +137,8 @@ TEST(ViewOutput, AsymmetricImagesKeepTheirOrientation) {
   ASSERT_EQ(png.cols, W);
   for (int r = 0; r < H; ++r)
     for (int c = 0; c < W; ++c)
-      ASSERT_EQ(png.at<std::uint16_t>(r, c), png_value(img.line_integral[std::size_t(r) * W + c], 20.0)) << r << ", " << c;
+      ASSERT_EQ(png.at<std::uint16_t>(r, c), png_value(img.line_integral[std::size_t(r) * W + c], 20.0))
+          << r << ", " << c;
   // The marked pixel is at row 3, column 31 of the file and nowhere else brighter than its neighbours.
   EXPECT_GT(png.at<std::uint16_t>(3, 31), png.at<std::uint16_t>(3, 30));
   EXPECT_GT(png.at<std::uint16_t>(3, 31), png.at<std::uint16_t>(4, 31));

@@ -29,7 +29,8 @@ std::string doc(const std::string& source, const std::string& images) {
 TEST(BoxSet2D, RoundTripsThroughAFile) {
   eval::BoxSet2D set;
   set.source = core::BoxSource::kPrediction;
-  set.images.push_back({"c1/view00", "c1", "view00", 1024, 1024, {{core::Box2D{1.5, 2, 10, 12.25}, 0.75, "nodule", "a", false}}});
+  set.images.push_back(
+      {"c1/view00", "c1", "view00", 1024, 1024, {{core::Box2D{1.5, 2, 10, 12.25}, 0.75, "nodule", "a", false}}});
   set.images.push_back({"c1/view01", "", "", 0, 0, {}});
   const auto path = xraylift::testing::scratch_dir("box_set2d") / "pred.json";
   eval::write_box_set2d(path, set);
@@ -64,7 +65,8 @@ TEST(BoxSet2D, ErrorsNameFileAndEntry) {
   EXPECT_NE(error_of(doc("truth", R"({"image_id": "a"}, {"image_id": "a"})")).find("appears twice"), std::string::npos);
   EXPECT_NE(error_of(doc("truth", R"({"image_id": "a", "colour": 1})")).find("unknown field 'colour'"),
             std::string::npos);
-  EXPECT_NE(error_of(doc("prediction", R"({"image_id": "a", "boxes": [{"bbox_xyxy": [0, 0, 1, 1], "score": 1, "ignore": true}]})"))
+  EXPECT_NE(error_of(doc("prediction",
+                         R"({"image_id": "a", "boxes": [{"bbox_xyxy": [0, 0, 1, 1], "score": 1, "ignore": true}]})"))
                 .find("only truth boxes"),
             std::string::npos);
   EXPECT_NE(error_of(R"({"format": "other", "version": 1})").find("expected \"xraylift.boxes2d\""), std::string::npos);

@@ -37,16 +37,16 @@ TEST(Cases3D, PairsByCaseIdAndAppliesTheFilter) {
   auto two_readers = sphere(10, 0, 0, 8);
   two_readers.readers = 2;
   auto unknown_readers = sphere(20, 0, 0, 8);
-  const auto truth = set_of({{"a", {small, two_readers, unknown_readers}}, {"b", {sphere(0, 0, 0, 5)}}},
-                            core::BoxSource::kTruth);
+  const auto truth =
+      set_of({{"a", {small, two_readers, unknown_readers}}, {"b", {sphere(0, 0, 0, 5)}}}, core::BoxSource::kTruth);
   const auto pred = set_of({{"b", {sphere(0, 0, 0, 5, 0.5)}}}, core::BoxSource::kPrediction);
   const auto cases = eval::pair_cases(truth, "t", pred, "p", eval::TruthFilter{3.0, 3});
   ASSERT_EQ(cases.size(), 2u);
   EXPECT_EQ(cases[0].case_id, "a");
   EXPECT_TRUE(cases[0].predictions.empty());  // a truth case absent from the predictions: no predictions
-  EXPECT_TRUE(cases[0].truths[0].ignore);      // 2 mm < 3 mm
-  EXPECT_TRUE(cases[0].truths[1].ignore);      // 2 readers < 3
-  EXPECT_FALSE(cases[0].truths[2].ignore);     // readers unknown: kept
+  EXPECT_TRUE(cases[0].truths[0].ignore);     // 2 mm < 3 mm
+  EXPECT_TRUE(cases[0].truths[1].ignore);     // 2 readers < 3
+  EXPECT_FALSE(cases[0].truths[2].ignore);    // readers unknown: kept
   EXPECT_EQ(cases[1].predictions.size(), 1u);
   EXPECT_EQ(eval::count_truths(cases, false), 2);
   EXPECT_EQ(eval::count_truths(cases, true), 2);
@@ -103,7 +103,8 @@ TEST(Cases3D, UnsizedFindingsGetTheLuna16ExclusionDiameter) {
   point.sized = false;
   auto nodule = sphere(60, 0, 0, 8);
   const auto truth = set_of({{"a", {point, nodule}}}, core::BoxSource::kTruth);
-  const auto pred = set_of({{"a", {sphere(4, 0, 0, 5, 0.9), sphere(60.5, 0, 0, 8, 0.8)}}}, core::BoxSource::kPrediction);
+  const auto pred =
+      set_of({{"a", {sphere(4, 0, 0, 5, 0.9), sphere(60.5, 0, 0, 8, 0.8)}}}, core::BoxSource::kPrediction);
   const auto cases = eval::pair_cases(truth, "t", pred, "p");
   ASSERT_EQ(cases.size(), 1u);
   EXPECT_DOUBLE_EQ(cases[0].truths[0].diameter(), 10.0);
@@ -127,8 +128,10 @@ TEST(Cases3D, UnsizedFindingsGetTheLuna16ExclusionDiameter) {
 }
 
 TEST(Cases3D, PredictionFilePositionsFollowThePredictionFile) {
-  const auto truth = set_of({{"a", {sphere(0, 0, 0, 8)}}, {"b", {sphere(0, 0, 0, 8)}}, {"c", {}}}, core::BoxSource::kTruth);
-  const auto pred = set_of({{"b", {sphere(0, 0, 0, 8, 0.5)}}, {"a", {sphere(0, 0, 0, 8, 0.5)}}}, core::BoxSource::kPrediction);
+  const auto truth =
+      set_of({{"a", {sphere(0, 0, 0, 8)}}, {"b", {sphere(0, 0, 0, 8)}}, {"c", {}}}, core::BoxSource::kTruth);
+  const auto pred =
+      set_of({{"b", {sphere(0, 0, 0, 8, 0.5)}}, {"a", {sphere(0, 0, 0, 8, 0.5)}}}, core::BoxSource::kPrediction);
   const auto cases = eval::pair_cases(truth, "t", pred, "p");
   EXPECT_EQ(cases[0].prediction_file_position, 1);  // "a" is second in the prediction file
   EXPECT_EQ(cases[1].prediction_file_position, 0);

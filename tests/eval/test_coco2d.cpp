@@ -78,9 +78,7 @@ Reference brute_force(const std::vector<GroundTruth2D>& gts, const std::vector<D
   return out;
 }
 
-std::vector<GroundTruth2D> two_truths() {
-  return {{"a", box(0, 0, 10, 10), false}, {"a", box(20, 20, 30, 30), false}};
-}
+std::vector<GroundTruth2D> two_truths() { return {{"a", box(0, 0, 10, 10), false}, {"a", box(20, 20, 30, 30), false}}; }
 
 }  // namespace
 

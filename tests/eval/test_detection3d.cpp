@@ -51,7 +51,7 @@ TEST(Detection3D, PerfectPredictionsScoreOne) {
 
 TEST(Detection3D, ShiftGivesItsTranslationError) {
   const auto cases = predict_truths(three_scans(), 3.0, 0.9);
-  EXPECT_DOUBLE_EQ(distance_curve(cases, 2.0).ap, 0.0);   // 3 mm > 2 mm: all false positives
+  EXPECT_DOUBLE_EQ(distance_curve(cases, 2.0).ap, 0.0);       // 3 mm > 2 mm: all false positives
   EXPECT_DOUBLE_EQ(distance_curve(cases, 2.0).ate_mm, -1.0);  // no TP: undefined
   const auto d8 = distance_curve(cases, 8.0);
   EXPECT_DOUBLE_EQ(d8.ap, 1.0);

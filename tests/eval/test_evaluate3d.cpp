@@ -59,7 +59,10 @@ double np_interp(double x, const std::vector<double>& xp, const std::vector<doub
 
 double reference_cpm(const std::vector<eval::EvalCase>& cases) {
   // Classify every prediction against every truth of every case.
-  struct Entry { double score; bool hit; };
+  struct Entry {
+    double score;
+    bool hit;
+  };
   std::vector<Entry> entries;
   int total = 0;
   for (std::size_t c = 0; c < cases.size(); ++c) {
@@ -101,11 +104,14 @@ double reference_cpm(const std::vector<eval::EvalCase>& cases) {
     sens.push_back(double(tp) / total);
   }
   double sum = 0;
-  for (double rate : {0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0}) sum += np_interp(rate, fps, sens, sens.front(), sens.back());
+  for (double rate : {0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0})
+    sum += np_interp(rate, fps, sens, sens.front(), sens.back());
   return sum / 7;
 }
 
-struct RefDistance { double ap, ate; };
+struct RefDistance {
+  double ap, ate;
+};
 
 // th in mm, or (relative) a fraction of each truth's radius.
 RefDistance reference_distance(const std::vector<eval::EvalCase>& cases, double th, bool relative = false) {

@@ -16,12 +16,12 @@ TEST(Numeric, LinspaceMatchesNumpy) {
 
 TEST(Numeric, InterpLikeNumpy) {
   const std::vector<double> xp = {0, 1, 1, 1, 3}, fp = {0, 0.2, 0.4, 0.6, 1.0};
-  EXPECT_DOUBLE_EQ(interp(-1, xp, fp), 0.0);     // left
-  EXPECT_DOUBLE_EQ(interp(5, xp, fp), 1.0);      // right
+  EXPECT_DOUBLE_EQ(interp(-1, xp, fp), 0.0);  // left
+  EXPECT_DOUBLE_EQ(interp(5, xp, fp), 1.0);   // right
   EXPECT_DOUBLE_EQ(interp(5, xp, fp, 0, 0), 0.0);
-  EXPECT_DOUBLE_EQ(interp(1, xp, fp), 0.6);      // last of the tied run
-  EXPECT_DOUBLE_EQ(interp(0.5, xp, fp), 0.1);    // between 0 and the first of the run
-  EXPECT_DOUBLE_EQ(interp(2, xp, fp), 0.8);      // between the last of the run and 3
+  EXPECT_DOUBLE_EQ(interp(1, xp, fp), 0.6);    // last of the tied run
+  EXPECT_DOUBLE_EQ(interp(0.5, xp, fp), 0.1);  // between 0 and the first of the run
+  EXPECT_DOUBLE_EQ(interp(2, xp, fp), 0.8);    // between the last of the run and 3
   EXPECT_DOUBLE_EQ(interp(3, xp, fp), 1.0);
   EXPECT_DOUBLE_EQ(interp(0.3, {}, {}, -2, 7), -2.0);
 }

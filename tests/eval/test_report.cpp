@@ -52,7 +52,8 @@ TEST(Report, FormatsUndefinedAsNa) {
 
 TEST(Report, TwoDimensionalReport) {
   std::map<std::string, eval::Coco2DResult> groups;
-  groups["all"] = eval::evaluate_coco2d({{"a", core::Box2D{0, 0, 10, 10}, false}}, {{"a", core::Box2D{0, 0, 10, 10}, 0.9}});
+  groups["all"] =
+      eval::evaluate_coco2d({{"a", core::Box2D{0, 0, 10, 10}, false}}, {{"a", core::Box2D{0, 0, 10, 10}, 0.9}});
   groups["view v0"] = groups["all"];
   const auto dir = xraylift::testing::scratch_dir("report2d");
   const auto paths = eval::write_report_2d(dir, groups, {"t.json", "p.json"});

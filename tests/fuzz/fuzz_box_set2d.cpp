@@ -23,7 +23,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
       (void)xraylift::eval::evaluate_views(set, "t", preds, "p");
     }
-  } catch (const xraylift::core::InputError&) {
-  }
+  } catch (const xraylift::core::InputError&) {}
   return 0;
 }

@@ -12,7 +12,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto set = xraylift::core::parse_box_set(text, "fuzz.json");
     const auto again = xraylift::core::parse_box_set(xraylift::core::to_json(set), "again.json");
     if (again.box_count() != set.box_count() || again.cases.size() != set.cases.size()) __builtin_trap();
-  } catch (const xraylift::core::InputError&) {
-  }
+  } catch (const xraylift::core::InputError&) {}
   return 0;
 }

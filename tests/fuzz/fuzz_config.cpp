@@ -29,7 +29,8 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   folder = scratch_root() / ("xraylift-fuzz-config-" + std::to_string(getpid()));
   fs::create_directories(folder);
   // A base file the fuzzed configs may include ("base: base.yaml"), and one that includes itself.
-  std::ofstream(folder / "base.yaml") << "model:\n  depth: 18\n  fpn: {stages: [2, 3], channels: 32}\ntrain: {lr: 0.1}\n";
+  std::ofstream(folder / "base.yaml")
+      << "model:\n  depth: 18\n  fpn: {stages: [2, 3], channels: 32}\ntrain: {lr: 0.1}\n";
   std::ofstream(folder / "loop.yaml") << "base: loop.yaml\na: 1\n";
   return 0;
 }
@@ -49,8 +50,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     Config c = size % 2 ? Config::load(folder / "fuzz.yaml") : Config::from_yaml(text, "fuzz.yaml");
     try {
       c.set(assignment);
-    } catch (const xraylift::core::ConfigError&) {
-    }
+    } catch (const xraylift::core::ConfigError&) {}
     // Typed reads of the keys the file has (a type chosen per key, so every conversion gets exercised) and of
     // keys it may not have, then the unknown-key report and the dump.
     std::vector<std::string> keys = c.unknown_keys();
@@ -59,23 +59,33 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (std::size_t i = 0; i < keys.size(); ++i) {
       try {
         switch ((keys[i].size() + i) % 6) {
-          case 0: (void)c.get<int>(keys[i], 0); break;
-          case 1: (void)c.get<double>(keys[i], 0.0); break;
-          case 2: (void)c.get<std::string>(keys[i], ""); break;
-          case 3: (void)c.get<std::vector<double>>(keys[i], {}); break;
-          case 4: (void)c.get<bool>(keys[i], false); break;
-          default: (void)c.node(keys[i]); (void)c.origin(keys[i]); break;
+          case 0:
+            (void)c.get<int>(keys[i], 0);
+            break;
+          case 1:
+            (void)c.get<double>(keys[i], 0.0);
+            break;
+          case 2:
+            (void)c.get<std::string>(keys[i], "");
+            break;
+          case 3:
+            (void)c.get<std::vector<double>>(keys[i], {});
+            break;
+          case 4:
+            (void)c.get<bool>(keys[i], false);
+            break;
+          default:
+            (void)c.node(keys[i]);
+            (void)c.origin(keys[i]);
+            break;
         }
-      } catch (const xraylift::core::ConfigError&) {
-      }
+      } catch (const xraylift::core::ConfigError&) {}
     }
     (void)c.dump();
     try {
       c.check_no_unknown_keys();
-    } catch (const xraylift::core::ConfigError&) {
-    }
+    } catch (const xraylift::core::ConfigError&) {}
   } catch (const xraylift::core::ConfigError&) {
-  } catch (const xraylift::core::InputError&) {
-  }
+  } catch (const xraylift::core::InputError&) {}
   return 0;
 }

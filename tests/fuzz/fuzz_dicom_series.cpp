@@ -4,13 +4,13 @@
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/oflog/oflog.h>
 
+#include <unistd.h>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
-#include <unistd.h>
 
 #include "xraylift/core/error.hpp"
 #include "xraylift/data/dicom.hpp"
@@ -41,7 +41,9 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   for (const auto& e : fs::directory_iterator(folder)) fs::remove(e.path());
   std::uint32_t n = 0;
-  if (size >= 4) n = std::uint32_t(data[0]) | std::uint32_t(data[1]) << 8 | std::uint32_t(data[2]) << 16 | std::uint32_t(data[3]) << 24;
+  if (size >= 4)
+    n = std::uint32_t(data[0]) | std::uint32_t(data[1]) << 8 | std::uint32_t(data[2]) << 16 |
+        std::uint32_t(data[3]) << 24;
   if (size >= 4 && n <= size - 4) {
     write(folder / "1.dcm", data + 4, n);
     write(folder / "2.dcm", data + 4 + n, size - 4 - n);
@@ -53,7 +55,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     const auto s = xraylift::data::read_dicom_series(folder, o);
     if (s.hu.empty()) __builtin_trap();
-  } catch (const xraylift::core::InputError&) {
-  }
+  } catch (const xraylift::core::InputError&) {}
   return 0;
 }

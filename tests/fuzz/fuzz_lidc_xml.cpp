@@ -12,7 +12,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto a = xraylift::data::parse_lidc_xml(text, "fuzz.xml");
     const auto again = xraylift::data::parse_lidc_xml(xraylift::data::write_lidc_xml(a), "again.xml");
     if (again.marks.size() != a.marks.size() || again.non_nodules.size() != a.non_nodules.size()) __builtin_trap();
-  } catch (const xraylift::core::InputError&) {
-  }
+  } catch (const xraylift::core::InputError&) {}
   return 0;
 }

@@ -21,7 +21,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto set = xraylift::core::view_set_from_json(doc, "fuzz.json");
     const auto again = xraylift::core::view_set_from_json(xraylift::core::to_json(set), "again.json");
     if (again.views.size() != set.views.size() || again.boxes_3d.size() != set.boxes_3d.size()) __builtin_trap();
-  } catch (const xraylift::core::InputError&) {
-  }
+  } catch (const xraylift::core::InputError&) {}
   return 0;
 }

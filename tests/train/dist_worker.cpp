@@ -72,8 +72,9 @@ int main(int argc, char** argv) {
     std::vector<torch::Tensor> params;
     for (const auto& p : model->parameters()) params.push_back(p.detach().clone());
     torch::save(params, (std::filesystem::path(argv[1]) / ("params_rank" + std::to_string(env.rank) + ".pt")).string());
-    if (o.comm) std::cout << "backend " << o.comm->backend() << " allreduce_bytes " << o.comm->gradient_bytes()
-                          << " buckets " << o.comm->gradient_buckets() << "\n";
+    if (o.comm)
+      std::cout << "backend " << o.comm->backend() << " allreduce_bytes " << o.comm->gradient_bytes() << " buckets "
+                << o.comm->gradient_buckets() << "\n";
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";

@@ -58,8 +58,8 @@ std::vector<RankResult> launch(int world, const fs::path& out, const std::string
                                        : core::cat("env RANK=", r, " WORLD_SIZE=", world, " LOCAL_RANK=", r,
                                                    " MASTER_ADDR=127.0.0.1 MASTER_PORT=", port, " ");
     script += core::cat("(", env, "'", XRAYLIFT_DIST_WORKER, "' '", out.string(), "' ", args, " > '",
-                        (out / core::cat("log", r)).string(), "' 2>&1; echo $? > '", (out / core::cat("rc", r)).string(),
-                        "') & ");
+                        (out / core::cat("log", r)).string(), "' 2>&1; echo $? > '",
+                        (out / core::cat("rc", r)).string(), "') & ");
   }
   script += "wait\n";
   const fs::path file = out / "launch.sh";
@@ -84,7 +84,8 @@ std::vector<torch::Tensor> params_of(const fs::path& file) {
 double max_diff(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {
   EXPECT_EQ(a.size(), b.size());
   double d = 0;
-  for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i) d = std::max(d, (a[i] - b[i]).abs().max().item<double>());
+  for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i)
+    d = std::max(d, (a[i] - b[i]).abs().max().item<double>());
   return d;
 }
 
@@ -171,14 +172,15 @@ TEST(Distributed, AFailingRankStopsAllNamingItsError) {
   std::vector<std::string> backends{"store"};
   if (have("gloo")) backends.push_back("gloo");
   for (const auto& backend : backends)
-  for (int failing : {1, 0}) {
-    const fs::path root = xraylift::testing::scratch_dir(core::cat("dist_fail_", backend, failing));
-    const auto ranks = launch(2, root, core::cat(backend, " 40 -1 ", failing, " 3"));
-    const int other = 1 - failing;
-    EXPECT_NE(ranks[failing].rc, 0);
-    EXPECT_NE(ranks[failing].log.find("injected failure at step 3"), std::string::npos) << ranks[failing].log;
-    EXPECT_NE(ranks[other].rc, 0) << ranks[other].log;
-    EXPECT_NE(ranks[other].log.find(core::cat("rank ", failing, " failed: injected failure at step 3")), std::string::npos)
-        << ranks[other].log;
-  }
+    for (int failing : {1, 0}) {
+      const fs::path root = xraylift::testing::scratch_dir(core::cat("dist_fail_", backend, failing));
+      const auto ranks = launch(2, root, core::cat(backend, " 40 -1 ", failing, " 3"));
+      const int other = 1 - failing;
+      EXPECT_NE(ranks[failing].rc, 0);
+      EXPECT_NE(ranks[failing].log.find("injected failure at step 3"), std::string::npos) << ranks[failing].log;
+      EXPECT_NE(ranks[other].rc, 0) << ranks[other].log;
+      EXPECT_NE(ranks[other].log.find(core::cat("rank ", failing, " failed: injected failure at step 3")),
+                std::string::npos)
+          << ranks[other].log;
+    }
 }

@@ -31,7 +31,8 @@ cv::Mat textured_background() {
   cv::Mat bg(k720p, CV_8UC3);
   for (int r = 0; r < bg.rows; ++r)
     for (int c = 0; c < bg.cols; ++c)
-      bg.at<cv::Vec3b>(r, c) = cv::Vec3b(uchar(120 + 30 * std::sin(c * 0.02)), uchar(110 + 20 * std::cos(r * 0.03)), 100);
+      bg.at<cv::Vec3b>(r, c) =
+          cv::Vec3b(uchar(120 + 30 * std::sin(c * 0.02)), uchar(110 + 20 * std::cos(r * 0.03)), 100);
   return bg;
 }
 

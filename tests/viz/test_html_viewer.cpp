@@ -38,7 +38,8 @@ TEST(HtmlViewer, RendersLungsInHeadlessChromiumWithoutConsoleErrors) {
   EXPECT_EQ(html.find("https://"), std::string::npos);
   const std::string cmd = "timeout 60 '" + chromium +
                           "' --headless --no-sandbox --disable-gpu --use-angle=swiftshader --enable-unsafe-swiftshader"
-                          " --no-first-run --user-data-dir='" + (dir / "profile").string() +
+                          " --no-first-run --user-data-dir='" +
+                          (dir / "profile").string() +
                           "' --enable-logging=stderr --v=0 --window-size=640,480 --screenshot='" + shot.string() +
                           "' 'file://" + page.string() + "#selftest' > '" + log.string() + "' 2>&1";
   const int rc = std::system(cmd.c_str());

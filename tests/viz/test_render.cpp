@@ -41,18 +41,18 @@ TEST(Render, ModesOpacityAndPainterOrder) {
   };
   const cv::Vec3b both = render(viz::DisplayMode::kBoth, 0.5), lungs = render(viz::DisplayMode::kLungs, 0.5),
                   nodules = render(viz::DisplayMode::kNodules, 0.5), clear = render(viz::DisplayMode::kBoth, 0.0);
-  EXPECT_GT(nodules[1], 150);                          // green nodule alone
+  EXPECT_GT(nodules[1], 150);  // green nodule alone
   EXPECT_EQ(nodules[2], 0);
-  EXPECT_GT(lungs[2], 100);                            // red shell at half opacity over black
+  EXPECT_GT(lungs[2], 100);  // red shell at half opacity over black
   EXPECT_EQ(lungs[1], 0);
-  EXPECT_GT(both[1], 50);                              // nodule seen through the shell...
-  EXPECT_GT(both[2], 50);                              // ...tinted by it
-  EXPECT_EQ(clear, nodules);                           // opacity 0 hides the shell
+  EXPECT_GT(both[1], 50);     // nodule seen through the shell...
+  EXPECT_GT(both[2], 50);     // ...tinted by it
+  EXPECT_EQ(clear, nodules);  // opacity 0 hides the shell
   const cv::Vec3b corner = [&] {
     cv::Mat img(size, CV_8UC3, cv::Scalar(0, 0, 0));
     r.render(img, v, {});
     return img.at<cv::Vec3b>(2, 2);
   }();
-  EXPECT_EQ(corner, cv::Vec3b(0, 0, 0));               // nothing drawn outside the scene
+  EXPECT_EQ(corner, cv::Vec3b(0, 0, 0));  // nothing drawn outside the scene
   EXPECT_THROW(viz::parse_display_mode("all"), core::ConfigError);
 }

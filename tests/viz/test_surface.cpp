@@ -22,7 +22,8 @@ core::VolumeU8 sphere_mask(int n, double spacing, double radius, const Eigen::Ve
   core::VolumeU8 m(core::VolumeGeometry::centered({n, n, n}, Eigen::Vector3d::Constant(spacing)));
   for (int k = 0; k < n; ++k)
     for (int j = 0; j < n; ++j)
-      for (int i = 0; i < n; ++i) m.at(i, j, k) = (m.index_to_world(Eigen::Vector3d(i, j, k)) - centre).norm() <= radius;
+      for (int i = 0; i < n; ++i)
+        m.at(i, j, k) = (m.index_to_world(Eigen::Vector3d(i, j, k)) - centre).norm() <= radius;
   return m;
 }
 

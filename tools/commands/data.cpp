@@ -27,21 +27,26 @@ void print_nodules(const std::vector<core::BoxRecord>& boxes) {
     std::printf("nodules: none\n");
     return;
   }
-  std::printf("%-6s %-11s %-26s %-22s %8s %7s %s\n", "id", "label", "centre (x, y, z) mm", "size (dx, dy, dz) mm", "diam mm", "readers", "ignore");
+  std::printf("%-6s %-11s %-26s %-22s %8s %7s %s\n", "id", "label", "centre (x, y, z) mm", "size (dx, dy, dz) mm",
+              "diam mm", "readers", "ignore");
   for (const auto& b : boxes)
-    std::printf("%-6s %-11s (%7.1f %7.1f %7.1f)  (%5.1f %5.1f %5.1f)       %8.1f %7d %s\n", clip(b.id, 6).c_str(), clip(b.label, 11).c_str(),
-                b.box.center.x(), b.box.center.y(), b.box.center.z(), b.box.size.x(), b.box.size.y(), b.box.size.z(), b.diameter(),
-                b.readers, b.ignore ? "yes" : "no");
+    std::printf("%-6s %-11s (%7.1f %7.1f %7.1f)  (%5.1f %5.1f %5.1f)       %8.1f %7d %s\n", clip(b.id, 6).c_str(),
+                clip(b.label, 11).c_str(), b.box.center.x(), b.box.center.y(), b.box.center.z(), b.box.size.x(),
+                b.box.size.y(), b.box.size.z(), b.diameter(), b.readers, b.ignore ? "yes" : "no");
 }
 
 void print_volume(const core::VolumeI16& v) {
   const auto& g = v.geometry();
   std::int16_t lo = 32767, hi = -32768;
-  for (auto x : v.values()) { lo = std::min(lo, x); hi = std::max(hi, x); }
+  for (auto x : v.values()) {
+    lo = std::min(lo, x);
+    hi = std::max(hi, x);
+  }
   std::printf("dims     %d x %d x %d\n", g.dims.x(), g.dims.y(), g.dims.z());
   std::printf("spacing  %.6g x %.6g x %.6g mm\n", g.spacing.x(), g.spacing.y(), g.spacing.z());
-  std::printf("extent   %.1f x %.1f x %.1f mm (world frame LPS, centred: centre at (%.3g, %.3g, %.3g))\n", g.extent_mm().x(),
-              g.extent_mm().y(), g.extent_mm().z(), g.center_world().x(), g.center_world().y(), g.center_world().z());
+  std::printf("extent   %.1f x %.1f x %.1f mm (world frame LPS, centred: centre at (%.3g, %.3g, %.3g))\n",
+              g.extent_mm().x(), g.extent_mm().y(), g.extent_mm().z(), g.center_world().x(), g.center_world().y(),
+              g.center_world().z());
   std::printf("HU range [%d, %d]\n", lo, hi);
 }
 
@@ -56,15 +61,20 @@ struct ImportOpts {
 };
 
 void setup_import(CLI::App& app, std::shared_ptr<ImportOpts> o, std::function<int()>& run) {
-  auto* sub = app.add_subcommand("import", "Import a LIDC-IDRI download (series folders + XML) into case folders and a manifest");
+  auto* sub = app.add_subcommand("import",
+                                 "Import a LIDC-IDRI download (series folders + XML) into case folders and a manifest");
   sub->add_option("--lidc", o->lidc, "LIDC-IDRI folder (searched recursively)")->required();
   sub->add_option("--out", o->out, "Output dataset folder (cases/<id>/, manifest.json)")->required();
-  sub->add_option("--min-diameter", o->min_diameter, "Nodules below this diameter (mm) are kept with ignore = true")->capture_default_str();
-  sub->add_option("--min-readers", o->min_readers, "Nodules contoured by fewer readers are kept with ignore = true")->capture_default_str();
-  sub->add_flag("--include-contour-points", o->include_contour_points,
-                "Count the outline pixels as nodule (default: left out, as pylidc; LIDC outlines run outside the nodule)");
+  sub->add_option("--min-diameter", o->min_diameter, "Nodules below this diameter (mm) are kept with ignore = true")
+      ->capture_default_str();
+  sub->add_option("--min-readers", o->min_readers, "Nodules contoured by fewer readers are kept with ignore = true")
+      ->capture_default_str();
+  sub->add_flag(
+      "--include-contour-points", o->include_contour_points,
+      "Count the outline pixels as nodule (default: left out, as pylidc; LIDC outlines run outside the nodule)");
   sub->add_option("--seed", o->seed, "Seed of the train/val split by patient")->capture_default_str();
-  sub->add_option("--train-fraction", o->train_fraction, "Fraction of patients in the train split")->capture_default_str();
+  sub->add_option("--train-fraction", o->train_fraction, "Fraction of patients in the train split")
+      ->capture_default_str();
   sub->callback([o, &run] {
     run = [o] {
       data::LidcImportOptions io;
@@ -82,7 +92,8 @@ void setup_import(CLI::App& app, std::shared_ptr<ImportOpts> o, std::function<in
         ignored += c.nodules_ignored;
       }
       std::printf("\n%-28s %d\n", "series folders", sum.series_folders);
-      std::printf("%-28s %zu (train %d, val %zu)\n", "cases imported", sum.manifest.cases.size(), train, sum.manifest.cases.size() - train);
+      std::printf("%-28s %zu (train %d, val %zu)\n", "cases imported", sum.manifest.cases.size(), train,
+                  sum.manifest.cases.size() - train);
       std::printf("%-28s %d (+ %d ignored: sub-3 mm, non-nodules, few readers)\n", "nodules", nodules, ignored);
       for (const char* bucket : {"<3 mm", "3-6 mm", "6-10 mm", "10-20 mm", ">=20 mm"}) {
         const auto it = sum.nodules_by_size.find(bucket);
@@ -96,8 +107,8 @@ void setup_import(CLI::App& app, std::shared_ptr<ImportOpts> o, std::function<in
       if (!sum.notices.empty()) std::printf("notices:\n");
       for (const auto& n : sum.notices) std::printf("  %s\n", n.c_str());
       if (!sum.warnings.empty()) core::log::info(sum.warnings.size(), " reader warnings (see case.json meta.warnings)");
-      core::log::info("wrote ", (fs::path(o->out) / "manifest.json").string(), " and ", sum.manifest.cases.size(), " case folders under ",
-                      (fs::path(o->out) / "cases").string());
+      core::log::info("wrote ", (fs::path(o->out) / "manifest.json").string(), " and ", sum.manifest.cases.size(),
+                      " case folders under ", (fs::path(o->out) / "cases").string());
       return sum.manifest.cases.empty() ? static_cast<int>(core::ExitCode::kInputData) : 0;
     };
   });
@@ -121,7 +132,9 @@ void setup_phantom(CLI::App& app, std::shared_ptr<PhantomOpts> o, std::function<
   sub->add_flag("--dicom", o->dicom, "Also write each phantom as a DICOM series + LIDC-style XML under lidc/<id>/");
   sub->add_option("--readers", o->readers, "Simulated readers in the XML (1..4)")->capture_default_str();
   o->config = std::make_unique<tools::ConfigOptions>(*sub);
-  sub->footer("Config keys (under phantom.): dims, spacing_mm, nodules, nodule_min_diameter_mm, nodule_max_diameter_mm, noise_hu, vessels.");
+  sub->footer(
+      "Config keys (under phantom.): dims, spacing_mm, nodules, nodule_min_diameter_mm, nodule_max_diameter_mm, "
+      "noise_hu, vessels.");
   sub->callback([o, &run] {
     run = [o] {
       core::Config cfg = o->config->load();
@@ -153,8 +166,10 @@ void setup_phantom(CLI::App& app, std::shared_ptr<PhantomOpts> o, std::function<
       data::write_manifest(out / "manifest.json", manifest);
       int nodules = 0;
       for (const auto& c : manifest.cases) nodules += c.nodules;
-      core::log::info("wrote ", o->count, " phantom case folders (", nodules, " nodules) under ", (out / "cases").string(),
-                      o->dicom ? " plus DICOM + XML under " + (out / "lidc").string() : std::string(), " and ", (out / "manifest.json").string());
+      core::log::info("wrote ", o->count, " phantom case folders (", nodules, " nodules) under ",
+                      (out / "cases").string(),
+                      o->dicom ? " plus DICOM + XML under " + (out / "lidc").string() : std::string(), " and ",
+                      (out / "manifest.json").string());
       return 0;
     };
   });
@@ -173,11 +188,13 @@ data::Case load_any_case(const fs::path& p, const std::string& id_hint) {
   if (fs::is_directory(p) && fs::exists(p / "case.json")) return data::load_case(p);
   const data::DicomSeries s = data::read_dicom_series(p);
   for (const auto& w : s.warnings) core::log::warn(w);
-  return data::case_from_series(s, !id_hint.empty() ? id_hint : (!s.patient_id.empty() ? s.patient_id : p.filename().string()));
+  return data::case_from_series(
+      s, !id_hint.empty() ? id_hint : (!s.patient_id.empty() ? s.patient_id : p.filename().string()));
 }
 
 void setup_insert(CLI::App& app, std::shared_ptr<InsertOpts> o, std::function<int()>& run) {
-  auto* sub = app.add_subcommand("insert", "Blend synthetic nodules into a real CT's lungs (a test case with known truth)");
+  auto* sub =
+      app.add_subcommand("insert", "Blend synthetic nodules into a real CT's lungs (a test case with known truth)");
   sub->add_option("--ct", o->ct, "A DICOM series folder or a case folder")->required();
   sub->add_option("--out", o->out, "Output case folder")->required();
   sub->add_option("--count", o->count, "Number of nodules")->capture_default_str();
@@ -197,7 +214,8 @@ void setup_insert(CLI::App& app, std::shared_ptr<InsertOpts> o, std::function<in
       r.ct.id = o->id.empty() ? core::cat(input.id, "-insert-", o->seed) : o->id;
       data::save_case(o->out, r.ct);
       print_nodules(r.ct.nodules);
-      core::log::info("wrote case folder ", o->out, " (", r.inserted.size(), " inserted nodules, ", input.nodules.size(), " kept from the input)");
+      core::log::info("wrote case folder ", o->out, " (", r.inserted.size(), " inserted nodules, ",
+                      input.nodules.size(), " kept from the input)");
       return 0;
     };
   });
@@ -205,7 +223,8 @@ void setup_insert(CLI::App& app, std::shared_ptr<InsertOpts> o, std::function<in
 
 // ---- info ----
 void setup_info(CLI::App& app, std::shared_ptr<std::string> path, std::function<int()>& run) {
-  auto* sub = app.add_subcommand("info", "Print a case, manifest, NRRD volume or DICOM series: dims, spacing, HU range, nodules");
+  auto* sub = app.add_subcommand(
+      "info", "Print a case, manifest, NRRD volume or DICOM series: dims, spacing, HU range, nodules");
   sub->add_option("path", *path, "Case folder, manifest.json, .nrrd file or DICOM folder")->required();
   sub->callback([path, &run] {
     run = [path] {
@@ -216,8 +235,8 @@ void setup_info(CLI::App& app, std::shared_ptr<std::string> path, std::function<
         std::printf("manifest %s: %zu cases, %zu skipped\n", p.string().c_str(), m.cases.size(), m.skipped.size());
         std::printf("%-22s %-8s %-6s %-16s %8s %8s\n", "id", "source", "split", "dims", "nodules", "ignored");
         for (const auto& c : m.cases)
-          std::printf("%-22s %-8s %-6s %4dx%4dx%4d    %8d %8d\n", clip(c.id, 22).c_str(), c.source.c_str(), c.split.c_str(), c.dims.x(), c.dims.y(),
-                      c.dims.z(), c.nodules, c.nodules_ignored);
+          std::printf("%-22s %-8s %-6s %4dx%4dx%4d    %8d %8d\n", clip(c.id, 22).c_str(), c.source.c_str(),
+                      c.split.c_str(), c.dims.x(), c.dims.y(), c.dims.z(), c.nodules, c.nodules_ignored);
         for (const auto& s : m.skipped) std::printf("skipped %s: %s\n", s.path.c_str(), s.reason.c_str());
         return 0;
       }
@@ -229,7 +248,8 @@ void setup_info(CLI::App& app, std::shared_ptr<std::string> path, std::function<
       std::printf("case     %s (source %s)\n", c.id.c_str(), c.meta.value("source", std::string("?")).c_str());
       print_volume(c.hu);
       if (c.meta.contains("dicom_offset_mm"))
-        std::printf("scanner  = world + (%s) mm; series %s\n", c.meta["dicom_offset_mm"].dump().c_str(), c.meta.value("series_uid", std::string()).c_str());
+        std::printf("scanner  = world + (%s) mm; series %s\n", c.meta["dicom_offset_mm"].dump().c_str(),
+                    c.meta.value("series_uid", std::string()).c_str());
       print_nodules(c.nodules);
       return 0;
     };
@@ -255,4 +275,5 @@ tools::Runner setup(CLI::App& app) {
 
 }  // namespace
 
-XL_REGISTER_COMMAND("data", "Datasets: import LIDC-IDRI, generate phantoms, insert nodules into CT, inspect cases", setup);
+XL_REGISTER_COMMAND("data", "Datasets: import LIDC-IDRI, generate phantoms, insert nodules into CT, inspect cases",
+                    setup);

@@ -37,8 +37,8 @@ std::string seconds_since(std::chrono::steady_clock::time_point t0) {
 }
 
 fs::path default_weights() {
-  for (const fs::path& p : {fs::path("models/demo_tiny.safetensors"),
-                            fs::path(XRAYLIFT_SOURCE_DIR) / "models/demo_tiny.safetensors"})
+  for (const fs::path& p :
+       {fs::path("models/demo_tiny.safetensors"), fs::path(XRAYLIFT_SOURCE_DIR) / "models/demo_tiny.safetensors"})
     if (fs::exists(p)) return p;
   return fs::path("models/demo_tiny.safetensors");
 }
@@ -68,7 +68,8 @@ std::vector<Detected> detect_and_evaluate(const fs::path& weights, const core::R
     return {};
   }
   const auto t0 = std::chrono::steady_clock::now();
-  const auto job = detect3d::Detect3DJob::from_config(core::Config::from_yaml(kDemoDetect3DConfig, "embedded cpu_small.yaml"));
+  const auto job =
+      detect3d::Detect3DJob::from_config(core::Config::from_yaml(kDemoDetect3DConfig, "embedded cpu_small.yaml"));
   detect3d::Predictor predictor(job, weights, torch::kCPU);
   try {
     detect3d::check_rig(predictor.rig(), rig.cameras(), "demo rig");
@@ -101,9 +102,9 @@ std::vector<Detected> detect_and_evaluate(const fs::path& weights, const core::R
                   std::lround(1000 * detected[1].seconds), " ms inference, ", seconds_since(t0), " in all)");
   for (const auto& d : detected) {
     const auto& m = d.result.overall;
-    core::log::info("4/5 eval ", d.method, ": CPM ", eval::format_metric(m.froc.cpm), ", mAP ", eval::format_metric(m.map),
-                    ", ATE ", eval::format_metric(m.ate_mm, 2), " mm (", m.num_truths, " nodules, ", m.num_predictions,
-                    " predictions)");
+    core::log::info("4/5 eval ", d.method, ": CPM ", eval::format_metric(m.froc.cpm), ", mAP ",
+                    eval::format_metric(m.map), ", ATE ", eval::format_metric(m.ate_mm, 2), " mm (", m.num_truths,
+                    " nodules, ", m.num_predictions, " predictions)");
   }
   core::write_folder_atomic(out / "eval", [&](const fs::path& tmp) {
     eval::write_report_3d(tmp, detected[0].result, eo, {"demo truth", (out / "pred_mv2d.json").string()});
@@ -170,20 +171,25 @@ tools::Runner setup(CLI::App& app) {
     core::log::info("outputs:");
     core::log::info("  ", case_dir.string(), "/  case folder (volume.nrrd, nodules.json, case.json)");
     core::log::info("  ", (drr_dir / "infos.json").string(), "  cameras, 3D and 2D ground-truth boxes");
-    core::log::info("  ", drr_dir.string(), "/viewNN.png|.npy|_overlay.png|_mask.png  radiographs, line integrals, overlays");
+    core::log::info("  ", drr_dir.string(),
+                    "/viewNN.png|.npy|_overlay.png|_mask.png  radiographs, line integrals, overlays");
     if (!detected.empty()) {
       core::log::info("  ", (out / "pred_mv2d.json").string(), ", ", (out / "pred_triangulate.json").string(),
                       "  3D predictions (xraylift.boxes3d)");
       core::log::info("  ", (out / "eval").string(), "/  mv2d eval report (metrics.json, summary.md, froc.png)");
     }
-    core::log::info("  ", glb.string(), ", ", html.string(), "  3D scene, truth green, mv2d predictions red (open the .html)");
-    if (!detected.empty()) std::printf("demo CPM (mv2d): %s, (triangulate): %s\n",
-                                       eval::format_metric(detected[0].result.overall.froc.cpm).c_str(),
-                                       eval::format_metric(detected[1].result.overall.froc.cpm).c_str());
+    core::log::info("  ", glb.string(), ", ", html.string(),
+                    "  3D scene, truth green, mv2d predictions red (open the .html)");
+    if (!detected.empty())
+      std::printf("demo CPM (mv2d): %s, (triangulate): %s\n",
+                  eval::format_metric(detected[0].result.overall.froc.cpm).c_str(),
+                  eval::format_metric(detected[1].result.overall.froc.cpm).c_str());
     return 0;
   };
 }
 
 }  // namespace
 
-XL_REGISTER_COMMAND("demo", "Run the pipeline on an embedded default: phantom -> ten DRRs -> 2D + 3D detection -> eval -> 3D scene", setup);
+XL_REGISTER_COMMAND(
+    "demo", "Run the pipeline on an embedded default: phantom -> ten DRRs -> 2D + 3D detection -> eval -> 3D scene",
+    setup);

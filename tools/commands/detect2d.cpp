@@ -34,7 +34,8 @@ tools::Runner setup(CLI::App& app) {
   app.add_option("-o,--out", opt->out, "Output folder")->capture_default_str();
   app.add_option("--device", opt->device, "cpu or cuda[:N]")->capture_default_str();
   app.add_option("--batch", opt->batch, "Views per forward pass")->capture_default_str();
-  app.add_option("--overlay-score", opt->overlay_score, "Draw detections with at least this score")->capture_default_str();
+  app.add_option("--overlay-score", opt->overlay_score, "Draw detections with at least this score")
+      ->capture_default_str();
   app.add_flag("--no-overlays", opt->no_overlays, "Skip the overlay PNGs");
   opt->config = std::make_unique<tools::ConfigOptions>(app, "", true);
   return [opt] {
@@ -48,7 +49,8 @@ tools::Runner setup(CLI::App& app) {
     detect2d::FasterRCNN model(job.model);
     const auto report = detect2d::load_weights(*model, opt->weights);
     if (!report.missing.empty() || !report.mismatched.empty())
-      throw core::InputError(core::cat("weights '", opt->weights, "' do not fit the config's model: ", report.summary()));
+      throw core::InputError(
+          core::cat("weights '", opt->weights, "' do not fit the config's model: ", report.summary()));
     const auto detections = detect2d::run_detector(model, dataset, device, opt->batch, true);
     const fs::path out(opt->out);
     const fs::path det_file = out / "detections.json", truth_file = out / "truth.json";

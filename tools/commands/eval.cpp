@@ -41,7 +41,8 @@ tools::Runner setup(CLI::App& app) {
   app.add_option("-p,--pred", opt->pred, "Predicted boxes with scores (xraylift.boxes3d JSON)");
   app.add_option("--compare", opt->compare, "Several prediction files: one table with a row each")->expected(1, -1);
   app.add_option("-o,--out", opt->out, "Output folder")->capture_default_str();
-  app.add_option("--bootstrap", opt->bootstrap, "Bootstrap resamples for 95 % intervals (overrides eval.bootstrap_samples; 0 = none)");
+  app.add_option("--bootstrap", opt->bootstrap,
+                 "Bootstrap resamples for 95 % intervals (overrides eval.bootstrap_samples; 0 = none)");
   opt->config = std::make_unique<tools::ConfigOptions>(app);
   app.footer(
       "Metrics (docs/eval.md): LUNA16 FROC and CPM, nuScenes-style mAP over centre-distance thresholds in mm with\n"
@@ -79,8 +80,8 @@ tools::Runner setup(CLI::App& app) {
       written.insert(written.end(), paths.begin(), paths.end());
       const auto& m = r.result.overall;
       core::log::info(names[i], ": CPM ", eval::format_metric(m.froc.cpm), ", mAP ", eval::format_metric(m.map),
-                      ", ATE ", eval::format_metric(m.ate_mm, 2), " mm, ASE ", eval::format_metric(m.ase),
-                      ", score ", eval::format_metric(m.score), " (", m.num_truths, " nodules, ", m.num_predictions,
+                      ", ATE ", eval::format_metric(m.ate_mm, 2), " mm, ASE ", eval::format_metric(m.ase), ", score ",
+                      eval::format_metric(m.score), " (", m.num_truths, " nodules, ", m.num_predictions,
                       " predictions, ", m.num_cases, " cases)");
       results.push_back(std::move(r));
       progress.tick();

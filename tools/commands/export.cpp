@@ -42,17 +42,20 @@ tools::Runner setup(CLI::App& app) {
   auto o = std::make_shared<Options>();
   app.add_option("--ct", o->in.ct, "CT input: a DICOM series folder or a case folder (case.json)");
   app.add_flag("--synthetic", o->in.synthetic, "Use the built-in synthetic chest instead of a CT");
-  app.add_option("--phantom", o->in.phantom_seed, "Use a synthetic phantom of the data module (this seed) with its truth nodules");
+  app.add_option("--phantom", o->in.phantom_seed,
+                 "Use a synthetic phantom of the data module (this seed) with its truth nodules");
   app.add_option("--generic", o->sex, "Generic lung model for this sex (male|female); with --age and --height");
   app.add_option("--age", o->age, "Patient age in years (generic model)");
   app.add_option("--height", o->height_cm, "Patient height in cm (generic model)");
   app.add_option("--boxes", o->in.box_files, "xraylift.boxes3d files (truth and/or predictions); repeatable");
   app.add_option("--case-id", o->in.case_id, "Case to take from the box files (default: the CT's id or the only case)");
   app.add_option("--attention", o->in.attention_map, "2D attention/heat map over one rig view (image file)");
-  app.add_option("--attention-view", o->in.attention_view, "Rig view index of the attention map")->capture_default_str();
+  app.add_option("--attention-view", o->in.attention_view, "Rig view index of the attention map")
+      ->capture_default_str();
   app.add_option("--nodule-shape", o->shape, "box | sphere | both")->capture_default_str();
   app.add_option("--lung-opacity", o->lung_opacity, "Lung shell opacity 0..1")->capture_default_str();
-  app.add_option("--triangles", o->in.lung.target_triangles, "Triangle budget of the lung model")->capture_default_str();
+  app.add_option("--triangles", o->in.lung.target_triangles, "Triangle budget of the lung model")
+      ->capture_default_str();
   app.add_option("--voxel-mm", o->in.lung.voxel_mm, "Mask resolution for the surface (mm)")->capture_default_str();
   app.add_option("-o,--out", o->outputs, "Scene files to write: .glb, .obj (+ .mtl), .ply, .html; repeatable");
   app.add_option("--turntable", o->turntable, "Turntable output: a folder of PNG frames, or a .mp4/.avi file");
@@ -67,7 +70,8 @@ tools::Runner setup(CLI::App& app) {
     cfg.check_no_unknown_keys();
     if (!o->sex.empty()) o->in.generic = viz::PatientSpec{viz::parse_sex(o->sex), o->age, o->height_cm};
     o->in.style.nodule_shape = viz::parse_nodule_shape(o->shape);
-    XL_USAGE_CHECK(o->lung_opacity >= 0 && o->lung_opacity <= 1, "--lung-opacity ", o->lung_opacity, ": expected 0 .. 1");
+    XL_USAGE_CHECK(o->lung_opacity >= 0 && o->lung_opacity <= 1, "--lung-opacity ", o->lung_opacity,
+                   ": expected 0 .. 1");
     o->in.style.lung_rgba[3] = float(o->lung_opacity);
     const viz::DisplayMode mode = viz::parse_display_mode(o->mode);
     const cv::Size size = parse_size(o->size);
@@ -77,7 +81,8 @@ tools::Runner setup(CLI::App& app) {
     for (const auto& out : o->outputs) {
       const std::string ext = fs::path(out).extension().string();
       if (ext != ".glb" && ext != ".obj" && ext != ".ply" && ext != ".html")
-        throw core::ConfigError(core::cat("scene output ", out, ": extension '", ext, "' is not one of .glb, .obj, .ply, .html"));
+        throw core::ConfigError(
+            core::cat("scene output ", out, ": extension '", ext, "' is not one of .glb, .obj, .ply, .html"));
     }
     const auto t0 = std::chrono::steady_clock::now();
     const viz::LoadedScene loaded = viz::load_scene(o->in, rig);
@@ -91,8 +96,8 @@ tools::Runner setup(CLI::App& app) {
         const std::string ext = fs::path(out).extension().string();
         if (ext == ".glb") {
           const auto meshes = viz::read_glb(out);
-          XL_CHECK(meshes.size() == loaded.scene.nodes.size(), "check ", out, ": ", meshes.size(), " meshes read back, ",
-                   loaded.scene.nodes.size(), " written");
+          XL_CHECK(meshes.size() == loaded.scene.nodes.size(), "check ", out, ": ", meshes.size(),
+                   " meshes read back, ", loaded.scene.nodes.size(), " written");
         } else if (ext == ".ply") {
           const auto s = viz::read_ply(out);
           XL_CHECK(s.triangle_count == loaded.scene.triangle_count(), "check ", out, ": triangle count differs");

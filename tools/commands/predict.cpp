@@ -66,8 +66,8 @@ fs::path sibling(const fs::path& out, const std::string& suffix) {
 }
 
 bool is_case_input(const fs::path& p) {
-  return (fs::is_directory(p) && !fs::exists(p / "infos.json") && (fs::exists(p / "case.json") ||
-                                                                   fs::exists(p / "volume.nrrd"))) ||
+  return (fs::is_directory(p) && !fs::exists(p / "infos.json") &&
+          (fs::exists(p / "case.json") || fs::exists(p / "volume.nrrd"))) ||
          p.extension() == ".nrrd";
 }
 
@@ -112,21 +112,27 @@ std::vector<core::Box2D> projected(const core::Camera& cam, const std::vector<co
 
 tools::Runner setup(CLI::App& app) {
   auto opt = std::make_shared<Options>();
-  app.add_option("inputs", opt->inputs, "Case folders / .nrrd volumes (rendered first), infos.json view sets or folders of them")
+  app.add_option("inputs", opt->inputs,
+                 "Case folders / .nrrd volumes (rendered first), infos.json view sets or folders of them")
       ->required();
   app.add_option("-o,--out", opt->out, "Predictions file (xraylift.boxes3d); other outputs are named after it")
       ->capture_default_str();
-  app.add_option("--weights", opt->weights, "detect3d weights (.safetensors from `xraylift train`); triangulate also takes detect2d weights")
+  app.add_option("--weights", opt->weights,
+                 "detect3d weights (.safetensors from `xraylift train`); triangulate also takes detect2d weights")
       ->required();
   app.add_option("--device", opt->device, "cpu | cuda | cuda:N")->capture_default_str();
   app.add_option("--method", opt->method, "mv2d | triangulate (overrides detect3d.method)");
-  app.add_flag("--eval", opt->eval, "Score the predictions against the views' truth (eval module report in <out>_eval/)");
-  app.add_option("--scene", opt->scene, "Also write a scene (.glb, .html, .obj, .ply) of predictions and truth in the lung model");
-  app.add_option("--size", opt->size, "Render case inputs at N px across (default: the size the weights were trained on)");
+  app.add_flag("--eval", opt->eval,
+               "Score the predictions against the views' truth (eval module report in <out>_eval/)");
+  app.add_option("--scene", opt->scene,
+                 "Also write a scene (.glb, .html, .obj, .ply) of predictions and truth in the lung model");
+  app.add_option("--size", opt->size,
+                 "Render case inputs at N px across (default: the size the weights were trained on)");
   app.add_flag("--no-overlays", opt->no_overlays, "Skip the overlay PNGs");
   app.add_flag("--oracle-2d", opt->oracle_2d,
                "Diagnostic: the views' projected truth boxes replace the 2D detections (measures the 3D stage alone)");
-  app.add_option("--overlay-score", opt->overlay_score, "Draw predictions with at least this score")->capture_default_str();
+  app.add_option("--overlay-score", opt->overlay_score, "Draw predictions with at least this score")
+      ->capture_default_str();
   opt->config = std::make_unique<tools::ConfigOptions>(app, "", true);
   return [opt] {
     core::Config cfg = opt->config->load();
@@ -160,7 +166,8 @@ tools::Runner setup(CLI::App& app) {
         for (const auto& s : view_sets_of(p)) sets.push_back(s), case_dirs.emplace_back();
         continue;
       }
-      detect3d::check_rig(predictor.rig(), rig.cameras(), core::cat("predict: rig of config '", cfg.origin("rig"), "'"));
+      detect3d::check_rig(predictor.rig(), rig.cameras(),
+                          core::cat("predict: rig of config '", cfg.origin("rig"), "'"));
       const data::Case c = drr::load_render_input(p);
       const fs::path dir = views_root / c.id;
       if (!fs::exists(views_root)) cleanup.paths.push_back(views_root);
@@ -180,8 +187,8 @@ tools::Runner setup(CLI::App& app) {
       std::vector<std::vector<core::Box2D>> oracle;
       if (opt->oracle_2d)
         for (const auto& cam : views.cameras) oracle.push_back(projected(cam, views.truth, nullptr));
-      const auto pred = predictor.predict(views.images, views.cameras, job.method, s.string(),
-                                          opt->oracle_2d ? &oracle : nullptr);
+      const auto pred =
+          predictor.predict(views.images, views.cameras, job.method, s.string(), opt->oracle_2d ? &oracle : nullptr);
       seconds += pred.seconds;
       predictions.case_for(views.case_id).boxes = pred.boxes;
       truth.case_for(views.case_id).boxes = views.truth;
@@ -206,8 +213,8 @@ tools::Runner setup(CLI::App& app) {
             detect2d::ImageDetections d;
             d.boxes = detect2d::box_tensor(projected(views.cameras[v], preds, &scores));
             d.scores = torch::from_blob(scores.data(), {static_cast<int64_t>(scores.size())}, torch::kFloat).clone();
-            detect2d::write_overlay_png(tmp / (views.case_id + "_" + views.cameras[v].name() + ".png"),
-                                        views.images[v], detect2d::box_tensor(projected(views.cameras[v], views.truth, nullptr)), d,
+            detect2d::write_overlay_png(tmp / (views.case_id + "_" + views.cameras[v].name() + ".png"), views.images[v],
+                                        detect2d::box_tensor(projected(views.cameras[v], views.truth, nullptr)), d,
                                         opt->overlay_score);
           }
         }
@@ -216,8 +223,8 @@ tools::Runner setup(CLI::App& app) {
     }
     std::optional<eval::Eval3DResult> result;
     if (opt->eval) {
-      const auto cases = eval::pair_cases(truth, "truth of the view sets", predictions, out.string(),
-                                          eval_options.truth_filter);
+      const auto cases =
+          eval::pair_cases(truth, "truth of the view sets", predictions, out.string(), eval_options.truth_filter);
       result = eval::evaluate_3d(cases, eval_options);
       const fs::path eval_dir = sibling(out, "_eval");
       cleanup.paths.push_back(eval_dir);
@@ -250,11 +257,12 @@ tools::Runner setup(CLI::App& app) {
     core::write_box_set(out, predictions);
     cleanup.armed = false;
 
-    core::log::info("predict: ", sets.size(), " case(s), ", predictions.box_count(), " boxes (",
-                    detect3d::to_string(job.method), "), inference ",
-                    std::lround(1000.0 * seconds / std::max<std::size_t>(1, sets.size())), " ms per case on ",
-                    opt->device, ", ", core::Progress::format_duration(std::chrono::duration<double>(
-                                          std::chrono::steady_clock::now() - t0).count()), " in all");
+    core::log::info(
+        "predict: ", sets.size(), " case(s), ", predictions.box_count(), " boxes (", detect3d::to_string(job.method),
+        "), inference ", std::lround(1000.0 * seconds / std::max<std::size_t>(1, sets.size())), " ms per case on ",
+        opt->device, ", ",
+        core::Progress::format_duration(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()),
+        " in all");
     if (result) {
       const auto& m = result->overall;
       auto at = [&](double rate) {
@@ -264,8 +272,8 @@ tools::Runner setup(CLI::App& app) {
       };
       core::log::info("eval: CPM ", eval::format_metric(m.froc.cpm), ", sensitivity ", eval::format_metric(at(1)),
                       " at 1 FP/scan, ", eval::format_metric(at(4)), " at 4, mAP ", eval::format_metric(m.map),
-                      ", ATE ", eval::format_metric(m.ate_mm, 2), " mm (", m.num_truths, " truths, ",
-                      m.num_predictions, " predictions)");
+                      ", ATE ", eval::format_metric(m.ate_mm, 2), " mm (", m.num_truths, " truths, ", m.num_predictions,
+                      " predictions)");
     }
     core::log::info("outputs:");
     core::log::info("  ", out.string(), "  3D predictions (xraylift.boxes3d)");
@@ -278,5 +286,6 @@ tools::Runner setup(CLI::App& app) {
 
 }  // namespace
 
-XL_REGISTER_COMMAND("predict", "Radiographs -> 3D nodule boxes (detect2d + mv2d | triangulate), with overlays, eval, scene",
+XL_REGISTER_COMMAND("predict",
+                    "Radiographs -> 3D nodule boxes (detect2d + mv2d | triangulate), with overlays, eval, scene",
                     setup);

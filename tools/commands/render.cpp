@@ -36,7 +36,8 @@ tools::Runner setup(CLI::App& app) {
                  "Batch mode: a manifest of case folders (JSON {\"cases\": [{\"path\": ...}]} or one path per line)");
   app.add_option("-o,--out", opt->out, "Output folder (batch mode: one sub-folder per case)")->required();
   app.add_option("--boxes", opt->boxes, "xraylift.boxes3d file with the nodules of a DICOM/NRRD input (by case id)");
-  app.add_option("--size", opt->size, "Detector of N pixels across the configured field (quick runs; rows keep square pixels)");
+  app.add_option("--size", opt->size,
+                 "Detector of N pixels across the configured field (quick runs; rows keep square pixels)");
   app.add_option("--integrator", opt->integrator, "siddon | trilinear (overrides drr.integrator)");
   app.add_option("--device", opt->device, "cpu | cuda (overrides drr.device)");
   app.add_flag("--mask", opt->mask, "Also write the nodule label images (viewNN_mask.png)");
@@ -59,7 +60,8 @@ tools::Runner setup(CLI::App& app) {
     if (!opt->device.empty()) cfg.set("drr.device=" + opt->device);
     if (opt->mask) cfg.set("drr.mask=true");
     const core::Rig configured = cfg.has("rig") ? core::Rig::from_config(cfg.section("rig")) : core::Rig::ring({});
-    XL_USAGE_CHECK(opt->size >= 0, "--size ", opt->size, ": expected a detector width in pixels >= 1 (0: as configured)");
+    XL_USAGE_CHECK(opt->size >= 0, "--size ", opt->size,
+                   ": expected a detector width in pixels >= 1 (0: as configured)");
     const core::Rig rig = opt->size > 0 ? configured.with_detector_width(opt->size) : configured;
     const core::Config drr_section = cfg.section("drr");
     const drr::RenderOptions options = drr::RenderOptions::from_config(drr_section);
@@ -83,7 +85,8 @@ tools::Runner setup(CLI::App& app) {
     const std::vector<fs::path> inputs =
         batch ? drr::read_manifest(opt->manifest) : std::vector<fs::path>{fs::path(opt->input)};
     core::log::info("render: ", inputs.size(), " case(s), ", rig.size(), " views of ", rig[0].width(), " x ",
-                    rig[0].height(), " px, ", drr::to_string(options.integrator), " on ", drr::to_string(options.device));
+                    rig[0].height(), " px, ", drr::to_string(options.integrator), " on ",
+                    drr::to_string(options.device));
     core::Progress progress("render", static_cast<std::int64_t>(inputs.size()));
     double seconds = 0;
     long long rays = 0;
@@ -91,8 +94,10 @@ tools::Runner setup(CLI::App& app) {
     for (const auto& input : inputs) {
       data::Case c = drr::load_render_input(input);
       if (boxes) {
-        if (const auto* found = boxes->find(c.id)) c.nodules = found->boxes;
-        else core::log::warn("render: '", opt->boxes, "' has no boxes for case '", c.id, "'");
+        if (const auto* found = boxes->find(c.id))
+          c.nodules = found->boxes;
+        else
+          core::log::warn("render: '", opt->boxes, "' has no boxes for case '", c.id, "'");
       }
       const fs::path dir = batch ? fs::path(opt->out) / c.id : fs::path(opt->out);
       const drr::RenderCaseResult r = drr::render_case(c, rig, options, output, dir);

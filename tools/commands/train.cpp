@@ -57,8 +57,9 @@ int guarded(const train::TrainerOptions& t, F&& body) {
 std::optional<detect3d::OnTheFlyOptions> on_the_fly_options(const core::Config& cfg) {
   if (!cfg.has("data.on_the_fly")) return std::nullopt;
   if (!cfg.has("rig"))
-    throw core::ConfigError(core::cat("data.on_the_fly renders through the config's rig, but the config has no rig section (",
-                                      cfg.origin("data.on_the_fly"), ")"));
+    throw core::ConfigError(
+        core::cat("data.on_the_fly renders through the config's rig, but the config has no rig section (",
+                  cfg.origin("data.on_the_fly"), ")"));
   return detect3d::OnTheFlyOptions::from_config(cfg.section("data"), cfg.section("rig"), cfg.section("drr"));
 }
 
@@ -70,7 +71,8 @@ void log_cache(const detect3d::OnTheFlyDataset& d) {
 
 std::vector<fs::path> data_inputs(const Options& opt) {
   std::vector<fs::path> inputs(opt.data.begin(), opt.data.end());
-  if (inputs.empty()) throw core::InputError("train: task detect3d needs --data (rendered view sets: infos.json files or folders)");
+  if (inputs.empty())
+    throw core::InputError("train: task detect3d needs --data (rendered view sets: infos.json files or folders)");
   return inputs;
 }
 
@@ -85,58 +87,60 @@ int train_detect3d(const Options& opt, core::Config& cfg) {
   job.trainer.out_dir = out;
   job.trainer.config_fingerprint = train::config_fingerprint(cfg);
   job.trainer.comm = connect_ranks(job.trainer);
-  if (otf && otf->device == "cuda") otf->device = job.trainer.device.rfind("cuda", 0) == 0 ? job.trainer.device : "cuda";
+  if (otf && otf->device == "cuda")
+    otf->device = job.trainer.device.rfind("cuda", 0) == 0 ? job.trainer.device : "cuda";
   return guarded(job.trainer, [&] {
-  std::unique_ptr<train::Dataset> data;
-  std::vector<core::Camera> rig_cameras;
-  if (otf) {
-    if (!opt.data.empty()) throw core::ConfigError("train: give either --data (rendered views) or data.on_the_fly, not both");
-    auto d = std::make_unique<detect3d::OnTheFlyDataset>(*otf, *rig);
-    rig_cameras = rig->cameras();
-    core::log::info("on-the-fly rendering of ", d->case_count(), " cases on ", otf->device);
-    data = std::move(d);
-  } else {
-  auto owned = std::make_unique<detect3d::CaseDataset>(data_inputs(opt), job.data);
-  auto& dataset = *owned;
-  rig_cameras = dataset.cameras(0);
-  // Every case must come from the config's rig (the weights record it; predict refuses another rig).
-  for (std::size_t i = 0; i < dataset.size(); ++i) {
-    const auto cams = dataset.cameras(i);
-    const auto& id = dataset.cases()[i].case_id;
-    detect3d::check_rig(detect3d::trained_rig_of(rig_cameras), cams, core::cat("train: case '", id, "'"), 1.0,
-                        "the first case has");
-    if (rig)
-      detect3d::check_rig(detect3d::trained_rig_of(rig->cameras()), cams, core::cat("train: case '", id, "'"), 1.0,
-                          core::cat("the config's rig (", cfg.origin("rig"), ") has"));
-  }
-  data = std::move(owned);
-  }
-  const train::Dataset& dataset = *data;
-  if (is_root(job.trainer)) core::write_file_atomic(out / "config.yaml", cfg.dump());
-  torch::manual_seed(job.trainer.seed);
-  detect3d::Mv2dModel model(job.model, job.mv2d);
-  if (!opt.weights.empty()) {
-    detect3d::load_mv2d_weights(opt.weights, model, false);
-    core::log::info("initial weights from ", opt.weights);
-  }
-  train::Trainer trainer(job.trainer, model.ptr(),
-                         detect3d::make_mv2d_loss_function(model, torch::Device(job.trainer.device)));
-  core::log::info("training detect3d (mv2d) on ", dataset.size(), " cases of ", rig_cameras.size(), " views for ",
-                  job.trainer.schedule.total_steps, " steps (", job.trainer.device, ")");
-  const auto result = trainer.fit(dataset);
-  if (otf) log_cache(static_cast<const detect3d::OnTheFlyDataset&>(dataset));
-  if (!is_root(job.trainer)) return 0;
-  const fs::path weights = out / "model.safetensors";
-  model->to(torch::kCPU);
-  detect3d::save_mv2d_weights(weights, model, detect3d::trained_rig_of(rig_cameras));
-  if (!result.first_losses.empty())
-    core::log::info("loss ", result.first_losses.at("loss"), " -> ", result.last_losses.at("loss"), " (steps ",
-                    result.start_step, " -> ", result.end_step, ")");
-  core::log::info("outputs:");
-  core::log::info("  ", result.checkpoint.string(), "  checkpoint (resume: run the same command again)");
-  core::log::info("  ", weights.string(), "  weights by name + trained rig (xraylift predict --weights)");
-  core::log::info("  ", result.metrics.string(), ", ", result.plot.string(), "  metrics and loss plot");
-  return 0;
+    std::unique_ptr<train::Dataset> data;
+    std::vector<core::Camera> rig_cameras;
+    if (otf) {
+      if (!opt.data.empty())
+        throw core::ConfigError("train: give either --data (rendered views) or data.on_the_fly, not both");
+      auto d = std::make_unique<detect3d::OnTheFlyDataset>(*otf, *rig);
+      rig_cameras = rig->cameras();
+      core::log::info("on-the-fly rendering of ", d->case_count(), " cases on ", otf->device);
+      data = std::move(d);
+    } else {
+      auto owned = std::make_unique<detect3d::CaseDataset>(data_inputs(opt), job.data);
+      auto& dataset = *owned;
+      rig_cameras = dataset.cameras(0);
+      // Every case must come from the config's rig (the weights record it; predict refuses another rig).
+      for (std::size_t i = 0; i < dataset.size(); ++i) {
+        const auto cams = dataset.cameras(i);
+        const auto& id = dataset.cases()[i].case_id;
+        detect3d::check_rig(detect3d::trained_rig_of(rig_cameras), cams, core::cat("train: case '", id, "'"), 1.0,
+                            "the first case has");
+        if (rig)
+          detect3d::check_rig(detect3d::trained_rig_of(rig->cameras()), cams, core::cat("train: case '", id, "'"), 1.0,
+                              core::cat("the config's rig (", cfg.origin("rig"), ") has"));
+      }
+      data = std::move(owned);
+    }
+    const train::Dataset& dataset = *data;
+    if (is_root(job.trainer)) core::write_file_atomic(out / "config.yaml", cfg.dump());
+    torch::manual_seed(job.trainer.seed);
+    detect3d::Mv2dModel model(job.model, job.mv2d);
+    if (!opt.weights.empty()) {
+      detect3d::load_mv2d_weights(opt.weights, model, false);
+      core::log::info("initial weights from ", opt.weights);
+    }
+    train::Trainer trainer(job.trainer, model.ptr(),
+                           detect3d::make_mv2d_loss_function(model, torch::Device(job.trainer.device)));
+    core::log::info("training detect3d (mv2d) on ", dataset.size(), " cases of ", rig_cameras.size(), " views for ",
+                    job.trainer.schedule.total_steps, " steps (", job.trainer.device, ")");
+    const auto result = trainer.fit(dataset);
+    if (otf) log_cache(static_cast<const detect3d::OnTheFlyDataset&>(dataset));
+    if (!is_root(job.trainer)) return 0;
+    const fs::path weights = out / "model.safetensors";
+    model->to(torch::kCPU);
+    detect3d::save_mv2d_weights(weights, model, detect3d::trained_rig_of(rig_cameras));
+    if (!result.first_losses.empty())
+      core::log::info("loss ", result.first_losses.at("loss"), " -> ", result.last_losses.at("loss"), " (steps ",
+                      result.start_step, " -> ", result.end_step, ")");
+    core::log::info("outputs:");
+    core::log::info("  ", result.checkpoint.string(), "  checkpoint (resume: run the same command again)");
+    core::log::info("  ", weights.string(), "  weights by name + trained rig (xraylift predict --weights)");
+    core::log::info("  ", result.metrics.string(), ", ", result.plot.string(), "  metrics and loss plot");
+    return 0;
   });
 }
 
@@ -153,7 +157,8 @@ tools::Runner setup(CLI::App& app) {
     const std::string task = cfg.get<std::string>("task", "detect2d");
     if (task == "detect3d") return train_detect3d(*opt, cfg);
     if (task != "detect2d")
-      throw core::ConfigError(core::cat("task must be detect2d or detect3d, got '", task, "' (", cfg.origin("task"), ")"));
+      throw core::ConfigError(
+          core::cat("task must be detect2d or detect3d, got '", task, "' (", cfg.origin("task"), ")"));
     auto job = detect2d::Detect2DJob::from_config(cfg);
     auto otf = on_the_fly_options(cfg);
     std::optional<core::Rig> rig;
@@ -164,55 +169,61 @@ tools::Runner setup(CLI::App& app) {
     job.trainer.out_dir = out;
     job.trainer.config_fingerprint = train::config_fingerprint(cfg);
     job.trainer.comm = connect_ranks(job.trainer);
-    if (otf && otf->device == "cuda") otf->device = job.trainer.device.rfind("cuda", 0) == 0 ? job.trainer.device : "cuda";
+    if (otf && otf->device == "cuda")
+      otf->device = job.trainer.device.rfind("cuda", 0) == 0 ? job.trainer.device : "cuda";
     return guarded(job.trainer, [&] {
-    std::vector<fs::path> inputs(opt->data.begin(), opt->data.end());
-    std::unique_ptr<train::Dataset> data;
-    if (otf) {
-      if (!inputs.empty()) throw core::ConfigError("train: give either --data (rendered views) or data.on_the_fly, not both");
-      otf->per_view = true;  // detect2d trains on single views
-      data = std::make_unique<detect3d::OnTheFlyDataset>(*otf, *rig);
-    } else if (inputs.empty()) {
-      if (job.synthetic_cases <= 0)
-        throw core::InputError("no --data given and the config has no data.synthetic section");
-      // Rank 0 writes the synthetic set (deterministic from the seed), the others wait for it.
-      if (is_root(job.trainer))
-        inputs = detect2d::write_synthetic_view_sets(out / "synthetic", job.synthetic_cases, job.synthetic_views,
-                                                     job.synthetic_size, job.synthetic_seed);
-      if (job.trainer.comm) job.trainer.comm->barrier("synthetic");
-      if (!is_root(job.trainer)) inputs = {out / "synthetic"};
-      else core::log::info("generated ", inputs.size(), " synthetic view sets under ", (out / "synthetic").string());
-    }
-    if (!data) data = std::make_unique<detect2d::ViewSetDataset>(inputs, job.data);
-    const train::Dataset& dataset = *data;
-    if (is_root(job.trainer)) core::write_file_atomic(out / "config.yaml", cfg.dump());
-    torch::manual_seed(job.trainer.seed);
-    detect2d::FasterRCNN model(job.model);
-    if (!opt->weights.empty()) detect2d::load_weights(*model, opt->weights);
-    train::Trainer trainer(job.trainer, model.ptr(), detect2d::make_loss_function(model, torch::Device(job.trainer.device)));
-    core::log::info("training on ", dataset.size(), " views for ", job.trainer.schedule.total_steps, " steps (",
-                    job.trainer.device, ")");
-    const auto result = trainer.fit(dataset);
-    if (otf) log_cache(static_cast<const detect3d::OnTheFlyDataset&>(dataset));
-    if (!is_root(job.trainer)) return 0;
-    const fs::path weights = out / "model.pt";
-    {
-      model->to(torch::kCPU);
-      const fs::path temp = core::temp_path_for(weights);
-      torch::save(model, temp.string());
-      core::commit_temp_file(temp, weights);
-    }
-    if (!result.first_losses.empty())
-      core::log::info("loss ", result.first_losses.at("loss"), " -> ", result.last_losses.at("loss"), " (steps ",
-                      result.start_step, " -> ", result.end_step, ")");
-    core::log::info("wrote ", result.checkpoint.string(), " (resume: run the same command again)");
-    core::log::info("wrote ", weights.string(), " (weights by name)");
-    core::log::info("wrote ", result.metrics.string(), " and ", result.plot.string());
-    return 0;
+      std::vector<fs::path> inputs(opt->data.begin(), opt->data.end());
+      std::unique_ptr<train::Dataset> data;
+      if (otf) {
+        if (!inputs.empty())
+          throw core::ConfigError("train: give either --data (rendered views) or data.on_the_fly, not both");
+        otf->per_view = true;  // detect2d trains on single views
+        data = std::make_unique<detect3d::OnTheFlyDataset>(*otf, *rig);
+      } else if (inputs.empty()) {
+        if (job.synthetic_cases <= 0)
+          throw core::InputError("no --data given and the config has no data.synthetic section");
+        // Rank 0 writes the synthetic set (deterministic from the seed), the others wait for it.
+        if (is_root(job.trainer))
+          inputs = detect2d::write_synthetic_view_sets(out / "synthetic", job.synthetic_cases, job.synthetic_views,
+                                                       job.synthetic_size, job.synthetic_seed);
+        if (job.trainer.comm) job.trainer.comm->barrier("synthetic");
+        if (!is_root(job.trainer))
+          inputs = {out / "synthetic"};
+        else
+          core::log::info("generated ", inputs.size(), " synthetic view sets under ", (out / "synthetic").string());
+      }
+      if (!data) data = std::make_unique<detect2d::ViewSetDataset>(inputs, job.data);
+      const train::Dataset& dataset = *data;
+      if (is_root(job.trainer)) core::write_file_atomic(out / "config.yaml", cfg.dump());
+      torch::manual_seed(job.trainer.seed);
+      detect2d::FasterRCNN model(job.model);
+      if (!opt->weights.empty()) detect2d::load_weights(*model, opt->weights);
+      train::Trainer trainer(job.trainer, model.ptr(),
+                             detect2d::make_loss_function(model, torch::Device(job.trainer.device)));
+      core::log::info("training on ", dataset.size(), " views for ", job.trainer.schedule.total_steps, " steps (",
+                      job.trainer.device, ")");
+      const auto result = trainer.fit(dataset);
+      if (otf) log_cache(static_cast<const detect3d::OnTheFlyDataset&>(dataset));
+      if (!is_root(job.trainer)) return 0;
+      const fs::path weights = out / "model.pt";
+      {
+        model->to(torch::kCPU);
+        const fs::path temp = core::temp_path_for(weights);
+        torch::save(model, temp.string());
+        core::commit_temp_file(temp, weights);
+      }
+      if (!result.first_losses.empty())
+        core::log::info("loss ", result.first_losses.at("loss"), " -> ", result.last_losses.at("loss"), " (steps ",
+                        result.start_step, " -> ", result.end_step, ")");
+      core::log::info("wrote ", result.checkpoint.string(), " (resume: run the same command again)");
+      core::log::info("wrote ", weights.string(), " (weights by name)");
+      core::log::info("wrote ", result.metrics.string(), " and ", result.plot.string());
+      return 0;
     });
   };
 }
 
 }  // namespace
 
-XL_REGISTER_COMMAND("train", "Train a model (detect2d, or detect3d jointly with it) from a config, with exact resume", setup);
+XL_REGISTER_COMMAND("train", "Train a model (detect2d, or detect3d jointly with it) from a config, with exact resume",
+                    setup);

@@ -45,14 +45,16 @@ tools::Runner setup(CLI::App& app) {
   app.add_flag("--synthetic", o->in.synthetic, "Or use the built-in synthetic chest");
   app.add_option("--phantom", o->in.phantom_seed, "Or a phantom of the data module (this seed)");
   app.add_option("--boxes", o->in.box_files, "Box files added to a --ct/--synthetic scene; repeatable");
-  app.add_option("--calibration", o->calibration, "Camera calibration from `xraylift calibrate` (default: a ~60 deg guess)");
+  app.add_option("--calibration", o->calibration,
+                 "Camera calibration from `xraylift calibrate` (default: a ~60 deg guess)");
   app.add_option("--marker-id", o->marker.id, "Marker id (-1: any)")->capture_default_str();
   app.add_option("--marker-size-mm", o->marker.size_mm, "Printed marker side in mm")->capture_default_str();
   app.add_option("--dictionary", o->marker.dictionary, "ArUco dictionary")->capture_default_str();
   app.add_option("--mode", o->mode, "both | lungs | nodules (key m cycles)")->capture_default_str();
   app.add_option("--opacity", o->opacity, "Lung opacity 0..1 (keys + / -)")->capture_default_str();
   app.add_option("--scale", o->scale, "Marker mm per scene mm (0: fit 2 marker sides)")->capture_default_str();
-  app.add_option("--smoothing", o->smoothing, "Pose smoothing weight of a new pose, (0, 1]; 1 = off")->capture_default_str();
+  app.add_option("--smoothing", o->smoothing, "Pose smoothing weight of a new pose, (0, 1]; 1 = off")
+      ->capture_default_str();
   app.add_option("-o,--output", o->output, "window (default with a display), a folder of PNGs, or a .mp4/.avi");
   app.add_option("--max-frames", o->max_frames, "Stop after N frames (0: until the input ends or q)");
   app.add_flag("--no-hud", o->no_hud, "No text or marker outline");
@@ -63,14 +65,15 @@ tools::Runner setup(CLI::App& app) {
     char x = 0;
     if (std::sscanf(o->demo_size.c_str(), "%d%c%d", &dw, &x, &dh) != 3 || x != 'x' || dw < 64 || dh < 64)
       throw core::ConfigError(core::cat("--demo-size '", o->demo_size, "': expected WIDTHxHEIGHT, at least 64x64"));
-    viz::CameraCalibration cal = o->calibration.empty() ? viz::CameraCalibration::guess({dw, dh})
-                                                        : viz::load_calibration(o->calibration);
+    viz::CameraCalibration cal =
+        o->calibration.empty() ? viz::CameraCalibration::guess({dw, dh}) : viz::load_calibration(o->calibration);
     if (o->demo_frames > 0) cal = cal.scaled_to({dw, dh});
-    std::unique_ptr<viz::FrameSource> source = o->demo_frames > 0 ? viz::demo_frame_source(o->marker, cal, o->demo_frames)
-                                                                  : viz::open_frame_source(o->input);
+    std::unique_ptr<viz::FrameSource> source =
+        o->demo_frames > 0 ? viz::demo_frame_source(o->marker, cal, o->demo_frames) : viz::open_frame_source(o->input);
     viz::Scene scene;
     if (!o->scene_file.empty()) {
-      XL_USAGE_CHECK(o->in.ct.empty() && !o->in.synthetic && o->in.phantom_seed < 0, "view-ar: --scene excludes --ct/--synthetic/--phantom");
+      XL_USAGE_CHECK(o->in.ct.empty() && !o->in.synthetic && o->in.phantom_seed < 0,
+                     "view-ar: --scene excludes --ct/--synthetic/--phantom");
       scene = viz::read_glb_scene(o->scene_file);
     } else {
       scene = viz::load_scene(o->in, core::Rig::ring({})).scene;

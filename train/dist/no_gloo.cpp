@@ -6,8 +6,8 @@ namespace xraylift::train::detail {
 
 bool have_gloo() { return false; }
 
-c10::intrusive_ptr<c10d::Backend> make_gloo(const c10::intrusive_ptr<c10d::Store>&, int, int,
-                                            std::chrono::milliseconds, const std::string&) {
+c10::intrusive_ptr<c10d::Backend> make_gloo(const c10::intrusive_ptr<c10d::Store>&, int, int, std::chrono::milliseconds,
+                                            const std::string&) {
   throw core::ConfigError(
       "train.distributed.backend gloo: this build has no Gloo headers (run scripts/setup.sh, which provides them, "
       "or set XRAYLIFT_GLOO_INCLUDE_DIR); use backend store or auto");

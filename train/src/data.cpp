@@ -36,7 +36,8 @@ PhotometricAugment PhotometricAugment::from_config(const core::Config& c) {
   a.vignetting = c.get("vignetting", a.vignetting);
   auto check = [&](double v, double hi, const char* key) {
     if (!(v >= 0 && v <= hi))
-      throw core::ConfigError(core::cat("augment.", key, " must lie in [0, ", hi, "], got ", v, " (", c.origin(key), ")"));
+      throw core::ConfigError(
+          core::cat("augment.", key, " must lie in [0, ", hi, "], got ", v, " (", c.origin(key), ")"));
   };
   check(a.p, 1, "p");
   check(a.brightness, 1, "brightness");
@@ -148,7 +149,8 @@ Batch Loader::make_batch(std::int64_t step) const {
   const std::size_t per_rank = idx.size() / static_cast<std::size_t>(options_.world_size);
   const std::size_t first = per_rank * static_cast<std::size_t>(options_.rank);
   for (std::size_t k = first; k < first + per_rank; ++k) {
-    const std::uint64_t slot_seed = mix_seed(mix_seed(options_.seed ^ 0xA5A5A5A5ULL, static_cast<std::uint64_t>(step)), k);
+    const std::uint64_t slot_seed =
+        mix_seed(mix_seed(options_.seed ^ 0xA5A5A5A5ULL, static_cast<std::uint64_t>(step)), k);
     Sample s = dataset_.get(idx[k], mix_seed(slot_seed, 0x5EED));
     if (transform_) transform_(s, slot_seed);
     batch.push_back(std::move(s));

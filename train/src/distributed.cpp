@@ -69,9 +69,11 @@ DistOptions DistOptions::from_config(const core::Config& c) {
     throw core::ConfigError(core::cat("train.distributed.backend must be auto, nccl, gloo or store, got '", o.backend,
                                       "' (", c.origin("backend"), ")"));
   if (!(o.timeout_s > 0))
-    throw core::ConfigError(core::cat("train.distributed.timeout_s must be > 0, got ", o.timeout_s, " (", c.origin("timeout_s"), ")"));
+    throw core::ConfigError(
+        core::cat("train.distributed.timeout_s must be > 0, got ", o.timeout_s, " (", c.origin("timeout_s"), ")"));
   if (!(o.bucket_mb > 0))
-    throw core::ConfigError(core::cat("train.distributed.bucket_mb must be > 0, got ", o.bucket_mb, " (", c.origin("bucket_mb"), ")"));
+    throw core::ConfigError(
+        core::cat("train.distributed.bucket_mb must be > 0, got ", o.bucket_mb, " (", c.origin("bucket_mb"), ")"));
   return o;
 }
 
@@ -106,10 +108,11 @@ Communicator::Communicator(DistEnv env, DistOptions options, const std::string& 
   backend_ = options_.backend;
   if (backend_ == "auto") backend_ = dev.is_cuda() ? "nccl" : (detail::have_gloo() ? "gloo" : "store");
   if (backend_ == "nccl" && !dev.is_cuda())
-    throw core::ConfigError(core::cat("train.distributed.backend nccl needs a cuda device, got train.device '", device, "'"));
+    throw core::ConfigError(
+        core::cat("train.distributed.backend nccl needs a cuda device, got train.device '", device, "'"));
   if (backend_ != "nccl" && dev.is_cuda())
-    throw core::ConfigError(core::cat("train.distributed.backend ", backend_, " runs on the CPU; train.device '", device,
-                                      "' needs nccl (or auto)"));
+    throw core::ConfigError(core::cat("train.distributed.backend ", backend_, " runs on the CPU; train.device '",
+                                      device, "' needs nccl (or auto)"));
   impl_->timeout = std::chrono::milliseconds(static_cast<std::int64_t>(options_.timeout_s * 1000));
   c10d::TCPStoreOptions so;
   so.port = static_cast<std::uint16_t>(env_.master_port);
@@ -120,12 +123,16 @@ Communicator::Communicator(DistEnv env, DistOptions options, const std::string& 
   try {
     impl_->store = c10::make_intrusive<c10d::TCPStore>(env_.master_addr, so);
   } catch (const std::exception& e) {
-    throw core::InputError(core::cat("distributed: rank ", env_.rank, " cannot reach the rendezvous at MASTER_ADDR=",
-                                     env_.master_addr, " MASTER_PORT=", env_.master_port, ": ",
-                                     std::string(e.what()).substr(0, std::min<std::size_t>(std::string(e.what()).find('\n'), 300))));
+    throw core::InputError(
+        core::cat("distributed: rank ", env_.rank, " cannot reach the rendezvous at MASTER_ADDR=", env_.master_addr,
+                  " MASTER_PORT=", env_.master_port, ": ",
+                  std::string(e.what()).substr(0, std::min<std::size_t>(std::string(e.what()).find('\n'), 300))));
   }
   auto prefixed = c10::make_intrusive<c10d::PrefixStore>("pg", c10::intrusive_ptr<c10d::Store>(impl_->store));
-  if (backend_ == "gloo") impl_->group = detail::make_gloo(prefixed, env_.rank, env_.world_size, impl_->timeout, env_.master_addr == "127.0.0.1" || env_.master_addr == "localhost" ? "127.0.0.1" : "");
+  if (backend_ == "gloo")
+    impl_->group =
+        detail::make_gloo(prefixed, env_.rank, env_.world_size, impl_->timeout,
+                          env_.master_addr == "127.0.0.1" || env_.master_addr == "localhost" ? "127.0.0.1" : "");
   if (backend_ == "nccl") {
     impl_->device = dev;
     impl_->group = detail::make_nccl(prefixed, env_.rank, env_.world_size, impl_->timeout);
@@ -160,8 +167,7 @@ void Communicator::rethrow_with_peer(const std::string& what, const std::string&
 void Communicator::mark_error_seen() noexcept {
   try {
     impl_->store->set(core::cat("xl/error_seen/", env_.rank), std::vector<std::uint8_t>{1});
-  } catch (...) {
-  }
+  } catch (...) {}
 }
 
 void Communicator::check_peers() {
@@ -267,14 +273,15 @@ void Communicator::collective(std::vector<torch::Tensor>& flat, const char* what
           if (impl_->store->check({kErrorKey})) rethrow_with_peer(what, "");
           if (std::chrono::steady_clock::now() - start > impl_->timeout)
             throw core::InputError(core::cat("distributed: rank ", env_.rank, " timed out after ", options_.timeout_s,
-                                             " s waiting for rank ", r, " in ", what, " (train.distributed.timeout_s)"));
+                                             " s waiting for rank ", r, " in ", what,
+                                             " (train.distributed.timeout_s)"));
           std::this_thread::sleep_for(sleep);
           sleep = std::min(sleep * 2, std::chrono::microseconds(5000));
         }
         auto bytes = impl_->store->get(key);
         auto part = torch::empty_like(flat[b], torch::TensorOptions().device(torch::kCPU));
-        XL_CHECK(bytes.size() == static_cast<std::size_t>(part.numel() * part.element_size()), "distributed: rank ",
-                 r, " sent ", bytes.size(), " bytes in ", what, " bucket ", b, ", expected ",
+        XL_CHECK(bytes.size() == static_cast<std::size_t>(part.numel() * part.element_size()), "distributed: rank ", r,
+                 " sent ", bytes.size(), " bytes in ", what, " bucket ", b, ", expected ",
                  part.numel() * part.element_size(), " (ranks run different models or configs?)");
         std::memcpy(part.data_ptr(), bytes.data(), bytes.size());
         sum += part.to(torch::kDouble);
@@ -282,7 +289,8 @@ void Communicator::collective(std::vector<torch::Tensor>& flat, const char* what
       flat[b].copy_(sum.to(flat[b].scalar_type()));
     }
     if (g >= 1)
-      for (std::size_t b = 0; b < flat.size(); ++b) impl_->store->deleteKey(core::cat("xl/ar/", g - 1, "/", b, "/", env_.rank));
+      for (std::size_t b = 0; b < flat.size(); ++b)
+        impl_->store->deleteKey(core::cat("xl/ar/", g - 1, "/", b, "/", env_.rank));
   } catch (const core::InputError&) {
     throw;
   } catch (const std::exception& e) {
@@ -328,8 +336,10 @@ void Communicator::allreduce_gradients(const std::vector<torch::Tensor>& params)
       auto p = params[i];
       const auto n = p.numel();
       auto values = flat[b].narrow(0, offset, n).view(p.sizes()).to(p.device());
-      if (p.grad().defined()) p.mutable_grad().copy_(values);
-      else p.mutable_grad() = values.clone();
+      if (p.grad().defined())
+        p.mutable_grad().copy_(values);
+      else
+        p.mutable_grad() = values.clone();
       offset += n;
     }
   }

@@ -10,8 +10,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <chrono>
-#include <cstdio>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -59,10 +59,13 @@ TrainerOptions TrainerOptions::from_config(const core::Config& c) {
   if (c.has("augment")) o.augment = PhotometricAugment::from_config(c.section("augment"));
   if (c.has("param_groups")) {
     const auto node = c.node("param_groups");
-    if (!node.IsSequence()) throw core::ConfigError(core::cat("train.param_groups must be a list of {prefix, lr_mult} (", c.origin("param_groups"), ")"));
+    if (!node.IsSequence())
+      throw core::ConfigError(
+          core::cat("train.param_groups must be a list of {prefix, lr_mult} (", c.origin("param_groups"), ")"));
     for (const auto& g : node) {
       if (!g["prefix"] || !g["lr_mult"])
-        throw core::ConfigError(core::cat("train.param_groups entries need prefix and lr_mult (", c.origin("param_groups"), ")"));
+        throw core::ConfigError(
+            core::cat("train.param_groups entries need prefix and lr_mult (", c.origin("param_groups"), ")"));
       o.param_groups.push_back({g["prefix"].as<std::string>(), g["lr_mult"].as<double>()});
     }
   }
@@ -74,7 +77,8 @@ TrainerOptions TrainerOptions::from_config(const core::Config& c) {
   if (o.schedule.warmup_steps < 0) fail("warmup_steps", "must be >= 0");
   if (o.log_every < 1) fail("log_every", "must be >= 1");
   if (o.loader.batch_size < 1) fail("batch_size", "must be >= 1");
-  if (o.device != "cpu" && o.device.rfind("cuda", 0) != 0) fail("device", core::cat("must be cpu or cuda[:N], got '", o.device, "'"));
+  if (o.device != "cpu" && o.device.rfind("cuda", 0) != 0)
+    fail("device", core::cat("must be cpu or cuda[:N], got '", o.device, "'"));
   return o;
 }
 
@@ -83,7 +87,8 @@ Trainer::Trainer(TrainerOptions options, std::shared_ptr<torch::nn::Module> mode
   XL_CHECK(model_ != nullptr, "trainer: no model");
   XL_CHECK(static_cast<bool>(loss_), "trainer: no loss function");
   const torch::Device device(options_.device);
-  if (device.is_cuda()) XL_CHECK(torch::cuda::is_available(), "trainer: device ", options_.device, " requested but CUDA is unavailable");
+  if (device.is_cuda())
+    XL_CHECK(torch::cuda::is_available(), "trainer: device ", options_.device, " requested but CUDA is unavailable");
   model_->to(device);
   // One group per rule (first matching prefix wins) plus the default group.
   std::vector<std::vector<torch::Tensor>> grouped(options_.param_groups.size() + 1);
@@ -108,8 +113,8 @@ Trainer::Trainer(TrainerOptions options, std::shared_ptr<torch::nn::Module> mode
   }
   XL_CHECK(!groups.empty(), "trainer: the model has no trainable parameters");
   if (options_.comm) rank_slots(options_.loader.batch_size, options_.comm->rank(), options_.comm->world_size());
-  optimizer_ = std::make_unique<torch::optim::AdamW>(std::move(groups),
-                                                     torch::optim::AdamWOptions(options_.schedule.lr));
+  optimizer_ =
+      std::make_unique<torch::optim::AdamW>(std::move(groups), torch::optim::AdamWOptions(options_.schedule.lr));
 }
 
 void Trainer::set_learning_rates() {
@@ -163,8 +168,8 @@ void Trainer::load_checkpoint(const fs::path& path) {
     // Module::load replaces tensors whatever their shape: compare the architectures' signatures first.
     c10::IValue signature;
     archive.read("signature", signature);
-    XL_CHECK(signature.isString() && signature.toStringRef() == model_signature(*model_), "checkpoint '",
-             path.string(), "' was written for another model (parameter names or shapes differ)");
+    XL_CHECK(signature.isString() && signature.toStringRef() == model_signature(*model_), "checkpoint '", path.string(),
+             "' was written for another model (parameter names or shapes differ)");
     c10::IValue fingerprint;
     if (archive.try_read("config_fingerprint", fingerprint) && fingerprint.isString() &&
         !fingerprint.toStringRef().empty() && !options_.config_fingerprint.empty() &&
@@ -250,9 +255,9 @@ TrainResult Trainer::fit_impl(const Dataset& dataset) {
     comm->broadcast(root_step);
     const auto expected = static_cast<std::int64_t>(root_step[0].item<double>());
     if (expected != step_)
-      throw core::InputError(core::cat("distributed: rank ", comm->rank(), " resumed at step ", step_, " but rank 0 at step ",
-                                       expected, ": every rank must see the same ", result.checkpoint.string(),
-                                       " (use a shared --out folder)"));
+      throw core::InputError(core::cat("distributed: rank ", comm->rank(), " resumed at step ", step_,
+                                       " but rank 0 at step ", expected, ": every rank must see the same ",
+                                       result.checkpoint.string(), " (use a shared --out folder)"));
     comm->barrier("resumed");
   }
   std::vector<nlohmann::json> metrics =
@@ -422,8 +427,10 @@ bool plot_losses(const fs::path& metrics_jsonl, const fs::path& png) {
     os << v;
     cv::putText(img, os.str(), {5, y + 4}, cv::FONT_HERSHEY_SIMPLEX, 0.4, cv::Scalar(0, 0, 0));
   }
-  cv::putText(img, core::cat("step ", static_cast<long long>(x0)), {L, H - 20}, cv::FONT_HERSHEY_SIMPLEX, 0.45, cv::Scalar(0, 0, 0));
-  cv::putText(img, core::cat(static_cast<long long>(x1)), {W - R - 40, H - 20}, cv::FONT_HERSHEY_SIMPLEX, 0.45, cv::Scalar(0, 0, 0));
+  cv::putText(img, core::cat("step ", static_cast<long long>(x0)), {L, H - 20}, cv::FONT_HERSHEY_SIMPLEX, 0.45,
+              cv::Scalar(0, 0, 0));
+  cv::putText(img, core::cat(static_cast<long long>(x1)), {W - R - 40, H - 20}, cv::FONT_HERSHEY_SIMPLEX, 0.45,
+              cv::Scalar(0, 0, 0));
   const cv::Scalar colours[] = {{0, 0, 0}, {200, 60, 20}, {30, 140, 30}, {20, 20, 200}, {160, 30, 160}, {20, 160, 200}};
   int i = 0;
   for (const auto& [k, pts] : series) {

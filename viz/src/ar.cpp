@@ -15,17 +15,18 @@ namespace xraylift::viz {
 
 int aruco_dictionary_id(const std::string& name) {
   static const std::pair<const char*, int> kNames[] = {
-      {"DICT_4X4_50", cv::aruco::DICT_4X4_50},     {"DICT_4X4_100", cv::aruco::DICT_4X4_100},
-      {"DICT_4X4_250", cv::aruco::DICT_4X4_250},   {"DICT_4X4_1000", cv::aruco::DICT_4X4_1000},
-      {"DICT_5X5_50", cv::aruco::DICT_5X5_50},     {"DICT_5X5_100", cv::aruco::DICT_5X5_100},
-      {"DICT_5X5_250", cv::aruco::DICT_5X5_250},   {"DICT_5X5_1000", cv::aruco::DICT_5X5_1000},
-      {"DICT_6X6_50", cv::aruco::DICT_6X6_50},     {"DICT_6X6_100", cv::aruco::DICT_6X6_100},
-      {"DICT_6X6_250", cv::aruco::DICT_6X6_250},   {"DICT_6X6_1000", cv::aruco::DICT_6X6_1000},
-      {"DICT_7X7_50", cv::aruco::DICT_7X7_50},     {"DICT_7X7_100", cv::aruco::DICT_7X7_100},
-      {"DICT_7X7_250", cv::aruco::DICT_7X7_250},   {"DICT_7X7_1000", cv::aruco::DICT_7X7_1000}};
+      {"DICT_4X4_50", cv::aruco::DICT_4X4_50},   {"DICT_4X4_100", cv::aruco::DICT_4X4_100},
+      {"DICT_4X4_250", cv::aruco::DICT_4X4_250}, {"DICT_4X4_1000", cv::aruco::DICT_4X4_1000},
+      {"DICT_5X5_50", cv::aruco::DICT_5X5_50},   {"DICT_5X5_100", cv::aruco::DICT_5X5_100},
+      {"DICT_5X5_250", cv::aruco::DICT_5X5_250}, {"DICT_5X5_1000", cv::aruco::DICT_5X5_1000},
+      {"DICT_6X6_50", cv::aruco::DICT_6X6_50},   {"DICT_6X6_100", cv::aruco::DICT_6X6_100},
+      {"DICT_6X6_250", cv::aruco::DICT_6X6_250}, {"DICT_6X6_1000", cv::aruco::DICT_6X6_1000},
+      {"DICT_7X7_50", cv::aruco::DICT_7X7_50},   {"DICT_7X7_100", cv::aruco::DICT_7X7_100},
+      {"DICT_7X7_250", cv::aruco::DICT_7X7_250}, {"DICT_7X7_1000", cv::aruco::DICT_7X7_1000}};
   for (const auto& [n, id] : kNames)
     if (name == n) return id;
-  throw core::ConfigError(core::cat("ArUco dictionary '", name, "': expected DICT_{4X4,5X5,6X6,7X7}_{50,100,250,1000}"));
+  throw core::ConfigError(
+      core::cat("ArUco dictionary '", name, "': expected DICT_{4X4,5X5,6X6,7X7}_{50,100,250,1000}"));
 }
 
 int marker_bits(const std::string& dictionary) {
@@ -82,8 +83,10 @@ void save_calibration(const std::filesystem::path& path, const CameraCalibration
   {
     cv::FileStorage fs(tmp.string() + ".yaml", cv::FileStorage::WRITE);
     XL_CHECK(fs.isOpened(), "cannot write calibration ", path.string());
-    fs << "format" << "xraylift.camera" << "image_width" << c.image_size.width << "image_height" << c.image_size.height
-       << "camera_matrix" << cv::Mat(c.K) << "distortion_coefficients" << c.dist << "rms_reprojection_px" << c.rms_px;
+    fs << "format"
+       << "xraylift.camera"
+       << "image_width" << c.image_size.width << "image_height" << c.image_size.height << "camera_matrix"
+       << cv::Mat(c.K) << "distortion_coefficients" << c.dist << "rms_reprojection_px" << c.rms_px;
   }
   core::commit_temp_file(tmp.string() + ".yaml", path);
 }
@@ -151,8 +154,10 @@ MarkerTracker::~MarkerTracker() { delete impl_; }
 MarkerPose MarkerTracker::detect(const cv::Mat& frame) const {
   XL_CHECK(!frame.empty(), "marker detection: empty frame");
   cv::Mat gray;
-  if (frame.channels() == 3) cv::cvtColor(frame, gray, cv::COLOR_BGR2GRAY);
-  else gray = frame;
+  if (frame.channels() == 3)
+    cv::cvtColor(frame, gray, cv::COLOR_BGR2GRAY);
+  else
+    gray = frame;
   std::vector<std::vector<cv::Point2f>> corners;
   std::vector<int> ids;
   impl_->detect(gray, corners, ids);
@@ -162,8 +167,8 @@ MarkerPose MarkerTracker::detect(const cv::Mat& frame) const {
     const CameraCalibration cal = calibration_.scaled_to(frame.size());
     const double h = 0.5 * spec_.size_mm;
     // Corner order of ArUco and of SOLVEPNP_IPPE_SQUARE: top-left, top-right, bottom-right, bottom-left.
-    const std::vector<cv::Point3f> object = {{float(-h), float(h), 0}, {float(h), float(h), 0},
-                                             {float(h), float(-h), 0}, {float(-h), float(-h), 0}};
+    const std::vector<cv::Point3f> object = {
+        {float(-h), float(h), 0}, {float(h), float(h), 0}, {float(h), float(-h), 0}, {float(-h), float(-h), 0}};
     if (!cv::solvePnP(object, corners[i], cal.K, cal.dist, pose.rvec, pose.tvec, false, cv::SOLVEPNP_IPPE_SQUARE))
       continue;
     pose.found = true;

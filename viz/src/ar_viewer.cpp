@@ -148,18 +148,27 @@ cv::Mat ArViewer::process(const cv::Mat& frame, double fps) {
 bool ArViewer::handle_key(int key) {
   auto& r = options_.render;
   switch (key & 0xff) {
-    case 'q': case 27: return false;
+    case 'q':
+    case 27:
+      return false;
     case 'm':
-      r.mode = r.mode == DisplayMode::kBoth ? DisplayMode::kLungs
-               : r.mode == DisplayMode::kLungs ? DisplayMode::kNodules : DisplayMode::kBoth;
+      r.mode = r.mode == DisplayMode::kBoth    ? DisplayMode::kLungs
+               : r.mode == DisplayMode::kLungs ? DisplayMode::kNodules
+                                               : DisplayMode::kBoth;
       break;
-    case '+': case '=': r.lung_opacity = std::min(1.0, std::max(0.0, r.lung_opacity) + 0.1); break;
-    case '-': r.lung_opacity = std::max(0.0, r.lung_opacity - 0.1); break;
+    case '+':
+    case '=':
+      r.lung_opacity = std::min(1.0, std::max(0.0, r.lung_opacity) + 0.1);
+      break;
+    case '-':
+      r.lung_opacity = std::max(0.0, r.lung_opacity - 0.1);
+      break;
     case 's':
       options_.smoothing = options_.smoothing < 1 ? 1.0 : 0.5;
       smoother_ = PoseSmoother(options_.smoothing);
       break;
-    default: break;
+    default:
+      break;
   }
   return true;
 }

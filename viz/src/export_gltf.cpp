@@ -64,11 +64,17 @@ void write_glb(const std::filesystem::path& path, const Scene& scene) {
     off = bin.size();
     append_raw(bin, node.mesh.triangles[0].data(), node.mesh.triangles.size() * 3);
     const int idx_view = add_view(off, bin.size() - off, kElementArrayBuffer);
-    accessors.push_back({{"bufferView", pos_view}, {"componentType", kFloat}, {"count", pos.size()}, {"type", "VEC3"},
-                         {"min", {lo.x(), lo.y(), lo.z()}}, {"max", {hi.x(), hi.y(), hi.z()}}});
+    accessors.push_back({{"bufferView", pos_view},
+                         {"componentType", kFloat},
+                         {"count", pos.size()},
+                         {"type", "VEC3"},
+                         {"min", {lo.x(), lo.y(), lo.z()}},
+                         {"max", {hi.x(), hi.y(), hi.z()}}});
     accessors.push_back({{"bufferView", nrm_view}, {"componentType", kFloat}, {"count", nrm.size()}, {"type", "VEC3"}});
-    accessors.push_back({{"bufferView", idx_view}, {"componentType", kUint32},
-                         {"count", node.mesh.triangles.size() * 3}, {"type", "SCALAR"}});
+    accessors.push_back({{"bufferView", idx_view},
+                         {"componentType", kUint32},
+                         {"count", node.mesh.triangles.size() * 3},
+                         {"type", "SCALAR"}});
     const int a0 = int(accessors.size()) - 3;
     const bool blend = node.translucent;
     json mat = {{"name", node.name + "_material"},
@@ -80,10 +86,11 @@ void write_glb(const std::filesystem::path& path, const Scene& scene) {
                 {"doubleSided", blend}};
     materials.push_back(mat);
     meshes.push_back({{"name", node.name},
-                      {"primitives", {{{"attributes", {{"POSITION", a0}, {"NORMAL", a0 + 1}}},
-                                       {"indices", a0 + 2},
-                                       {"material", int(materials.size()) - 1},
-                                       {"mode", 4}}}}});
+                      {"primitives",
+                       {{{"attributes", {{"POSITION", a0}, {"NORMAL", a0 + 1}}},
+                         {"indices", a0 + 2},
+                         {"material", int(materials.size()) - 1},
+                         {"mode", 4}}}}});
     json extras = node.info;
     extras["kind"] = to_string(node.kind);
     extras["display_opacity"] = node.rgba[3];
@@ -91,17 +98,20 @@ void write_glb(const std::filesystem::path& path, const Scene& scene) {
     scene_nodes.push_back(int(nodes.size()) - 1);
   }
   pad4(bin, '\0');
-  json doc = {{"asset", {{"version", "2.0"}, {"generator", "xraylift viz"},
-                         {"extras", {{"frame", "glTF: X = patient left, Y = superior, Z = anterior; metres"},
-                                     {"source_frame", "world-LPS mm"}}}}},
-              {"scene", 0},
-              {"scenes", {{{"name", "xraylift_scene"}, {"nodes", scene_nodes}}}},
-              {"nodes", nodes},
-              {"meshes", meshes},
-              {"materials", materials},
-              {"accessors", accessors},
-              {"bufferViews", views},
-              {"buffers", {{{"byteLength", bin.size()}}}}};
+  json doc = {
+      {"asset",
+       {{"version", "2.0"},
+        {"generator", "xraylift viz"},
+        {"extras",
+         {{"frame", "glTF: X = patient left, Y = superior, Z = anterior; metres"}, {"source_frame", "world-LPS mm"}}}}},
+      {"scene", 0},
+      {"scenes", {{{"name", "xraylift_scene"}, {"nodes", scene_nodes}}}},
+      {"nodes", nodes},
+      {"meshes", meshes},
+      {"materials", materials},
+      {"accessors", accessors},
+      {"bufferViews", views},
+      {"buffers", {{{"byteLength", bin.size()}}}}};
   std::string js = doc.dump();
   pad4(js, ' ');
   std::string out;
@@ -145,7 +155,8 @@ void parse_glb(const std::filesystem::path& path, Visit visit) {
     const json& a = doc.at("accessors").at(accessor);
     const json& v = doc.at("bufferViews").at(a.at("bufferView").get<int>());
     const std::size_t off = v.value("byteOffset", 0) + a.value("byteOffset", 0);
-    XL_CHECK(off + a.at("count").get<std::size_t>() * elem_bytes <= v.value("byteOffset", 0) + v.at("byteLength").get<std::size_t>() &&
+    XL_CHECK(off + a.at("count").get<std::size_t>() * elem_bytes <=
+                     v.value("byteOffset", 0) + v.at("byteLength").get<std::size_t>() &&
                  off + a.at("count").get<std::size_t>() * elem_bytes <= bin_len,
              where, ": accessor ", accessor, " exceeds its buffer view");
     return bin + off;

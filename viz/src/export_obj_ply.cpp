@@ -59,7 +59,8 @@ void write_ply(const std::filesystem::path& path, const Scene& scene) {
   out.reserve(out.size() + nv * 16 + nf * 13);
   for (const auto& node : scene.nodes) {
     unsigned char rgba[4];
-    for (int c = 0; c < 4; ++c) rgba[c] = static_cast<unsigned char>(std::lround(std::clamp(node.rgba[c], 0.f, 1.f) * 255));
+    for (int c = 0; c < 4; ++c)
+      rgba[c] = static_cast<unsigned char>(std::lround(std::clamp(node.rgba[c], 0.f, 1.f) * 255));
     for (const auto& v : node.mesh.vertices) {
       out.append(reinterpret_cast<const char*>(v.data()), 12);
       out.append(reinterpret_cast<const char*>(rgba), 4);
@@ -128,8 +129,8 @@ void write_scene(const std::filesystem::path& path, const Scene& scene) {
   if (ext == ".obj") return write_obj(path, scene);
   if (ext == ".ply") return write_ply(path, scene);
   if (ext == ".html") return write_html(path, scene);
-  throw core::InputError(core::cat("scene output ", path.string(), ": extension '", ext,
-                                   "' is not one of .glb, .obj, .ply, .html"));
+  throw core::InputError(
+      core::cat("scene output ", path.string(), ": extension '", ext, "' is not one of .glb, .obj, .ply, .html"));
 }
 
 }  // namespace xraylift::viz

@@ -29,10 +29,14 @@ std::string base64(const void* data, std::size_t n) {
 std::string html_escape(const std::string& s) {
   std::string o;
   for (char c : s) {
-    if (c == '<') o += "&lt;";
-    else if (c == '>') o += "&gt;";
-    else if (c == '&') o += "&amp;";
-    else o.push_back(c);
+    if (c == '<')
+      o += "&lt;";
+    else if (c == '>')
+      o += "&gt;";
+    else if (c == '&')
+      o += "&amp;";
+    else
+      o.push_back(c);
   }
   return o;
 }
@@ -194,7 +198,8 @@ window.addEventListener('error', function (e) {
 )HTML";
 
 void replace_all(std::string& s, const std::string& from, const std::string& to) {
-  for (std::size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) s.replace(at, from.size(), to);
+  for (std::size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
+    s.replace(at, from.size(), to);
 }
 
 }  // namespace
@@ -219,7 +224,8 @@ void write_html(const std::filesystem::path& path, const Scene& scene, const std
                      {"normals", base64(nrm.data(), nrm.size() * 12)},
                      {"indices", base64(node.mesh.triangles.data(), node.mesh.triangles.size() * 12)}});
   }
-  std::string data = nlohmann::json{{"frame", "glTF axes (X left, Y superior, Z anterior), metres"}, {"nodes", nodes}}.dump();
+  std::string data =
+      nlohmann::json{{"frame", "glTF axes (X left, Y superior, Z anterior), metres"}, {"nodes", nodes}}.dump();
   replace_all(data, "</", "<\\/");  // never close the script element early
   std::string page = kPage;
   replace_all(page, "@TITLE@", html_escape(title));

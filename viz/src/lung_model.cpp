@@ -32,8 +32,8 @@ LungModel build_lung_model(const LungSegmentation& seg, const LungModelOptions& 
   for (int a = 0; a < 3; ++a) factor[a] = std::max(1, int(std::lround(o.voxel_mm / seg.labels.spacing()[a])));
   LungModel model;
   const double total = seg.right_ml + seg.left_ml;
-  for (auto [label, name, ml] : {std::tuple{kRightLung, "right_lung", seg.right_ml},
-                                 std::tuple{kLeftLung, "left_lung", seg.left_ml}}) {
+  for (auto [label, name, ml] :
+       {std::tuple{kRightLung, "right_lung", seg.right_ml}, std::tuple{kLeftLung, "left_lung", seg.left_ml}}) {
     if (ml <= 0) continue;
     core::VolumeU8 mask(seg.labels.geometry(), 0);
     for (std::size_t p = 0; p < mask.values().size(); ++p) mask.values()[p] = seg.labels.values()[p] == label;

@@ -55,8 +55,9 @@ std::vector<std::int64_t> components(const Eigen::Vector3i& n, const Mask& m, st
       stack.pop_back();
       ++sizes[id];
       const int i = int(p % n.x()), j = int((p / n.x()) % n.y()), k = int(p / sz);
-      const std::int64_t nbs[6] = {i > 0 ? p - sx : -1, i + 1 < n.x() ? p + sx : -1, j > 0 ? p - sy : -1,
-                                   j + 1 < n.y() ? p + sy : -1, k > 0 ? p - sz : -1, k + 1 < n.z() ? p + sz : -1};
+      const std::int64_t nbs[6] = {i > 0 ? p - sx : -1, i + 1 < n.x() ? p + sx : -1,
+                                   j > 0 ? p - sy : -1, j + 1 < n.y() ? p + sy : -1,
+                                   k > 0 ? p - sz : -1, k + 1 < n.z() ? p + sz : -1};
       for (std::int64_t q : nbs)
         if (q >= 0 && m[q] && !label[q]) {
           label[q] = id;
@@ -79,8 +80,8 @@ bool grow(const Eigen::Vector3i& n, std::int64_t seed, const Mask& passable, std
     stack.pop_back();
     if (++count > max_voxels) return false;
     const int i = int(p % n.x()), j = int((p / n.x()) % n.y()), k = int(p / sz);
-    const std::int64_t nbs[6] = {i > 0 ? p - 1 : -1, i + 1 < n.x() ? p + 1 : -1, j > 0 ? p - sy : -1,
-                                 j + 1 < n.y() ? p + sy : -1, k > 0 ? p - sz : -1, k + 1 < n.z() ? p + sz : -1};
+    const std::int64_t nbs[6] = {i > 0 ? p - 1 : -1,          i + 1 < n.x() ? p + 1 : -1, j > 0 ? p - sy : -1,
+                                 j + 1 < n.y() ? p + sy : -1, k > 0 ? p - sz : -1,        k + 1 < n.z() ? p + sz : -1};
     for (std::int64_t q : nbs)
       if (q >= 0 && passable[q] && !out[q]) {
         out[q] = 1;
@@ -148,7 +149,8 @@ double label_volume_ml(const core::VolumeU8& labels, std::uint8_t label) {
 
 LungSegmentation segment_lungs(const core::VolumeI16& hu, const LungSegmentationOptions& o) {
   hu.geometry().validate("segment_lungs: CT volume");
-  XL_CHECK(hu.geometry().axis_aligned(), "segment_lungs: CT direction is not axis-aligned; expected an imported volume");
+  XL_CHECK(hu.geometry().axis_aligned(),
+           "segment_lungs: CT direction is not axis-aligned; expected an imported volume");
   XL_CHECK(hu.dims().x() >= 8 && hu.dims().y() >= 8 && hu.dims().z() >= 2, "segment_lungs: CT of ",
            hu.dims().transpose(), " voxels is too small (expected >= 8 x 8 x 2)");
   XL_CHECK(o.airway_hu < o.air_threshold_hu, "segment_lungs: airway_hu ", o.airway_hu,
@@ -231,10 +233,12 @@ LungSegmentation segment_lungs(const core::VolumeI16& hu, const LungSegmentation
         if (comp[k * slice_size + q] == order[0]) ++column[q % n.x()];
       int cut = std::clamp(mid_i, 0, n.x() - 1);
       for (int i = std::max(0, mid_i - reach); i <= std::min(n.x() - 1, mid_i + reach); ++i)
-        if (column[i] < column[cut] || (column[i] == column[cut] && std::abs(i - mid_i) < std::abs(cut - mid_i))) cut = i;
+        if (column[i] < column[cut] || (column[i] == column[cut] && std::abs(i - mid_i) < std::abs(cut - mid_i)))
+          cut = i;
       // Index x grows with world x (+x is the patient's left) for the identity direction of imported volumes.
       for (std::int64_t q = 0; q < slice_size; ++q)
-        if (comp[k * slice_size + q] == order[0]) lab[k * slice_size + q] = int(q % n.x()) < cut ? kRightLung : kLeftLung;
+        if (comp[k * slice_size + q] == order[0])
+          lab[k * slice_size + q] = int(q % n.x()) < cut ? kRightLung : kLeftLung;
     }
     core::log::debug("segment_lungs: one air component; split per slice near x = ", body_mid_x, " mm");
   }

@@ -50,7 +50,8 @@ void write_marker_pdf(const std::filesystem::path& path, const MarkerSpec& spec)
   const std::string stream = content.str();
   std::vector<std::string> objects = {
       "<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-      "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595.28 841.89] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+      "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595.28 841.89] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> "
+      ">> >>",
       "<< /Length " + std::to_string(stream.size()) + " >>\nstream\n" + stream + "endstream",
       "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"};
   std::string pdf = "%PDF-1.4\n";
@@ -101,11 +102,11 @@ cv::Mat chessboard_image(cv::Size inner, int square_px) {
   XL_CHECK(inner.width >= 2 && inner.height >= 2 && square_px >= 2, "chessboard ", inner.width, "x", inner.height,
            " inner corners, ", square_px, " px squares: expected >= 2");
   const int quiet = square_px;
-  cv::Mat img((inner.height + 1) * square_px + 2 * quiet, (inner.width + 1) * square_px + 2 * quiet, CV_8U, cv::Scalar(255));
+  cv::Mat img((inner.height + 1) * square_px + 2 * quiet, (inner.width + 1) * square_px + 2 * quiet, CV_8U,
+              cv::Scalar(255));
   for (int r = 0; r <= inner.height; ++r)
     for (int c = 0; c <= inner.width; ++c)
-      if ((r + c) % 2 == 0)
-        img(cv::Rect(quiet + c * square_px, quiet + r * square_px, square_px, square_px)).setTo(0);
+      if ((r + c) % 2 == 0) img(cv::Rect(quiet + c * square_px, quiet + r * square_px, square_px, square_px)).setTo(0);
   return img;
 }
 
@@ -126,8 +127,10 @@ CameraCalibration calibrate_chessboard(const std::vector<cv::Mat>& images, cv::S
     XL_CHECK(img.size() == size, "calibration: image sizes differ (", img.cols, "x", img.rows, " vs ", size.width, "x",
              size.height, ")");
     cv::Mat gray;
-    if (img.channels() == 3) cv::cvtColor(img, gray, cv::COLOR_BGR2GRAY);
-    else gray = img;
+    if (img.channels() == 3)
+      cv::cvtColor(img, gray, cv::COLOR_BGR2GRAY);
+    else
+      gray = img;
     std::vector<cv::Point2f> corners;
     if (!cv::findChessboardCorners(gray, inner, corners, cv::CALIB_CB_ADAPTIVE_THRESH | cv::CALIB_CB_NORMALIZE_IMAGE))
       continue;

@@ -78,8 +78,8 @@ void validate_mesh(const Mesh& m, const std::string& where) {
     XL_CHECK(m.vertices[i].allFinite(), where, ": vertex ", i, " is not finite");
   for (std::size_t i = 0; i < m.triangles.size(); ++i)
     for (int c = 0; c < 3; ++c)
-      XL_CHECK(m.triangles[i][c] >= 0 && m.triangles[i][c] < nv, where, ": triangle ", i, " index ",
-               m.triangles[i][c], " outside [0, ", nv, ")");
+      XL_CHECK(m.triangles[i][c] >= 0 && m.triangles[i][c] < nv, where, ": triangle ", i, " index ", m.triangles[i][c],
+               " outside [0, ", nv, ")");
 }
 
 void compact(Mesh& m) {
@@ -114,9 +114,9 @@ Mesh make_sphere(const Eigen::Vector3d& centre, double radius, int rings, int se
     const double th = M_PI * r / rings;
     for (int s = 0; s < segments; ++s) {
       const double ph = 2 * M_PI * s / segments;
-      m.vertices.push_back(c + (radius * Eigen::Vector3d(std::sin(th) * std::cos(ph), std::sin(th) * std::sin(ph),
-                                                         std::cos(th)))
-                                   .cast<float>());
+      m.vertices.push_back(
+          c + (radius * Eigen::Vector3d(std::sin(th) * std::cos(ph), std::sin(th) * std::sin(ph), std::cos(th)))
+                  .cast<float>());
     }
   }
   const int south = static_cast<int>(m.vertices.size());
@@ -138,9 +138,9 @@ Mesh make_box(const Eigen::Vector3d& centre, const Eigen::Vector3d& size) {
   Mesh m;
   const Eigen::Vector3d h = 0.5 * size;
   for (int n = 0; n < 8; ++n)
-    m.vertices.push_back((centre + Eigen::Vector3d((n & 1) ? h.x() : -h.x(), (n & 2) ? h.y() : -h.y(),
-                                                  (n & 4) ? h.z() : -h.z()))
-                             .cast<float>());
+    m.vertices.push_back(
+        (centre + Eigen::Vector3d((n & 1) ? h.x() : -h.x(), (n & 2) ? h.y() : -h.y(), (n & 4) ? h.z() : -h.z()))
+            .cast<float>());
   // Faces as quads (outward CCW), split into two triangles each.
   const int quads[6][4] = {{0, 4, 6, 2}, {1, 3, 7, 5}, {0, 1, 5, 4}, {2, 6, 7, 3}, {0, 2, 3, 1}, {4, 5, 7, 6}};
   for (const auto& q : quads) {

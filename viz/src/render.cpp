@@ -20,9 +20,12 @@ DisplayMode parse_display_mode(const std::string& s) {
 
 const char* to_string(DisplayMode m) {
   switch (m) {
-    case DisplayMode::kBoth: return "both";
-    case DisplayMode::kLungs: return "lungs";
-    case DisplayMode::kNodules: return "nodules";
+    case DisplayMode::kBoth:
+      return "both";
+    case DisplayMode::kLungs:
+      return "lungs";
+    case DisplayMode::kNodules:
+      return "nodules";
   }
   return "?";
 }
@@ -158,8 +161,8 @@ ViewTransform orbit_view(const Scene& scene, double azimuth_deg, cv::Size size, 
   const double dist = radius * f / (0.5 * std::min(size.width, size.height));
   const double az = azimuth_deg * M_PI / 180, el = elevation_deg * M_PI / 180;
   // Azimuth 0 looks from the front (anterior = -y), 90 from the patient's left (+x).
-  const Eigen::Vector3d eye = centre + dist * Eigen::Vector3d(std::sin(az) * std::cos(el), -std::cos(az) * std::cos(el),
-                                                              std::sin(el));
+  const Eigen::Vector3d eye =
+      centre + dist * Eigen::Vector3d(std::sin(az) * std::cos(el), -std::cos(az) * std::cos(el), std::sin(el));
   core::Intrinsics in;
   in.fx = in.fy = f;
   in.cx = 0.5 * size.width;

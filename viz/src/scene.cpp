@@ -8,9 +8,12 @@ namespace xraylift::viz {
 
 const char* to_string(NodeKind k) {
   switch (k) {
-    case NodeKind::kLung: return "lung";
-    case NodeKind::kNodule: return "nodule";
-    case NodeKind::kAttention: return "attention";
+    case NodeKind::kLung:
+      return "lung";
+    case NodeKind::kNodule:
+      return "nodule";
+    case NodeKind::kAttention:
+      return "attention";
   }
   return "?";
 }

@@ -49,7 +49,8 @@ CtInput read_ct(const std::string& path) {
   }
   return in;
 #else
-  throw core::InputError(core::cat("CT input ", path, ": this build has no data module (DICOM/case reading); use "
+  throw core::InputError(core::cat("CT input ", path,
+                                   ": this build has no data module (DICOM/case reading); use "
                                    "--synthetic or --generic"));
 #endif
 }
@@ -68,7 +69,9 @@ LungSegmentation template_segmentation(std::string& note) {
   seg.labels = core::VolumeU8(ph.labels.geometry(), kBackground);
   for (std::size_t p = 0; p < ph.labels.values().size(); ++p) {
     const auto l = ph.labels.values()[p];
-    seg.labels.values()[p] = l == data::kLabelRightLung ? kRightLung : l == data::kLabelLeftLung ? kLeftLung : kBackground;
+    seg.labels.values()[p] = l == data::kLabelRightLung  ? kRightLung
+                             : l == data::kLabelLeftLung ? kLeftLung
+                                                         : kBackground;
   }
   seg.right_ml = label_volume_ml(seg.labels, kRightLung);
   seg.left_ml = label_volume_ml(seg.labels, kLeftLung);
@@ -91,7 +94,8 @@ cv::Mat read_heat_map(const std::string& path) {
 LoadedScene load_scene(const SceneInputs& in, const core::Rig& rig) {
   const int sources = int(!in.ct.empty()) + int(in.synthetic) + int(in.generic.has_value()) + int(in.phantom_seed >= 0);
   if (sources != 1)  // a usage error (exit 2), not bad data
-    throw core::ConfigError(core::cat("scene input: give exactly one of a CT, --synthetic, --phantom or --generic (got ", sources, ")"));
+    throw core::ConfigError(
+        core::cat("scene input: give exactly one of a CT, --synthetic, --phantom or --generic (got ", sources, ")"));
   LoadedScene out;
   std::optional<LungSegmentation> seg;
   std::vector<core::BoxRecord> boxes;
@@ -126,8 +130,8 @@ LoadedScene load_scene(const SceneInputs& in, const core::Rig& rig) {
     out.notes.push_back(note);
     out.lungs = generic_lung_model(build_lung_model(t, in.lung), *in.generic);
     out.case_id = "generic";
-    out.notes.push_back(core::cat("generic model: predicted TLC ", predicted_tlc_litres(*in.generic),
-                                  " L (ERS/ECSC 1993)"));
+    out.notes.push_back(
+        core::cat("generic model: predicted TLC ", predicted_tlc_litres(*in.generic), " L (ERS/ECSC 1993)"));
   }
   for (const auto& f : in.box_files) {
     const core::BoxSet set = core::read_box_set(f);
@@ -135,8 +139,7 @@ LoadedScene load_scene(const SceneInputs& in, const core::Rig& rig) {
     const std::string want = !in.case_id.empty() ? in.case_id : out.case_id;
     c = set.find(want);
     if (!c && in.case_id.empty() && set.cases.size() == 1) c = &set.cases[0];
-    XL_CHECK(c, "box file ", f, ": no case '", want, "' (", set.cases.size(),
-             " cases; pass --case-id)");
+    XL_CHECK(c, "box file ", f, ": no case '", want, "' (", set.cases.size(), " cases; pass --case-id)");
     boxes.insert(boxes.end(), c->boxes.begin(), c->boxes.end());
     out.notes.push_back(core::cat(c->boxes.size(), " boxes of case ", c->case_id, " from ", f));
   }
@@ -146,7 +149,8 @@ LoadedScene load_scene(const SceneInputs& in, const core::Rig& rig) {
     XL_CHECK(seg.has_value(), "attention map ", in.attention_map, ": needs a CT (or --synthetic) lung mask");
     XL_CHECK(in.attention_view >= 0 && std::size_t(in.attention_view) < rig.size(), "attention view ",
              in.attention_view, ": the rig has ", rig.size(), " views");
-    const auto spots = attention_spots(read_heat_map(in.attention_map), rig[in.attention_view], seg->labels, in.attention);
+    const auto spots =
+        attention_spots(read_heat_map(in.attention_map), rig[in.attention_view], seg->labels, in.attention);
     add_attention(out.scene, spots, in.style);
     out.attention_count = spots.size();
     out.notes.push_back(core::cat(spots.size(), " attention spheres from ", in.attention_map, " (view ",

@@ -17,8 +17,8 @@ constexpr int kTets[6][4] = {{0, 1, 3, 7}, {0, 1, 5, 7}, {0, 2, 3, 7}, {0, 2, 6,
 class IsoBuilder {
  public:
   IsoBuilder(const core::VolumeF& f, float iso) : f_(f), iso_(iso), n_(f.dims()) {
-    XL_CHECK((n_.cast<double>() + Eigen::Vector3d::Constant(2)).prod() < 4e9, "isosurface field of ",
-             n_.transpose(), " voxels: expected fewer than 4e9 grid points");
+    XL_CHECK((n_.cast<double>() + Eigen::Vector3d::Constant(2)).prod() < 4e9, "isosurface field of ", n_.transpose(),
+             " voxels: expected fewer than 4e9 grid points");
     float lo = iso;
     for (float v : f.values()) lo = std::min(lo, v);
     outside_ = std::min(lo, iso - 1e-3f);
@@ -55,8 +55,7 @@ class IsoBuilder {
   }
 
   void emit(int a, int b, int c, const Eigen::Vector3d& outward) {
-    const Eigen::Vector3f n =
-        (mesh_.vertices[b] - mesh_.vertices[a]).cross(mesh_.vertices[c] - mesh_.vertices[a]);
+    const Eigen::Vector3f n = (mesh_.vertices[b] - mesh_.vertices[a]).cross(mesh_.vertices[c] - mesh_.vertices[a]);
     if (n.cast<double>().dot(outward) < 0) std::swap(b, c);
     mesh_.triangles.emplace_back(a, b, c);
   }
@@ -193,13 +192,15 @@ Mesh mask_surface(const core::VolumeU8& mask, double blur_sigma_mm, const Eigen:
         if (mask.in_bounds(s.x(), s.y(), s.z())) crop.at(i, j, k) = mask.at(s.x(), s.y(), s.z()) ? 1 : 0;
       }
   core::VolumeF field = downsample_mask(crop, downsample);
-  if (blur_sigma_mm > 0) field = gaussian_blur(field, Eigen::Vector3d::Constant(blur_sigma_mm).cwiseQuotient(field.spacing()));
+  if (blur_sigma_mm > 0)
+    field = gaussian_blur(field, Eigen::Vector3d::Constant(blur_sigma_mm).cwiseQuotient(field.spacing()));
   return extract_isosurface(field, 0.5f);
 }
 
 void taubin_smooth(Mesh& m, const TaubinOptions& o) {
   XL_CHECK(o.iterations >= 0 && o.lambda > 0 && o.lambda < 1 && o.mu < -o.lambda, "Taubin options (iterations ",
-           o.iterations, ", lambda ", o.lambda, ", mu ", o.mu, "): expected iterations >= 0, 0 < lambda < 1, mu < -lambda");
+           o.iterations, ", lambda ", o.lambda, ", mu ", o.mu,
+           "): expected iterations >= 0, 0 < lambda < 1, mu < -lambda");
   validate_mesh(m, "taubin_smooth");
   const std::size_t nv = m.vertices.size();
   std::vector<std::vector<int>> nb(nv);
@@ -215,7 +216,10 @@ void taubin_smooth(Mesh& m, const TaubinOptions& o) {
   std::vector<Eigen::Vector3f> delta(nv);
   auto pass = [&](double factor) {
     for (std::size_t v = 0; v < nv; ++v) {
-      if (nb[v].empty()) { delta[v].setZero(); continue; }
+      if (nb[v].empty()) {
+        delta[v].setZero();
+        continue;
+      }
       Eigen::Vector3f mean = Eigen::Vector3f::Zero();
       for (int u : nb[v]) mean += m.vertices[u];
       delta[v] = mean / float(nb[v].size()) - m.vertices[v];

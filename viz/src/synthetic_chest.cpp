@@ -30,8 +30,8 @@ SyntheticChest make_synthetic_chest(const Eigen::Vector3d& spacing) {
       for (int i = 0; i < dims.x(); ++i) {
         const Eigen::Vector3d p = c.hu.index_to_world(Eigen::Vector3d(i, j, k));
         double v = -1000;
-        if (std::pow(p.x() / 150, 2) + std::pow(p.y() / 105, 2) <= 1) v = 40;         // body
-        if (std::pow(p.x() / 20, 2) + std::pow((p.y() - 80) / 20, 2) <= 1) v = 900;   // spine
+        if (std::pow(p.x() / 150, 2) + std::pow(p.y() / 105, 2) <= 1) v = 40;        // body
+        if (std::pow(p.x() / 20, 2) + std::pow((p.y() - 80) / 20, 2) <= 1) v = 900;  // spine
         for (const auto& centre : {c.right_centre, c.left_centre}) {
           const Eigen::Vector3d q = (p - centre).cwiseQuotient(c.lung_semi_axes);
           if (q.squaredNorm() <= 1) {

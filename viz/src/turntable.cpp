@@ -26,7 +26,8 @@ std::vector<cv::Mat> render_turntable(const Scene& scene, int frames, cv::Size s
            size.width, "x", size.height, ": expected 16 .. 8192 per side");
   const SceneRenderer renderer(scene);
   std::vector<cv::Mat> out;
-  for (int i = 0; i < frames; ++i) out.push_back(render_view(renderer, 360.0 * i / frames, size, options, elevation_deg));
+  for (int i = 0; i < frames; ++i)
+    out.push_back(render_view(renderer, 360.0 * i / frames, size, options, elevation_deg));
   return out;
 }
 
@@ -37,7 +38,8 @@ std::vector<std::filesystem::path> write_frames(const std::filesystem::path& out
   if (ext == ".mp4" || ext == ".avi") {
     const auto tmp = core::temp_path_for(out).string() + ext;
     if (out.has_parent_path()) std::filesystem::create_directories(out.parent_path());
-    const int fourcc = ext == ".mp4" ? cv::VideoWriter::fourcc('m', 'p', '4', 'v') : cv::VideoWriter::fourcc('M', 'J', 'P', 'G');
+    const int fourcc =
+        ext == ".mp4" ? cv::VideoWriter::fourcc('m', 'p', '4', 'v') : cv::VideoWriter::fourcc('M', 'J', 'P', 'G');
     cv::VideoWriter w(tmp, fourcc, fps, frames[0].size());
     XL_CHECK(w.isOpened(), "cannot open a video writer for ", out.string(),
              " (this OpenCV build lacks the codec; write PNG frames to a folder instead)");

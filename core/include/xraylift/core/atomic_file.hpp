@@ -40,6 +40,7 @@ void commit_temp_file(const std::filesystem::path& temp, const std::filesystem::
 // Writes a whole folder atomically: `fill` writes into a fresh temporary sibling folder; on success that folder
 // replaces `dir` (an existing `dir` is moved aside, then removed); if `fill` throws, `dir` is left as it was and
 // the temporary folder is removed. Readers never see a half-written folder.
-void write_folder_atomic(const std::filesystem::path& dir, const std::function<void(const std::filesystem::path& temp_dir)>& fill);
+void write_folder_atomic(const std::filesystem::path& dir,
+                         const std::function<void(const std::filesystem::path& temp_dir)>& fill);
 
 }  // namespace xraylift::core

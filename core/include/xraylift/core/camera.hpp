@@ -45,10 +45,10 @@ class Camera {
   int height() const { return intrinsics_.height; }
 
   Eigen::Matrix3d K() const { return intrinsics_.matrix(); }
-  Eigen::Matrix4d world_to_camera() const;  // [R t; 0 1]
+  Eigen::Matrix4d world_to_camera() const;         // [R t; 0 1]
   Eigen::Matrix<double, 3, 4> projection() const;  // K [R | t]
-  Eigen::Vector3d source() const;  // pinhole position in world (= -R^T t)
-  Eigen::Vector3d viewing_direction() const;  // +z_cam in world
+  Eigen::Vector3d source() const;                  // pinhole position in world (= -R^T t)
+  Eigen::Vector3d viewing_direction() const;       // +z_cam in world
 
   Eigen::Vector3d to_camera(const Eigen::Vector3d& p_world) const;
   double depth(const Eigen::Vector3d& p_world) const;  // z_cam, mm

@@ -27,8 +27,10 @@ class Config {
   void set_all(const std::vector<std::string>& assignments);
 
   bool has(const std::string& key) const;
-  template <typename T> T get(const std::string& key, const T& fallback) const;
-  template <typename T> T require(const std::string& key) const;
+  template <typename T>
+  T get(const std::string& key, const T& fallback) const;
+  template <typename T>
+  T require(const std::string& key) const;
   // Raw node (marks everything below it as read).
   YAML::Node node(const std::string& key) const;
   // A view of a sub-map: keys are relative to it; reads are tracked on the whole config.
@@ -49,14 +51,16 @@ class Config {
   YAML::Node lookup(const std::string& key) const;
   void mark_read(const std::string& full_key, const YAML::Node& node) const;
   [[noreturn]] void type_error(const std::string& key, const YAML::Node& node, const char* expected) const;
-  template <typename T> T convert(const std::string& key, const YAML::Node& node) const;
+  template <typename T>
+  T convert(const std::string& key, const YAML::Node& node) const;
 
   std::shared_ptr<State> state_;
   std::string prefix_;  // "" or "a.b."
 };
 
 // Type names for messages.
-template <typename T> constexpr const char* config_type_name();
+template <typename T>
+constexpr const char* config_type_name();
 
 template <typename T>
 T Config::convert(const std::string& key, const YAML::Node& node) const {
@@ -89,18 +93,57 @@ T Config::require(const std::string& key) const {
   return convert<T>(key, n);
 }
 
-template <> constexpr const char* config_type_name<double>() { return "a number"; }
-template <> constexpr const char* config_type_name<float>() { return "a number"; }
-template <> constexpr const char* config_type_name<int>() { return "an integer"; }
-template <> constexpr const char* config_type_name<long>() { return "an integer"; }
-template <> constexpr const char* config_type_name<long long>() { return "an integer"; }
-template <> constexpr const char* config_type_name<unsigned>() { return "a non-negative integer"; }
-template <> constexpr const char* config_type_name<unsigned long>() { return "a non-negative integer"; }
-template <> constexpr const char* config_type_name<bool>() { return "true or false"; }
-template <> constexpr const char* config_type_name<std::string>() { return "a text value"; }
-template <> constexpr const char* config_type_name<std::vector<double>>() { return "a list of numbers"; }
-template <> constexpr const char* config_type_name<std::vector<float>>() { return "a list of numbers"; }
-template <> constexpr const char* config_type_name<std::vector<int>>() { return "a list of integers"; }
-template <> constexpr const char* config_type_name<std::vector<std::string>>() { return "a list of text values"; }
+template <>
+constexpr const char* config_type_name<double>() {
+  return "a number";
+}
+template <>
+constexpr const char* config_type_name<float>() {
+  return "a number";
+}
+template <>
+constexpr const char* config_type_name<int>() {
+  return "an integer";
+}
+template <>
+constexpr const char* config_type_name<long>() {
+  return "an integer";
+}
+template <>
+constexpr const char* config_type_name<long long>() {
+  return "an integer";
+}
+template <>
+constexpr const char* config_type_name<unsigned>() {
+  return "a non-negative integer";
+}
+template <>
+constexpr const char* config_type_name<unsigned long>() {
+  return "a non-negative integer";
+}
+template <>
+constexpr const char* config_type_name<bool>() {
+  return "true or false";
+}
+template <>
+constexpr const char* config_type_name<std::string>() {
+  return "a text value";
+}
+template <>
+constexpr const char* config_type_name<std::vector<double>>() {
+  return "a list of numbers";
+}
+template <>
+constexpr const char* config_type_name<std::vector<float>>() {
+  return "a list of numbers";
+}
+template <>
+constexpr const char* config_type_name<std::vector<int>>() {
+  return "a list of integers";
+}
+template <>
+constexpr const char* config_type_name<std::vector<std::string>>() {
+  return "a list of text values";
+}
 
 }  // namespace xraylift::core

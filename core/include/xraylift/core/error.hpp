@@ -19,9 +19,9 @@ std::string cat(Args&&... args) {
 // Exit codes of the CLI mean the same everywhere (tools/ maps exceptions to them).
 enum class ExitCode : int {
   kOk = 0,
-  kFailure = 1,       // a run failed for another reason
-  kUsage = 2,         // bad command line or configuration
-  kInputData = 3,     // input data is malformed or inconsistent
+  kFailure = 1,    // a run failed for another reason
+  kUsage = 2,      // bad command line or configuration
+  kInputData = 3,  // input data is malformed or inconsistent
   kInterrupted = 130,
 };
 
@@ -40,7 +40,7 @@ class ConfigError : public InputError {
 }  // namespace xraylift::core
 
 // Checks an argument of a public entry; throws InputError with the message parts concatenated.
-#define XL_CHECK(cond, ...)                                                         \
-  do {                                                                              \
+#define XL_CHECK(cond, ...)                                                              \
+  do {                                                                                   \
     if (!(cond)) throw ::xraylift::core::InputError(::xraylift::core::cat(__VA_ARGS__)); \
   } while (0)

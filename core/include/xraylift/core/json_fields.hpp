@@ -33,9 +33,10 @@ T json_value(const nlohmann::json& obj, const std::string& key, const T& fallbac
     } else if (v.is_number_integer()) {
       const std::int64_t x = v.get<std::int64_t>();
       ok = (std::is_signed_v<T> || x >= 0) &&
-           (std::is_signed_v<T> ? x >= static_cast<std::int64_t>(std::numeric_limits<T>::min()) &&
-                                      x <= static_cast<std::int64_t>(std::numeric_limits<T>::max())
-                                : static_cast<std::uint64_t>(x) <= static_cast<std::uint64_t>(std::numeric_limits<T>::max()));
+           (std::is_signed_v<T>
+                ? x >= static_cast<std::int64_t>(std::numeric_limits<T>::min()) &&
+                      x <= static_cast<std::int64_t>(std::numeric_limits<T>::max())
+                : static_cast<std::uint64_t>(x) <= static_cast<std::uint64_t>(std::numeric_limits<T>::max()));
     }
   } else if constexpr (std::is_floating_point_v<T>) {
     ok = v.is_number();

@@ -19,7 +19,7 @@ class Progress {
 
   void tick(std::int64_t n = 1);
   void set_status(const std::string& status);  // e.g. "loss 0.412"
-  void finish();  // prints the final line once; also called by the destructor
+  void finish();                               // prints the final line once; also called by the destructor
 
   std::int64_t done() const { return done_.load(); }
   double elapsed_seconds() const;

@@ -1,6 +1,6 @@
 #pragma once
-// Ground-truth 2D boxes (docs/ARCHITECTURE.md "Conventions"): project the 8 corners of a 3D box, take min/max, clip to the image;
-// keep the projected centre and its depth (the 3D head learns (u, v, depth)).
+// Ground-truth 2D boxes (docs/ARCHITECTURE.md "Conventions"): project the 8 corners of a 3D box, take min/max, clip to
+// the image; keep the projected centre and its depth (the 3D head learns (u, v, depth)).
 #include <vector>
 
 #include "xraylift/core/box.hpp"
@@ -9,12 +9,12 @@
 namespace xraylift::core {
 
 struct ProjectedBox {
-  Box2D box;                   // clipped to the image
-  Box2D unclipped;             // min/max of the projected corners
-  Eigen::Vector2d center_uv;   // projection of the 3D centre (may lie outside the image)
-  double center_depth = 0;     // z_cam of the 3D centre, mm
-  bool visible = false;        // in front of the source and overlapping the image
-  double truncation = 0;       // 1 - clipped area / unclipped area
+  Box2D box;                  // clipped to the image
+  Box2D unclipped;            // min/max of the projected corners
+  Eigen::Vector2d center_uv;  // projection of the 3D centre (may lie outside the image)
+  double center_depth = 0;    // z_cam of the 3D centre, mm
+  bool visible = false;       // in front of the source and overlapping the image
+  double truncation = 0;      // 1 - clipped area / unclipped area
 };
 
 ProjectedBox project_box(const Camera& camera, const Box3D& box);

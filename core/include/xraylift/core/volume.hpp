@@ -28,8 +28,8 @@ struct VolumeGeometry {
   std::int64_t voxel_count() const { return std::int64_t(dims.x()) * dims.y() * dims.z(); }
   Eigen::Vector3d index_to_world(const Eigen::Vector3d& ijk) const;
   Eigen::Vector3d world_to_index(const Eigen::Vector3d& p) const;  // continuous index
-  Eigen::Vector3d center_world() const;  // midpoint of first and last voxel centres
-  Box3D world_bounds() const;            // voxel cells' extent (axis-aligned direction only)
+  Eigen::Vector3d center_world() const;                            // midpoint of first and last voxel centres
+  Box3D world_bounds() const;                                      // voxel cells' extent (axis-aligned direction only)
   Eigen::Vector3d extent_mm() const { return spacing.cwiseProduct(dims.cast<double>()); }
   bool axis_aligned() const;
   // Throws InputError naming `where` for empty dims, non-positive/non-finite spacing or a bad direction.
@@ -40,7 +40,8 @@ template <typename T>
 class Volume {
  public:
   Volume() = default;
-  explicit Volume(const VolumeGeometry& g, T fill = T{}) : geom_(g), data_(static_cast<std::size_t>(g.voxel_count()), fill) {
+  explicit Volume(const VolumeGeometry& g, T fill = T{})
+      : geom_(g), data_(static_cast<std::size_t>(g.voxel_count()), fill) {
     geom_.validate("volume");
   }
 

@@ -1,6 +1,6 @@
 #pragma once
-// A case: one CT volume in the world frame (docs/ARCHITECTURE.md "Conventions") with its truth nodule boxes and provenance.
-// On disk a case is a folder (docs/data.md):
+// A case: one CT volume in the world frame (docs/ARCHITECTURE.md "Conventions") with its truth nodule boxes and
+// provenance. On disk a case is a folder (docs/data.md):
 //   volume.nrrd   int16 HU, gzip, space left-posterior-superior, origin such that the volume is centred
 //   nodules.json  core box-set (format xraylift.boxes3d) holding this one case
 //   case.json     {"format": "xraylift.case", "version": 1, "id": ..., "meta": {...}}

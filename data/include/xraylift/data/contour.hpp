@@ -24,6 +24,7 @@ bool outline_strictly_contains(const std::vector<Eigen::Vector2d>& outline, cons
 // pixel, 8-neighbourhood, with the inner-corner pixels that tracing steps past put on it, so consecutive points
 // are 4-neighbours): reading them with outline_strictly_contains gives the mask back for convex blobs (and the
 // mask plus a few concave-corner pixels otherwise).
-std::vector<std::vector<Eigen::Vector2d>> outside_outlines(const std::vector<std::uint8_t>& mask, int width, int height);
+std::vector<std::vector<Eigen::Vector2d>> outside_outlines(const std::vector<std::uint8_t>& mask, int width,
+                                                           int height);
 
 }  // namespace xraylift::data

@@ -1,5 +1,6 @@
 #pragma once
-// DICOM CT series reading (DCMTK) into a core::VolumeI16 in HU in the world frame (docs/ARCHITECTURE.md conventions, docs/data.md):
+// DICOM CT series reading (DCMTK) into a core::VolumeI16 in HU in the world frame (docs/ARCHITECTURE.md conventions,
+// docs/data.md):
 //   - scans a folder recursively, groups files by SeriesInstanceUID, picks the CT series (the largest CT
 //     series that is not a localizer) or the one asked for; other series are named in warnings;
 //   - sorts slices by position along the slice normal (never by file name or InstanceNumber);
@@ -63,7 +64,8 @@ struct DicomSeriesSummary {
   int files = 0;
   bool localizer = false;
 };
-std::vector<DicomSeriesSummary> list_dicom_series(const std::filesystem::path& folder, std::vector<std::string>* warnings = nullptr);
+std::vector<DicomSeriesSummary> list_dicom_series(const std::filesystem::path& folder,
+                                                  std::vector<std::string>* warnings = nullptr);
 
 // World position (mm) of a pixel (col, row) on the slice at scanner position z_mm (for LIDC contours).
 Eigen::Vector3d dicom_pixel_to_world(const DicomSeries& s, double col, double row, double z_mm);

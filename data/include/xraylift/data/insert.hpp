@@ -22,7 +22,7 @@ struct InsertSpec {
 core::VolumeU8 parenchyma_mask(const core::VolumeI16& hu);
 
 struct InsertResult {
-  Case ct;                             // the input case with nodules blended in; nodules = input's + inserted
+  Case ct;                              // the input case with nodules blended in; nodules = input's + inserted
   std::vector<PhantomNodule> inserted;  // truth of the inserted ones (truth.box = voxels where the nodule dominates)
 };
 

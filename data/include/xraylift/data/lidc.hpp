@@ -21,7 +21,7 @@ struct DicomSeries;
 struct LidcRoi {
   double z_mm = 0;  // imageZposition (scanner mm)
   std::string sop_uid;
-  bool inclusion = true;            // false: a hole to exclude
+  bool inclusion = true;              // false: a hole to exclude
   std::vector<Eigen::Vector2d> edge;  // (xCoord = column, yCoord = row) pixel indices
 };
 
@@ -33,9 +33,9 @@ struct LidcCharacteristics {
 
 // One reader's marking of one nodule.
 struct LidcMark {
-  int reader = 0;          // reading session index (0..3)
-  std::string reader_id;   // servicingRadiologistID (may be empty)
-  std::string nodule_id;   // noduleID (free text, reader-specific)
+  int reader = 0;                                      // reading session index (0..3)
+  std::string reader_id;                               // servicingRadiologistID (may be empty)
+  std::string nodule_id;                               // noduleID (free text, reader-specific)
   std::optional<LidcCharacteristics> characteristics;  // absent for < 3 mm nodules
   std::vector<LidcRoi> rois;
   // A < 3 mm nodule: one roi with one edge point (its approximate centre).
@@ -103,7 +103,7 @@ struct LidcReaderBox {
 };
 
 struct LidcNodule {
-  std::string id;  // "N1", "N2", ... in order of z then x
+  std::string id;         // "N1", "N2", ... in order of z then x
   int readers = 0;        // readers who CONTOURED it (marked it as >= 3 mm): LUNA16's "3 of 4 readers"
   int point_readers = 0;  // readers who only marked it with a point (< 3 mm), not counted in `readers`
   std::vector<LidcReaderBox> reader_boxes;
@@ -112,9 +112,9 @@ struct LidcNodule {
   double diameter_mm = 0;             // mean over the contouring readers of pylidc's diameter (0 when small)
   double equivalent_diameter_mm = 0;  // diameter of the sphere of the same volume
   double volume_mm3 = 0;
-  bool small = false;   // every mark is a single point (< 3 mm)
-  bool ignore = false;  // below min_diameter_mm or min_readers
-  std::vector<std::int64_t> consensus_voxels;  // linear indices into the series volume
+  bool small = false;                                                // every mark is a single point (< 3 mm)
+  bool ignore = false;                                               // below min_diameter_mm or min_readers
+  std::vector<std::int64_t> consensus_voxels;                        // linear indices into the series volume
   std::vector<std::pair<int, LidcCharacteristics>> characteristics;  // (reader, values)
   core::BoxRecord record() const;  // the truth box (label "nodule", readers, diameter, ignore, sized = !small)
   nlohmann::json to_json() const;  // details for case meta
@@ -123,11 +123,12 @@ struct LidcNodule {
 struct LidcNoduleResult {
   std::vector<LidcNodule> nodules;
   std::vector<core::BoxRecord> non_nodules;  // label "non-nodule", ignore, sized = false: exclusion cubes at the locus
-  std::vector<std::string> warnings;          // rois on unknown slices, empty marks, ...
+  std::vector<std::string> warnings;         // rois on unknown slices, empty marks, ...
   std::vector<core::BoxRecord> boxes() const;  // nodules' records then non-nodules
 };
 
 // Maps rois to slices (SOP UID first, z second), rasterizes each mark, groups marks into nodules.
-LidcNoduleResult group_lidc_nodules(const LidcAnnotations& a, const DicomSeries& series, const LidcNoduleOptions& o = {});
+LidcNoduleResult group_lidc_nodules(const LidcAnnotations& a, const DicomSeries& series,
+                                    const LidcNoduleOptions& o = {});
 
 }  // namespace xraylift::data

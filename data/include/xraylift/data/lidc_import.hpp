@@ -34,11 +34,11 @@ struct LidcImportOptions {
 };
 
 struct LidcImportSummary {
-  Manifest manifest;                          // also written to out/manifest.json
-  int series_folders = 0;                     // folders holding DICOM files
+  Manifest manifest;                           // also written to out/manifest.json
+  int series_folders = 0;                      // folders holding DICOM files
   std::map<std::string, int> nodules_by_size;  // "<3 mm", "3-6 mm", "6-10 mm", "10-20 mm", ">=20 mm"
-  std::vector<std::string> notices;           // radiograph XML skipped, XML without series, cases without XML, ...
-  std::vector<std::string> warnings;          // from the readers (per case)
+  std::vector<std::string> notices;            // radiograph XML skipped, XML without series, cases without XML, ...
+  std::vector<std::string> warnings;           // from the readers (per case)
   // Annotation files that could not be read: their annotations are dropped, the CT is imported (the error is
   // also in the case's meta.annotation_errors and meta.warnings).
   std::vector<std::string> annotation_errors;
@@ -48,7 +48,8 @@ struct LidcImportSummary {
 // by SeriesInstanceUid. Writes out/cases/<id>/ (atomic per case) and out/manifest.json (atomic, last). A bad
 // series never aborts the import: it is listed in manifest.skipped with the reason. A bad annotation file drops
 // its annotations (summary.annotation_errors names file, line and element), never the CT.
-LidcImportSummary import_lidc(const std::filesystem::path& root, const std::filesystem::path& out, const LidcImportOptions& o = {});
+LidcImportSummary import_lidc(const std::filesystem::path& root, const std::filesystem::path& out,
+                              const LidcImportOptions& o = {});
 
 // Size bucket label of a nodule diameter (mm).
 std::string size_bucket(double diameter_mm, bool small);

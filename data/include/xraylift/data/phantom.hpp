@@ -58,10 +58,10 @@ struct PhantomNodule {
 };
 
 struct Phantom {
-  Case ct;                              // ct.nodules mirrors nodules[i].truth; ct.meta.source = "phantom"
-  core::VolumeU8 labels;                // PhantomLabel codes
+  Case ct;                // ct.nodules mirrors nodules[i].truth; ct.meta.source = "phantom"
+  core::VolumeU8 labels;  // PhantomLabel codes
   std::vector<PhantomNodule> nodules;
-  core::VolumeU8 nodule_ids;            // 0 = none, n = nodules[n - 1] (for simulated reader contours)
+  core::VolumeU8 nodule_ids;  // 0 = none, n = nodules[n - 1] (for simulated reader contours)
 };
 
 Phantom generate_phantom(const PhantomSpec& spec);

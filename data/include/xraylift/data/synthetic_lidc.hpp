@@ -13,14 +13,15 @@
 namespace xraylift::data {
 
 struct SimulatedReadOptions {
-  int readers = 4;           // 1..4
-  bool non_nodule = true;    // reader 1 also marks a non-nodule (on a vessel)
+  int readers = 4;              // 1..4
+  bool non_nodule = true;       // reader 1 also marks a non-nodule (on a vessel)
   double small_below_mm = 3.0;  // nodules with a smaller diameter get single-point marks (LIDC < 3 mm practice)
 };
 
 // The annotations the readers would write for phantom `ph` stored as `slices` (as returned by write_dicom_series).
-LidcAnnotations simulate_readers(const Phantom& ph, const std::vector<DicomSlice>& slices, const std::string& series_uid,
-                                 const std::string& study_uid, const SimulatedReadOptions& o = {});
+LidcAnnotations simulate_readers(const Phantom& ph, const std::vector<DicomSlice>& slices,
+                                 const std::string& series_uid, const std::string& study_uid,
+                                 const SimulatedReadOptions& o = {});
 
 struct WrittenLidcCase {
   std::filesystem::path dicom_dir;  // folder/dicom
@@ -29,7 +30,8 @@ struct WrittenLidcCase {
   std::string series_uid;
 };
 // Writes folder/dicom/*.dcm and folder/annotations.xml (each atomically).
-WrittenLidcCase write_phantom_as_lidc(const std::filesystem::path& folder, const Phantom& ph, const SimulatedReadOptions& o = {},
+WrittenLidcCase write_phantom_as_lidc(const std::filesystem::path& folder, const Phantom& ph,
+                                      const SimulatedReadOptions& o = {},
                                       const Eigen::Vector3d& scanner_offset_mm = Eigen::Vector3d(0, 0, -180));
 
 }  // namespace xraylift::data

@@ -20,12 +20,12 @@ namespace xraylift::detect2d {
 
 struct ModelConfig {
   // Backbone.
-  int depth = 50;          // 18, 34 or 50
-  int base_width = 64;     // channels of layer1 (64 for torchvision weights; smaller for tiny models)
-  int in_channels = 1;     // 1, or 3 for converted RGB weights (1-channel input is replicated)
+  int depth = 50;                  // 18, 34 or 50
+  int base_width = 64;             // channels of layer1 (64 for torchvision weights; smaller for tiny models)
+  int in_channels = 1;             // 1, or 3 for converted RGB weights (1-channel input is replicated)
   std::string norm = "frozen_bn";  // frozen_bn (converted weights) | bn (trainable) | gn (GroupNorm, from scratch)
   int gn_groups = 32;
-  int frozen_stages = 0;   // 0: nothing frozen; k: stem and layer1..layer(k-1) get no gradient
+  int frozen_stages = 0;  // 0: nothing frozen; k: stem and layer1..layer(k-1) get no gradient
   // FPN: backbone stages (1..4 = layer1..layer4, strides 4..32) feeding the pyramid, plus extra stride-2 levels.
   std::vector<int> fpn_stages = {2, 3, 4};
   int fpn_extra_levels = 2;  // seed: strides 8, 16, 32 + 64, 128
@@ -86,7 +86,7 @@ struct Detections {
 struct DetectorOutput {
   std::vector<torch::Tensor> features;  // FPN levels, [B, fpn_channels, H / s, W / s]
   std::vector<std::int64_t> strides;
-  std::vector<Detections> detections;   // one per image
+  std::vector<Detections> detections;  // one per image
 };
 
 // torchvision's FrozenBatchNorm2d: affine from fixed statistics (buffers named like BatchNorm2d's).
@@ -152,8 +152,10 @@ torch::Tensor assign_boxes(const torch::Tensor& gt, const torch::Tensor& ignore,
                            double fg_iou, double bg_iou, bool allow_low_quality, double ignore_iof_threshold);
 
 // Box coding (Faster R-CNN parametrisation, torchvision's BoxCoder): deltas (dx, dy, dw, dh) * weights.
-torch::Tensor encode_boxes(const torch::Tensor& reference, const torch::Tensor& targets, const std::vector<double>& weights);
-torch::Tensor decode_boxes(const torch::Tensor& deltas, const torch::Tensor& reference, const std::vector<double>& weights);
+torch::Tensor encode_boxes(const torch::Tensor& reference, const torch::Tensor& targets,
+                           const std::vector<double>& weights);
+torch::Tensor decode_boxes(const torch::Tensor& deltas, const torch::Tensor& reference,
+                           const std::vector<double>& weights);
 // Anchors of one level, in the order (y, x, anchor) of a [H, W, A] head output: [H * W * A, 4].
 torch::Tensor level_anchors(std::int64_t height, std::int64_t width, std::int64_t stride,
                             const std::vector<double>& sizes, const std::vector<double>& ratios,

@@ -31,8 +31,7 @@ XL_HD bool nms_iou_above(const T* a, const T* b, double threshold) {
 // Mask word of box `cur` against the col_size boxes of one column block (4 values each), from bit `start` on
 // (start = cur's position + 1 in its own block, else 0).
 template <typename Acc, typename T>
-XL_HD unsigned long long nms_mask_word(const T* cur, const T* column_boxes, int col_size, int start,
-                                       double threshold) {
+XL_HD unsigned long long nms_mask_word(const T* cur, const T* column_boxes, int col_size, int start, double threshold) {
   unsigned long long bits = 0;
   for (int i = start; i < col_size; ++i)
     if (nms_iou_above<Acc>(cur, column_boxes + 4 * i, threshold)) bits |= 1ULL << i;

@@ -16,7 +16,7 @@ namespace xraylift::detect2d {
 struct RoIAlignOptions {
   std::int64_t pooled_height = 7;
   std::int64_t pooled_width = 7;
-  double spatial_scale = 1.0;      // 1 / stride of the feature map
+  double spatial_scale = 1.0;       // 1 / stride of the feature map
   std::int64_t sampling_ratio = 2;  // samples per bin side; <= 0: adaptive ceil(bin size)
   bool aligned = true;
 };
@@ -46,9 +46,10 @@ torch::Tensor assign_fpn_levels(const torch::Tensor& boxes, const std::vector<st
 
 // RoIAlign over FPN levels: each RoI is pooled from its assigned level. features[i] has stride strides[i].
 // rois [K, 5] as above. Output [K, C, ph, pw] (spatial_scale in options is ignored; taken from strides).
-torch::Tensor multi_level_roi_align(const std::vector<torch::Tensor>& features, const std::vector<std::int64_t>& strides,
-                                    const torch::Tensor& rois, RoIAlignOptions options,
-                                    double canonical_scale = 224.0, double canonical_level = 4.0);
+torch::Tensor multi_level_roi_align(const std::vector<torch::Tensor>& features,
+                                    const std::vector<std::int64_t>& strides, const torch::Tensor& rois,
+                                    RoIAlignOptions options, double canonical_scale = 224.0,
+                                    double canonical_level = 4.0);
 
 // Pairwise IoU [N, 4] x [M, 4] -> [N, M] (tensor code, any device).
 torch::Tensor box_iou(const torch::Tensor& a, const torch::Tensor& b);

@@ -15,9 +15,9 @@ namespace xraylift::detect2d {
 
 struct WeightLoadReport {
   std::vector<std::string> loaded;
-  std::vector<std::string> missing;      // in the model, not in the file
-  std::vector<std::string> unexpected;   // in the file, not in the model
-  std::vector<std::string> mismatched;   // same name, other shape ("name: file [..] vs model [..]")
+  std::vector<std::string> missing;     // in the model, not in the file
+  std::vector<std::string> unexpected;  // in the file, not in the model
+  std::vector<std::string> mismatched;  // same name, other shape ("name: file [..] vs model [..]")
   std::string summary() const;
 };
 

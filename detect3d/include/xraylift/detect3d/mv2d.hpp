@@ -27,14 +27,14 @@ torch::Tensor select_proposals(const detect2d::Detections& detections, const tor
                                const Mv2dConfig& config, bool training);
 
 struct Mv2dHeadOutput {
-  std::vector<torch::Tensor> logits;     // per layer [Q]
-  std::vector<torch::Tensor> centers;    // per layer [Q, 3], normalized by the scene range
-  std::vector<torch::Tensor> log_sizes;  // per layer [Q, 3], log of mm
-  torch::Tensor reference;               // [Q, 3] normalized reference points
-  torch::Tensor query_view;              // [Q] int64 view of each query
+  std::vector<torch::Tensor> logits;          // per layer [Q]
+  std::vector<torch::Tensor> centers;         // per layer [Q, 3], normalized by the scene range
+  std::vector<torch::Tensor> log_sizes;       // per layer [Q, 3], log of mm
+  torch::Tensor reference;                    // [Q, 3] normalized reference points
+  torch::Tensor query_view;                   // [Q] int64 view of each query
   std::vector<std::vector<int>> correlation;  // per query, per view: the key RoI (global index) or -1
-  std::vector<core::Box2D> rois;               // per query, its view's RoI
-  std::vector<core::Camera> cameras;           // per view
+  std::vector<core::Box2D> rois;              // per query, its view's RoI
+  std::vector<core::Camera> cameras;          // per view
 };
 
 class Mv2dHeadImpl : public torch::nn::Module {
@@ -82,7 +82,7 @@ class Mv2dModelImpl : public torch::nn::Module {
   Mv2dModelImpl(const detect2d::ModelConfig& model, const Mv2dConfig& head);
 
   struct Prediction {
-    std::vector<core::BoxRecord> boxes;        // world mm
+    std::vector<core::BoxRecord> boxes;            // world mm
     std::vector<detect2d::Detections> detections;  // 2D, per view (CPU)
   };
   // Inference on one case: images [V, 1, H, W] in [0, 1] (eval mode; no gradient). `rois` (per view [R, 4]) replace

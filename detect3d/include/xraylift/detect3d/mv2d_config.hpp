@@ -14,9 +14,9 @@ struct Mv2dConfig {
   double proposal_score_threshold = 0.05;
   double proposal_nms_threshold = 0.6;  // class-agnostic
   int proposals_per_view = 75;
-  double min_proposal_size_px = 2.0;    // boxes with w or h below this are dropped (3 mm nodules at 256^2 are ~2-4 px)
-  double gt_append_iou = 0.4;           // training: ground-truth boxes whose best IoU with a detection is below this join
-  double min_intrinsics_box_px = 1.0;   // RoI-rebased intrinsics are zeroed for smaller boxes (official: 4 px)
+  double min_proposal_size_px = 2.0;  // boxes with w or h below this are dropped (3 mm nodules at 256^2 are ~2-4 px)
+  double gt_append_iou = 0.4;         // training: ground-truth boxes whose best IoU with a detection is below this join
+  double min_intrinsics_box_px = 1.0;  // RoI-rebased intrinsics are zeroed for smaller boxes (official: 4 px)
 
   // RoI features.
   int feature_stride = 16;  // the FPN level pooled for queries and keys (closest stride present)
@@ -64,7 +64,7 @@ struct Mv2dConfig {
   double nms_3d_distance_mm = 0.0;  // > 0: suppress lower-scored boxes whose centre lies closer (off, as MV2D)
 
   static Mv2dConfig from_config(const core::Config& section);  // the `detect3d.mv2d` section
-  void validate() const;                                        // throws ConfigError naming the field
+  void validate() const;                                       // throws ConfigError naming the field
 };
 
 }  // namespace xraylift::detect3d

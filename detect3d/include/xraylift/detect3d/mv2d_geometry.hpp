@@ -26,7 +26,8 @@ std::pair<double, double> scene_depth_span(const core::Camera& camera, const Sce
 
 // Camera depths (mm) of the segment of the ray through pixel uv that lies inside the scene range (slab test), near
 // clamped to >= 1 mm; the whole scene_depth_span when the ray misses the range.
-std::pair<double, double> ray_depth_span(const core::Camera& camera, const Eigen::Vector2d& uv, const SceneRange& range);
+std::pair<double, double> ray_depth_span(const core::Camera& camera, const Eigen::Vector2d& uv,
+                                         const SceneRange& range);
 
 // 2D hull (bounding box) in `target` of the frustum through `roi` of `source` sampled on a grid x grid pattern of
 // the box at `depths` depths between near and far; points behind the target's source are skipped. Empty box when
@@ -48,7 +49,7 @@ double box_polygon_iou(const core::Box2D& box, const std::vector<Eigen::Vector2d
 // frustum_depth_mm: {near, far} for every view, or empty for the depths at which each RoI's centre ray crosses the
 // scene range (ray_depth_span).
 std::vector<std::vector<int>> correlate_rois(const std::vector<core::Camera>& cameras,
-                                             const std::vector<std::vector<core::Box2D>>& rois,
-                                             const SceneRange& range, const std::vector<double>& frustum_depth_mm = {});
+                                             const std::vector<std::vector<core::Box2D>>& rois, const SceneRange& range,
+                                             const std::vector<double>& frustum_depth_mm = {});
 
 }  // namespace xraylift::detect3d

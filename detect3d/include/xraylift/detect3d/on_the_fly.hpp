@@ -58,8 +58,8 @@ struct OnTheFlyOptions {
   std::string device = "cpu";
   double photons = 0;
   RigJitter jitter;
-  double pixel_size_mm = 0.78125;  // the rig's detector pixel (rig.detector.pixel_size_mm)
-  drr::RenderOptions render;       // the config's drr section
+  double pixel_size_mm = 0.78125;    // the rig's detector pixel (rig.detector.pixel_size_mm)
+  drr::RenderOptions render;         // the config's drr section
   detect2d::ViewDataOptions window;  // data.window / scale / min_box_size
 
   // `data` is the config's data section, `rig` its rig section, `drr` its drr section (may be empty).

@@ -34,9 +34,9 @@ struct KernelOptions {
 };
 
 struct VolumeOptions {
-  bool siddon = true;         // keep the linear copy Siddon reads
-  bool trilinear = true;      // build the 3D texture the marcher reads
-  bool half_texture = false;  // store the texture in binary16 (round_to_half in ray_math.hpp): half the memory
+  bool siddon = true;           // keep the linear copy Siddon reads
+  bool trilinear = true;        // build the 3D texture the marcher reads
+  bool half_texture = false;    // store the texture in binary16 (round_to_half in ray_math.hpp): half the memory
   bool crop_to_support = true;  // clip rays to the support box (false: to the whole volume box)
 };
 

@@ -16,9 +16,9 @@ namespace xraylift::drr {
 
 struct DrrImages {
   int views = 0, height = 0, width = 0;
-  std::vector<float> line_integral;          // views x height x width
-  std::vector<std::uint16_t> nodule_label;   // same shape when the mask was asked for, else empty
-  std::vector<float> nodule_path_mm;         // same shape when the mask was asked for, else empty
+  std::vector<float> line_integral;         // views x height x width
+  std::vector<std::uint16_t> nodule_label;  // same shape when the mask was asked for, else empty
+  std::vector<float> nodule_path_mm;        // same shape when the mask was asked for, else empty
 
   std::size_t view_pixels() const { return static_cast<std::size_t>(height) * width; }
   const float* view(int v) const { return line_integral.data() + v * view_pixels(); }

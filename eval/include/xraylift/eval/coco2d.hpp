@@ -33,15 +33,15 @@ std::vector<double> default_coco_iou_thresholds();
 
 struct Coco2DOptions {
   std::vector<double> iou_thresholds = default_coco_iou_thresholds();  // empty also means this default
-  int max_detections = 100;            // per image
+  int max_detections = 100;                                            // per image
 };
 
 struct Coco2DResult {
-  double ap50 = 0, ap75 = 0, ap50_95 = 0, ar100 = 0;  // ap50/ap75 are -1 when that threshold is not evaluated
-  std::vector<double> ap_per_iou;                      // one per options.iou_thresholds (resolved)
-  std::vector<double> iou_thresholds;                  // the thresholds used
+  double ap50 = 0, ap75 = 0, ap50_95 = 0, ar100 = 0;          // ap50/ap75 are -1 when that threshold is not evaluated
+  std::vector<double> ap_per_iou;                             // one per options.iou_thresholds (resolved)
+  std::vector<double> iou_thresholds;                         // the thresholds used
   std::vector<double> recall_points, precision_at_recall_50;  // 101-point PR at IoU 0.5 (empty without 0.5)
-  int num_truths = 0, num_detections = 0;             // non-ignored truths; detections evaluated
+  int num_truths = 0, num_detections = 0;                     // non-ignored truths; detections evaluated
 };
 
 // 0, 0.01, ..., 1 exactly as numpy.linspace(0, 1, 101) computes them (i * 0.01, last = 1), so that

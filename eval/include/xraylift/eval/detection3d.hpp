@@ -27,8 +27,8 @@ struct RankedMatch {
   double score = 0;
   bool tp = false;
   double trans_err = 0, scale_err = 0;  // for TPs: centre distance (mm), 1 - aligned IoU
-  int position = -1;       // the case's position in the prediction file (EvalCase::prediction_file_position)
-  std::size_t index = 0;   // the prediction's index in its case
+  int position = -1;      // the case's position in the prediction file (EvalCase::prediction_file_position)
+  std::size_t index = 0;  // the prediction's index in its case
 };
 
 // The nuScenes devkit's ranking: descending score; ties by descending (position, index), i.e. by descending
@@ -50,8 +50,8 @@ CaseMatches match_by_iou(const EvalCase& c, double iou_threshold);
 struct DistanceCurve {
   double threshold = 0;
   std::vector<double> recall, precision, confidence, trans_err, scale_err;  // 101 points each
-  double ap = -1;                 // -1 when there is no truth
-  double ate_mm = -1, ase = -1;   // -1 when undefined
+  double ap = -1;                                                           // -1 when there is no truth
+  double ate_mm = -1, ase = -1;                                             // -1 when undefined
   int num_truths = 0, num_tp = 0, num_fp = 0;
 };
 

@@ -47,7 +47,7 @@ struct Metrics3D {
   double map = -1, ate_mm = -1, ase = -1, score = -1;
   std::vector<DistanceCurve> relative;  // one per radius fraction (threshold = the fraction)
   double map_relative = -1;
-  std::vector<IouCurve> iou;            // one per IoU threshold
+  std::vector<IouCurve> iou;  // one per IoU threshold
 };
 
 struct Breakdown {

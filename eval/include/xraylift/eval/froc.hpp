@@ -29,7 +29,7 @@ struct CaseFroc {
   std::vector<double> hit_scores;  // one per detected truth: its best hit's score
   int missed = 0;                  // truths with no hit
   std::vector<double> fp_scores;
-  int ignored_predictions = 0;     // on ignore regions, or LUNA16 double detections
+  int ignored_predictions = 0;  // on ignore regions, or LUNA16 double detections
 };
 
 CaseFroc froc_case(const EvalCase& c, const FrocOptions& options = {});

@@ -12,14 +12,14 @@ struct PlotSeries {
   std::string name;
   std::vector<double> x, y;
   std::array<int, 3> rgb = {31, 119, 180};
-  bool line = true;     // connect the points
-  bool markers = false; // circle at each point
+  bool line = true;      // connect the points
+  bool markers = false;  // circle at each point
 };
 
 struct PlotSpec {
   std::string title, x_label, y_label;
   double x_min = 0, x_max = 1, y_min = 0, y_max = 1;
-  bool log2_x = false;              // x axis in log2 (FROC)
+  bool log2_x = false;  // x axis in log2 (FROC)
   std::vector<double> x_ticks, y_ticks;
   std::vector<std::string> x_tick_labels;  // optional, same length as x_ticks
   std::vector<PlotSeries> series;

@@ -20,8 +20,8 @@
 namespace xraylift::train {
 
 struct Sample {
-  std::string id;                               // e.g. "case/view3"
-  std::map<std::string, torch::Tensor> tensors;  // e.g. "image" [C, H, W], "boxes" [G, 4], "labels" [G]
+  std::string id;                                         // e.g. "case/view3"
+  std::map<std::string, torch::Tensor> tensors;           // e.g. "image" [C, H, W], "boxes" [G, 4], "labels" [G]
   const torch::Tensor& at(const std::string& key) const;  // throws InputError naming the key
 };
 using Batch = std::vector<Sample>;
@@ -40,14 +40,14 @@ class Dataset {
 // Each is applied with its own probability; all randomness comes from `seed`.
 struct PhotometricAugment {
   bool enabled = true;
-  double p = 0.5;                       // probability of each augmentation
-  double brightness = 0.1;              // additive shift in [-b, b]
-  double contrast = 0.2;                // factor in [1 - c, 1 + c] around the mean
-  double gamma = 0.3;                   // exponent in [1 - g, 1 + g]
-  double noise_std = 0.03;              // gaussian noise sigma in [0, s]
-  double blur_sigma = 1.0;              // gaussian blur sigma in [0.3, s] pixels
-  double salt_pepper = 0.005;           // fraction of pixels set to 0 or 1
-  double vignetting = 0.3;              // edge darkening strength in [0, v]
+  double p = 0.5;              // probability of each augmentation
+  double brightness = 0.1;     // additive shift in [-b, b]
+  double contrast = 0.2;       // factor in [1 - c, 1 + c] around the mean
+  double gamma = 0.3;          // exponent in [1 - g, 1 + g]
+  double noise_std = 0.03;     // gaussian noise sigma in [0, s]
+  double blur_sigma = 1.0;     // gaussian blur sigma in [0.3, s] pixels
+  double salt_pepper = 0.005;  // fraction of pixels set to 0 or 1
+  double vignetting = 0.3;     // edge darkening strength in [0, v]
 
   static PhotometricAugment from_config(const core::Config& section);
   void apply(torch::Tensor& image, std::uint64_t seed) const;

@@ -27,8 +27,8 @@ struct Schedule {
   double lr = 2e-4;
   std::int64_t total_steps = 1000;
   std::int64_t warmup_steps = 500;
-  double warmup_start = 1.0 / 3.0;  // factor at step 0
-  double final_ratio = 1e-3;        // cosine ends at lr * final_ratio
+  double warmup_start = 1.0 / 3.0;         // factor at step 0
+  double final_ratio = 1e-3;               // cosine ends at lr * final_ratio
   double factor(std::int64_t step) const;  // lr multiplier at a step
 };
 
@@ -39,20 +39,20 @@ struct TrainerOptions {
   double beta1 = 0.9, beta2 = 0.999;
   double clip_norm = 35.0;  // <= 0 disables clipping
   std::vector<ParamGroupRule> param_groups;
-  std::int64_t stop_after = -1;        // stop at this step (< total_steps) to simulate an interruption
-  std::int64_t checkpoint_every = 0;   // 0: only at the end
+  std::int64_t stop_after = -1;       // stop at this step (< total_steps) to simulate an interruption
+  std::int64_t checkpoint_every = 0;  // 0: only at the end
   std::int64_t log_every = 10;
-  bool resume = true;                  // continue from out_dir/checkpoint.pt when present
+  bool resume = true;  // continue from out_dir/checkpoint.pt when present
   std::uint64_t seed = 0;
-  std::string device = "cpu";          // cpu | cuda | cuda:N
-  bool bf16_autocast = true;           // on CUDA only
+  std::string device = "cpu";  // cpu | cuda | cuda:N
+  bool bf16_autocast = true;   // on CUDA only
   LoaderOptions loader;
   PhotometricAugment augment;
   bool show_progress = true;
   // Data parallel: null = one process. With a communicator the loader takes this rank's slice of every global
   // batch, gradients are averaged over the ranks after backward (bucketed), rank 0 alone writes checkpoints,
   // metrics and the plot, and a failing rank stops the others naming its error.
-  DistOptions distributed;                 // train.distributed {backend, timeout_s, bucket_mb}
+  DistOptions distributed;  // train.distributed {backend, timeout_s, bucket_mb}
   std::shared_ptr<Communicator> comm;
   // Written into checkpoints; resuming from a checkpoint whose fingerprint differs is refused (empty: no check).
   std::string config_fingerprint;

@@ -23,11 +23,11 @@ namespace xraylift::viz {
 
 struct MarkerSpec {
   std::string dictionary = "DICT_6X6_250";  // seed viewer's dictionary
-  int id = 0;            // the marker to track; -1 = the first one seen
-  double size_mm = 80;   // side of the black square
+  int id = 0;                               // the marker to track; -1 = the first one seen
+  double size_mm = 80;                      // side of the black square
 };
 int aruco_dictionary_id(const std::string& name);  // ConfigError for an unknown name
-int marker_bits(const std::string& dictionary);     // 4, 5, 6 or 7
+int marker_bits(const std::string& dictionary);    // 4, 5, 6 or 7
 
 struct CameraCalibration {
   cv::Matx33d K = cv::Matx33d::eye();

@@ -11,11 +11,11 @@
 namespace xraylift::viz {
 
 struct AttentionOptions {
-  double threshold = 0.5;      // of the map's maximum
+  double threshold = 0.5;  // of the map's maximum
   int max_spots = 10;
   int min_separation_px = 15;  // peaks closer than this (in map pixels) merge into the stronger
   double min_diameter_mm = 6, max_diameter_mm = 30;
-  double step_mm = 1.0;        // ray-march step through the mask
+  double step_mm = 1.0;  // ray-march step through the mask
 };
 
 // heat: single-channel map covering the camera's whole image (any resolution; it is scaled to the camera's

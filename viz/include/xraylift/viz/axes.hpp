@@ -11,8 +11,12 @@
 
 namespace xraylift::viz {
 
-inline Eigen::Vector3f lps_mm_to_gltf(const Eigen::Vector3f& p) { return {0.001f * p.x(), 0.001f * p.z(), -0.001f * p.y()}; }
-inline Eigen::Vector3f gltf_to_lps_mm(const Eigen::Vector3f& g) { return {1000.f * g.x(), -1000.f * g.z(), 1000.f * g.y()}; }
+inline Eigen::Vector3f lps_mm_to_gltf(const Eigen::Vector3f& p) {
+  return {0.001f * p.x(), 0.001f * p.z(), -0.001f * p.y()};
+}
+inline Eigen::Vector3f gltf_to_lps_mm(const Eigen::Vector3f& g) {
+  return {1000.f * g.x(), -1000.f * g.z(), 1000.f * g.y()};
+}
 // Directions (normals): the same rotation without the scale.
 inline Eigen::Vector3f lps_dir_to_gltf(const Eigen::Vector3f& d) { return {d.x(), d.z(), -d.y()}; }
 

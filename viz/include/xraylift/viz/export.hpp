@@ -24,7 +24,7 @@ void write_scene(const std::filesystem::path& path, const Scene& scene);
 struct MeshSummary {
   std::string name;
   std::size_t vertex_count = 0, triangle_count = 0;
-  Bounds bounds;  // the file's coordinates (glTF: metres, Y up; OBJ/PLY: LPS mm)
+  Bounds bounds;           // the file's coordinates (glTF: metres, Y up; OBJ/PLY: LPS mm)
   std::string alpha_mode;  // glTF only
   Eigen::Vector4f rgba{1, 1, 1, 1};
 };

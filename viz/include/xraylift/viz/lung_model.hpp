@@ -25,7 +25,7 @@ struct LungModel {
 };
 
 struct LungModelOptions {
-  double voxel_mm = 1.5;           // box-average the mask to about this size (in-plane and axially)
+  double voxel_mm = 1.5;  // box-average the mask to about this size (in-plane and axially)
   double blur_sigma_mm = 2.0;
   TaubinOptions taubin{20, 0.5, -0.53};
   std::size_t target_triangles = 20000;  // for the whole model, shared by the lungs in proportion to their size

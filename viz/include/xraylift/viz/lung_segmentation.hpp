@@ -21,8 +21,8 @@ enum LungLabel : std::uint8_t { kBackground = 0, kRightLung = 1, kLeftLung = 2 }
 struct LungSegmentationOptions {
   double air_threshold_hu = -400;
   double airway_hu = -950;
-  double min_lung_ml = 50;         // components smaller than this are not lungs
-  double max_airway_ml = 250;      // a grown airway larger than this leaked into a lung
+  double min_lung_ml = 50;              // components smaller than this are not lungs
+  double max_airway_ml = 250;           // a grown airway larger than this leaked into a lung
   double single_component_ratio = 0.1;  // second component below this fraction of the first: lungs touch
 };
 
@@ -30,7 +30,7 @@ struct LungSegmentation {
   core::VolumeU8 labels;  // LungLabel per voxel
   core::VolumeU8 body;    // 1 inside the body (not border-connected air)
   double right_ml = 0, left_ml = 0;
-  double airway_ml = 0;   // removed as airway
+  double airway_ml = 0;  // removed as airway
   bool split_at_midline = false;
   double total_ml() const { return right_ml + left_ml; }
 };

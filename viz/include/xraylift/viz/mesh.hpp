@@ -22,7 +22,10 @@ struct Bounds {
   Eigen::Vector3d lo = Eigen::Vector3d::Constant(1e300);
   Eigen::Vector3d hi = Eigen::Vector3d::Constant(-1e300);
   bool valid() const { return lo.x() <= hi.x(); }
-  void add(const Eigen::Vector3d& p) { lo = lo.cwiseMin(p); hi = hi.cwiseMax(p); }
+  void add(const Eigen::Vector3d& p) {
+    lo = lo.cwiseMin(p);
+    hi = hi.cwiseMax(p);
+  }
 };
 
 Bounds bounds(const Mesh& m);

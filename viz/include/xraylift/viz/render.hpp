@@ -10,7 +10,7 @@
 
 namespace xraylift::viz {
 
-enum class DisplayMode { kBoth, kLungs, kNodules };  // kNodules shows nodules and attention spheres
+enum class DisplayMode { kBoth, kLungs, kNodules };    // kNodules shows nodules and attention spheres
 DisplayMode parse_display_mode(const std::string& s);  // "both" | "lungs" | "nodules"; ConfigError otherwise
 const char* to_string(DisplayMode m);
 

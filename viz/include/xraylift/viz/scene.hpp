@@ -17,11 +17,11 @@ enum class NodeKind { kLung, kNodule, kAttention };
 const char* to_string(NodeKind k);
 
 struct SceneNode {
-  std::string name;           // unique: "right_lung", "nodule_n1_sphere", ...
+  std::string name;  // unique: "right_lung", "nodule_n1_sphere", ...
   NodeKind kind = NodeKind::kLung;
-  Mesh mesh;                  // world LPS mm
-  Eigen::Vector4f rgba{1, 1, 1, 1};  // linear colour; alpha is the display opacity
-  bool translucent = false;   // drawn blended (glTF alphaMode BLEND); nodules are opaque in glTF
+  Mesh mesh;                                       // world LPS mm
+  Eigen::Vector4f rgba{1, 1, 1, 1};                // linear colour; alpha is the display opacity
+  bool translucent = false;                        // drawn blended (glTF alphaMode BLEND); nodules are opaque in glTF
   nlohmann::json info = nlohmann::json::object();  // what a viewer shows on click: size, score, position, source
 };
 

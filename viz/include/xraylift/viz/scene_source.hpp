@@ -15,14 +15,14 @@
 namespace xraylift::viz {
 
 struct SceneInputs {
-  std::string ct;              // DICOM series folder or case folder (case.json); needs the data module
-  bool synthetic = false;      // the built-in synthetic chest (synthetic_chest.hpp)
-  int phantom_seed = -1;       // >= 0: a phantom of the data module (its CT and truth nodules)
+  std::string ct;                      // DICOM series folder or case folder (case.json); needs the data module
+  bool synthetic = false;              // the built-in synthetic chest (synthetic_chest.hpp)
+  int phantom_seed = -1;               // >= 0: a phantom of the data module (its CT and truth nodules)
   std::optional<PatientSpec> generic;  // a generic model scaled to this patient (template: phantom or synthetic)
   std::vector<std::string> box_files;
-  std::string case_id;         // which case of the box files; empty: the CT's id, else the only case
-  bool ct_truth = true;        // add the case folder's own truth nodules
-  std::string attention_map;   // an image (8/16-bit or float) over one view
+  std::string case_id;        // which case of the box files; empty: the CT's id, else the only case
+  bool ct_truth = true;       // add the case folder's own truth nodules
+  std::string attention_map;  // an image (8/16-bit or float) over one view
   int attention_view = 0;
   AttentionOptions attention{};
   LungSegmentationOptions segmentation{};

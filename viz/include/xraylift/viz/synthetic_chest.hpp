@@ -9,7 +9,7 @@ namespace xraylift::viz {
 struct SyntheticChest {
   core::VolumeI16 hu;
   Eigen::Vector3d right_centre, left_centre, lung_semi_axes;  // world mm
-  double lung_ellipsoid_ml() const;  // analytic volume of one lung ellipsoid
+  double lung_ellipsoid_ml() const;                           // analytic volume of one lung ellipsoid
 };
 
 // spacing in mm; the volume is 320 x 240 x 300 mm, centred (world frame of core/volume.hpp).

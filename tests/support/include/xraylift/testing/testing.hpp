@@ -20,12 +20,12 @@ std::filesystem::path source_dir();
 }  // namespace xraylift::testing
 
 // Skips the current test with a clear message when ../shared/data is absent (a user's fresh clone).
-#define XL_REQUIRE_LIDC_SAMPLE(var)                                                                   \
-  auto var##_opt = ::xraylift::testing::lidc_sample_dir();                                            \
-  if (!var##_opt) GTEST_SKIP() << "../shared/data/LIDC-IDRI-0001 is absent (fresh clone): skipped";   \
+#define XL_REQUIRE_LIDC_SAMPLE(var)                                                                 \
+  auto var##_opt = ::xraylift::testing::lidc_sample_dir();                                          \
+  if (!var##_opt) GTEST_SKIP() << "../shared/data/LIDC-IDRI-0001 is absent (fresh clone): skipped"; \
   const std::filesystem::path var = *var##_opt
 
 // Skips the current test when no CUDA device is usable (CI has none).
-#define XL_REQUIRE_CUDA()                                                                  \
-  if (!::xraylift::core::cuda_device_available())                                          \
+#define XL_REQUIRE_CUDA()                         \
+  if (!::xraylift::core::cuda_device_available()) \
   GTEST_SKIP() << "no CUDA device here (" << ::xraylift::core::cuda_description() << ")"
