@@ -1,5 +1,9 @@
 #include "command.hpp"
 
+#include <ATen/Parallel.h>
+
+#include "xraylift/core/parallel.hpp"
+
 namespace xraylift::tools {
 
 static std::vector<CommandSpec>& registry() {
@@ -20,12 +24,24 @@ ConfigOptions::ConfigOptions(CLI::App& app, std::string default_config, bool req
   if (required) opt->required();
   if (!file_.empty()) opt->capture_default_str();
   app.add_option("--set", sets_, "Override a config value: --set key.sub=value (repeatable)")->type_name("KEY=VALUE");
+  app.add_option("--threads", threads_,
+                 "CPU threads for every parallel loop and tensor op (0: all cores); overrides the config's `threads`");
 }
 
 core::Config ConfigOptions::load() const {
   core::Config c = file_.empty() ? core::Config() : core::Config::load(file_);
   c.set_all(sets_);
+  apply_threads(c, threads_);
   return c;
+}
+
+void apply_threads(const core::Config& config, int flag) {
+  int threads = config.get<int>("threads", 0);
+  if (flag >= 0) threads = flag;
+  XL_USAGE_CHECK(threads >= 0, "threads = ", threads, " (", flag >= 0 ? "--threads" : config.origin("threads"),
+                 "), expected >= 0 (0: all cores)");
+  core::set_thread_count(threads);
+  if (threads > 0) at::set_num_threads(threads);
 }
 
 }  // namespace xraylift::tools

@@ -29,13 +29,18 @@ const std::vector<CommandSpec>& registered_commands();
 class ConfigOptions {
  public:
   ConfigOptions(CLI::App& app, std::string default_config = "", bool required = false);
-  // Loads the file (or an empty config), applies --set overrides.
+  // Loads the file (or an empty config), applies --set overrides, then the thread count (apply_threads).
   core::Config load() const;
 
  private:
   std::string file_;
   std::vector<std::string> sets_;
+  int threads_ = -1;  // -1: not given
 };
+
+// The one thread-count setting: --threads when given (flag >= 0), else the config's top-level `threads` (default 0,
+// all cores), applied to core::parallel_for's loops and to libtorch's intra-op pool.
+void apply_threads(const core::Config& config, int flag);
 
 }  // namespace xraylift::tools
 

@@ -1,13 +1,13 @@
 // xraylift: one executable, one subcommand per job. Exit codes: 0 ok, 1 failure, 2 usage/config error,
-// 3 bad input data, 130 interrupted.
+// 3 bad input data, 130 interrupted (Ctrl-C: the job stops at its next safe point, core/interrupt.hpp).
 #include <CLI/CLI.hpp>
 
-#include <csignal>
 #include <cstdio>
 #include <map>
 
 #include "command.hpp"
 #include "xraylift/core/error.hpp"
+#include "xraylift/core/interrupt.hpp"
 #include "xraylift/core/log.hpp"
 
 using namespace xraylift;
@@ -40,10 +40,14 @@ int main(int argc, char** argv) {
   if (verbose) core::log::set_level(core::log::Level::kDebug);
   if (quiet) core::log::set_level(core::log::Level::kWarn);
 
+  core::install_interrupt_handlers();
   for (auto& [sub, run] : runners) {
     if (!sub->parsed()) continue;
     try {
       return run();
+    } catch (const core::Interrupted& e) {
+      core::log::warn(e.what());
+      return static_cast<int>(core::ExitCode::kInterrupted);
     } catch (const core::ConfigError& e) {
       core::log::error(e.what());
       return static_cast<int>(core::ExitCode::kUsage);

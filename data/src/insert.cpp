@@ -5,7 +5,7 @@
 #include <random>
 
 #include "nodule_shape.hpp"
-#include "parallel.hpp"
+#include "xraylift/core/parallel.hpp"
 #include "phantom_noise.hpp"
 #include "xraylift/core/error.hpp"
 
@@ -25,7 +25,7 @@ core::VolumeU8 parenchyma_mask(const core::VolumeI16& hu) {
   const auto& g = hu.geometry();
   core::VolumeU8 mask(g, 0);
   const int nx = g.dims.x(), ny = g.dims.y();
-  detail::parallel_for(g.dims.z(), [&](int k) {
+  core::parallel_for(g.dims.z(), [&](int k) {
     // Outside air: low HU connected to the slice border (4-connected flood fill).
     std::vector<std::uint8_t> outside(std::size_t(nx) * ny, 0);
     std::vector<int> stack;

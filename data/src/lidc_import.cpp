@@ -4,6 +4,7 @@
 #include <optional>
 #include <set>
 
+#include "xraylift/core/interrupt.hpp"
 #include "xraylift/core/log.hpp"
 #include "xraylift/core/progress.hpp"
 
@@ -106,6 +107,7 @@ LidcImportSummary import_lidc(const fs::path& root, const fs::path& out, const L
   std::optional<core::Progress> progress;
   if (o.progress) progress.emplace("import", static_cast<std::int64_t>(series_dirs.size()));
   for (const auto& dir : series_dirs) {
+    core::throw_if_interrupted(core::cat("import: after ", sum.manifest.cases.size(), " case(s)"));
     try {
       const DicomSeries s = read_dicom_series(dir);
       sum.warnings.insert(sum.warnings.end(), s.warnings.begin(), s.warnings.end());

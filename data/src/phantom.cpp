@@ -14,7 +14,7 @@
 
 #include "large_volume.hpp"
 #include "nodule_shape.hpp"
-#include "parallel.hpp"
+#include "xraylift/core/parallel.hpp"
 #include "phantom_noise.hpp"
 #include "xraylift/core/error.hpp"
 
@@ -130,7 +130,7 @@ class Builder {
   }
 
   void anatomy() {
-    detail::parallel_for(g_.dims.z(), [&](int k) {
+    core::parallel_for(g_.dims.z(), [&](int k) {
       for (int j = 0; j < g_.dims.y(); ++j)
         for (int i = 0; i < g_.dims.x(); ++i) {
           const Eigen::Vector3d p = g_.index_to_world(Eigen::Vector3d(i, j, k));
@@ -222,7 +222,7 @@ class Builder {
     const float sigma = static_cast<float>(spec_.noise_hu);
     const std::uint64_t seed = detail::mix64(spec_.seed ^ 0x5151);
     const int nx = g_.dims.x(), ny = g_.dims.y();
-    detail::parallel_for(g_.dims.z(), [&](int k) {
+    core::parallel_for(g_.dims.z(), [&](int k) {
       std::int16_t* row = ph_.ct.hu.data() + std::int64_t(nx) * ny * k;
       for (std::int64_t n = 0; n < std::int64_t(nx) * ny; ++n) {
         const std::uint64_t h = detail::mix64(seed + std::uint64_t(std::int64_t(nx) * ny * k + n));

@@ -62,7 +62,10 @@ RenderOptions RenderOptions::from_config(const core::Config& s) {
   o.mu_bone_per_mm = s.get<double>("mu_bone_per_mm", o.mu_bone_per_mm);
   o.bone_start_hu = s.get<double>("bone_start_hu", o.bone_start_hu);
   o.mask = s.get<bool>("mask", o.mask);
-  o.threads = s.get<int>("threads", o.threads);
+  if (s.has("threads"))
+    throw core::ConfigError(core::cat("config key '", s.full_key("threads"), "' (", s.origin("threads"),
+                                      "): the thread count is the top-level key `threads` (or --threads) for every "
+                                      "module; remove it from this section"));
   o.device = parse_device(s.get<std::string>("device", to_string(o.device)),
                           core::cat("config key '", s.full_key("device"), "'"));
   o.validate(core::cat("config section '", where, "'"));

@@ -1,5 +1,5 @@
 // CPU reference renderer (the twin of render_cuda.cu): the per-ray math lives in ray_math.hpp, evaluated here in
-// double precision on a pool of threads that take rows of all views from a shared counter.
+// double precision by core::parallel_for over the rows of all views.
 #include "xraylift/drr/render.hpp"
 
 #include <algorithm>
@@ -12,6 +12,7 @@
 
 #include "xraylift/core/error.hpp"
 #include "xraylift/core/log.hpp"
+#include "xraylift/core/parallel.hpp"
 #include "xraylift/core/projection.hpp"
 #include "xraylift/drr/cuda_backend.hpp"
 
@@ -19,9 +20,8 @@ namespace xraylift::drr {
 
 namespace {
 
-int worker_count(int requested);
-template <typename Fn>
-void parallel_rows(std::int64_t rows, int threads, Fn&& fn);
+// Rows handed to a worker at a time: small enough to balance views of different cost.
+constexpr std::int64_t kRowsPerTask = 4;
 
 template <typename Hu>
 core::VolumeF to_attenuation(const core::Volume<Hu>& hu, const RenderOptions& options) {
@@ -36,7 +36,7 @@ core::VolumeF to_attenuation(const core::Volume<Hu>& hu, const RenderOptions& op
   float* out = mu.data();
   const std::int64_t slice = std::int64_t(hu.dims().x()) * hu.dims().y();
   std::atomic<std::int64_t> first_bad{-1};
-  parallel_rows(hu.dims().z(), worker_count(options.threads), [&](std::int64_t k) {
+  core::parallel_for(hu.dims().z(), [&](std::int64_t k) {
     for (std::int64_t n = k * slice; n < (k + 1) * slice; ++n) {
       const float v = static_cast<float>(in[n]);
       if (!std::isfinite(v)) {
@@ -47,7 +47,7 @@ core::VolumeF to_attenuation(const core::Volume<Hu>& hu, const RenderOptions& op
       }
       out[n] = hu_to_mu(v, model);
     }
-  });
+  }, options.threads, kRowsPerTask);
   XL_CHECK(first_bad.load() < 0, "drr: volume voxel ", first_bad.load(), " is not finite");
   return mu;
 }
@@ -59,7 +59,7 @@ core::VolumeF to_attenuation(const core::Volume<Hu>& hu, const RenderOptions& op
 void support_box(const core::VolumeF& mu, int threads, Eigen::Vector3i& a, Eigen::Vector3i& b) {
   const Eigen::Vector3i dims = mu.dims();
   std::vector<Eigen::Vector3i> lo(dims.z(), dims), hi(dims.z(), Eigen::Vector3i::Constant(-1));
-  parallel_rows(dims.z(), threads, [&](std::int64_t k) {
+  core::parallel_for(dims.z(), [&](std::int64_t k) {
     for (int j = 0; j < dims.y(); ++j) {
       const float* row = mu.data() + mu.linear(0, j, static_cast<int>(k));
       for (int i = 0; i < dims.x(); ++i) {
@@ -68,7 +68,7 @@ void support_box(const core::VolumeF& mu, int threads, Eigen::Vector3i& a, Eigen
         hi[k] = hi[k].cwiseMax(Eigen::Vector3i(i, j, static_cast<int>(k)));
       }
     }
-  });
+  }, threads, kRowsPerTask);
   a = dims;
   b = Eigen::Vector3i::Constant(-1);
   for (int k = 0; k < dims.z(); ++k) {
@@ -96,32 +96,6 @@ bool crop_to_support(const core::VolumeF& mu, const Eigen::Vector3i& a, const Ei
       std::copy_n(mu.data() + mu.linear(a.x(), a.y() + j, a.z() + k), size.x(),
                   cropped.data() + cropped.linear(0, j, k));
   return true;
-}
-
-int worker_count(int requested) {
-  if (requested > 0) return requested;
-  const unsigned hw = std::thread::hardware_concurrency();
-  return hw > 0 ? static_cast<int>(hw) : 1;
-}
-
-// Runs fn(row) for row in [0, rows) on `threads` workers; rows are handed out in small chunks.
-template <typename Fn>
-void parallel_rows(std::int64_t rows, int threads, Fn&& fn) {
-  std::atomic<std::int64_t> next{0};
-  const std::int64_t chunk = 4;
-  auto work = [&] {
-    for (;;) {
-      const std::int64_t begin = next.fetch_add(chunk);
-      if (begin >= rows) return;
-      const std::int64_t end = std::min(rows, begin + chunk);
-      for (std::int64_t r = begin; r < end; ++r) fn(r);
-    }
-  };
-  const int n = static_cast<int>(std::min<std::int64_t>(threads, std::max<std::int64_t>(rows, 1)));
-  std::vector<std::thread> pool;
-  for (int t = 1; t < n; ++t) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
 }
 
 bool view_sees_box(const core::Camera& cam, const core::Box3D& box) {
@@ -167,7 +141,7 @@ void render_mask(const core::Rig& rig, const std::vector<core::BoxRecord>& nodul
   std::vector<core::PinholeF> pods;
   for (const auto& cam : rig) pods.push_back(cam.to_pod());
   const int H = out.height, W = out.width;
-  parallel_rows(std::int64_t(out.views) * H, threads, [&](std::int64_t r) {
+  core::parallel_for(std::int64_t(out.views) * H, [&](std::int64_t r) {
     const int v = static_cast<int>(r / H), row = static_cast<int>(r % H);
     const std::size_t base = (std::size_t(v) * H + row) * W;
     for (int col = 0; col < W; ++col) {
@@ -187,7 +161,7 @@ void render_mask(const core::Rig& rig, const std::vector<core::BoxRecord>& nodul
       out.nodule_label[base + col] = static_cast<std::uint16_t>(label);
       out.nodule_path_mm[base + col] = static_cast<float>(total);
     }
-  });
+  }, threads, kRowsPerTask);
 }
 
 // mu with one edge-replicated voxel on every side (see trilinear_sample_padded).
@@ -258,7 +232,7 @@ DrrImages render_attenuation(const core::VolumeF& mu, const core::Rig& rig, cons
   validate_rig_for_volume(rig, mu.geometry());
   check_images_shape(rig);
 
-  const int threads = worker_count(options.threads);
+  const int threads = core::thread_count(options.threads);
   core::VolumeF cropped;
   const auto t_crop = std::chrono::steady_clock::now();
   Eigen::Vector3i box_lo, box_hi;
@@ -304,7 +278,7 @@ DrrImages render_attenuation(const core::VolumeF& mu, const core::Rig& rig, cons
     const int px = grid.nx + 2;
     const long long pxy = static_cast<long long>(grid.nx + 2) * (grid.ny + 2);
     const int upper[3] = {grid.nx, grid.ny, grid.nz};
-    parallel_rows(std::int64_t(out.views) * H, threads, [&](std::int64_t r) {
+    core::parallel_for(std::int64_t(out.views) * H, [&](std::int64_t r) {
       const int v = static_cast<int>(r / H), row = static_cast<int>(r % H);
       float* dst = out.line_integral.data() + (std::size_t(v) * H + row) * W;
       for (int col = 0; col < W; ++col) {
@@ -320,7 +294,7 @@ DrrImages render_attenuation(const core::VolumeF& mu, const core::Rig& rig, cons
                                       });
         dst[col] = static_cast<float>(value);
       }
-    });
+    }, threads, kRowsPerTask);
   }
   core::log::debug("drr: ", out.views, " x ", out.height, " x ", out.width, " rays (", to_string(options.integrator),
                    ", ", to_string(options.device), ") in ",

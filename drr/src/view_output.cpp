@@ -99,6 +99,29 @@ void draw_boxes(cv::Mat& image, const std::vector<core::ViewBox2D>& boxes) {
 
 }  // namespace
 
+ViewOutputOptions ViewOutputOptions::from_config(const core::Config& config) {
+  ViewOutputOptions o;
+  const core::Config drr = config.section("drr");
+  o.png_l_max = drr.get<double>("png_l_max", o.png_l_max);
+  o.overlay = drr.get<bool>("overlay", o.overlay);
+  o.transmission = drr.get<bool>("transmission", o.transmission);
+  o.photons = drr.get<double>("photons", o.photons);
+  o.noise_seed = drr.get<std::uint64_t>("noise_seed", o.noise_seed);
+  if (!(std::isfinite(o.png_l_max) && o.png_l_max > 0))
+    throw core::ConfigError(core::cat("config key '", drr.full_key("png_l_max"), "' = ", o.png_l_max,
+                                      ", expected a line integral > 0"));
+  if (!(std::isfinite(o.photons) && o.photons >= 0))
+    throw core::ConfigError(
+        core::cat("config key '", drr.full_key("photons"), "' = ", o.photons, ", expected >= 0 (0: no noise)"));
+  if (config.has("truth")) {
+    const core::Config truth = config.section("truth");
+    o.truth.min_diameter_mm = truth.get<double>("min_diameter_mm", o.truth.min_diameter_mm);
+    o.truth.min_readers = truth.get<int>("min_readers", o.truth.min_readers);
+    o.truth.validate("config: truth");
+  }
+  return o;
+}
+
 std::uint16_t png_value(float line_integral, double png_l_max) {
   if (!(line_integral > 0)) return 0;
   const double t = std::min(1.0, static_cast<double>(line_integral) / png_l_max);

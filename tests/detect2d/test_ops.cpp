@@ -1,5 +1,6 @@
 // RoIAlign and NMS against brute-force references (values and gradients), edge cases and CPU-vs-CUDA.
 #include <gtest/gtest.h>
+#include <ATen/core/dispatch/Dispatcher.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -239,6 +240,40 @@ TEST(Nms, BatchedEqualsPerGroupNms) {
   std::sort(expected.begin(), expected.end(),
             [&](int64_t a, int64_t b) { return scores[a].item<float>() > scores[b].item<float>(); });
   EXPECT_EQ(keep, expected);
+}
+
+// The ops are registered with libtorch's dispatcher, one kernel per dispatch key (detect2d/ops/), so any
+// dispatcher caller (and TorchScript) gets the same kernels as the C++ entries.
+TEST(OpsRegistry, EveryOpHasItsKernelsPerDispatchKey) {
+  auto& dispatcher = c10::Dispatcher::singleton();
+  struct Expected {
+    const char* name;
+    bool autograd, autocast;
+  };
+  for (const Expected e : {Expected{"xraylift::roi_align", true, true}, Expected{"xraylift::_roi_align_backward", true, false},
+                           Expected{"xraylift::nms", false, true}}) {
+    const auto op = dispatcher.findSchema({e.name, ""});
+    ASSERT_TRUE(op.has_value()) << e.name << " is not registered";
+    EXPECT_TRUE(op->hasKernelForDispatchKey(c10::DispatchKey::CPU)) << e.name;
+    EXPECT_EQ(op->hasKernelForDispatchKey(c10::DispatchKey::Autograd), e.autograd) << e.name;
+    EXPECT_EQ(op->hasKernelForDispatchKey(c10::DispatchKey::AutocastCUDA), e.autocast) << e.name;
+#ifdef XRAYLIFT_WITH_CUDA
+    EXPECT_TRUE(op->hasKernelForDispatchKey(c10::DispatchKey::CUDA)) << e.name;
+#else
+    EXPECT_FALSE(op->hasKernelForDispatchKey(c10::DispatchKey::CUDA)) << e.name;
+#endif
+  }
+  // Called through the dispatcher by name, the op gives what the C++ entry gives.
+  torch::manual_seed(3);
+  const auto input = torch::rand({1, 2, 9, 11});
+  const auto rois = torch::tensor({{0.f, 1.f, 1.5f, 30.f, 20.f}});
+  detect2d::RoIAlignOptions o;
+  o.spatial_scale = 0.25;
+  const auto op = dispatcher.findSchemaOrThrow("xraylift::roi_align", "")
+                      .typed<at::Tensor(const at::Tensor&, const at::Tensor&, double, std::int64_t, std::int64_t,
+                                        std::int64_t, bool)>();
+  const auto by_name = op.call(input, rois, 0.25, 7, 7, 2, true);
+  EXPECT_TRUE(torch::equal(by_name, detect2d::roi_align(input, rois, o)));
 }
 
 TEST(OpsCuda, MatchesCpu) {

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "xraylift/core/error.hpp"
+#include "xraylift/core/interrupt.hpp"
 #include "xraylift/testing/testing.hpp"
 #include "xraylift/train/trainer.hpp"
 
@@ -207,6 +208,51 @@ TEST(Checkpoint, FromAnotherConfigIsRefused) {
   EXPECT_NO_THROW(same.load_checkpoint(dir / "checkpoint.pt"));
 }
 
+TEST(Trainer, InterruptStopsBetweenStepsWithACheckpointThatResumesExactly) {
+  const auto dir = xraylift::testing::scratch_dir("train_interrupt");
+  auto o = line_options(dir);
+  o.schedule.total_steps = 40;
+  o.log_every = 5;
+  // Reference: the same 40 steps without an interruption.
+  torch::manual_seed(0);
+  torch::nn::Linear straight(2, 1);
+  {
+    auto ro = o;
+    ro.out_dir = xraylift::testing::scratch_dir("train_interrupt_reference");
+    Trainer t(ro, straight.ptr(), mse_loss(straight));
+    t.fit(LineDataset());
+  }
+  // A stop requested during step 17 (as Ctrl-C would): the trainer finishes that step, saves, and throws.
+  core::clear_interrupt();
+  torch::manual_seed(0);
+  torch::nn::Linear model(2, 1);
+  int calls = 0;
+  auto base_loss = mse_loss(model);
+  LossFunction loss = [&](const Batch& b) {
+    if (++calls == 17) core::request_interrupt();
+    return base_loss(b);
+  };
+  {
+    Trainer t(o, model.ptr(), loss);
+    try {
+      t.fit(LineDataset());
+      FAIL() << "expected Interrupted";
+    } catch (const core::Interrupted& e) {
+      EXPECT_NE(std::string(e.what()).find("stopped at step 17 of 40"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(t.step(), 17);
+  }
+  core::clear_interrupt();
+  // The same command resumes from the checkpoint and ends where the uninterrupted run ended.
+  torch::nn::Linear resumed(2, 1);
+  Trainer t(o, resumed.ptr(), mse_loss(resumed));
+  const auto r = t.fit(LineDataset());
+  EXPECT_EQ(r.start_step, 17);
+  EXPECT_EQ(r.end_step, 40);
+  EXPECT_TRUE(torch::allclose(resumed->weight, straight->weight, 1e-6, 1e-7))
+      << resumed->weight << " vs " << straight->weight;
+}
+
 TEST(Checkpoint, FingerprintIgnoresResumeKeysOnly) {
   const auto a = core::Config::from_yaml("model: {x: 1}\ntrain: {lr: 0.1, stop_after: 5, workers: 2}\n");
   const auto b = core::Config::from_yaml("model: {x: 1}\ntrain: {lr: 0.1, workers: 1}\n");
@@ -214,6 +260,9 @@ TEST(Checkpoint, FingerprintIgnoresResumeKeysOnly) {
   EXPECT_EQ(config_fingerprint(a), config_fingerprint(b));
   EXPECT_NE(config_fingerprint(a), config_fingerprint(c));
   EXPECT_EQ(config_fingerprint(a).size(), 16u);
+  // The thread count changes how fast a run goes, not what it learns.
+  const auto d = core::Config::from_yaml("threads: 1\nmodel: {x: 1}\ntrain: {lr: 0.1}\n");
+  EXPECT_EQ(config_fingerprint(d), config_fingerprint(b));
 }
 
 TEST(Loader, RanksSliceTheGlobalBatchWithTheSameSeeds) {

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "../command.hpp"
+#include "xraylift/core/interrupt.hpp"
 #include "xraylift/core/log.hpp"
 #include "xraylift/core/progress.hpp"
 #include "xraylift/data/case.hpp"
@@ -147,6 +148,7 @@ void setup_phantom(CLI::App& app, std::shared_ptr<PhantomOpts> o, std::function<
       core::Progress progress("phantom", o->count);
       for (int i = 0; i < o->count; ++i) {
         data::PhantomSpec spec = base;
+        core::throw_if_interrupted(core::cat("data phantom: after ", i, " of ", o->count, " case(s)"));
         spec.seed = o->seed + static_cast<unsigned long>(i);
         char id[32];
         std::snprintf(id, sizeof id, "phantom-%04lu", static_cast<unsigned long>(spec.seed));

@@ -12,6 +12,7 @@
 #include <filesystem>
 
 #include "../command.hpp"
+#include "xraylift/core/interrupt.hpp"
 #include "xraylift/core/atomic_file.hpp"
 #include "xraylift/core/box_set.hpp"
 #include "xraylift/core/log.hpp"
@@ -183,6 +184,7 @@ tools::Runner setup(CLI::App& app) {
     core::Progress progress("predict", static_cast<std::int64_t>(sets.size()));
     double seconds = 0;
     for (const auto& s : sets) {
+      core::throw_if_interrupted("predict (nothing written)");
       auto views = detect3d::load_views(s, job.data);
       std::vector<std::vector<core::Box2D>> oracle;
       if (opt->oracle_2d)

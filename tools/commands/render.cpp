@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "../command.hpp"
+#include "xraylift/core/interrupt.hpp"
 #include "xraylift/core/atomic_file.hpp"
 #include "xraylift/core/box_set.hpp"
 #include "xraylift/core/log.hpp"
@@ -47,8 +48,9 @@ tools::Runner setup(CLI::App& app) {
       "integrals L), viewNN_overlay.png (boxes drawn) and infos.json (cameras, 3D and 2D boxes; format\n"
       "xraylift.views). Config: a rig section (configs/rig/*.yaml; default the seed ring) and a drr section\n"
       "(integrator, step_voxels, step_mm, half_texture, mu_water_per_mm, bone, mu_bone_per_mm, bone_start_hu,\n"
-      "mask, threads, device, png_l_max, overlay, transmission, photons, noise_seed); an optional truth section\n"
-      "(min_diameter_mm, min_readers: truths failing it become ignore regions, as in evaluation). Ignore regions\n"
+      "mask, device, png_l_max, overlay, transmission, photons, noise_seed); an optional truth section\n"
+      "(min_diameter_mm, min_readers: truths failing it become ignore regions, as in evaluation). The top-level\n"
+      "key `threads` (or --threads) sets the CPU workers. Ignore regions\n"
       "(sub-3 mm marks, non-nodules) are flagged \"ignore\" in gt_boxes_2d and drawn dashed orange in the overlays.\n"
       "Inputs are brought into the world frame like imported cases: a .nrrd volume is reoriented to LPS index\n"
       "axes (axis-aligned directions only) and centred; --boxes are world-frame (centred) boxes.");
@@ -63,20 +65,8 @@ tools::Runner setup(CLI::App& app) {
     XL_USAGE_CHECK(opt->size >= 0, "--size ", opt->size,
                    ": expected a detector width in pixels >= 1 (0: as configured)");
     const core::Rig rig = opt->size > 0 ? configured.with_detector_width(opt->size) : configured;
-    const core::Config drr_section = cfg.section("drr");
-    const drr::RenderOptions options = drr::RenderOptions::from_config(drr_section);
-    drr::ViewOutputOptions output;
-    output.png_l_max = drr_section.get<double>("png_l_max", output.png_l_max);
-    output.overlay = drr_section.get<bool>("overlay", output.overlay);
-    output.transmission = drr_section.get<bool>("transmission", output.transmission);
-    output.photons = drr_section.get<double>("photons", output.photons);
-    output.noise_seed = drr_section.get<std::uint64_t>("noise_seed", output.noise_seed);
-    if (cfg.has("truth")) {
-      const core::Config truth = cfg.section("truth");
-      output.truth.min_diameter_mm = truth.get<double>("min_diameter_mm", output.truth.min_diameter_mm);
-      output.truth.min_readers = truth.get<int>("min_readers", output.truth.min_readers);
-      output.truth.validate("config: truth");
-    }
+    const drr::RenderOptions options = drr::RenderOptions::from_config(cfg.section("drr"));
+    const drr::ViewOutputOptions output = drr::ViewOutputOptions::from_config(cfg);
     cfg.check_no_unknown_keys();
     std::optional<core::BoxSet> boxes;
     if (!opt->boxes.empty()) boxes = core::read_box_set(opt->boxes);
@@ -92,6 +82,7 @@ tools::Runner setup(CLI::App& app) {
     long long rays = 0;
     std::vector<std::string> written;
     for (const auto& input : inputs) {
+      core::throw_if_interrupted(core::cat("render: after ", written.size(), " of ", inputs.size(), " case(s)"));
       data::Case c = drr::load_render_input(input);
       if (boxes) {
         if (const auto* found = boxes->find(c.id))

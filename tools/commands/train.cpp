@@ -27,7 +27,6 @@ struct Options {
   std::string out = "train-out";
   std::vector<std::string> data;
   std::string weights;
-  int threads = 0;
   std::unique_ptr<tools::ConfigOptions> config;
 };
 
@@ -82,7 +81,6 @@ int train_detect3d(const Options& opt, core::Config& cfg) {
   if (cfg.has("rig")) rig = core::Rig::from_config(cfg.section("rig"));
   auto otf = on_the_fly_options(cfg);
   cfg.check_no_unknown_keys();
-  if (opt.threads > 0) torch::set_num_threads(opt.threads);
   const fs::path out(opt.out);
   job.trainer.out_dir = out;
   job.trainer.config_fingerprint = train::config_fingerprint(cfg);
@@ -150,7 +148,6 @@ tools::Runner setup(CLI::App& app) {
   app.add_option("-d,--data", opt->data,
                  "View-set folders or infos.json files (DRR outputs); default: the config's data.synthetic set");
   app.add_option("--weights", opt->weights, "Initial weights by parameter name (.safetensors or torch archive)");
-  app.add_option("--threads", opt->threads, "CPU threads for tensor ops (0: libtorch default)");
   opt->config = std::make_unique<tools::ConfigOptions>(app, "", true);
   return [opt] {
     core::Config cfg = opt->config->load();
@@ -164,7 +161,6 @@ tools::Runner setup(CLI::App& app) {
     std::optional<core::Rig> rig;
     if (otf) rig = core::Rig::from_config(cfg.section("rig"));
     cfg.check_no_unknown_keys();
-    if (opt->threads > 0) torch::set_num_threads(opt->threads);
     const fs::path out(opt->out);
     job.trainer.out_dir = out;
     job.trainer.config_fingerprint = train::config_fingerprint(cfg);

@@ -17,6 +17,7 @@
 
 #include "xraylift/core/atomic_file.hpp"
 #include "xraylift/core/error.hpp"
+#include "xraylift/core/interrupt.hpp"
 #include "xraylift/core/log.hpp"
 #include "xraylift/core/progress.hpp"
 
@@ -216,6 +217,31 @@ void write_metrics(const fs::path& path, const std::vector<nlohmann::json>& line
   core::write_file_atomic(path, text);
 }
 
+// bf16 autocast on CUDA around the forward pass; the previous state comes back on every exit, exceptions included.
+class CudaBf16Autocast {
+ public:
+  explicit CudaBf16Autocast(bool enabled) : enabled_(enabled) {
+    if (!enabled_) return;
+    was_enabled_ = at::autocast::is_autocast_enabled(at::kCUDA);
+    previous_dtype_ = at::autocast::get_autocast_dtype(at::kCUDA);
+    at::autocast::set_autocast_enabled(at::kCUDA, true);
+    at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+  }
+  ~CudaBf16Autocast() {
+    if (!enabled_) return;
+    at::autocast::set_autocast_enabled(at::kCUDA, was_enabled_);
+    at::autocast::set_autocast_dtype(at::kCUDA, previous_dtype_);
+    if (!was_enabled_) at::autocast::clear_cache();
+  }
+  CudaBf16Autocast(const CudaBf16Autocast&) = delete;
+  CudaBf16Autocast& operator=(const CudaBf16Autocast&) = delete;
+
+ private:
+  bool enabled_;
+  bool was_enabled_ = false;
+  at::ScalarType previous_dtype_ = at::kBFloat16;
+};
+
 }  // namespace
 
 TrainResult Trainer::fit(const Dataset& dataset) {
@@ -293,23 +319,23 @@ TrainResult Trainer::fit_impl(const Dataset& dataset) {
     for (auto& p : g.params()) params.push_back(p);
 
   while (step_ < end) {
+    if (core::interrupt_requested()) {
+      // Stop between steps: the checkpoint of this step lets the same command resume exactly.
+      if (progress) progress->finish();
+      if (root) {
+        save_checkpoint(result.checkpoint);
+        write_metrics(result.metrics, metrics);
+      }
+      throw core::Interrupted(core::cat("train: stopped at step ", step_, " of ", end, "; ",
+                                        result.checkpoint.string(), " written: the same command resumes from it"));
+    }
     if (comm != nullptr) comm->check_peers();
     set_learning_rates();
     const Batch batch = loader.next();
     std::map<std::string, torch::Tensor> losses;
-    if (autocast) {
-      at::autocast::set_autocast_enabled(at::kCUDA, true);
-      at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
-    }
-    try {
+    {
+      const CudaBf16Autocast scope(autocast);
       losses = loss_(batch);
-    } catch (...) {
-      if (autocast) at::autocast::set_autocast_enabled(at::kCUDA, false);
-      throw;
-    }
-    if (autocast) {
-      at::autocast::set_autocast_enabled(at::kCUDA, false);
-      at::autocast::clear_cache();
     }
     const auto it = losses.find("loss");
     XL_CHECK(it != losses.end(), "trainer: the loss function returned no 'loss' entry");
@@ -386,6 +412,7 @@ std::string config_fingerprint(const core::Config& config) {
     for (const char* k : {"stop_after", "resume", "workers", "prefetch", "log_every", "checkpoint_every", "device",
                           "bf16", "distributed", "show_progress"})
       root["train"].remove(k);
+  root.remove("threads");  // how fast a run goes, not what it learns
   YAML::Emitter out;
   out << root;
   std::uint64_t h = 1469598103934665603ULL;

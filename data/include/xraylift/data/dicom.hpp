@@ -47,7 +47,7 @@ struct DicomSeries {
 
 struct DicomReadOptions {
   std::string series_uid;  // empty: the CT series
-  int threads = 0;         // 0: hardware concurrency
+  int threads = 0;         // 0: core::thread_count() (the `threads` config key)
   bool resample_nonuniform = true;
   double spacing_tolerance = 0.01;  // relative deviation from the median slice spacing that counts as uniform
 };

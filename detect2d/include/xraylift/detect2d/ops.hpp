@@ -1,7 +1,8 @@
 #pragma once
 // Detection ops that libtorch lacks: RoIAlign (forward, backward, autograd) and NMS / batched NMS.
-// Each entry checks its inputs and dispatches on the tensors' device to a CPU or a CUDA kernel
-// (src/ops_cpu.cpp, src/roi_align_kernel.cu, src/nms_kernel.cu).
+// Each entry checks its inputs (src/ops.cpp), then calls the op through libtorch's dispatcher: the ops are
+// registered as torchvision registers its own (library "xraylift": xraylift::roi_align, xraylift::_roi_align_backward,
+// xraylift::nms) with kernels per dispatch key in detect2d/ops/{cpu,cuda,autograd,autocast}/ (docs/detect2d.md).
 //
 // Coordinates follow core::Box2D: continuous image pixels, pixel (c, r) covers [c, c+1) x [r, r+1).
 // A feature map of stride s has its cell i centred at (i + 0.5) s; with aligned = true a box coordinate x maps
@@ -22,10 +23,10 @@ struct RoIAlignOptions {
 };
 
 // input [N, C, H, W]; rois [K, 5] = (batch index, x0, y0, x1, y1) in image pixels -> [K, C, ph, pw].
-// Differentiable with respect to input (autograd wrapper around the raw kernels below).
+// Differentiable with respect to input (the op's autograd kernel). Half/bf16 input is pooled in float32.
 torch::Tensor roi_align(const torch::Tensor& input, const torch::Tensor& rois, const RoIAlignOptions& options);
 
-// Raw kernels (no autograd).
+// The op below autograd (no graph is recorded), in the input's dtype.
 torch::Tensor roi_align_forward(const torch::Tensor& input, const torch::Tensor& rois, const RoIAlignOptions& options);
 // grad_output [K, C, ph, pw] -> grad_input [batch, channels, height, width].
 torch::Tensor roi_align_backward(const torch::Tensor& grad_output, const torch::Tensor& rois,
@@ -55,14 +56,5 @@ torch::Tensor multi_level_roi_align(const std::vector<torch::Tensor>& features,
 torch::Tensor box_iou(const torch::Tensor& a, const torch::Tensor& b);
 // Pairwise intersection over the area of a's box ("iof", MMDetection's bbox_overlaps mode) -> [N, M].
 torch::Tensor box_iof(const torch::Tensor& a, const torch::Tensor& b);
-
-namespace cuda {
-// Implemented in the .cu files; only called by the dispatching entries above (declared when built with CUDA).
-torch::Tensor roi_align_forward(const torch::Tensor& input, const torch::Tensor& rois, const RoIAlignOptions& options);
-torch::Tensor roi_align_backward(const torch::Tensor& grad_output, const torch::Tensor& rois,
-                                 const RoIAlignOptions& options, std::int64_t batch, std::int64_t channels,
-                                 std::int64_t height, std::int64_t width);
-torch::Tensor nms(const torch::Tensor& sorted_boxes, double iou_threshold);  // boxes already in score order
-}  // namespace cuda
 
 }  // namespace xraylift::detect2d

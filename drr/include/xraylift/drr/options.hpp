@@ -11,7 +11,6 @@
 //     mu_bone_per_mm: 0.0573
 //     bone_start_hu: 0
 //     mask: false                        # also render the nodule label and path-length images
-//     threads: 0                         # CPU worker threads (0: all cores)
 //     device: cpu | cuda
 #include <nlohmann/json.hpp>
 
@@ -42,7 +41,7 @@ struct RenderOptions {
   double mu_bone_per_mm = 0.0573;
   double bone_start_hu = 0.0;
   bool mask = false;
-  int threads = 0;
+  int threads = 0;  // CPU workers; 0: core::thread_count() (the top-level config key `threads`)
   Device device = Device::kCpu;
 
   // Throws ConfigError naming the field for non-finite or out-of-range values.

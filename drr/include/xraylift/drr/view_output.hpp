@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "xraylift/core/box_set.hpp"
+#include "xraylift/core/config.hpp"
 #include "xraylift/core/rig.hpp"
 #include "xraylift/core/view_set.hpp"
 #include "xraylift/drr/options.hpp"
@@ -29,6 +30,10 @@ struct ViewOutputOptions {
   std::uint64_t noise_seed = 0;
   // Truths failing it become ignore regions in gt_boxes_3d and gt_boxes_2d (config section `truth`).
   core::TruthFilter truth;
+
+  // The `render`-only keys of the drr section (png_l_max, overlay, transmission, photons, noise_seed) and the
+  // optional top-level `truth` section (min_diameter_mm, min_readers) of a config; validated.
+  static ViewOutputOptions from_config(const core::Config& config);
 };
 
 // The 16-bit display value of a line integral (the documented window).

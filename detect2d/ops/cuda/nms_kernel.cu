@@ -1,7 +1,7 @@
 // CUDA NMS (torchvision's bitmask scheme, the per-word and greedy-pass code in detect2d/nms_mask.hpp, shared with
 // the CPU tests): one block compares 64 boxes against 64 others and writes a 64-bit mask of suppressions; the
 // greedy pass over the masks runs on the device too (one block, the "removed" words in shared memory), so the
-// n x n/64 mask never crosses to the host. Boxes arrive sorted by decreasing score.
+// n x n/64 mask never crosses to the host. The kernel sorts the boxes by decreasing score (stable) on the device.
 // The one host synchronisation left is the size of the result (nonzero of the keep flags).
 // Unverified on hardware in this repository's CI (no GPU); see docs/detect2d.md.
 #include <ATen/ATen.h>
@@ -9,13 +9,13 @@
 #include <ATen/OpMathType.h>
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAGuard.h>
+#include <torch/library.h>
 
 #include <algorithm>
 
 #include "xraylift/detect2d/nms_mask.hpp"
-#include "xraylift/detect2d/ops.hpp"
 
-namespace xraylift::detect2d::cuda {
+namespace xraylift::detect2d {
 namespace {
 
 constexpr int kThreadsPerBlock = kNmsBlock;  // bits in the mask word
@@ -48,12 +48,12 @@ __global__ void nms_keep_kernel(int n, const unsigned long long* __restrict__ ma
                   [] { __syncthreads(); });
 }
 
-}  // namespace
-
-torch::Tensor nms(const torch::Tensor& sorted_boxes, double iou_threshold) {
-  TORCH_CHECK(sorted_boxes.is_cuda(), "nms (CUDA): boxes must be a CUDA tensor");
-  c10::cuda::CUDAGuard guard(sorted_boxes.device());
-  const auto boxes = sorted_boxes.contiguous();
+at::Tensor nms_cuda(const at::Tensor& dets, const at::Tensor& scores, double iou_threshold) {
+  TORCH_CHECK(dets.is_cuda() && scores.is_cuda(), "nms (CUDA): boxes and scores must be CUDA tensors");
+  c10::cuda::CUDAGuard guard(dets.device());
+  if (dets.size(0) == 0) return at::empty({0}, dets.options().dtype(at::kLong));
+  const auto order = std::get<1>(scores.sort(/*stable=*/true, /*dim=*/0, /*descending=*/true));
+  const auto boxes = dets.index_select(0, order).contiguous();
   const int n = static_cast<int>(boxes.size(0));
   if (n == 0) return at::empty({0}, boxes.options().dtype(at::kLong));
   const int col_blocks = (n + kThreadsPerBlock - 1) / kThreadsPerBlock;
@@ -71,7 +71,11 @@ torch::Tensor nms(const torch::Tensor& sorted_boxes, double iou_threshold) {
   nms_keep_kernel<<<1, threads_keep, col_blocks * sizeof(unsigned long long), stream>>>(
       n, reinterpret_cast<const unsigned long long*>(mask.data_ptr<int64_t>()), keep.data_ptr<bool>());
   C10_CUDA_KERNEL_LAUNCH_CHECK();
-  return at::nonzero(keep).squeeze(1);  // positions in score order, ascending
+  return order.index_select(0, at::nonzero(keep).squeeze(1));  // kept positions in score order
 }
 
-}  // namespace xraylift::detect2d::cuda
+}  // namespace
+
+TORCH_LIBRARY_IMPL(xraylift, CUDA, m) { m.impl("nms", TORCH_FN(nms_cuda)); }
+
+}  // namespace xraylift::detect2d

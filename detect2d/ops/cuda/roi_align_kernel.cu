@@ -1,4 +1,5 @@
-// CUDA RoIAlign forward/backward: the GPU twin of the CPU kernel in ops_cpu.cpp (same sampling rules).
+// CUDA kernels of xraylift::roi_align and xraylift::_roi_align_backward: the GPU twins of cpu/roi_align_kernel.cpp
+// (same sampling rules).
 // One thread per output element; backward scatters with atomicAdd (half/bf16 through at's fastAtomicAdd).
 // The bilinear rule is detect2d/bilinear.hpp, shared with the CPU kernel. Nothing here synchronises the host:
 // RoIs with an out-of-range batch index are skipped (zero output, no gradient) instead of checked on the host.
@@ -8,12 +9,12 @@
 #include <ATen/OpMathType.h>
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAGuard.h>
+#include <torch/library.h>
 #include <ATen/native/cuda/KernelUtils.cuh>
 
 #include "xraylift/detect2d/bilinear.hpp"
-#include "xraylift/detect2d/ops.hpp"
 
-namespace xraylift::detect2d::cuda {
+namespace xraylift::detect2d {
 namespace {
 
 constexpr int kThreads = 256;
@@ -119,15 +120,15 @@ int blocks_for(int64_t total) {
   return static_cast<int>(std::min<int64_t>(std::max<int64_t>(blocks, 1), 65535LL * 8));
 }
 
-}  // namespace
-
-torch::Tensor roi_align_forward(const torch::Tensor& input_, const torch::Tensor& rois_, const RoIAlignOptions& o) {
+at::Tensor roi_align_forward_cuda(const at::Tensor& input_, const at::Tensor& rois_, double spatial_scale,
+                                    int64_t pooled_height, int64_t pooled_width, int64_t sampling_ratio,
+                                    bool aligned) {
   TORCH_CHECK(input_.is_cuda() && rois_.is_cuda(), "roi_align (CUDA): input and rois must be CUDA tensors");
   c10::cuda::CUDAGuard guard(input_.device());
   const auto input = input_.contiguous();
   const auto rois = rois_.contiguous();
   const int64_t K = rois.size(0), C = input.size(1), H = input.size(2), W = input.size(3);
-  auto output = at::zeros({K, C, o.pooled_height, o.pooled_width}, input.options());
+  auto output = at::zeros({K, C, pooled_height, pooled_width}, input.options());
   const int64_t total = output.numel();
   if (total == 0) return output;
   auto stream = at::cuda::getCurrentCUDAStream();
@@ -135,16 +136,17 @@ torch::Tensor roi_align_forward(const torch::Tensor& input_, const torch::Tensor
     using acc_t = at::opmath_type<scalar_t>;
     roi_align_forward_kernel<scalar_t, acc_t><<<blocks_for(total), kThreads, 0, stream>>>(
         total, input.data_ptr<scalar_t>(), rois.data_ptr<scalar_t>(), input.size(0), static_cast<int>(C),
-        static_cast<int>(H), static_cast<int>(W), static_cast<int>(o.pooled_height), static_cast<int>(o.pooled_width),
-        static_cast<acc_t>(o.spatial_scale), static_cast<int>(o.sampling_ratio), o.aligned,
+        static_cast<int>(H), static_cast<int>(W), static_cast<int>(pooled_height), static_cast<int>(pooled_width),
+        static_cast<acc_t>(spatial_scale), static_cast<int>(sampling_ratio), aligned,
         output.data_ptr<scalar_t>());
   });
   C10_CUDA_KERNEL_LAUNCH_CHECK();
   return output;
 }
 
-torch::Tensor roi_align_backward(const torch::Tensor& grad_, const torch::Tensor& rois_, const RoIAlignOptions& o,
-                                 int64_t batch, int64_t channels, int64_t height, int64_t width) {
+at::Tensor roi_align_backward_cuda(const at::Tensor& grad_, const at::Tensor& rois_, double spatial_scale,
+                                     int64_t pooled_height, int64_t pooled_width, int64_t batch, int64_t channels,
+                                     int64_t height, int64_t width, int64_t sampling_ratio, bool aligned) {
   TORCH_CHECK(grad_.is_cuda() && rois_.is_cuda(), "roi_align_backward (CUDA): grad and rois must be CUDA tensors");
   c10::cuda::CUDAGuard guard(grad_.device());
   const auto grad = grad_.contiguous();
@@ -157,12 +159,19 @@ torch::Tensor roi_align_backward(const torch::Tensor& grad_, const torch::Tensor
     using acc_t = at::opmath_type<scalar_t>;
     roi_align_backward_kernel<scalar_t, acc_t><<<blocks_for(total), kThreads, 0, stream>>>(
         total, grad.data_ptr<scalar_t>(), rois.data_ptr<scalar_t>(), batch, static_cast<int>(channels),
-        static_cast<int>(height), static_cast<int>(width), static_cast<int>(o.pooled_height),
-        static_cast<int>(o.pooled_width), static_cast<acc_t>(o.spatial_scale), static_cast<int>(o.sampling_ratio),
-        o.aligned, grad_input.data_ptr<scalar_t>(), grad_input.numel());
+        static_cast<int>(height), static_cast<int>(width), static_cast<int>(pooled_height),
+        static_cast<int>(pooled_width), static_cast<acc_t>(spatial_scale), static_cast<int>(sampling_ratio),
+        aligned, grad_input.data_ptr<scalar_t>(), grad_input.numel());
   });
   C10_CUDA_KERNEL_LAUNCH_CHECK();
   return grad_input;
 }
 
-}  // namespace xraylift::detect2d::cuda
+}  // namespace
+
+TORCH_LIBRARY_IMPL(xraylift, CUDA, m) {
+  m.impl("roi_align", TORCH_FN(roi_align_forward_cuda));
+  m.impl("_roi_align_backward", TORCH_FN(roi_align_backward_cuda));
+}
+
+}  // namespace xraylift::detect2d
