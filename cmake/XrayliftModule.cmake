@@ -1,6 +1,6 @@
 # xraylift_module(NAME <name> [DEPS ...] [CUDA_SOURCES ...] [TORCH])
 #   One library per top-level folder: <name>/src/*.cpp, public headers in <name>/include/xraylift/<name>/.
-#   CUDA_SOURCES are compiled only when XRAYLIFT_CUDA is on; every kernel has a CPU twin in src/.
+#   CUDA_SOURCES are compiled only when XRAYLIFT_CUDA is on; every kernel has a CPU twin that CI tests.
 function(xraylift_module)
   cmake_parse_arguments(M "TORCH" "NAME" "DEPS;CUDA_SOURCES;SOURCES" ${ARGN})
   file(GLOB srcs CONFIGURE_DEPENDS "${CMAKE_CURRENT_SOURCE_DIR}/src/*.cpp")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# GPU figures of training at scale (issue 13; docs/BENCHMARKS.md "train"), on a machine with an NVIDIA GPU:
+# GPU figures of training at scale (docs/BENCHMARKS.md "train"), on a machine with an NVIDIA GPU:
 #   1. bench_train_loader on CUDA: samples/s of on-the-fly rendering (ring-10 case per sample, 256^2 and 1024^2
 #      views, jittered rig + photon noise, volumes resident on the GPU), JSON in build/bench-results/,
 #   2. one GPU training run of configs/detect3d/seed_r50.yaml fed on the fly (4 small phantoms, 30 steps):

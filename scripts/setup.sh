@@ -26,7 +26,7 @@ APT_PACKAGES=(
   libdcmtk-dev libeigen3-dev libopencv-dev libopencv-contrib-dev libyaml-cpp-dev zlib1g-dev
   libpng-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev libtinyobjloader-dev python3-venv chromium
-  libtinyxml2-dev
+  libtinyxml2-dev clang-format
 )
 
 install_apt() {

@@ -35,10 +35,10 @@ core::Config ConfigOptions::load() const {
   return c;
 }
 
-void apply_threads(const core::Config& config, int flag) {
-  int threads = config.get<int>("threads", 0);
-  if (flag >= 0) threads = flag;
-  XL_USAGE_CHECK(threads >= 0, "threads = ", threads, " (", flag >= 0 ? "--threads" : config.origin("threads"),
+void apply_threads(const core::Config& config, std::optional<int> flag) {
+  const int configured = config.get<int>("threads", 0);
+  const int threads = flag.value_or(configured);
+  XL_USAGE_CHECK(threads >= 0, "threads = ", threads, " (", flag ? std::string("--threads") : config.origin("threads"),
                  "), expected >= 0 (0: all cores)");
   core::set_thread_count(threads);
   if (threads > 0) at::set_num_threads(threads);

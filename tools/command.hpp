@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,12 +36,12 @@ class ConfigOptions {
  private:
   std::string file_;
   std::vector<std::string> sets_;
-  int threads_ = -1;  // -1: not given
+  std::optional<int> threads_;  // --threads, when given
 };
 
-// The one thread-count setting: --threads when given (flag >= 0), else the config's top-level `threads` (default 0,
+// The one thread-count setting: --threads when given, else the config's top-level `threads` (default 0,
 // all cores), applied to core::parallel_for's loops and to libtorch's intra-op pool.
-void apply_threads(const core::Config& config, int flag);
+void apply_threads(const core::Config& config, std::optional<int> flag);
 
 }  // namespace xraylift::tools
 

@@ -24,7 +24,7 @@ namespace {
 
 struct Variant {
   std::string name;
-  int integrator;      // 0 Siddon, 1 trilinear
+  Integrator integrator;
   double step_voxels;  // trilinear step
   bool half;
 };
@@ -66,8 +66,8 @@ void resident_body(benchmark::State& state, const Variant& v, int pixels) {
   std::vector<core::PinholeF> cams;
   for (const auto& c : rig) cams.push_back(c.to_pod());
   cuda::VolumeOptions vo;
-  vo.siddon = v.integrator == 0;
-  vo.trilinear = v.integrator == 1;
+  vo.siddon = v.integrator == Integrator::kSiddon;
+  vo.trilinear = v.integrator == Integrator::kTrilinear;
   vo.half_texture = v.half;
   cuda::CudaVolume volume(mu.data(), grid_of(mu.geometry(), "bench"), true, vo);
   cuda::KernelOptions k;
@@ -122,8 +122,8 @@ void per_call_body(benchmark::State& state, const Variant& v, int pixels) {
   k.integrator = v.integrator;
   k.step_mm = static_cast<float>(v.step_voxels * hu16.spacing().minCoeff());
   cuda::VolumeOptions vo;
-  vo.siddon = v.integrator == 0;
-  vo.trilinear = v.integrator == 1;
+  vo.siddon = v.integrator == Integrator::kSiddon;
+  vo.trilinear = v.integrator == Integrator::kTrilinear;
   vo.half_texture = v.half;
   const AttenuationModel model = RenderOptions{}.attenuation();
   auto once = [&] {
@@ -146,10 +146,10 @@ void per_call_body(benchmark::State& state, const Variant& v, int pixels) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const Variant variants[] = {{"siddon", 0, 0.5, false},
-                              {"trilinear", 1, 0.5, false},
-                              {"trilinear_step1", 1, 1.0, false},
-                              {"trilinear_half", 1, 0.5, true}};
+  const Variant variants[] = {{"siddon", Integrator::kSiddon, 0.5, false},
+                              {"trilinear", Integrator::kTrilinear, 0.5, false},
+                              {"trilinear_step1", Integrator::kTrilinear, 1.0, false},
+                              {"trilinear_half", Integrator::kTrilinear, 0.5, true}};
   for (const Variant& v : variants)
     for (int pixels : {1024, 256}) {
       const std::string size = std::to_string(pixels);

@@ -39,7 +39,8 @@ void parallel_for_chunks(std::int64_t begin, std::int64_t end, std::int64_t grai
   std::mutex error_mutex;
   auto work = [&] {
     try {
-      for (std::int64_t b = next.fetch_add(grain); b < end; b = next.fetch_add(grain)) body(b, std::min(end, b + grain));
+      for (std::int64_t b = next.fetch_add(grain); b < end; b = next.fetch_add(grain))
+        body(b, std::min(end, b + grain));
     } catch (...) {
       std::lock_guard<std::mutex> lock(error_mutex);
       if (!error) error = std::current_exception();

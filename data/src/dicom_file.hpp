@@ -32,8 +32,7 @@ std::vector<std::filesystem::path> dicom_candidates(const std::filesystem::path&
 
 // Headers (and, with_pixels, pixel data or its offset) of every file, on core::parallel_for's workers.
 // A file that cannot be read gets DicomFile::error; nothing throws for one bad file.
-std::vector<DicomFile> load_dicom_files(const std::vector<std::filesystem::path>& files, bool with_pixels,
-                                        int threads);
+std::vector<DicomFile> load_dicom_files(const std::vector<std::filesystem::path>& files, bool with_pixels, int threads);
 
 // Stored 16-bit patterns of a file (rows * cols values): from f.raw, or read at f.pixel_offset into buf.
 const std::uint16_t* stored_pixels(const DicomFile& f, std::vector<std::uint16_t>& buf);

@@ -40,8 +40,8 @@ float to_hu(const DicomFile& f, std::uint16_t pattern) {
   if (f.bits_stored < 16 && f.bits_stored > 0) {
     const std::uint16_t mask = static_cast<std::uint16_t>((1u << f.bits_stored) - 1);
     std::uint16_t v = pattern & mask;
-    stored = (f.pixel_representation && (v >> (f.bits_stored - 1))) ? double(int(v) - int(1u << f.bits_stored))
-                                                                    : double(v);
+    stored =
+        (f.pixel_representation && (v >> (f.bits_stored - 1))) ? double(int(v) - int(1u << f.bits_stored)) : double(v);
   } else {
     stored = f.pixel_representation ? double(std::int16_t(pattern)) : double(pattern);
   }
@@ -57,8 +57,8 @@ class HuTables {
     for (std::size_t n = 0; n < slices.size(); ++n) {
       const DicomFile& f = *slices[n];
       const std::string key =
-          core::cat(f.slope, "/", f.intercept, "/", f.has_padding, f.padding, "/", f.has_padding_limit,
-                    f.padding_limit, "/", f.bits_stored, "/", f.pixel_representation);
+          core::cat(f.slope, "/", f.intercept, "/", f.has_padding, f.padding, "/", f.has_padding_limit, f.padding_limit,
+                    "/", f.bits_stored, "/", f.pixel_representation);
       auto& t = tables_[key];
       if (t.empty()) {
         t.resize(65536);

@@ -58,8 +58,8 @@ std::vector<DicomFile*> sorted_unique(std::vector<DicomFile*> slices, const Eige
   std::vector<DicomFile*> unique{slices.front()};
   for (std::size_t n = 1; n < slices.size(); ++n) {
     if (std::abs(slices[n]->position - unique.back()->position) < 1e-3) {
-      warnings.push_back(core::cat(slices[n]->file, ": duplicate slice position ", slices[n]->position,
-                                   " mm (same as ", unique.back()->file, "); kept the first"));
+      warnings.push_back(core::cat(slices[n]->file, ": duplicate slice position ", slices[n]->position, " mm (same as ",
+                                   unique.back()->file, "); kept the first"));
       continue;
     }
     unique.push_back(slices[n]);

@@ -15,7 +15,7 @@ struct SeriesLayout {
   std::vector<const DicomFile*> slices;  // sorted along the slice normal, duplicates dropped
   bool uniform = true;                   // false: slices are resampled linearly to out_step
   int rows = 0, cols = 0, out_slices = 0;
-  double out_step = 0;                  // mm between output slices
+  double out_step = 0;                                       // mm between output slices
   std::int64_t s_col = 0, s_row = 0, s_slice = 0, base = 0;  // strides (with flips) for (column, row, slice)
 };
 

@@ -5,9 +5,9 @@
 #include <random>
 
 #include "nodule_shape.hpp"
-#include "xraylift/core/parallel.hpp"
 #include "phantom_noise.hpp"
 #include "xraylift/core/error.hpp"
+#include "xraylift/core/parallel.hpp"
 
 namespace xraylift::data {
 

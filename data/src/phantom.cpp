@@ -14,9 +14,9 @@
 
 #include "large_volume.hpp"
 #include "nodule_shape.hpp"
-#include "xraylift/core/parallel.hpp"
 #include "phantom_noise.hpp"
 #include "xraylift/core/error.hpp"
+#include "xraylift/core/parallel.hpp"
 
 namespace xraylift::data {
 

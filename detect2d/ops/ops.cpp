@@ -16,10 +16,10 @@ TORCH_LIBRARY_FRAGMENT(xraylift, m) {
   m.def("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor");
 }
 
-at::Tensor roi_align(const at::Tensor& input, const at::Tensor& rois, double spatial_scale,
-                     std::int64_t pooled_height, std::int64_t pooled_width, std::int64_t sampling_ratio,
-                     bool aligned) {
-  static auto op = c10::Dispatcher::singleton().findSchemaOrThrow("xraylift::roi_align", "").typed<decltype(roi_align)>();
+at::Tensor roi_align(const at::Tensor& input, const at::Tensor& rois, double spatial_scale, std::int64_t pooled_height,
+                     std::int64_t pooled_width, std::int64_t sampling_ratio, bool aligned) {
+  static auto op =
+      c10::Dispatcher::singleton().findSchemaOrThrow("xraylift::roi_align", "").typed<decltype(roi_align)>();
   return op.call(input, rois, spatial_scale, pooled_height, pooled_width, sampling_ratio, aligned);
 }
 

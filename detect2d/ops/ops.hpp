@@ -10,9 +10,8 @@
 namespace xraylift::detect2d::ops {
 
 // xraylift::roi_align(input, rois, spatial_scale, pooled_height, pooled_width, sampling_ratio, aligned)
-at::Tensor roi_align(const at::Tensor& input, const at::Tensor& rois, double spatial_scale,
-                     std::int64_t pooled_height, std::int64_t pooled_width, std::int64_t sampling_ratio,
-                     bool aligned);
+at::Tensor roi_align(const at::Tensor& input, const at::Tensor& rois, double spatial_scale, std::int64_t pooled_height,
+                     std::int64_t pooled_width, std::int64_t sampling_ratio, bool aligned);
 // xraylift::_roi_align_backward(grad, rois, spatial_scale, pooled_height, pooled_width, batch_size, channels,
 //                               height, width, sampling_ratio, aligned)
 at::Tensor roi_align_backward(const at::Tensor& grad, const at::Tensor& rois, double spatial_scale,

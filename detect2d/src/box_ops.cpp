@@ -3,20 +3,12 @@
 #include <cmath>
 #include <sstream>
 
+#include "tensor_text.hpp"
 #include "xraylift/core/error.hpp"
 #include "xraylift/detect2d/ops.hpp"
 
 namespace xraylift::detect2d {
-namespace {
-
-std::string shape_of(const torch::Tensor& t) {
-  std::ostringstream os;
-  os << t.sizes();
-  return os.str();
-}
-
-}  // namespace
-
+using detail::shape_of;
 torch::Tensor box_iou(const torch::Tensor& a, const torch::Tensor& b) {
   XL_CHECK(a.dim() == 2 && a.size(1) == 4 && b.dim() == 2 && b.size(1) == 4,
            "box_iou: boxes must be [N, 4] and [M, 4], got ", shape_of(a), " and ", shape_of(b));

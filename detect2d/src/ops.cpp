@@ -7,16 +7,12 @@
 #include <sstream>
 
 #include "../ops/ops.hpp"
+#include "tensor_text.hpp"
 #include "xraylift/core/error.hpp"
 
 namespace xraylift::detect2d {
+using detail::shape_of;
 namespace {
-
-std::string shape_of(const torch::Tensor& t) {
-  std::ostringstream os;
-  os << t.sizes();
-  return os.str();
-}
 
 void check_roi_options(const RoIAlignOptions& o) {
   XL_CHECK(o.pooled_height > 0 && o.pooled_width > 0, "roi_align: pooled size must be positive, got ", o.pooled_height,

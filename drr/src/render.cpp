@@ -36,18 +36,21 @@ core::VolumeF to_attenuation(const core::Volume<Hu>& hu, const RenderOptions& op
   float* out = mu.data();
   const std::int64_t slice = std::int64_t(hu.dims().x()) * hu.dims().y();
   std::atomic<std::int64_t> first_bad{-1};
-  core::parallel_for(hu.dims().z(), [&](std::int64_t k) {
-    for (std::int64_t n = k * slice; n < (k + 1) * slice; ++n) {
-      const float v = static_cast<float>(in[n]);
-      if (!std::isfinite(v)) {
-        std::int64_t expected = -1;
-        first_bad.compare_exchange_strong(expected, n);
-        out[n] = 0.0f;
-        continue;
-      }
-      out[n] = hu_to_mu(v, model);
-    }
-  }, options.threads, kRowsPerTask);
+  core::parallel_for(
+      hu.dims().z(),
+      [&](std::int64_t k) {
+        for (std::int64_t n = k * slice; n < (k + 1) * slice; ++n) {
+          const float v = static_cast<float>(in[n]);
+          if (!std::isfinite(v)) {
+            std::int64_t expected = -1;
+            first_bad.compare_exchange_strong(expected, n);
+            out[n] = 0.0f;
+            continue;
+          }
+          out[n] = hu_to_mu(v, model);
+        }
+      },
+      options.threads, kRowsPerTask);
   XL_CHECK(first_bad.load() < 0, "drr: volume voxel ", first_bad.load(), " is not finite");
   return mu;
 }
@@ -59,16 +62,19 @@ core::VolumeF to_attenuation(const core::Volume<Hu>& hu, const RenderOptions& op
 void support_box(const core::VolumeF& mu, int threads, Eigen::Vector3i& a, Eigen::Vector3i& b) {
   const Eigen::Vector3i dims = mu.dims();
   std::vector<Eigen::Vector3i> lo(dims.z(), dims), hi(dims.z(), Eigen::Vector3i::Constant(-1));
-  core::parallel_for(dims.z(), [&](std::int64_t k) {
-    for (int j = 0; j < dims.y(); ++j) {
-      const float* row = mu.data() + mu.linear(0, j, static_cast<int>(k));
-      for (int i = 0; i < dims.x(); ++i) {
-        if (!(row[i] > 0.0f)) continue;
-        lo[k] = lo[k].cwiseMin(Eigen::Vector3i(i, j, static_cast<int>(k)));
-        hi[k] = hi[k].cwiseMax(Eigen::Vector3i(i, j, static_cast<int>(k)));
-      }
-    }
-  }, threads, kRowsPerTask);
+  core::parallel_for(
+      dims.z(),
+      [&](std::int64_t k) {
+        for (int j = 0; j < dims.y(); ++j) {
+          const float* row = mu.data() + mu.linear(0, j, static_cast<int>(k));
+          for (int i = 0; i < dims.x(); ++i) {
+            if (!(row[i] > 0.0f)) continue;
+            lo[k] = lo[k].cwiseMin(Eigen::Vector3i(i, j, static_cast<int>(k)));
+            hi[k] = hi[k].cwiseMax(Eigen::Vector3i(i, j, static_cast<int>(k)));
+          }
+        }
+      },
+      threads, kRowsPerTask);
   a = dims;
   b = Eigen::Vector3i::Constant(-1);
   for (int k = 0; k < dims.z(); ++k) {
@@ -141,27 +147,30 @@ void render_mask(const core::Rig& rig, const std::vector<core::BoxRecord>& nodul
   std::vector<core::PinholeF> pods;
   for (const auto& cam : rig) pods.push_back(cam.to_pod());
   const int H = out.height, W = out.width;
-  core::parallel_for(std::int64_t(out.views) * H, [&](std::int64_t r) {
-    const int v = static_cast<int>(r / H), row = static_cast<int>(r % H);
-    const std::size_t base = (std::size_t(v) * H + row) * W;
-    for (int col = 0; col < W; ++col) {
-      const auto ray = camera_ray<double>(pods[v], col + 0.5f, row + 0.5f);
-      double best = 0, total = 0;
-      int label = 0;
-      for (std::size_t n = 0; n < boxes.size(); ++n) {
-        double a0, a1;
-        if (!clip_ray_to_box(ray, boxes[n].data(), boxes[n].data() + 3, a0, a1)) continue;
-        const double chord = a1 - a0;
-        total += chord;
-        if (chord > best) {
-          best = chord;
-          label = static_cast<int>(n) + 1;
+  core::parallel_for(
+      std::int64_t(out.views) * H,
+      [&](std::int64_t r) {
+        const int v = static_cast<int>(r / H), row = static_cast<int>(r % H);
+        const std::size_t base = (std::size_t(v) * H + row) * W;
+        for (int col = 0; col < W; ++col) {
+          const auto ray = camera_ray<double>(pods[v], col + 0.5f, row + 0.5f);
+          double best = 0, total = 0;
+          int label = 0;
+          for (std::size_t n = 0; n < boxes.size(); ++n) {
+            double a0, a1;
+            if (!clip_ray_to_box(ray, boxes[n].data(), boxes[n].data() + 3, a0, a1)) continue;
+            const double chord = a1 - a0;
+            total += chord;
+            if (chord > best) {
+              best = chord;
+              label = static_cast<int>(n) + 1;
+            }
+          }
+          out.nodule_label[base + col] = static_cast<std::uint16_t>(label);
+          out.nodule_path_mm[base + col] = static_cast<float>(total);
         }
-      }
-      out.nodule_label[base + col] = static_cast<std::uint16_t>(label);
-      out.nodule_path_mm[base + col] = static_cast<float>(total);
-    }
-  }, threads, kRowsPerTask);
+      },
+      threads, kRowsPerTask);
 }
 
 // mu with one edge-replicated voxel on every side (see trilinear_sample_padded).
@@ -266,7 +275,7 @@ DrrImages render_attenuation(const core::VolumeF& mu, const core::Rig& rig, cons
     vo.half_texture = options.half_texture;
     cuda::CudaVolume volume(support.data(), support_grid, /*host_pointer=*/true, vo);
     cuda::KernelOptions k;
-    k.integrator = options.integrator == Integrator::kSiddon ? 0 : 1;
+    k.integrator = options.integrator;
     k.step_mm = static_cast<float>(step_mm);
     out.line_integral = volume.render_to_host(pods, k);
   } else {
@@ -278,23 +287,27 @@ DrrImages render_attenuation(const core::VolumeF& mu, const core::Rig& rig, cons
     const int px = grid.nx + 2;
     const long long pxy = static_cast<long long>(grid.nx + 2) * (grid.ny + 2);
     const int upper[3] = {grid.nx, grid.ny, grid.nz};
-    core::parallel_for(std::int64_t(out.views) * H, [&](std::int64_t r) {
-      const int v = static_cast<int>(r / H), row = static_cast<int>(r % H);
-      float* dst = out.line_integral.data() + (std::size_t(v) * H + row) * W;
-      for (int col = 0; col < W; ++col) {
-        const auto ray = camera_ray<double>(pods[v], col + 0.5f, row + 0.5f);
-        double a0, a1;
-        if (!clip_ray_to_cells(ray, grid, cell_lo, cell_hi, a0, a1)) continue;
-        const double value = siddon ? siddon_integral(data, ray, grid, a0, a1)
-                                    : march_integral(ray, grid, a0, a1, step_mm, [&](double gx, double gy, double gz) {
-                                        // Float interpolation weights (as the texture unit), double accumulation.
-                                        return static_cast<double>(trilinear_sample_padded<float>(
-                                            padded.data(), px, pxy, upper, static_cast<float>(gx),
-                                            static_cast<float>(gy), static_cast<float>(gz)));
-                                      });
-        dst[col] = static_cast<float>(value);
-      }
-    }, threads, kRowsPerTask);
+    core::parallel_for(
+        std::int64_t(out.views) * H,
+        [&](std::int64_t r) {
+          const int v = static_cast<int>(r / H), row = static_cast<int>(r % H);
+          float* dst = out.line_integral.data() + (std::size_t(v) * H + row) * W;
+          for (int col = 0; col < W; ++col) {
+            const auto ray = camera_ray<double>(pods[v], col + 0.5f, row + 0.5f);
+            double a0, a1;
+            if (!clip_ray_to_cells(ray, grid, cell_lo, cell_hi, a0, a1)) continue;
+            const double value = siddon
+                                     ? siddon_integral(data, ray, grid, a0, a1)
+                                     : march_integral(ray, grid, a0, a1, step_mm, [&](double gx, double gy, double gz) {
+                                         // Float interpolation weights (as the texture unit), double accumulation.
+                                         return static_cast<double>(trilinear_sample_padded<float>(
+                                             padded.data(), px, pxy, upper, static_cast<float>(gx),
+                                             static_cast<float>(gy), static_cast<float>(gz)));
+                                       });
+            dst[col] = static_cast<float>(value);
+          }
+        },
+        threads, kRowsPerTask);
   }
   core::log::debug("drr: ", out.views, " x ", out.height, " x ", out.width, " rays (", to_string(options.integrator),
                    ", ", to_string(options.device), ") in ",

@@ -53,9 +53,12 @@ __device__ __forceinline__ size_t pixel_index(int view, int row, int col, int wi
   return (static_cast<size_t>(view) * height + row) * width + col;
 }
 
-__global__ void siddon_kernel(const float* __restrict__ mu, GridF grid, const int* __restrict__ support,
-                              const __grid_constant__ CameraBlock cams, int width, int height,
-                              float* __restrict__ out) {
+// One thread per pixel of one view (blockIdx.z): the pixel-centre ray clipped to the support box, integrated by
+// `integrate(ray, a0, a1)`; rays that miss the box read 0.
+template <typename Integrate>
+__device__ __forceinline__ void render_pixel(const int* __restrict__ support, const GridF& grid,
+                                             const CameraBlock& cams, int width, int height, float* __restrict__ out,
+                                             Integrate&& integrate) {
   const int col = blockIdx.x * blockDim.x + threadIdx.x;
   const int row = blockIdx.y * blockDim.y + threadIdx.y;
   const int view = blockIdx.z;
@@ -63,25 +66,24 @@ __global__ void siddon_kernel(const float* __restrict__ mu, GridF grid, const in
   const RayT<float> ray = camera_ray<float>(cams.cams[view], col + 0.5f, row + 0.5f);
   const int lo[3] = {support[0], support[1], support[2]}, hi[3] = {support[3], support[4], support[5]};
   float a0, a1, value = 0.0f;
-  if (clip_ray_to_cells(ray, grid, lo, hi, a0, a1)) value = siddon_integral(mu, ray, grid, a0, a1);
+  if (clip_ray_to_cells(ray, grid, lo, hi, a0, a1)) value = integrate(ray, a0, a1);
   out[pixel_index(view, row, col, width, height)] = value;
+}
+
+__global__ void siddon_kernel(const float* __restrict__ mu, GridF grid, const int* __restrict__ support,
+                              const __grid_constant__ CameraBlock cams, int width, int height,
+                              float* __restrict__ out) {
+  render_pixel(support, grid, cams, width, height, out,
+               [&](const RayT<float>& ray, float a0, float a1) { return siddon_integral(mu, ray, grid, a0, a1); });
 }
 
 __global__ void trilinear_kernel(cudaTextureObject_t tex, GridF grid, const int* __restrict__ support,
                                  const __grid_constant__ CameraBlock cams, int width, int height, float step_mm,
                                  float* __restrict__ out) {
-  const int col = blockIdx.x * blockDim.x + threadIdx.x;
-  const int row = blockIdx.y * blockDim.y + threadIdx.y;
-  const int view = blockIdx.z;
-  if (col >= width || row >= height) return;
-  const RayT<float> ray = camera_ray<float>(cams.cams[view], col + 0.5f, row + 0.5f);
-  const int lo[3] = {support[0], support[1], support[2]}, hi[3] = {support[3], support[4], support[5]};
-  float a0, a1, value = 0.0f;
-  if (clip_ray_to_cells(ray, grid, lo, hi, a0, a1)) {
-    value = march_integral(ray, grid, a0, a1, step_mm,
-                           [&](float gx, float gy, float gz) { return tex3D<float>(tex, gx, gy, gz); });
-  }
-  out[pixel_index(view, row, col, width, height)] = value;
+  render_pixel(support, grid, cams, width, height, out, [&](const RayT<float>& ray, float a0, float a1) {
+    return march_integral(ray, grid, a0, a1, step_mm,
+                          [&](float gx, float gy, float gz) { return tex3D<float>(tex, gx, gy, gz); });
+  });
 }
 
 __global__ void attenuation_kernel(const float* __restrict__ hu, float* __restrict__ mu, size_t count,
@@ -330,13 +332,14 @@ void CudaVolume::render(const std::vector<core::PinholeF>& cameras, const Kernel
                         void* stream_ptr) const {
   XL_CHECK(!cameras.empty(), "drr cuda: no cameras");
   XL_CHECK(out_device != nullptr, "drr cuda: the output pointer is null");
-  XL_CHECK(options.integrator == 0 || options.integrator == 1, "drr cuda: integrator ", options.integrator,
-           " is unknown; expected 0 (Siddon) or 1 (trilinear)");
+  const bool siddon = options.integrator == Integrator::kSiddon;
+  XL_CHECK(siddon || options.integrator == Integrator::kTrilinear, "drr cuda: integrator ",
+           static_cast<int>(options.integrator), " is unknown; expected Siddon or trilinear");
   XL_CHECK(std::isfinite(options.step_mm) && options.step_mm > 0, "drr cuda: step_mm = ", options.step_mm,
            ", expected a finite value > 0");
-  XL_CHECK(options.integrator == 1 || impl_->linear != nullptr,
+  XL_CHECK(!siddon || impl_->linear != nullptr,
            "drr cuda: Siddon asked for, but this volume was built without its linear copy (VolumeOptions::siddon)");
-  XL_CHECK(options.integrator == 0 || impl_->texture != 0,
+  XL_CHECK(siddon || impl_->texture != 0,
            "drr cuda: trilinear asked for, but this volume was built without a texture (VolumeOptions::trilinear)");
   const int width = cameras[0].width, height = cameras[0].height;
   XL_CHECK(width > 0 && height > 0, "drr cuda: image size ", width, " x ", height, " must be positive");
@@ -354,7 +357,7 @@ void CudaVolume::render(const std::vector<core::PinholeF>& cameras, const Kernel
     const dim3 blocks((width + block.x - 1) / block.x, (height + block.y - 1) / block.y,
                       static_cast<unsigned>(cams.count));
     float* out = out_device + first * view_pixels;
-    if (options.integrator == 0) {
+    if (siddon) {
       siddon_kernel<<<blocks, block, 0, stream>>>(impl_->linear, impl_->grid, impl_->support, cams, width, height, out);
     } else {
       trilinear_kernel<<<blocks, block, 0, stream>>>(impl_->texture, impl_->grid, impl_->support, cams, width, height,

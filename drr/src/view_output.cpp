@@ -108,8 +108,8 @@ ViewOutputOptions ViewOutputOptions::from_config(const core::Config& config) {
   o.photons = drr.get<double>("photons", o.photons);
   o.noise_seed = drr.get<std::uint64_t>("noise_seed", o.noise_seed);
   if (!(std::isfinite(o.png_l_max) && o.png_l_max > 0))
-    throw core::ConfigError(core::cat("config key '", drr.full_key("png_l_max"), "' = ", o.png_l_max,
-                                      ", expected a line integral > 0"));
+    throw core::ConfigError(
+        core::cat("config key '", drr.full_key("png_l_max"), "' = ", o.png_l_max, ", expected a line integral > 0"));
   if (!(std::isfinite(o.photons) && o.photons >= 0))
     throw core::ConfigError(
         core::cat("config key '", drr.full_key("photons"), "' = ", o.photons, ", expected >= 0 (0: no noise)"));

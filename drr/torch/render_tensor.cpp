@@ -95,7 +95,7 @@ torch::Tensor ResidentVolume::render(const core::Rig& rig, const RenderOptions& 
   cameras.reserve(rig.size());
   for (const auto& cam : rig) cameras.push_back(cam.to_pod());
   cuda::KernelOptions k;
-  k.integrator = siddon ? 0 : 1;
+  k.integrator = options.integrator;
   k.step_mm = static_cast<float>(options.trilinear_step_mm(geometry_.spacing.minCoeff()));
 #ifdef XRAYLIFT_WITH_CUDA
   c10::cuda::CUDAGuard guard(device_);

@@ -25,7 +25,8 @@ TEST(ParallelFor, VisitsEveryIndexOnceForAnyThreadCountAndGrain) {
     for (std::int64_t grain : {1, 3, 64, 1000}) {
       const std::int64_t n = 1001;
       std::vector<std::atomic<int>> hits(n);
-      core::parallel_for(n, [&](std::int64_t i) { hits[i]++; }, threads, grain);
+      core::parallel_for(
+          n, [&](std::int64_t i) { hits[i]++; }, threads, grain);
       for (std::int64_t i = 0; i < n; ++i)
         ASSERT_EQ(hits[i].load(), 1) << "index " << i << ", threads " << threads << ", grain " << grain;
     }
@@ -54,8 +55,10 @@ TEST(ParallelFor, ChunksCoverTheRangeWithoutOverlap) {
 
 TEST(ParallelFor, EmptyRangeCallsNothing) {
   int calls = 0;
-  core::parallel_for(0, [&](std::int64_t) { ++calls; }, 4);
-  core::parallel_for_chunks(10, 3, 1, [&](std::int64_t, std::int64_t) { ++calls; }, 4);
+  core::parallel_for(
+      0, [&](std::int64_t) { ++calls; }, 4);
+  core::parallel_for_chunks(
+      10, 3, 1, [&](std::int64_t, std::int64_t) { ++calls; }, 4);
   EXPECT_EQ(calls, 0);
 }
 
@@ -98,7 +101,8 @@ TEST(ParallelFor, ForwardsTheFirstExceptionAndStopsHandingOutWork) {
 TEST(ParallelFor, InlineWhenOneThread) {
   const auto caller = std::this_thread::get_id();
   bool same = true;
-  core::parallel_for(100, [&](std::int64_t) { same = same && std::this_thread::get_id() == caller; }, 1);
+  core::parallel_for(
+      100, [&](std::int64_t) { same = same && std::this_thread::get_id() == caller; }, 1);
   EXPECT_TRUE(same);
 }
 

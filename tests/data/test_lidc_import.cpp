@@ -3,6 +3,7 @@
 #include "xraylift/core/atomic_file.hpp"
 #include "xraylift/data/lidc_import.hpp"
 #include "xraylift/data/synthetic_lidc.hpp"
+#include "xraylift/testing/phantoms.hpp"
 #include "xraylift/testing/testing.hpp"
 
 using namespace xraylift;
@@ -10,14 +11,8 @@ namespace fs = std::filesystem;
 
 namespace {
 data::Phantom small_phantom(std::uint64_t seed, const std::string& id) {
-  data::PhantomSpec spec;
-  spec.seed = seed;
+  auto spec = xraylift::testing::phantom_spec(seed, {128, 128, 48}, {2.6, 2.2, 6.5}, 3, 8, 20);
   spec.id = id;
-  spec.dims = {128, 128, 48};
-  spec.spacing_mm = {2.6, 2.2, 6.5};
-  spec.nodules = 3;
-  spec.nodule_min_diameter_mm = 8;
-  spec.nodule_max_diameter_mm = 20;
   return data::generate_phantom(spec);
 }
 }  // namespace

@@ -11,7 +11,8 @@ namespace fs = std::filesystem;
 
 namespace {
 const char* kSample = R"(<?xml version="1.0" encoding="UTF-8"?>
-<LidcReadMessage uid="1.3.6.1.4.1.14519.5.2.1.6279.6001.1307390687803.0" xmlns="http://www.nih.gov" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<LidcReadMessage uid="1.3.6.1.4.1.14519.5.2.1.6279.6001.1307390687803.0" xmlns="http://www.nih.gov"
+  xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
   <ResponseHeader>
     <Version>1.8.1</Version>
     <SeriesInstanceUid>1.2.3.4</SeriesInstanceUid>
@@ -173,7 +174,8 @@ TEST(LidcXml, EmptyOrOddCharacteristicsDoNotDropTheFile) {
     <SeriesInstanceUid>1.2</SeriesInstanceUid></ResponseHeader><readingSession><unblindedReadNodule>
     <noduleID>n</noduleID><characteristics><subtlety/><malignancy></malignancy></characteristics>
     <roi><imageZposition>1</imageZposition><imageSOP_UID>1.2.1</imageSOP_UID><inclusion>TRUE</inclusion>
-    <edgeMap><xCoord>5</xCoord><yCoord>6</yCoord></edgeMap></roi></unblindedReadNodule></readingSession></LidcReadMessage>)";
+    <edgeMap><xCoord>5</xCoord><yCoord>6</yCoord></edgeMap></roi></unblindedReadNodule>
+  </readingSession></LidcReadMessage>)";
   const auto b = data::parse_lidc_xml(blank, "blank.xml");
   ASSERT_EQ(b.marks.size(), 1u);
   EXPECT_FALSE(b.marks[0].characteristics.has_value());

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "xraylift/data/phantom.hpp"
+#include "xraylift/testing/phantoms.hpp"
 
 using namespace xraylift;
 
@@ -19,13 +20,7 @@ TEST(Phantom, DeterministicFromSeedAndCentred) {
 }
 
 TEST(Phantom, TruthBoxesAreTheExactVoxelExtent) {
-  data::PhantomSpec spec;
-  spec.dims = {96, 96, 48};
-  spec.spacing_mm = {3.5, 3.0, 6.0};
-  spec.seed = 3;
-  spec.nodules = 3;
-  spec.nodule_min_diameter_mm = 12;
-  spec.nodule_max_diameter_mm = 25;
+  const auto spec = xraylift::testing::phantom_spec(3, {96, 96, 48}, {3.5, 3.0, 6.0}, 3, 12, 25);
   const auto ph = data::generate_phantom(spec);
   ASSERT_FALSE(ph.nodules.empty());
   ASSERT_EQ(ph.ct.nodules.size(), ph.nodules.size());
@@ -90,13 +85,7 @@ bool touches(const data::Phantom& ph, int id, std::initializer_list<int> labels)
 }  // namespace
 
 TEST(Phantom, TissuesHaveTheirHounsfieldRangesAndNodulesTheirSites) {
-  data::PhantomSpec spec;
-  spec.seed = 21;
-  spec.dims = {160, 128, 64};
-  spec.spacing_mm = {2.2, 2.2, 5.0};
-  spec.nodules = 9;
-  spec.nodule_min_diameter_mm = 6;
-  spec.nodule_max_diameter_mm = 16;
+  const auto spec = xraylift::testing::phantom_spec(21, {160, 128, 64}, {2.2, 2.2, 5.0}, 9, 6, 16);
   const auto ph = data::generate_phantom(spec);
   const Stats s = label_stats(ph);
   for (int l = 0; l <= 8; ++l) EXPECT_GT(s.n[l], 0) << "label " << l << " missing";

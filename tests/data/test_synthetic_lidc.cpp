@@ -1,21 +1,15 @@
 #include <gtest/gtest.h>
 
 #include "xraylift/data/synthetic_lidc.hpp"
+#include "xraylift/testing/phantoms.hpp"
 #include "xraylift/testing/testing.hpp"
 
 using namespace xraylift;
 namespace fs = std::filesystem;
 
-// The round trip the issue asks for: phantom with known nodules -> DICOM + XML -> real readers -> same truth.
+// The round trip: phantom with known nodules -> DICOM + XML -> real readers -> same truth.
 TEST(SyntheticLidc, RoundTripThroughTheRealReaders) {
-  data::PhantomSpec spec;
-  spec.seed = 11;
-  spec.dims = {128, 128, 48};
-  spec.spacing_mm = {2.6, 2.2, 6.5};
-  spec.nodules = 4;
-  spec.nodule_min_diameter_mm = 10;
-  spec.nodule_max_diameter_mm = 24;
-  const auto ph = data::generate_phantom(spec);
+  const auto ph = xraylift::testing::make_phantom(11, {128, 128, 48}, {2.6, 2.2, 6.5}, 4, 10, 24);
   ASSERT_GE(ph.nodules.size(), 3u);
   const fs::path dir = xraylift::testing::scratch_dir("synthetic_lidc_round_trip");
   const auto w = data::write_phantom_as_lidc(dir / "case", ph);
@@ -63,14 +57,7 @@ TEST(SyntheticLidc, RoundTripThroughTheRealReaders) {
 }
 
 TEST(SyntheticLidc, SmallNodulesBecomeSinglePointMarks) {
-  data::PhantomSpec spec;
-  spec.seed = 4;
-  spec.dims = {160, 128, 80};
-  spec.spacing_mm = {1.2, 1.2, 1.5};
-  spec.nodules = 2;
-  spec.nodule_min_diameter_mm = 2.6;
-  spec.nodule_max_diameter_mm = 2.9;
-  spec.vessels = false;
+  auto spec = xraylift::testing::phantom_spec(4, {160, 128, 80}, {1.2, 1.2, 1.5}, 2, 2.6, 2.9, false);
   spec.noise_hu = 0;
   auto ph = data::generate_phantom(spec);
   // Small nodules may paint no voxel at this spacing; make sure at least one exists.

@@ -1,6 +1,6 @@
 // RoIAlign and NMS against brute-force references (values and gradients), edge cases and CPU-vs-CUDA.
-#include <gtest/gtest.h>
 #include <ATen/core/dispatch/Dispatcher.h>
+#include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -250,8 +250,9 @@ TEST(OpsRegistry, EveryOpHasItsKernelsPerDispatchKey) {
     const char* name;
     bool autograd, autocast;
   };
-  for (const Expected e : {Expected{"xraylift::roi_align", true, true}, Expected{"xraylift::_roi_align_backward", true, false},
-                           Expected{"xraylift::nms", false, true}}) {
+  for (const Expected e :
+       {Expected{"xraylift::roi_align", true, true}, Expected{"xraylift::_roi_align_backward", true, false},
+        Expected{"xraylift::nms", false, true}}) {
     const auto op = dispatcher.findSchema({e.name, ""});
     ASSERT_TRUE(op.has_value()) << e.name << " is not registered";
     EXPECT_TRUE(op->hasKernelForDispatchKey(c10::DispatchKey::CPU)) << e.name;

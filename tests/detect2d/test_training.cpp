@@ -25,7 +25,7 @@ Detect2DJob tiny_job() {
   return job;
 }
 
-// Stated thresholds of the "must show" (measured margins in docs/BENCHMARKS.md).
+// The detector's stated training thresholds (measured margins in docs/BENCHMARKS.md).
 constexpr double kLossDropFactor = 4.0;  // measured 6.9
 constexpr double kMinHeldOutAp50 = 0.6;  // on 12 views it did not train on; measured 0.785 (training views: 1.0)
 

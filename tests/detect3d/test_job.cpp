@@ -9,6 +9,7 @@
 #include "xraylift/data/phantom.hpp"
 #include "xraylift/detect3d/job.hpp"
 #include "xraylift/drr/render_case.hpp"
+#include "xraylift/testing/phantoms.hpp"
 #include "xraylift/testing/testing.hpp"
 
 using namespace xraylift;
@@ -18,11 +19,8 @@ namespace {
 
 fs::path rendered_case(const std::string& name) {
   const auto dir = xraylift::testing::scratch_dir(name);
-  data::PhantomSpec spec;
-  spec.seed = 9, spec.dims = {64, 64, 40}, spec.spacing_mm = {4.5, 4.5, 6.0}, spec.nodules = 2, spec.vessels = false;
-  spec.nodule_min_diameter_mm = 12, spec.nodule_max_diameter_mm = 16;
-  drr::render_case(data::generate_phantom(spec).ct, core::Rig::ring({}).with_detector_width(64), drr::RenderOptions{},
-                   {}, dir / "views");
+  drr::render_case(xraylift::testing::make_phantom(9, {64, 64, 40}, {4.5, 4.5, 6.0}, 2, 12, 16, false).ct,
+                   core::Rig::ring({}).with_detector_width(64), drr::RenderOptions{}, {}, dir / "views");
   return dir / "views" / "infos.json";
 }
 

@@ -11,6 +11,7 @@
 #include "xraylift/detect3d/job.hpp"
 #include "xraylift/detect3d/mv2d.hpp"
 #include "xraylift/drr/render_case.hpp"
+#include "xraylift/testing/phantoms.hpp"
 #include "xraylift/testing/testing.hpp"
 #include "xraylift/train/trainer.hpp"
 
@@ -183,10 +184,7 @@ TEST(Mv2dModel, OverfitsOnePhantomCaseOnTheCpu) {
   // backbone trained too): every query must learn its nodule's 3D centre and size, and the scores must rank the
   // nodules' queries above queries of empty regions. The seed's prototype never left the range's edge.
   const auto dir = xraylift::testing::scratch_dir("mv2d_overfit");
-  data::PhantomSpec spec;
-  spec.seed = 4, spec.dims = {96, 96, 64}, spec.spacing_mm = {3.2, 3.2, 4.0}, spec.nodules = 3;
-  spec.nodule_min_diameter_mm = 14, spec.nodule_max_diameter_mm = 22, spec.vessels = false;
-  const auto phantom = data::generate_phantom(spec);
+  const auto phantom = xraylift::testing::make_phantom(4, {96, 96, 64}, {3.2, 3.2, 4.0}, 3, 14, 22, false);
   const core::Rig rig = core::Rig::ring(core::RingSpec{}).with_detector_width(128);
   drr::render_case(phantom.ct, rig, drr::RenderOptions{}, {}, dir / "views");
   detect3d::CaseDataset dataset(std::vector<std::filesystem::path>{dir / "views"});

@@ -10,6 +10,7 @@
 #include "xraylift/detect3d/case_data.hpp"
 #include "xraylift/detect3d/on_the_fly.hpp"
 #include "xraylift/drr/render.hpp"
+#include "xraylift/testing/phantoms.hpp"
 #include "xraylift/testing/testing.hpp"
 
 using namespace xraylift;
@@ -19,10 +20,7 @@ namespace {
 
 fs::path phantom_case(const std::string& name, std::uint64_t seed) {
   const auto dir = xraylift::testing::scratch_dir(name) / "case";
-  data::PhantomSpec spec;
-  spec.seed = seed, spec.dims = {48, 48, 32}, spec.spacing_mm = {6.0, 6.0, 7.5}, spec.nodules = 2, spec.vessels = false;
-  spec.nodule_min_diameter_mm = 16, spec.nodule_max_diameter_mm = 20;
-  data::save_case(dir, data::generate_phantom(spec).ct);
+  data::save_case(dir, xraylift::testing::make_phantom(seed, {48, 48, 32}, {6.0, 6.0, 7.5}, 2, 16, 20, false).ct);
   return dir;
 }
 

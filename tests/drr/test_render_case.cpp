@@ -14,6 +14,7 @@
 #include "xraylift/data/phantom.hpp"
 #include "xraylift/drr/render.hpp"
 #include "xraylift/drr/render_case.hpp"
+#include "xraylift/testing/phantoms.hpp"
 #include "xraylift/testing/testing.hpp"
 
 using namespace xraylift;
@@ -66,15 +67,7 @@ TEST(RenderRealSample, SiddonAndTrilinearAgree) {
 }
 
 TEST(RenderCase, PhantomCaseFolderEndToEnd) {
-  data::PhantomSpec spec;
-  spec.seed = 3;
-  spec.dims = {96, 96, 64};
-  spec.spacing_mm = {3.5, 3.5, 5.0};
-  spec.nodules = 3;
-  spec.nodule_min_diameter_mm = 10;
-  spec.nodule_max_diameter_mm = 20;
-  spec.vessels = false;
-  const data::Phantom phantom = data::generate_phantom(spec);
+  const data::Phantom phantom = xraylift::testing::make_phantom(3, {96, 96, 64}, {3.5, 3.5, 5.0}, 3, 10, 20, false);
   const auto root = xraylift::testing::scratch_dir("drr_render_case");
   data::save_case(root / "case", phantom.ct);
   const data::Case c = load_render_input(root / "case");

@@ -149,7 +149,7 @@ TEST(RenderCuda, DestroyWhileRenderingWaitsForEveryStream) {
     ASSERT_EQ(cudaStreamCreateWithFlags(&s1, cudaStreamNonBlocking), cudaSuccess);
     ASSERT_EQ(cudaStreamCreateWithFlags(&s2, cudaStreamNonBlocking), cudaSuccess);
     cuda::KernelOptions k;
-    k.integrator = 1;
+    k.integrator = drr::Integrator::kTrilinear;
     k.step_mm = static_cast<float>(cpu.trilinear_step_mm(vol.spacing().minCoeff()));
     volume->render(cams, k, static_cast<float*>(out_a), s1);
     volume->render(cams, k, static_cast<float*>(out_b), s2);

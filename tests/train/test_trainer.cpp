@@ -6,6 +6,7 @@
 #include <fstream>
 #include <set>
 
+#include "line_dataset.hpp"
 #include "xraylift/core/error.hpp"
 #include "xraylift/core/interrupt.hpp"
 #include "xraylift/testing/testing.hpp"
@@ -16,19 +17,7 @@ using namespace xraylift::train;
 
 namespace {
 
-// y = 3 x0 - 2 x1 + 1 with noise-free samples: linear regression must drive the loss to ~0.
-class LineDataset : public Dataset {
- public:
-  std::size_t size() const override { return 64; }
-  Sample get(std::size_t i) const override {
-    Sample s;
-    s.id = std::to_string(i);
-    const float x0 = float(i % 8) / 8, x1 = float(i / 8) / 8;
-    s.tensors["x"] = torch::tensor({x0, x1});
-    s.tensors["y"] = torch::tensor({3 * x0 - 2 * x1 + 1});
-    return s;
-  }
-};
+using xraylift::testing::LineDataset;
 
 LossFunction mse_loss(torch::nn::Linear model) {
   return [model](const Batch& b) mutable {

@@ -30,7 +30,6 @@ TEST(LungSegmentation, NoLungsIsAnInputError) {
   EXPECT_THROW(viz::segment_lungs(hu), core::InputError);
 }
 
-#ifdef XRAYLIFT_VIZ_HAS_DATA
 #include "xraylift/data/dicom.hpp"
 #include "xraylift/testing/testing.hpp"
 #include "xraylift/viz/lung_model.hpp"
@@ -73,7 +72,6 @@ TEST(LungSegmentation, LidcSampleTwoLungsPlausibleVolumeClosedMeshInsideBody) {
   // Right lung at -x (patient's right in LPS).
   EXPECT_LT(viz::bounds(model.lungs[0].mesh).lo.x(), viz::bounds(model.lungs[1].mesh).lo.x());
 }
-#endif
 
 TEST(LungSegmentation, TouchingLungsAreSplitAtTheirJunction) {
   // A thin air bridge (4 mm in y) joins the lungs: one component, split per slice at the thinnest column.

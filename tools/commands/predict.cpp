@@ -12,9 +12,9 @@
 #include <filesystem>
 
 #include "../command.hpp"
-#include "xraylift/core/interrupt.hpp"
 #include "xraylift/core/atomic_file.hpp"
 #include "xraylift/core/box_set.hpp"
+#include "xraylift/core/interrupt.hpp"
 #include "xraylift/core/log.hpp"
 #include "xraylift/core/progress.hpp"
 #include "xraylift/core/projection.hpp"

@@ -326,8 +326,8 @@ TrainResult Trainer::fit_impl(const Dataset& dataset) {
         save_checkpoint(result.checkpoint);
         write_metrics(result.metrics, metrics);
       }
-      throw core::Interrupted(core::cat("train: stopped at step ", step_, " of ", end, "; ",
-                                        result.checkpoint.string(), " written: the same command resumes from it"));
+      throw core::Interrupted(core::cat("train: stopped at step ", step_, " of ", end, "; ", result.checkpoint.string(),
+                                        " written: the same command resumes from it"));
     }
     if (comm != nullptr) comm->check_peers();
     set_learning_rates();

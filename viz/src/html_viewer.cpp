@@ -73,7 +73,8 @@ window.addEventListener('error', function (e) {
   const gl = canvas.getContext('webgl', {preserveDrawingBuffer: true, antialias: true, alpha: false});
   if (!gl) throw new Error('WebGL is not available in this browser');
   if (!gl.getExtension('OES_element_index_uint')) throw new Error('OES_element_index_uint missing');
-  function bytes(s) { const b = atob(s), u = new Uint8Array(b.length); for (let i = 0; i < b.length; i++) u[i] = b.charCodeAt(i); return u.buffer; }
+  function bytes(s) { const b = atob(s), u = new Uint8Array(b.length); for (let i = 0; i < b.length;
+    i++) u[i] = b.charCodeAt(i); return u.buffer; }
   function shader(type, src) {
     const sh = gl.createShader(type); gl.shaderSource(sh, src); gl.compileShader(sh);
     if (!gl.getShaderParameter(sh, gl.COMPILE_STATUS)) throw new Error(gl.getShaderInfoLog(sh));
@@ -85,12 +86,14 @@ window.addEventListener('error', function (e) {
     'void main() { vn = (mv * vec4(n, 0.0)).xyz; gl_Position = mvp * vec4(p, 1.0); }'));
   gl.attachShader(prog, shader(gl.FRAGMENT_SHADER,
     'precision mediump float; varying vec3 vn; uniform vec4 col;' +
-    'void main() { vec3 N = normalize(vn); float l = 0.35 + 0.65 * abs(N.z); gl_FragColor = vec4(col.rgb * l, col.a); }'));
+    'void main() { vec3 N = normalize(vn); float l = 0.35 + 0.65 * abs(N.z); ' +
+    'gl_FragColor = vec4(col.rgb * l, col.a); }'));
   gl.linkProgram(prog);
   if (!gl.getProgramParameter(prog, gl.LINK_STATUS)) throw new Error(gl.getProgramInfoLog(prog));
   gl.useProgram(prog);
   const loc = {p: gl.getAttribLocation(prog, 'p'), n: gl.getAttribLocation(prog, 'n'),
-               mvp: gl.getUniformLocation(prog, 'mvp'), mv: gl.getUniformLocation(prog, 'mv'), col: gl.getUniformLocation(prog, 'col')};
+               mvp: gl.getUniformLocation(prog, 'mvp'), mv: gl.getUniformLocation(prog, 'mv'),
+                 col: gl.getUniformLocation(prog, 'col')};
   let lo = [1e9, 1e9, 1e9], hi = [-1e9, -1e9, -1e9];
   const nodes = S.nodes.map(function (nd) {
     const pos = new Float32Array(bytes(nd.positions)), nrm = new Float32Array(bytes(nd.normals));
@@ -100,7 +103,8 @@ window.addEventListener('error', function (e) {
       lo[a] = Math.min(lo[a], pos[i + a]); hi[a] = Math.max(hi[a], pos[i + a]); c[a] += pos[i + a] * 3 / pos.length;
     }
     let r = 0;
-    for (let i = 0; i < pos.length; i += 3) r = Math.max(r, Math.hypot(pos[i] - c[0], pos[i + 1] - c[1], pos[i + 2] - c[2]));
+    for (let i = 0; i < pos.length; i += 3) r = Math.max(r, Math.hypot(pos[i] - c[0], pos[i + 1] - c[1], pos[i +
+      2] - c[2]));
     const b = [gl.createBuffer(), gl.createBuffer(), gl.createBuffer()];
     gl.bindBuffer(gl.ARRAY_BUFFER, b[0]); gl.bufferData(gl.ARRAY_BUFFER, pos, gl.STATIC_DRAW);
     gl.bindBuffer(gl.ARRAY_BUFFER, b[1]); gl.bufferData(gl.ARRAY_BUFFER, nrm, gl.STATIC_DRAW);
@@ -110,10 +114,13 @@ window.addEventListener('error', function (e) {
   const target = [0, 1, 2].map(function (a) { return 0.5 * (lo[a] + hi[a]); });
   const extent = Math.max(hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2], 1e-3);
   const view = {yaw: 0, pitch: 0.15, dist: 1.9 * extent, mode: 'both', opacity: @OPACITY@ / 100};
-  function mul(a, b) { const o = new Float32Array(16); for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) { let s = 0; for (let k = 0; k < 4; k++) s += a[k * 4 + j] * b[i * 4 + k]; o[i * 4 + j] = s; } return o; }
-  function eye() { const cp = Math.cos(view.pitch); return [target[0] + view.dist * cp * Math.sin(view.yaw), target[1] + view.dist * Math.sin(view.pitch), target[2] + view.dist * cp * Math.cos(view.yaw)]; }
+  function mul(a, b) { const o = new Float32Array(16); for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) {
+    let s = 0; for (let k = 0; k < 4; k++) s += a[k * 4 + j] * b[i * 4 + k]; o[i * 4 + j] = s; } return o; }
+  function eye() { const cp = Math.cos(view.pitch); return [target[0] + view.dist * cp * Math.sin(view.yaw), target[1] +
+    view.dist * Math.sin(view.pitch), target[2] + view.dist * cp * Math.cos(view.yaw)]; }
   function lookAt(e) {
-    let z = [e[0] - target[0], e[1] - target[1], e[2] - target[2]]; let l = Math.hypot(z[0], z[1], z[2]); z = z.map(function (v) { return v / l; });
+    let z = [e[0] - target[0], e[1] - target[1], e[2] - target[2]]; let l = Math.hypot(z[0], z[1], z[2]);
+      z = z.map(function (v) { return v / l; });
     let x = [z[2], 0, -z[0]]; l = Math.hypot(x[0], x[1], x[2]) || 1; x = x.map(function (v) { return v / l; });
     const y = [z[1] * x[2] - z[2] * x[1], z[2] * x[0] - z[0] * x[2], z[0] * x[1] - z[1] * x[0]];
     const d = function (a) { return -(a[0] * e[0] + a[1] * e[1] + a[2] * e[2]); };
@@ -121,9 +128,11 @@ window.addEventListener('error', function (e) {
   }
   function perspective(aspect) {
     const f = 1 / Math.tan(0.5 * 0.7), n = view.dist * 0.02, fa = view.dist * 10;
-    return new Float32Array([f / aspect, 0, 0, 0, 0, f, 0, 0, 0, 0, (fa + n) / (n - fa), -1, 0, 0, 2 * fa * n / (n - fa), 0]);
+    return new Float32Array([f / aspect, 0, 0, 0, 0, f, 0, 0, 0, 0, (fa + n) / (n - fa), -1, 0, 0,
+      2 * fa * n / (n - fa), 0]);
   }
-  function visible(nd) { const k = nd.d.kind; return view.mode === 'both' || (view.mode === 'lungs' ? k === 'lung' : k !== 'lung'); }
+  function visible(nd) { const k = nd.d.kind;
+    return view.mode === 'both' || (view.mode === 'lungs' ? k === 'lung' : k !== 'lung'); }
   let frames = 0, mvCur = null, projCur = null;
   function draw() {
     const w = canvas.clientWidth || window.innerWidth, h = canvas.clientHeight || window.innerHeight;
@@ -132,9 +141,11 @@ window.addEventListener('error', function (e) {
     gl.clearColor(0.106, 0.118, 0.141, 1); gl.clear(gl.COLOR_BUFFER_BIT | gl.DEPTH_BUFFER_BIT);
     mvCur = lookAt(eye()); projCur = perspective(w / h);
     gl.uniformMatrix4fv(loc.mvp, false, mul(projCur, mvCur)); gl.uniformMatrix4fv(loc.mv, false, mvCur);
-    const depth = function (nd) { const c = nd.centre; return mvCur[2] * c[0] + mvCur[6] * c[1] + mvCur[10] * c[2] + mvCur[14]; };
+    const depth = function (nd) { const c = nd.centre; return mvCur[2] * c[0] + mvCur[6] * c[1] + mvCur[10] * c[2] +
+      mvCur[14]; };
     const opaque = nodes.filter(function (nd) { return visible(nd) && !nd.d.translucent; });
-    const blended = nodes.filter(function (nd) { return visible(nd) && nd.d.translucent; }).sort(function (a, b) { return depth(a) - depth(b); });
+    const blended = nodes.filter(function (nd) { return visible(nd) && nd.d.translucent; }).sort(function (a, b) {
+      return depth(a) - depth(b); });
     gl.enable(gl.DEPTH_TEST); gl.depthMask(true); gl.disable(gl.BLEND);
     opaque.forEach(function (nd) { drawNode(nd, nd.d.rgba[3]); });
     gl.enable(gl.BLEND); gl.blendFunc(gl.SRC_ALPHA, gl.ONE_MINUS_SRC_ALPHA); gl.depthMask(false);
@@ -143,8 +154,10 @@ window.addEventListener('error', function (e) {
     if (frames++ === 0) console.log('XRAYLIFT_VIEWER_OK nodes=' + nodes.length);
   }
   function drawNode(nd, alpha) {
-    gl.bindBuffer(gl.ARRAY_BUFFER, nd.buf[0]); gl.enableVertexAttribArray(loc.p); gl.vertexAttribPointer(loc.p, 3, gl.FLOAT, false, 0, 0);
-    gl.bindBuffer(gl.ARRAY_BUFFER, nd.buf[1]); gl.enableVertexAttribArray(loc.n); gl.vertexAttribPointer(loc.n, 3, gl.FLOAT, false, 0, 0);
+    gl.bindBuffer(gl.ARRAY_BUFFER, nd.buf[0]); gl.enableVertexAttribArray(loc.p); gl.vertexAttribPointer(loc.p, 3,
+      gl.FLOAT, false, 0, 0);
+    gl.bindBuffer(gl.ARRAY_BUFFER, nd.buf[1]); gl.enableVertexAttribArray(loc.n); gl.vertexAttribPointer(loc.n, 3,
+      gl.FLOAT, false, 0, 0);
     gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, nd.buf[2]);
     gl.uniform4f(loc.col, nd.d.rgba[0], nd.d.rgba[1], nd.d.rgba[2], alpha);
     gl.drawElements(gl.TRIANGLES, nd.count, gl.UNSIGNED_INT, 0);
@@ -157,29 +170,37 @@ window.addEventListener('error', function (e) {
     nodes.forEach(function (nd) {
       if (!visible(nd) || nd.d.kind === 'lung') return;
       const oc = [e[0] - nd.centre[0], e[1] - nd.centre[1], e[2] - nd.centre[2]];
-      const b = (oc[0] * dir[0] + oc[1] * dir[1] + oc[2] * dir[2]) / dl, c = oc[0] * oc[0] + oc[1] * oc[1] + oc[2] * oc[2] - nd.radius * nd.radius;
+      const b = (oc[0] * dir[0] + oc[1] * dir[1] + oc[2] * dir[2]) / dl, c = oc[0] * oc[0] + oc[1] * oc[1] +
+        oc[2] * oc[2] - nd.radius * nd.radius;
       const disc = b * b - c; if (disc < 0) return; const t = -b - Math.sqrt(disc);
       if (t > 0 && t < bestT) { bestT = t; best = nd; }
     });
     const box = document.getElementById('info');
     if (!best) { box.style.display = 'none'; return null; }
-    const i = best.d.info, f2 = function (a) { return a ? a.map(function (v) { return v.toFixed(1); }).join(', ') : '-'; };
+    const i = best.d.info, f2 = function (a) { return a ? a.map(function (v) { return v.toFixed(1); }).join(', ') : '-';
+      };
     box.textContent = best.d.name + '\nsource   ' + i.source + '\nscore    ' + Number(i.score).toFixed(3) +
-      '\ndiameter ' + Number(i.diameter_mm).toFixed(1) + ' mm\nsize     ' + f2(i.size_mm) + ' mm\ncentre   ' + f2(i.center_mm) + ' mm (LPS)';
+      '\ndiameter ' + Number(i.diameter_mm).toFixed(1) + ' mm\nsize     ' + f2(i.size_mm) + ' mm\ncentre   ' +
+        f2(i.center_mm) + ' mm (LPS)';
     box.style.display = 'block';
     return best.d.name;
   }
   let drag = null;
   canvas.addEventListener('mousedown', function (ev) { drag = {x: ev.clientX, y: ev.clientY, moved: false}; });
-  window.addEventListener('mouseup', function (ev) { if (drag && !drag.moved) pick(ev.clientX, ev.clientY); drag = null; });
+  window.addEventListener('mouseup', function (ev) { if (drag && !drag.moved) pick(ev.clientX, ev.clientY); drag = null;
+    });
   window.addEventListener('mousemove', function (ev) {
     if (!drag) return; const dx = ev.clientX - drag.x, dy = ev.clientY - drag.y;
     if (Math.abs(dx) + Math.abs(dy) > 2) drag.moved = true;
-    view.yaw -= dx * 0.01; view.pitch = Math.max(-1.5, Math.min(1.5, view.pitch + dy * 0.01)); drag.x = ev.clientX; drag.y = ev.clientY; draw();
+    view.yaw -= dx * 0.01; view.pitch = Math.max(-1.5, Math.min(1.5, view.pitch + dy * 0.01)); drag.x = ev.clientX;
+      drag.y = ev.clientY; draw();
   });
-  canvas.addEventListener('wheel', function (ev) { ev.preventDefault(); view.dist *= Math.exp(ev.deltaY * 0.001); draw(); }, {passive: false});
-  document.getElementById('opacity').addEventListener('input', function (ev) { view.opacity = ev.target.value / 100; draw(); });
-  document.querySelectorAll('input[name=mode]').forEach(function (r) { r.addEventListener('change', function (ev) { view.mode = ev.target.value; draw(); }); });
+  canvas.addEventListener('wheel', function (ev) { ev.preventDefault(); view.dist *= Math.exp(ev.deltaY * 0.001);
+    draw(); }, {passive: false});
+  document.getElementById('opacity').addEventListener('input', function (ev) { view.opacity = ev.target.value / 100;
+    draw(); });
+  document.querySelectorAll('input[name=mode]').forEach(function (r) { r.addEventListener('change', function (ev) {
+    view.mode = ev.target.value; draw(); }); });
   window.addEventListener('resize', draw);
   window.xrayliftViewer = {draw: draw, pick: pick, view: view, nodes: nodes};
   draw();
@@ -190,7 +211,8 @@ window.addEventListener('error', function (e) {
       const m = mul(projCur, mvCur), c = nd.centre.concat([1]), clip = [0, 0, 0, 0];
       for (let i = 0; i < 4; i++) for (let k = 0; k < 4; k++) clip[i] += m[k * 4 + i] * c[k];
       const px = (clip[0] / clip[3] + 1) / 2 * canvas.width, py = (1 - clip[1] / clip[3]) / 2 * canvas.height;
-      console.log('XRAYLIFT_PICK ' + pick(px, py) + ' expected ' + nd.d.name + ' info ' + document.getElementById('info').textContent.split('\n').length);
+      console.log('XRAYLIFT_PICK ' + pick(px, py) + ' expected ' + nd.d.name + ' info ' +
+        document.getElementById('info').textContent.split('\n').length);
     }
   }
 })();

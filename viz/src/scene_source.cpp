@@ -6,24 +6,14 @@
 
 #include "xraylift/core/box_set.hpp"
 #include "xraylift/core/error.hpp"
-#include "xraylift/viz/synthetic_chest.hpp"
-#ifdef XRAYLIFT_VIZ_HAS_DATA
 #include "xraylift/data/case.hpp"
 #include "xraylift/data/dicom.hpp"
 #include "xraylift/data/phantom.hpp"
-#endif
+#include "xraylift/viz/synthetic_chest.hpp"
 
 namespace fs = std::filesystem;
 
 namespace xraylift::viz {
-
-bool can_read_ct() {
-#ifdef XRAYLIFT_VIZ_HAS_DATA
-  return true;
-#else
-  return false;
-#endif
-}
 
 namespace {
 
@@ -35,7 +25,6 @@ struct CtInput {
 
 CtInput read_ct(const std::string& path) {
   XL_CHECK(fs::exists(path), "CT input ", path, " does not exist");
-#ifdef XRAYLIFT_VIZ_HAS_DATA
   CtInput in;
   if (fs::exists(fs::path(path) / "case.json")) {
     data::Case c = data::load_case(path);
@@ -48,16 +37,10 @@ CtInput read_ct(const std::string& path) {
     in.id = s.patient_id.empty() ? fs::path(path).filename().string() : s.patient_id;
   }
   return in;
-#else
-  throw core::InputError(core::cat("CT input ", path,
-                                   ": this build has no data module (DICOM/case reading); use "
-                                   "--synthetic or --generic"));
-#endif
 }
 
-// The template for generic models: the data module's phantom lungs when available, else the synthetic chest.
+// The template for generic models: the data module's phantom lungs.
 LungSegmentation template_segmentation(std::string& note) {
-#ifdef XRAYLIFT_VIZ_HAS_DATA
   // Only the lung shapes matter for a template: a coarse grid (same field of view) keeps this fast.
   data::PhantomSpec spec;
   spec.vessels = false;
@@ -77,10 +60,6 @@ LungSegmentation template_segmentation(std::string& note) {
   seg.left_ml = label_volume_ml(seg.labels, kLeftLung);
   note = "generic template: phantom lungs (data module, seed 0, 2.8 x 2.8 x 4 mm grid)";
   return seg;
-#else
-  note = "generic template: synthetic chest lungs (no data module in this build)";
-  return segment_lungs(make_synthetic_chest().hu);
-#endif
 }
 
 cv::Mat read_heat_map(const std::string& path) {
@@ -105,16 +84,12 @@ LoadedScene load_scene(const SceneInputs& in, const core::Rig& rig) {
       ct.hu = make_synthetic_chest().hu;
       ct.id = "synthetic";
     } else if (in.phantom_seed >= 0) {
-#ifdef XRAYLIFT_VIZ_HAS_DATA
       data::PhantomSpec spec;
       spec.seed = std::uint64_t(in.phantom_seed);
       data::Phantom ph = data::generate_phantom(spec);
       ct.hu = std::move(ph.ct.hu);
       ct.id = ph.ct.id;
       ct.truth = ph.ct.nodules;
-#else
-      throw core::InputError("--phantom: this build has no data module (phantom generator)");
-#endif
     } else {
       ct = read_ct(in.ct);
     }

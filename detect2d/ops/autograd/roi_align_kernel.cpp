@@ -57,16 +57,15 @@ class RoIAlignBackwardFunction : public torch::autograd::Function<RoIAlignBackwa
 at::Tensor roi_align_autograd(const at::Tensor& input, const at::Tensor& rois, double spatial_scale,
                               std::int64_t pooled_height, std::int64_t pooled_width, std::int64_t sampling_ratio,
                               bool aligned) {
-  return RoIAlignFunction::apply(input, rois, spatial_scale, pooled_height, pooled_width, sampling_ratio,
-                                 aligned)[0];
+  return RoIAlignFunction::apply(input, rois, spatial_scale, pooled_height, pooled_width, sampling_ratio, aligned)[0];
 }
 
 at::Tensor roi_align_backward_autograd(const at::Tensor& grad, const at::Tensor& rois, double spatial_scale,
-                                       std::int64_t pooled_height, std::int64_t pooled_width,
-                                       std::int64_t batch_size, std::int64_t channels, std::int64_t height,
-                                       std::int64_t width, std::int64_t sampling_ratio, bool aligned) {
-  return RoIAlignBackwardFunction::apply(grad, rois, spatial_scale, pooled_height, pooled_width, batch_size,
-                                         channels, height, width, sampling_ratio, aligned)[0];
+                                       std::int64_t pooled_height, std::int64_t pooled_width, std::int64_t batch_size,
+                                       std::int64_t channels, std::int64_t height, std::int64_t width,
+                                       std::int64_t sampling_ratio, bool aligned) {
+  return RoIAlignBackwardFunction::apply(grad, rois, spatial_scale, pooled_height, pooled_width, batch_size, channels,
+                                         height, width, sampling_ratio, aligned)[0];
 }
 
 }  // namespace

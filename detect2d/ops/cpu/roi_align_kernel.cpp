@@ -23,35 +23,19 @@ struct RoiParams {
   bool aligned;
 };
 
-// Geometry of one RoI on the feature map.
+// One RoI: its image and its sampling grid (detect2d/bilinear.hpp, shared with the CUDA kernels).
 template <typename T>
 struct RoiGeometry {
   std::int64_t batch;
-  T start_h, start_w, bin_h, bin_w;
-  std::int64_t grid_h, grid_w;
+  RoiGrid<T> grid;
 };
 
 template <typename T>
 RoiGeometry<T> roi_geometry(const T* roi, const RoiParams& o) {
-  RoiGeometry<T> g;
-  g.batch = static_cast<std::int64_t>(roi[0]);
-  const T offset = o.aligned ? T(0.5) : T(0);
-  const T scale = static_cast<T>(o.spatial_scale);
-  g.start_w = roi[1] * scale - offset;
-  g.start_h = roi[2] * scale - offset;
-  T roi_w = roi[3] * scale - offset - g.start_w;
-  T roi_h = roi[4] * scale - offset - g.start_h;
-  if (!o.aligned) {  // legacy behaviour: force malformed RoIs to be 1x1
-    roi_w = std::max(roi_w, T(1));
-    roi_h = std::max(roi_h, T(1));
-  }
-  g.bin_h = roi_h / static_cast<T>(o.pooled_height);
-  g.bin_w = roi_w / static_cast<T>(o.pooled_width);
-  g.grid_h = o.sampling_ratio > 0 ? o.sampling_ratio : static_cast<std::int64_t>(std::ceil(roi_h / o.pooled_height));
-  g.grid_w = o.sampling_ratio > 0 ? o.sampling_ratio : static_cast<std::int64_t>(std::ceil(roi_w / o.pooled_width));
-  g.grid_h = std::max<std::int64_t>(g.grid_h, 1);
-  g.grid_w = std::max<std::int64_t>(g.grid_w, 1);
-  return g;
+  return {static_cast<std::int64_t>(roi[0]),
+          roi_grid(roi[1], roi[2], roi[3], roi[4], static_cast<T>(o.spatial_scale), o.aligned,
+                   static_cast<int>(o.pooled_height), static_cast<int>(o.pooled_width),
+                   static_cast<int>(o.sampling_ratio))};
 }
 
 // The bilinear taps of every sample of one RoI, computed once and reused for all channels (torchvision's pre_calc).
@@ -68,10 +52,10 @@ void roi_taps(const RoiGeometry<T>& g, std::int64_t height, std::int64_t width, 
   taps.clear();
   for (std::int64_t ph = 0; ph < o.pooled_height; ++ph)
     for (std::int64_t pw = 0; pw < o.pooled_width; ++pw)
-      for (std::int64_t iy = 0; iy < g.grid_h; ++iy) {
-        const T y = g.start_h + ph * g.bin_h + (iy + T(0.5)) * g.bin_h / g.grid_h;
-        for (std::int64_t ix = 0; ix < g.grid_w; ++ix) {
-          const T x = g.start_w + pw * g.bin_w + (ix + T(0.5)) * g.bin_w / g.grid_w;
+      for (int iy = 0; iy < g.grid.grid_h; ++iy) {
+        const T y = g.grid.sample_y(static_cast<int>(ph), iy);
+        for (int ix = 0; ix < g.grid.grid_w; ++ix) {
+          const T x = g.grid.sample_x(static_cast<int>(pw), ix);
           BilinearTaps<T, std::int64_t> s;
           if (!bilinear_taps(height, width, y, x, s)) continue;
           taps.push_back({ph * o.pooled_width + pw, s.y_low * width + s.x_low, s.y_low * width + s.x_high,
@@ -82,8 +66,8 @@ void roi_taps(const RoiGeometry<T>& g, std::int64_t height, std::int64_t width, 
 
 template <typename T>
 void roi_align_forward_cpu_kernel(const T* input, const T* rois, std::int64_t num_rois, std::int64_t batch,
-                                  std::int64_t channels, std::int64_t height, std::int64_t width,
-                                  const RoiParams& o, T* output) {
+                                  std::int64_t channels, std::int64_t height, std::int64_t width, const RoiParams& o,
+                                  T* output) {
   const std::int64_t bins = o.pooled_height * o.pooled_width;
   core::parallel_for_chunks(0, num_rois, 1, [&](std::int64_t begin, std::int64_t end) {
     std::vector<SampleTap<T>> taps;
@@ -91,7 +75,7 @@ void roi_align_forward_cpu_kernel(const T* input, const T* rois, std::int64_t nu
       const auto g = roi_geometry<T>(rois + n * 5, o);
       if (g.batch < 0 || g.batch >= batch) continue;  // validated by the caller; defensive
       roi_taps(g, height, width, o, taps);
-      const T inv_count = T(1) / static_cast<T>(g.grid_h * g.grid_w);
+      const T inv_count = T(1) / static_cast<T>(g.grid.grid_h * g.grid.grid_w);
       for (std::int64_t c = 0; c < channels; ++c) {
         const T* plane = input + (g.batch * channels + c) * height * width;
         T* out = output + (n * channels + c) * bins;
@@ -105,8 +89,8 @@ void roi_align_forward_cpu_kernel(const T* input, const T* rois, std::int64_t nu
 
 template <typename T>
 void roi_align_backward_cpu_kernel(const T* grad_output, const T* rois, std::int64_t num_rois, std::int64_t batch,
-                                   std::int64_t channels, std::int64_t height, std::int64_t width,
-                                   const RoiParams& o, T* grad_input) {
+                                   std::int64_t channels, std::int64_t height, std::int64_t width, const RoiParams& o,
+                                   T* grad_input) {
   const std::int64_t bins = o.pooled_height * o.pooled_width;
   // RoIs may overlap, so parallelise over channels (disjoint output planes) rather than RoIs.
   core::parallel_for_chunks(0, channels, 1, [&](std::int64_t begin, std::int64_t end) {
@@ -115,7 +99,7 @@ void roi_align_backward_cpu_kernel(const T* grad_output, const T* rois, std::int
       const auto g = roi_geometry<T>(rois + n * 5, o);
       if (g.batch < 0 || g.batch >= batch) continue;
       roi_taps(g, height, width, o, taps);
-      const T inv_count = T(1) / static_cast<T>(g.grid_h * g.grid_w);
+      const T inv_count = T(1) / static_cast<T>(g.grid.grid_h * g.grid.grid_w);
       for (std::int64_t c = begin; c < end; ++c) {
         T* plane = grad_input + (g.batch * channels + c) * height * width;
         const T* gout = grad_output + (n * channels + c) * bins;
@@ -138,8 +122,8 @@ void check_cpu_dtype(const at::Tensor& t, const char* where) {
 }
 
 at::Tensor roi_align_forward_cpu(const at::Tensor& input_, const at::Tensor& rois_, double spatial_scale,
-                                    std::int64_t pooled_height, std::int64_t pooled_width,
-                                    std::int64_t sampling_ratio, bool aligned) {
+                                 std::int64_t pooled_height, std::int64_t pooled_width, std::int64_t sampling_ratio,
+                                 bool aligned) {
   check_cpu_dtype(input_, "roi_align");
   const RoiParams o{pooled_height, pooled_width, spatial_scale, sampling_ratio, aligned};
   const auto input = input_.contiguous();
@@ -155,9 +139,8 @@ at::Tensor roi_align_forward_cpu(const at::Tensor& input_, const at::Tensor& roi
 }
 
 at::Tensor roi_align_backward_cpu(const at::Tensor& grad_, const at::Tensor& rois_, double spatial_scale,
-                                     std::int64_t pooled_height, std::int64_t pooled_width, std::int64_t N,
-                                     std::int64_t C, std::int64_t H, std::int64_t W, std::int64_t sampling_ratio,
-                                     bool aligned) {
+                                  std::int64_t pooled_height, std::int64_t pooled_width, std::int64_t N, std::int64_t C,
+                                  std::int64_t H, std::int64_t W, std::int64_t sampling_ratio, bool aligned) {
   check_cpu_dtype(grad_, "roi_align_backward");
   const RoiParams o{pooled_height, pooled_width, spatial_scale, sampling_ratio, aligned};
   const auto grad = grad_.contiguous();
@@ -165,8 +148,8 @@ at::Tensor roi_align_backward_cpu(const at::Tensor& grad_, const at::Tensor& roi
   auto grad_input = at::zeros({N, C, H, W}, grad.options());
   if (rois.size(0) == 0 || grad_input.numel() == 0) return grad_input;
   AT_DISPATCH_FLOATING_TYPES(grad.scalar_type(), "roi_align_backward_cpu", [&] {
-    roi_align_backward_cpu_kernel<scalar_t>(grad.data_ptr<scalar_t>(), rois.data_ptr<scalar_t>(), rois.size(0), N, C,
-                                            H, W, o, grad_input.data_ptr<scalar_t>());
+    roi_align_backward_cpu_kernel<scalar_t>(grad.data_ptr<scalar_t>(), rois.data_ptr<scalar_t>(), rois.size(0), N, C, H,
+                                            W, o, grad_input.data_ptr<scalar_t>());
   });
   return grad_input;
 }

@@ -19,6 +19,17 @@ namespace {
 
 constexpr int kThreads = 256;
 
+// Output element `index` of [K, C, pooled_h, pooled_w]: its RoI, channel and bin (row-major, bins fastest).
+struct OutputCell {
+  __device__ OutputCell(int64_t index, int pooled_w, int pooled_h, int channels)
+      : pw(static_cast<int>(index % pooled_w)),
+        ph(static_cast<int>((index / pooled_w) % pooled_h)),
+        c(static_cast<int>((index / pooled_w / pooled_h) % channels)),
+        roi(index / pooled_w / pooled_h / channels) {}
+  int pw, ph, c;
+  int64_t roi;
+};
+
 // acc_t is float for half/bf16 inputs (accumulate in float), else the input type.
 template <typename scalar_t, typename acc_t>
 __global__ void roi_align_forward_kernel(int64_t total, const scalar_t* input, const scalar_t* rois, int64_t batch,
@@ -26,35 +37,25 @@ __global__ void roi_align_forward_kernel(int64_t total, const scalar_t* input, c
                                          int sampling_ratio, bool aligned, scalar_t* output) {
   for (int64_t index = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; index < total;
        index += static_cast<int64_t>(blockDim.x) * gridDim.x) {
-    const int pw = index % pooled_w;
-    const int ph = (index / pooled_w) % pooled_h;
-    const int c = (index / pooled_w / pooled_h) % channels;
-    const int64_t n = index / pooled_w / pooled_h / channels;
-    const scalar_t* roi = rois + n * 5;
+    const OutputCell cell(index, pooled_w, pooled_h, channels);
+    const int pw = cell.pw, ph = cell.ph, c = cell.c;
+    const scalar_t* roi = rois + cell.roi * 5;
     const acc_t b_value = static_cast<acc_t>(roi[0]);
     if (!(b_value >= acc_t(0) && b_value < static_cast<acc_t>(batch))) {
       output[index] = static_cast<scalar_t>(0);
       continue;
     }
     const int64_t b = static_cast<int64_t>(b_value);
-    const acc_t offset = aligned ? acc_t(0.5) : acc_t(0);
-    const acc_t start_w = static_cast<acc_t>(roi[1]) * scale - offset;
-    const acc_t start_h = static_cast<acc_t>(roi[2]) * scale - offset;
-    acc_t roi_w = static_cast<acc_t>(roi[3]) * scale - offset - start_w;
-    acc_t roi_h = static_cast<acc_t>(roi[4]) * scale - offset - start_h;
-    if (!aligned) {
-      roi_w = max(roi_w, acc_t(1));
-      roi_h = max(roi_h, acc_t(1));
-    }
-    const acc_t bin_h = roi_h / pooled_h, bin_w = roi_w / pooled_w;
-    const int grid_h = max(sampling_ratio > 0 ? sampling_ratio : static_cast<int>(ceil(roi_h / pooled_h)), 1);
-    const int grid_w = max(sampling_ratio > 0 ? sampling_ratio : static_cast<int>(ceil(roi_w / pooled_w)), 1);
+    const RoiGrid<acc_t> grid =
+        roi_grid(static_cast<acc_t>(roi[1]), static_cast<acc_t>(roi[2]), static_cast<acc_t>(roi[3]),
+                 static_cast<acc_t>(roi[4]), scale, aligned, pooled_h, pooled_w, sampling_ratio);
+    const int grid_h = grid.grid_h, grid_w = grid.grid_w;
     const scalar_t* plane = input + (b * channels + c) * height * width;
     acc_t sum = 0;
     for (int iy = 0; iy < grid_h; ++iy) {
-      const acc_t y = start_h + ph * bin_h + (iy + acc_t(0.5)) * bin_h / grid_h;
+      const acc_t y = grid.sample_y(ph, iy);
       for (int ix = 0; ix < grid_w; ++ix) {
-        const acc_t x = start_w + pw * bin_w + (ix + acc_t(0.5)) * bin_w / grid_w;
+        const acc_t x = grid.sample_x(pw, ix);
         BilinearTaps<acc_t, int> t;
         if (!bilinear_taps(height, width, y, x, t)) continue;
         sum += t.w1 * static_cast<acc_t>(plane[t.y_low * width + t.x_low]) +
@@ -74,32 +75,22 @@ __global__ void roi_align_backward_kernel(int64_t total, const scalar_t* grad_ou
                                           scalar_t* grad_input, int64_t grad_input_numel) {
   for (int64_t index = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; index < total;
        index += static_cast<int64_t>(blockDim.x) * gridDim.x) {
-    const int pw = index % pooled_w;
-    const int ph = (index / pooled_w) % pooled_h;
-    const int c = (index / pooled_w / pooled_h) % channels;
-    const int64_t n = index / pooled_w / pooled_h / channels;
-    const scalar_t* roi = rois + n * 5;
+    const OutputCell cell(index, pooled_w, pooled_h, channels);
+    const int pw = cell.pw, ph = cell.ph, c = cell.c;
+    const scalar_t* roi = rois + cell.roi * 5;
     const acc_t b_value = static_cast<acc_t>(roi[0]);
     if (!(b_value >= acc_t(0) && b_value < static_cast<acc_t>(batch))) continue;
     const int64_t b = static_cast<int64_t>(b_value);
-    const acc_t offset = aligned ? acc_t(0.5) : acc_t(0);
-    const acc_t start_w = static_cast<acc_t>(roi[1]) * scale - offset;
-    const acc_t start_h = static_cast<acc_t>(roi[2]) * scale - offset;
-    acc_t roi_w = static_cast<acc_t>(roi[3]) * scale - offset - start_w;
-    acc_t roi_h = static_cast<acc_t>(roi[4]) * scale - offset - start_h;
-    if (!aligned) {
-      roi_w = max(roi_w, acc_t(1));
-      roi_h = max(roi_h, acc_t(1));
-    }
-    const acc_t bin_h = roi_h / pooled_h, bin_w = roi_w / pooled_w;
-    const int grid_h = max(sampling_ratio > 0 ? sampling_ratio : static_cast<int>(ceil(roi_h / pooled_h)), 1);
-    const int grid_w = max(sampling_ratio > 0 ? sampling_ratio : static_cast<int>(ceil(roi_w / pooled_w)), 1);
+    const RoiGrid<acc_t> grid =
+        roi_grid(static_cast<acc_t>(roi[1]), static_cast<acc_t>(roi[2]), static_cast<acc_t>(roi[3]),
+                 static_cast<acc_t>(roi[4]), scale, aligned, pooled_h, pooled_w, sampling_ratio);
+    const int grid_h = grid.grid_h, grid_w = grid.grid_w;
     const int64_t plane_offset = (b * channels + c) * height * width;
     const acc_t g = static_cast<acc_t>(grad_output[index]) / static_cast<acc_t>(grid_h * grid_w);
     for (int iy = 0; iy < grid_h; ++iy) {
-      const acc_t y = start_h + ph * bin_h + (iy + acc_t(0.5)) * bin_h / grid_h;
+      const acc_t y = grid.sample_y(ph, iy);
       for (int ix = 0; ix < grid_w; ++ix) {
-        const acc_t x = start_w + pw * bin_w + (ix + acc_t(0.5)) * bin_w / grid_w;
+        const acc_t x = grid.sample_x(pw, ix);
         BilinearTaps<acc_t, int> t;
         if (!bilinear_taps(height, width, y, x, t)) continue;
         at::native::fastAtomicAdd(grad_input, plane_offset + t.y_low * width + t.x_low, grad_input_numel,
@@ -121,8 +112,7 @@ int blocks_for(int64_t total) {
 }
 
 at::Tensor roi_align_forward_cuda(const at::Tensor& input_, const at::Tensor& rois_, double spatial_scale,
-                                    int64_t pooled_height, int64_t pooled_width, int64_t sampling_ratio,
-                                    bool aligned) {
+                                  int64_t pooled_height, int64_t pooled_width, int64_t sampling_ratio, bool aligned) {
   TORCH_CHECK(input_.is_cuda() && rois_.is_cuda(), "roi_align (CUDA): input and rois must be CUDA tensors");
   c10::cuda::CUDAGuard guard(input_.device());
   const auto input = input_.contiguous();
@@ -137,16 +127,15 @@ at::Tensor roi_align_forward_cuda(const at::Tensor& input_, const at::Tensor& ro
     roi_align_forward_kernel<scalar_t, acc_t><<<blocks_for(total), kThreads, 0, stream>>>(
         total, input.data_ptr<scalar_t>(), rois.data_ptr<scalar_t>(), input.size(0), static_cast<int>(C),
         static_cast<int>(H), static_cast<int>(W), static_cast<int>(pooled_height), static_cast<int>(pooled_width),
-        static_cast<acc_t>(spatial_scale), static_cast<int>(sampling_ratio), aligned,
-        output.data_ptr<scalar_t>());
+        static_cast<acc_t>(spatial_scale), static_cast<int>(sampling_ratio), aligned, output.data_ptr<scalar_t>());
   });
   C10_CUDA_KERNEL_LAUNCH_CHECK();
   return output;
 }
 
 at::Tensor roi_align_backward_cuda(const at::Tensor& grad_, const at::Tensor& rois_, double spatial_scale,
-                                     int64_t pooled_height, int64_t pooled_width, int64_t batch, int64_t channels,
-                                     int64_t height, int64_t width, int64_t sampling_ratio, bool aligned) {
+                                   int64_t pooled_height, int64_t pooled_width, int64_t batch, int64_t channels,
+                                   int64_t height, int64_t width, int64_t sampling_ratio, bool aligned) {
   TORCH_CHECK(grad_.is_cuda() && rois_.is_cuda(), "roi_align_backward (CUDA): grad and rois must be CUDA tensors");
   c10::cuda::CUDAGuard guard(grad_.device());
   const auto grad = grad_.contiguous();
@@ -160,8 +149,8 @@ at::Tensor roi_align_backward_cuda(const at::Tensor& grad_, const at::Tensor& ro
     roi_align_backward_kernel<scalar_t, acc_t><<<blocks_for(total), kThreads, 0, stream>>>(
         total, grad.data_ptr<scalar_t>(), rois.data_ptr<scalar_t>(), batch, static_cast<int>(channels),
         static_cast<int>(height), static_cast<int>(width), static_cast<int>(pooled_height),
-        static_cast<int>(pooled_width), static_cast<acc_t>(spatial_scale), static_cast<int>(sampling_ratio),
-        aligned, grad_input.data_ptr<scalar_t>(), grad_input.numel());
+        static_cast<int>(pooled_width), static_cast<acc_t>(spatial_scale), static_cast<int>(sampling_ratio), aligned,
+        grad_input.data_ptr<scalar_t>(), grad_input.numel());
   });
   C10_CUDA_KERNEL_LAUNCH_CHECK();
   return grad_input;

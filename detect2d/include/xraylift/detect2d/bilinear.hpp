@@ -1,8 +1,11 @@
 #pragma once
-// The RoIAlign bilinear rule, written once for the CPU kernel (src/ops_cpu.cpp) and its CUDA twin
-// (src/roi_align_kernel.cu), as torchvision's roi_align: a sample more than one cell outside the map reads
-// nothing; otherwise it is clamped to the border cells and spread over its four neighbours with bilinear weights.
-// Plain structs and XL_HD functions (core/hd_camera.hpp), no torch: testable on the CPU without a GPU.
+// The RoIAlign sampling rules, written once for the CPU kernel (ops/cpu/roi_align_kernel.cpp) and its CUDA twin
+// (ops/cuda/roi_align_kernel.cu): the RoI's sampling grid, and the bilinear rule, as torchvision's roi_align: a sample
+// more than one cell outside the map reads nothing; otherwise it is clamped to the border cells and spread over its
+// four neighbours with bilinear weights. Plain structs and XL_HD functions (core/hd_camera.hpp), no torch: testable on
+// the CPU without a GPU.
+#include <cmath>
+
 #include "xraylift/core/hd_camera.hpp"
 
 namespace xraylift::detect2d {
@@ -41,6 +44,42 @@ XL_HD bool bilinear_taps(Index height, Index width, T y, T x, BilinearTaps<T, In
   t.w3 = ly * hx;
   t.w4 = ly * lx;
   return true;
+}
+
+// The sampling grid of one RoI (x0, y0, x1, y1 in image pixels) on a feature map of the given scale, as
+// torchvision's roi_align: bin (ph, pw) holds grid_h x grid_w samples, sample (iy, ix) at
+// (start_h + ph bin_h + (iy + 0.5) bin_h / grid_h, start_w + pw bin_w + (ix + 0.5) bin_w / grid_w).
+// sampling_ratio <= 0: ceil(bin size) samples per side. aligned = false: the legacy rule (no half-pixel offset,
+// RoIs at least 1 x 1 cell).
+template <typename T>
+struct RoiGrid {
+  T start_h = 0, start_w = 0, bin_h = 0, bin_w = 0;
+  int grid_h = 1, grid_w = 1;
+
+  XL_HD T sample_y(int ph, int iy) const { return start_h + ph * bin_h + (iy + T(0.5)) * bin_h / grid_h; }
+  XL_HD T sample_x(int pw, int ix) const { return start_w + pw * bin_w + (ix + T(0.5)) * bin_w / grid_w; }
+};
+
+template <typename T>
+XL_HD RoiGrid<T> roi_grid(T x0, T y0, T x1, T y1, T scale, bool aligned, int pooled_h, int pooled_w,
+                          int sampling_ratio) {
+  RoiGrid<T> g;
+  const T offset = aligned ? T(0.5) : T(0);
+  g.start_w = x0 * scale - offset;
+  g.start_h = y0 * scale - offset;
+  T roi_w = x1 * scale - offset - g.start_w;
+  T roi_h = y1 * scale - offset - g.start_h;
+  if (!aligned) {
+    roi_w = roi_w > T(1) ? roi_w : T(1);
+    roi_h = roi_h > T(1) ? roi_h : T(1);
+  }
+  g.bin_h = roi_h / static_cast<T>(pooled_h);
+  g.bin_w = roi_w / static_cast<T>(pooled_w);
+  g.grid_h = sampling_ratio > 0 ? sampling_ratio : static_cast<int>(ceil(roi_h / static_cast<T>(pooled_h)));
+  g.grid_w = sampling_ratio > 0 ? sampling_ratio : static_cast<int>(ceil(roi_w / static_cast<T>(pooled_w)));
+  if (g.grid_h < 1) g.grid_h = 1;
+  if (g.grid_w < 1) g.grid_w = 1;
+  return g;
 }
 
 }  // namespace xraylift::detect2d

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "xraylift/core/hd_camera.hpp"
+#include "xraylift/drr/integrator.hpp"
 #include "xraylift/drr/ray_math.hpp"
 
 namespace xraylift::drr::cuda {
@@ -29,8 +30,8 @@ struct CameraBlock {
 static_assert(sizeof(CameraBlock) + 256 <= 4096, "the cameras and the other kernel arguments must fit 4 KiB");
 
 struct KernelOptions {
-  int integrator = 0;    // 0 Siddon, 1 trilinear (texture)
-  float step_mm = 0.5f;  // trilinear step
+  Integrator integrator = Integrator::kSiddon;  // trilinear: the 3D texture
+  float step_mm = 0.5f;                         // trilinear step
 };
 
 struct VolumeOptions {

@@ -17,11 +17,11 @@
 #include <string>
 
 #include "xraylift/core/config.hpp"
+#include "xraylift/drr/integrator.hpp"
 #include "xraylift/drr/ray_math.hpp"
 
 namespace xraylift::drr {
 
-enum class Integrator { kSiddon, kTrilinear };
 enum class BoneModel { kNone, kLinear };
 enum class Device { kCpu, kCuda };
 

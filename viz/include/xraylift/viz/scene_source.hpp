@@ -40,7 +40,5 @@ struct LoadedScene {
 
 // `rig` is used for the attention map (its camera attention_view). Not exactly one source: ConfigError (usage).
 LoadedScene load_scene(const SceneInputs& inputs, const core::Rig& rig);
-// True when this build can read CTs (the data module was linked).
-bool can_read_ct();
 
 }  // namespace xraylift::viz
