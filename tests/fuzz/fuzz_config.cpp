@@ -11,15 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "fuzz_scratch.hpp"
 #include "xraylift/core/config.hpp"
 
 using xraylift::core::Config;
 namespace fs = std::filesystem;
 
-namespace {
-// A memory-backed folder when there is one (a file is written per execution).
-fs::path scratch_root() { return fs::is_directory("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path(); }
-}  // namespace
+using xraylift::fuzz::scratch_root;
 
 namespace {
 fs::path folder;

@@ -12,15 +12,13 @@
 #include <fstream>
 #include <string>
 
+#include "fuzz_scratch.hpp"
 #include "xraylift/core/error.hpp"
 #include "xraylift/data/dicom.hpp"
 
 namespace fs = std::filesystem;
 
-namespace {
-// A memory-backed folder when there is one (a file is written per execution).
-fs::path scratch_root() { return fs::is_directory("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path(); }
-}  // namespace
+using xraylift::fuzz::scratch_root;
 
 namespace {
 fs::path folder;

@@ -75,18 +75,24 @@ std::vector<fs::path> data_inputs(const Options& opt) {
   return inputs;
 }
 
+// What both tasks do once every key is read: the output folder, the config fingerprint, the ranks, and the
+// on-the-fly renderer on this rank's GPU.
+void prepare_trainer(train::TrainerOptions& trainer, const fs::path& out, const core::Config& cfg,
+                     std::optional<detect3d::OnTheFlyOptions>& otf) {
+  cfg.check_no_unknown_keys();
+  trainer.out_dir = out;
+  trainer.config_fingerprint = train::config_fingerprint(cfg);
+  trainer.comm = connect_ranks(trainer);
+  if (otf && otf->device == "cuda") otf->device = trainer.device.rfind("cuda", 0) == 0 ? trainer.device : "cuda";
+}
+
 int train_detect3d(const Options& opt, core::Config& cfg) {
   auto job = detect3d::Detect3DJob::from_config(cfg);
   std::optional<core::Rig> rig;
   if (cfg.has("rig")) rig = core::Rig::from_config(cfg.section("rig"));
   auto otf = on_the_fly_options(cfg);
-  cfg.check_no_unknown_keys();
   const fs::path out(opt.out);
-  job.trainer.out_dir = out;
-  job.trainer.config_fingerprint = train::config_fingerprint(cfg);
-  job.trainer.comm = connect_ranks(job.trainer);
-  if (otf && otf->device == "cuda")
-    otf->device = job.trainer.device.rfind("cuda", 0) == 0 ? job.trainer.device : "cuda";
+  prepare_trainer(job.trainer, out, cfg, otf);
   return guarded(job.trainer, [&] {
     std::unique_ptr<train::Dataset> data;
     std::vector<core::Camera> rig_cameras;
@@ -160,13 +166,8 @@ tools::Runner setup(CLI::App& app) {
     auto otf = on_the_fly_options(cfg);
     std::optional<core::Rig> rig;
     if (otf) rig = core::Rig::from_config(cfg.section("rig"));
-    cfg.check_no_unknown_keys();
     const fs::path out(opt->out);
-    job.trainer.out_dir = out;
-    job.trainer.config_fingerprint = train::config_fingerprint(cfg);
-    job.trainer.comm = connect_ranks(job.trainer);
-    if (otf && otf->device == "cuda")
-      otf->device = job.trainer.device.rfind("cuda", 0) == 0 ? job.trainer.device : "cuda";
+    prepare_trainer(job.trainer, out, cfg, otf);
     return guarded(job.trainer, [&] {
       std::vector<fs::path> inputs(opt->data.begin(), opt->data.end());
       std::unique_ptr<train::Dataset> data;
