@@ -19,15 +19,26 @@ namespace {
 
 constexpr int kThreads = 256;
 
-// Output element `index` of [K, C, pooled_h, pooled_w]: its RoI, channel and bin (row-major, bins fastest).
-struct OutputCell {
-  __device__ OutputCell(int64_t index, int pooled_w, int pooled_h, int channels)
+// Output element `index` of [K, C, pooled_h, pooled_w] (bins fastest): its bin, channel, image and the RoI's
+// sampling grid. `valid` is false for a RoI whose batch index is out of range (skipped: no host check on CUDA).
+template <typename scalar_t, typename acc_t>
+struct RoiCell {
+  __device__ RoiCell(int64_t index, const scalar_t* rois, int64_t batch, int channels, int pooled_h, int pooled_w,
+                     acc_t scale, int sampling_ratio, bool aligned)
       : pw(static_cast<int>(index % pooled_w)),
         ph(static_cast<int>((index / pooled_w) % pooled_h)),
-        c(static_cast<int>((index / pooled_w / pooled_h) % channels)),
-        roi(index / pooled_w / pooled_h / channels) {}
+        c(static_cast<int>((index / pooled_w / pooled_h) % channels)) {
+    const scalar_t* roi = rois + index / pooled_w / pooled_h / channels * 5;
+    const acc_t b_value = static_cast<acc_t>(roi[0]);
+    valid = b_value >= acc_t(0) && b_value < static_cast<acc_t>(batch);
+    b = valid ? static_cast<int64_t>(b_value) : 0;
+    grid = roi_grid(static_cast<acc_t>(roi[1]), static_cast<acc_t>(roi[2]), static_cast<acc_t>(roi[3]),
+                    static_cast<acc_t>(roi[4]), scale, aligned, pooled_h, pooled_w, sampling_ratio);
+  }
   int pw, ph, c;
-  int64_t roi;
+  bool valid;
+  int64_t b;
+  RoiGrid<acc_t> grid;
 };
 
 // acc_t is float for half/bf16 inputs (accumulate in float), else the input type.
@@ -37,18 +48,15 @@ __global__ void roi_align_forward_kernel(int64_t total, const scalar_t* input, c
                                          int sampling_ratio, bool aligned, scalar_t* output) {
   for (int64_t index = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; index < total;
        index += static_cast<int64_t>(blockDim.x) * gridDim.x) {
-    const OutputCell cell(index, pooled_w, pooled_h, channels);
-    const int pw = cell.pw, ph = cell.ph, c = cell.c;
-    const scalar_t* roi = rois + cell.roi * 5;
-    const acc_t b_value = static_cast<acc_t>(roi[0]);
-    if (!(b_value >= acc_t(0) && b_value < static_cast<acc_t>(batch))) {
+    const RoiCell<scalar_t, acc_t> cell(index, rois, batch, channels, pooled_h, pooled_w, scale, sampling_ratio,
+                                        aligned);
+    if (!cell.valid) {
       output[index] = static_cast<scalar_t>(0);
       continue;
     }
-    const int64_t b = static_cast<int64_t>(b_value);
-    const RoiGrid<acc_t> grid =
-        roi_grid(static_cast<acc_t>(roi[1]), static_cast<acc_t>(roi[2]), static_cast<acc_t>(roi[3]),
-                 static_cast<acc_t>(roi[4]), scale, aligned, pooled_h, pooled_w, sampling_ratio);
+    const int pw = cell.pw, ph = cell.ph, c = cell.c;
+    const int64_t b = cell.b;
+    const RoiGrid<acc_t>& grid = cell.grid;
     const int grid_h = grid.grid_h, grid_w = grid.grid_w;
     const scalar_t* plane = input + (b * channels + c) * height * width;
     acc_t sum = 0;
@@ -75,15 +83,12 @@ __global__ void roi_align_backward_kernel(int64_t total, const scalar_t* grad_ou
                                           scalar_t* grad_input, int64_t grad_input_numel) {
   for (int64_t index = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; index < total;
        index += static_cast<int64_t>(blockDim.x) * gridDim.x) {
-    const OutputCell cell(index, pooled_w, pooled_h, channels);
+    const RoiCell<scalar_t, acc_t> cell(index, rois, batch, channels, pooled_h, pooled_w, scale, sampling_ratio,
+                                        aligned);
+    if (!cell.valid) continue;
     const int pw = cell.pw, ph = cell.ph, c = cell.c;
-    const scalar_t* roi = rois + cell.roi * 5;
-    const acc_t b_value = static_cast<acc_t>(roi[0]);
-    if (!(b_value >= acc_t(0) && b_value < static_cast<acc_t>(batch))) continue;
-    const int64_t b = static_cast<int64_t>(b_value);
-    const RoiGrid<acc_t> grid =
-        roi_grid(static_cast<acc_t>(roi[1]), static_cast<acc_t>(roi[2]), static_cast<acc_t>(roi[3]),
-                 static_cast<acc_t>(roi[4]), scale, aligned, pooled_h, pooled_w, sampling_ratio);
+    const int64_t b = cell.b;
+    const RoiGrid<acc_t>& grid = cell.grid;
     const int grid_h = grid.grid_h, grid_w = grid.grid_w;
     const int64_t plane_offset = (b * channels + c) * height * width;
     const acc_t g = static_cast<acc_t>(grad_output[index]) / static_cast<acc_t>(grid_h * grid_w);
