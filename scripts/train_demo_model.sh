@@ -1,28 +1,51 @@
 #!/usr/bin/env bash
-# The reproducible recipe of the demo weights (models/demo_tiny.safetensors) and of the detect3d benchmark's model:
-# phantoms (seeds from 1000) -> ring-10 views at 256 x 256 -> `xraylift train` of configs/detect3d/cpu_small.yaml
-# (seed 11 in the config) for STEPS steps on the CPU. Deterministic up to the thread scheduling of float sums.
-#   TRAIN_CASES (200) STEPS (1800) OUT (bench-out/detect3d) BIN (build/bin/xraylift) THREADS (2)
+# The reproducible recipe of the demo weights (models/demo_tiny.safetensors) and of the detect3d benchmark's model
+# (docs/detect3d.md "Training recipe"), two stages on the CPU:
+#   1. phantoms whose nodules are all 15-30 mm (seeds from 20000) -> ring-10 views at 256 x 256 -> the 2D detector
+#      alone (configs/detect2d/visible_nodules.yaml, PRE_STEPS steps);
+#   2. phantoms of the usual 3-30 mm mix (seeds from 1000) -> views -> joint 2D + MV2D training of
+#      configs/detect3d/cpu_small.yaml (seed 11 in the config) for STEPS steps, starting from stage 1's detector.
+# Deterministic up to the thread scheduling of float sums.
+#   TRAIN_CASES (200) VISIBLE_CASES (100) PRE_STEPS (3000) STEPS (1800) OUT (bench-out/detect3d)
+#   BIN (build/bin/xraylift) THREADS (2)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${BIN:-$ROOT/build/bin/xraylift}"
 OUT="${OUT:-$ROOT/bench-out/detect3d}"
 TRAIN_CASES="${TRAIN_CASES:-200}"
+VISIBLE_CASES="${VISIBLE_CASES:-100}"
+PRE_STEPS="${PRE_STEPS:-3000}"
 STEPS="${STEPS:-1800}"
 THREADS="${THREADS:-2}"
+PRE_CONFIG="$ROOT/configs/detect2d/visible_nodules.yaml"
 CONFIG="$ROOT/configs/detect3d/cpu_small.yaml"
 
-if [ ! -f "$OUT/phantoms/train/manifest.json" ]; then
-  "$BIN" data phantom --count "$TRAIN_CASES" --seed 1000 --out "$OUT/phantoms/train"
-fi
-if [ ! -d "$OUT/views/train" ]; then
-  "$BIN" render --manifest "$OUT/phantoms/train/manifest.json" --size 256 --out "$OUT/views/train.tmp"
-  mv "$OUT/views/train.tmp" "$OUT/views/train"
-fi
+# phantoms_and_views NAME COUNT SEED [data phantom options...]
+phantoms_and_views() {
+  local name=$1 count=$2 seed=$3
+  shift 3
+  if [ ! -f "$OUT/phantoms/$name/manifest.json" ]; then
+    "$BIN" data phantom --count "$count" --seed "$seed" --out "$OUT/phantoms/$name" --threads "$THREADS" "$@"
+  fi
+  if [ ! -d "$OUT/views/$name" ]; then
+    "$BIN" render --manifest "$OUT/phantoms/$name/manifest.json" --size 256 --threads "$THREADS" \
+      --out "$OUT/views/$name.tmp"
+    mv "$OUT/views/$name.tmp" "$OUT/views/$name"
+  fi
+}
+
+phantoms_and_views visible "$VISIBLE_CASES" 20000 --set phantom.nodule_min_diameter_mm=15 \
+  --set phantom.nodule_max_diameter_mm=30
+phantoms_and_views train "$TRAIN_CASES" 1000
+
 start=$(date +%s)
-"$BIN" train --config "$CONFIG" --data "$OUT/views/train" --set train.steps="$STEPS" --threads "$THREADS" \
-  --out "$OUT/train"
-echo "train_demo_model: training took $(( $(date +%s) - start )) s; weights: $OUT/train/model.safetensors"
+"$BIN" train --config "$PRE_CONFIG" --data "$OUT/views/visible" --set train.steps="$PRE_STEPS" --threads "$THREADS" \
+  --out "$OUT/pretrain2d"
+echo "train_demo_model: stage 1 (2D, visible nodules) took $(( $(date +%s) - start )) s"
+start=$(date +%s)
+"$BIN" train --config "$CONFIG" --data "$OUT/views/train" --weights "$OUT/pretrain2d/model.pt" \
+  --set train.steps="$STEPS" --threads "$THREADS" --out "$OUT/train"
+echo "train_demo_model: stage 2 (joint 2D + MV2D) took $(( $(date +%s) - start )) s; weights: $OUT/train/model.safetensors"
 if [ "${INSTALL:-0}" = 1 ]; then
   mkdir -p "$ROOT/models"
   cp "$OUT/train/model.safetensors" "$ROOT/models/demo_tiny.safetensors"
