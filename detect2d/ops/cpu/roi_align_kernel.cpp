@@ -52,16 +52,12 @@ void roi_taps(const RoiGeometry<T>& g, std::int64_t height, std::int64_t width, 
   taps.clear();
   for (std::int64_t ph = 0; ph < o.pooled_height; ++ph)
     for (std::int64_t pw = 0; pw < o.pooled_width; ++pw)
-      for (int iy = 0; iy < g.grid.grid_h; ++iy) {
-        const T y = g.grid.sample_y(static_cast<int>(ph), iy);
-        for (int ix = 0; ix < g.grid.grid_w; ++ix) {
-          const T x = g.grid.sample_x(static_cast<int>(pw), ix);
-          BilinearTaps<T, std::int64_t> s;
-          if (!bilinear_taps(height, width, y, x, s)) continue;
-          taps.push_back({ph * o.pooled_width + pw, s.y_low * width + s.x_low, s.y_low * width + s.x_high,
-                          s.y_high * width + s.x_low, s.y_high * width + s.x_high, s.w1, s.w2, s.w3, s.w4});
-        }
-      }
+      for_each_bin_tap(
+          g.grid, static_cast<int>(ph), static_cast<int>(pw), height, width,
+          [&](const BilinearTaps<T, std::int64_t>& s) {
+            taps.push_back({ph * o.pooled_width + pw, s.y_low * width + s.x_low, s.y_low * width + s.x_high,
+                            s.y_high * width + s.x_low, s.y_high * width + s.x_high, s.w1, s.w2, s.w3, s.w4});
+          });
 }
 
 template <typename T>

@@ -60,18 +60,12 @@ __global__ void roi_align_forward_kernel(int64_t total, const scalar_t* input, c
     const int grid_h = grid.grid_h, grid_w = grid.grid_w;
     const scalar_t* plane = input + (b * channels + c) * height * width;
     acc_t sum = 0;
-    for (int iy = 0; iy < grid_h; ++iy) {
-      const acc_t y = grid.sample_y(ph, iy);
-      for (int ix = 0; ix < grid_w; ++ix) {
-        const acc_t x = grid.sample_x(pw, ix);
-        BilinearTaps<acc_t, int> t;
-        if (!bilinear_taps(height, width, y, x, t)) continue;
-        sum += t.w1 * static_cast<acc_t>(plane[t.y_low * width + t.x_low]) +
-               t.w2 * static_cast<acc_t>(plane[t.y_low * width + t.x_high]) +
-               t.w3 * static_cast<acc_t>(plane[t.y_high * width + t.x_low]) +
-               t.w4 * static_cast<acc_t>(plane[t.y_high * width + t.x_high]);
-      }
-    }
+    for_each_bin_tap(grid, ph, pw, height, width, [&](const BilinearTaps<acc_t, int>& t) {
+      sum += t.w1 * static_cast<acc_t>(plane[t.y_low * width + t.x_low]) +
+             t.w2 * static_cast<acc_t>(plane[t.y_low * width + t.x_high]) +
+             t.w3 * static_cast<acc_t>(plane[t.y_high * width + t.x_low]) +
+             t.w4 * static_cast<acc_t>(plane[t.y_high * width + t.x_high]);
+    });
     output[index] = static_cast<scalar_t>(sum / static_cast<acc_t>(grid_h * grid_w));
   }
 }
@@ -92,22 +86,16 @@ __global__ void roi_align_backward_kernel(int64_t total, const scalar_t* grad_ou
     const int grid_h = grid.grid_h, grid_w = grid.grid_w;
     const int64_t plane_offset = (b * channels + c) * height * width;
     const acc_t g = static_cast<acc_t>(grad_output[index]) / static_cast<acc_t>(grid_h * grid_w);
-    for (int iy = 0; iy < grid_h; ++iy) {
-      const acc_t y = grid.sample_y(ph, iy);
-      for (int ix = 0; ix < grid_w; ++ix) {
-        const acc_t x = grid.sample_x(pw, ix);
-        BilinearTaps<acc_t, int> t;
-        if (!bilinear_taps(height, width, y, x, t)) continue;
-        at::native::fastAtomicAdd(grad_input, plane_offset + t.y_low * width + t.x_low, grad_input_numel,
-                                  static_cast<scalar_t>(g * t.w1), true);
-        at::native::fastAtomicAdd(grad_input, plane_offset + t.y_low * width + t.x_high, grad_input_numel,
-                                  static_cast<scalar_t>(g * t.w2), true);
-        at::native::fastAtomicAdd(grad_input, plane_offset + t.y_high * width + t.x_low, grad_input_numel,
-                                  static_cast<scalar_t>(g * t.w3), true);
-        at::native::fastAtomicAdd(grad_input, plane_offset + t.y_high * width + t.x_high, grad_input_numel,
-                                  static_cast<scalar_t>(g * t.w4), true);
-      }
-    }
+    for_each_bin_tap(grid, ph, pw, height, width, [&](const BilinearTaps<acc_t, int>& t) {
+      at::native::fastAtomicAdd(grad_input, plane_offset + t.y_low * width + t.x_low, grad_input_numel,
+                                static_cast<scalar_t>(g * t.w1), true);
+      at::native::fastAtomicAdd(grad_input, plane_offset + t.y_low * width + t.x_high, grad_input_numel,
+                                static_cast<scalar_t>(g * t.w2), true);
+      at::native::fastAtomicAdd(grad_input, plane_offset + t.y_high * width + t.x_low, grad_input_numel,
+                                static_cast<scalar_t>(g * t.w3), true);
+      at::native::fastAtomicAdd(grad_input, plane_offset + t.y_high * width + t.x_high, grad_input_numel,
+                                static_cast<scalar_t>(g * t.w4), true);
+    });
   }
 }
 

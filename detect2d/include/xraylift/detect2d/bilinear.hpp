@@ -82,4 +82,17 @@ XL_HD RoiGrid<T> roi_grid(T x0, T y0, T x1, T y1, T scale, bool aligned, int poo
   return g;
 }
 
+// Calls f(taps) for every sample of bin (ph, pw) that reads the map (samples more than one cell outside read
+// nothing and are skipped), in the sample order of torchvision's roi_align.
+template <typename T, typename Index, typename F>
+XL_HD void for_each_bin_tap(const RoiGrid<T>& g, int ph, int pw, Index height, Index width, F&& f) {
+  for (int iy = 0; iy < g.grid_h; ++iy) {
+    const T y = g.sample_y(ph, iy);
+    for (int ix = 0; ix < g.grid_w; ++ix) {
+      BilinearTaps<T, Index> t;
+      if (bilinear_taps(height, width, y, g.sample_x(pw, ix), t)) f(t);
+    }
+  }
+}
+
 }  // namespace xraylift::detect2d
