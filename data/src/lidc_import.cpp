@@ -106,8 +106,9 @@ LidcImportSummary import_lidc(const fs::path& root, const fs::path& out, const L
   fs::create_directories(out / "cases");
   std::optional<core::Progress> progress;
   if (o.progress) progress.emplace("import", static_cast<std::int64_t>(series_dirs.size()));
+  bool stopped = false;
   for (const auto& dir : series_dirs) {
-    core::throw_if_interrupted(core::cat("import: after ", sum.manifest.cases.size(), " case(s)"));
+    if ((stopped = core::interrupt_requested())) break;
     try {
       const DicomSeries s = read_dicom_series(dir);
       sum.warnings.insert(sum.warnings.end(), s.warnings.begin(), s.warnings.end());
@@ -156,8 +157,12 @@ LidcImportSummary import_lidc(const fs::path& root, const fs::path& out, const L
       for (const auto& f : files)
         sum.notices.push_back(
             core::cat(f.string(), ": annotations for series ", uid, " which is not in the import: ignored"));
+  // An interrupted import still lists the cases it finished, so they are not lost.
   assign_splits(sum.manifest, o.split_seed, o.train_fraction);
   write_manifest(out / "manifest.json", sum.manifest);
+  if (stopped)
+    throw core::Interrupted(core::cat("import: stopped after ", sum.manifest.cases.size(), " case(s); ",
+                                      (out / "manifest.json").string(), " lists them"));
   return sum;
 }
 

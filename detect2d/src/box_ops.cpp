@@ -1,7 +1,6 @@
 // Box and FPN tensor code built from libtorch ops (any device, autograd through torch): IoU/IoF, FPN level
 // assignment and RoIAlign over FPN levels (docs/detect2d.md).
 #include <cmath>
-#include <sstream>
 
 #include "tensor_text.hpp"
 #include "xraylift/core/error.hpp"

@@ -4,7 +4,6 @@
 #include "xraylift/detect2d/ops.hpp"
 
 #include <cmath>
-#include <sstream>
 
 #include "../ops/ops.hpp"
 #include "tensor_text.hpp"
@@ -23,7 +22,7 @@ void check_roi_options(const RoIAlignOptions& o) {
 
 void check_rois(const torch::Tensor& rois, const torch::Tensor& reference, const char* where) {
   XL_CHECK(rois.defined() && rois.dim() == 2 && rois.size(1) == 5, where,
-           ": rois must be [K, 5] (batch index, x0, y0, x1, y1), got ", rois.defined() ? shape_of(rois) : "undefined");
+           ": rois must be [K, 5] (batch index, x0, y0, x1, y1), got ", shape_of(rois));
   XL_CHECK(rois.device() == reference.device(), where, ": rois on ", rois.device(), " but features on ",
            reference.device());
   XL_CHECK(rois.scalar_type() == reference.scalar_type(), where, ": rois dtype ", rois.scalar_type(),
@@ -47,8 +46,7 @@ void check_device(const torch::Tensor& t, const char* op, const char* where) {
 }
 
 void check_input(const torch::Tensor& input, const char* where) {
-  XL_CHECK(input.defined() && input.dim() == 4, where, ": input must be [N, C, H, W], got ",
-           input.defined() ? shape_of(input) : "undefined");
+  XL_CHECK(input.defined() && input.dim() == 4, where, ": input must be [N, C, H, W], got ", shape_of(input));
   XL_CHECK(input.is_floating_point(), where, ": input must be floating point, got ", input.scalar_type());
   check_device(input, "roi_align", where);
 }
@@ -67,7 +65,7 @@ torch::Tensor roi_align_forward(const torch::Tensor& input, const torch::Tensor&
 torch::Tensor roi_align_backward(const torch::Tensor& grad_output, const torch::Tensor& rois, const RoIAlignOptions& o,
                                  std::int64_t batch, std::int64_t channels, std::int64_t height, std::int64_t width) {
   XL_CHECK(grad_output.defined() && grad_output.dim() == 4, "roi_align_backward: grad must be [K, C, ph, pw], got ",
-           grad_output.defined() ? shape_of(grad_output) : "undefined");
+           shape_of(grad_output));
   check_device(grad_output, "_roi_align_backward", "roi_align_backward");
   check_rois(rois, grad_output, "roi_align_backward");
   check_roi_options(o);
@@ -99,9 +97,9 @@ torch::Tensor roi_align(const torch::Tensor& input, const torch::Tensor& rois, c
 
 torch::Tensor nms(const torch::Tensor& boxes, const torch::Tensor& scores, double iou_threshold) {
   XL_CHECK(boxes.defined() && boxes.dim() == 2 && boxes.size(1) == 4, "nms: boxes must be [N, 4], got ",
-           boxes.defined() ? shape_of(boxes) : "undefined");
+           shape_of(boxes));
   XL_CHECK(scores.defined() && scores.dim() == 1 && scores.size(0) == boxes.size(0), "nms: scores must be [",
-           boxes.size(0), "], got ", scores.defined() ? shape_of(scores) : "undefined");
+           boxes.size(0), "], got ", shape_of(scores));
   XL_CHECK(boxes.device() == scores.device(), "nms: boxes on ", boxes.device(), " but scores on ", scores.device());
   XL_CHECK(boxes.is_floating_point(), "nms: boxes must be floating point, got ", boxes.scalar_type());
   XL_CHECK(std::isfinite(iou_threshold), "nms: iou_threshold must be finite, got ", iou_threshold);
@@ -113,9 +111,9 @@ torch::Tensor nms(const torch::Tensor& boxes, const torch::Tensor& scores, doubl
 torch::Tensor batched_nms(const torch::Tensor& boxes, const torch::Tensor& scores, const torch::Tensor& idxs,
                           double iou_threshold) {
   XL_CHECK(boxes.defined() && boxes.dim() == 2 && boxes.size(1) == 4, "batched_nms: boxes must be [N, 4], got ",
-           boxes.defined() ? shape_of(boxes) : "undefined");
+           shape_of(boxes));
   XL_CHECK(idxs.defined() && idxs.dim() == 1 && idxs.size(0) == boxes.size(0), "batched_nms: idxs must be [",
-           boxes.size(0), "], got ", idxs.defined() ? shape_of(idxs) : "undefined");
+           boxes.size(0), "], got ", shape_of(idxs));
   XL_CHECK(!idxs.is_floating_point(), "batched_nms: idxs must be integer, got ", idxs.scalar_type());
   if (boxes.size(0) == 0) return torch::empty({0}, boxes.options().dtype(torch::kLong));
   // Offset each group far from the others so no cross-group pair overlaps (torchvision's trick).

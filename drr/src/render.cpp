@@ -8,7 +8,6 @@
 #include <chrono>
 #include <cmath>
 #include <random>
-#include <thread>
 
 #include "xraylift/core/error.hpp"
 #include "xraylift/core/log.hpp"

@@ -75,7 +75,8 @@ TEST(ParallelFor, UsesSeveralThreadsWhenAsked) {
           ids.insert(std::this_thread::get_id());
         }
         arrived++;
-        while (arrived.load() < 2) std::this_thread::yield();
+        // Bounded, so a loop that runs both tasks on one thread fails below instead of hanging.
+        for (long spin = 0; arrived.load() < 2 && spin < 200'000'000; ++spin) std::this_thread::yield();
       },
       2);
   EXPECT_EQ(ids.size(), 2u);

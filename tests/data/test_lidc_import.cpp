@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "xraylift/core/atomic_file.hpp"
+#include "xraylift/core/interrupt.hpp"
 #include "xraylift/data/lidc_import.hpp"
 #include "xraylift/data/synthetic_lidc.hpp"
 #include "xraylift/testing/phantoms.hpp"
@@ -81,6 +82,24 @@ TEST(LidcImport, ImportsGoodCasesAndListsBadOnesAsSkipped) {
     entries += e.path().parent_path() == out / "cases";
   }
   EXPECT_EQ(entries, 3);
+}
+
+TEST(LidcImport, AnInterruptedImportStillWritesTheManifestOfWhatItFinished) {
+  const fs::path root = xraylift::testing::scratch_dir("lidc_import_interrupted_root");
+  const fs::path out = xraylift::testing::scratch_dir("lidc_import_interrupted_out");
+  data::write_phantom_as_lidc(root / "SIM-0001" / "study" / "series", small_phantom(1, "SIM-0001"));
+  data::LidcImportOptions o;
+  o.progress = false;
+  core::request_interrupt();  // as a Ctrl-C before the first series
+  try {
+    data::import_lidc(root, out, o);
+    FAIL() << "expected Interrupted";
+  } catch (const core::Interrupted& e) {
+    EXPECT_NE(std::string(e.what()).find("stopped after 0 case(s)"), std::string::npos) << e.what();
+  }
+  core::clear_interrupt();
+  ASSERT_TRUE(fs::exists(out / "manifest.json"));
+  EXPECT_TRUE(data::read_manifest(out / "manifest.json").cases.empty());
 }
 
 TEST(LidcImport, EmptyOrMissingRootIsAnError) {

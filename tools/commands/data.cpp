@@ -146,9 +146,10 @@ void setup_phantom(CLI::App& app, std::shared_ptr<PhantomOpts> o, std::function<
       const fs::path out(o->out);
       data::Manifest manifest;
       core::Progress progress("phantom", o->count);
+      bool stopped = false;
       for (int i = 0; i < o->count; ++i) {
+        if ((stopped = core::interrupt_requested())) break;
         data::PhantomSpec spec = base;
-        core::throw_if_interrupted(core::cat("data phantom: after ", i, " of ", o->count, " case(s)"));
         spec.seed = o->seed + static_cast<unsigned long>(i);
         char id[32];
         std::snprintf(id, sizeof id, "phantom-%04lu", static_cast<unsigned long>(spec.seed));
@@ -164,8 +165,12 @@ void setup_phantom(CLI::App& app, std::shared_ptr<PhantomOpts> o, std::function<
         progress.tick();
       }
       progress.finish();
+      // An interrupted run still lists the cases it finished, so they are not lost.
       data::assign_splits(manifest, o->seed, 0.8);
       data::write_manifest(out / "manifest.json", manifest);
+      if (stopped)
+        throw core::Interrupted(core::cat("data phantom: stopped after ", manifest.cases.size(), " of ", o->count,
+                                          " case(s); ", (out / "manifest.json").string(), " lists them"));
       int nodules = 0;
       for (const auto& c : manifest.cases) nodules += c.nodules;
       core::log::info("wrote ", o->count, " phantom case folders (", nodules, " nodules) under ",
