@@ -10,6 +10,8 @@ OUT="${OUT:-$ROOT/bench-out/detect3d}"
 TEST_CASES="${TEST_CASES:-40}"
 WEIGHTS="${WEIGHTS:-$OUT/train/model.safetensors}"
 CONFIG="$ROOT/configs/detect3d/cpu_small.yaml"
+# The size and texture rows of an eval report (group | bin | nodules | CPM | mAP | ATE | score).
+breakdown() { grep -E "^\| (size|texture) \|" "$1" || true; }
 [ -f "$WEIGHTS" ] || OUT="$OUT" "$ROOT/scripts/train_demo_model.sh"
 
 if [ ! -f "$OUT/phantoms/test/manifest.json" ]; then
@@ -23,6 +25,7 @@ for method in triangulate mv2d; do
   echo "== held-out phantoms, $method"
   "$BIN" predict "$OUT/views/test" --config "$CONFIG" --weights "$WEIGHTS" --method "$method" --eval --no-overlays \
     -o "$OUT/pred_phantoms_$method.json" 2>&1 | grep -E "^.*(predict:|eval:)"
+  breakdown "$OUT/pred_phantoms_${method}_eval/summary.md"
 done
 LIDC="$ROOT/../shared/data/LIDC-IDRI-0001"
 if [ -d "$LIDC" ]; then
@@ -36,6 +39,7 @@ if [ -d "$LIDC" ]; then
     echo "== LIDC-IDRI-0001 with inserted nodules (5 insertions), $method"
     "$BIN" predict "$OUT/views/lidc" --config "$CONFIG" --weights "$WEIGHTS" --method "$method" --eval --no-overlays \
       -o "$OUT/pred_lidc_$method.json" 2>&1 | grep -E "^.*(predict:|eval:)"
+    breakdown "$OUT/pred_lidc_${method}_eval/summary.md"
   done
 else
   echo "== ../shared/data absent: the real-CT part is skipped"

@@ -1,5 +1,6 @@
 #include "xraylift/core/box_set.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -39,8 +40,8 @@ Eigen::Vector3d parse_vec3(const json& obj, const char* key, const std::string& 
 
 BoxRecord box_from_json(const json& b, BoxSource default_source, const std::string& where) {
   XL_CHECK(b.is_object(), where, ": expected an object, got ", b.dump());
-  static const std::set<std::string> known = {"center_mm", "size_mm", "score",       "label",  "source",
-                                              "id",        "readers", "diameter_mm", "ignore", "sized"};
+  static const std::set<std::string> known = {"center_mm", "size_mm",     "score",  "label", "source", "id",
+                                              "readers",   "diameter_mm", "ignore", "sized", "texture"};
   for (auto it = b.begin(); it != b.end(); ++it) {
     XL_CHECK(known.count(it.key()), where, ": unknown field '", it.key(), "'");
   }
@@ -85,6 +86,12 @@ BoxRecord box_from_json(const json& b, BoxSource default_source, const std::stri
     XL_CHECK(b["sized"].is_boolean(), where, ".sized: expected true or false");
     r.sized = b["sized"].get<bool>();
   }
+  if (b.contains("texture")) {
+    const json& t = b["texture"];
+    XL_CHECK(t.is_string() && is_nodule_texture(t.get<std::string>()), where, ".texture = ", t.dump(),
+             ", expected \"solid\", \"part-solid\" or \"ground-glass\"");
+    r.texture = t.get<std::string>();
+  }
   return r;
 }
 
@@ -99,13 +106,22 @@ json box_to_json(const BoxRecord& r, BoxSource file_source) {
   if (r.diameter_mm > 0) b["diameter_mm"] = r.diameter_mm;
   if (r.ignore) b["ignore"] = true;
   if (!r.sized) b["sized"] = false;
+  if (!r.texture.empty()) b["texture"] = r.texture;
   return b;
+}
+
+bool is_nodule_texture(const std::string& texture) {
+  for (const char* known : kNoduleTextures)
+    if (texture == known) return true;
+  return false;
 }
 
 bool TruthFilter::passes(const BoxRecord& t) const {
   const bool too_small = t.sized ? t.diameter() < min_diameter_mm : min_diameter_mm > 0;
   const bool too_few_readers = t.readers > 0 && t.readers < min_readers;
-  return !too_small && !too_few_readers;
+  const bool other_texture = !t.texture.empty() && !textures.empty() &&
+                             std::find(textures.begin(), textures.end(), t.texture) == textures.end();
+  return !too_small && !too_few_readers && !other_texture;
 }
 
 void TruthFilter::validate(const std::string& where) const {
@@ -115,6 +131,10 @@ void TruthFilter::validate(const std::string& where) const {
     throw ConfigError(cat(where, ": min_readers = ", min_readers, ", expected 0..4"));
   if (!(std::isfinite(unsized_diameter_mm) && unsized_diameter_mm > 0))
     throw ConfigError(cat(where, ": unsized_diameter_mm = ", unsized_diameter_mm, ", expected a finite value > 0"));
+  for (const auto& t : textures)
+    if (!is_nodule_texture(t))
+      throw ConfigError(
+          cat(where, ": textures lists '", t, "', expected \"solid\", \"part-solid\" or \"ground-glass\""));
 }
 
 void apply_truth_filter(std::vector<BoxRecord>& truths, const TruthFilter& filter) {

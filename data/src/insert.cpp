@@ -160,6 +160,7 @@ InsertResult insert_nodules(const Case& input, const InsertSpec& spec) {
     pn.truth.id = core::cat("ins", id);
     pn.truth.diameter_mm = 2 * pn.radius_mm;
     pn.truth.label = "nodule";
+    pn.truth.texture = to_string(pn.kind);
     placed.push_back(pn.center_mm);
     res.inserted.push_back(pn);
     res.ct.nodules.push_back(pn.truth);

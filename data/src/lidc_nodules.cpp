@@ -13,6 +13,17 @@
 
 namespace xraylift::data {
 
+std::string LidcNodule::texture() const {
+  std::vector<int> ratings;
+  for (const auto& [reader, c] : characteristics)
+    if (c.texture >= 1 && c.texture <= 5) ratings.push_back(c.texture);
+  if (ratings.empty()) return "";
+  std::sort(ratings.begin(), ratings.end());
+  const std::size_t n = ratings.size();
+  const double median = 0.5 * (ratings[(n - 1) / 2] + ratings[n / 2]);
+  return median <= 2 ? "ground-glass" : (median < 4 ? "part-solid" : "solid");
+}
+
 core::BoxRecord LidcNodule::record() const {
   core::BoxRecord r;
   r.box = box;
@@ -22,6 +33,7 @@ core::BoxRecord LidcNodule::record() const {
   r.ignore = ignore;
   r.sized = !small;
   r.label = "nodule";
+  r.texture = texture();
   return r;
 }
 

@@ -213,6 +213,7 @@ class Builder {
       pn.truth.diameter_mm = 2 * pn.radius_mm;
       pn.truth.readers = 0;
       pn.truth.label = "nodule";
+      pn.truth.texture = to_string(pn.kind);
       ph_.ct.nodules.push_back(pn.truth);
     }
   }

@@ -117,6 +117,7 @@ ViewOutputOptions ViewOutputOptions::from_config(const core::Config& config) {
     const core::Config truth = config.section("truth");
     o.truth.min_diameter_mm = truth.get<double>("min_diameter_mm", o.truth.min_diameter_mm);
     o.truth.min_readers = truth.get<int>("min_readers", o.truth.min_readers);
+    o.truth.textures = truth.get<std::vector<std::string>>("textures", o.truth.textures);
     o.truth.validate("config: truth");
   }
   return o;
@@ -147,7 +148,9 @@ core::ViewSet write_views(const fs::path& dir, const std::string& case_id, const
       {"formula", "png = round(65535 * clamp(L / png_l_max, 0, 1)); L = png / 65535 * png_l_max"}};
   set.render["line_integral"] = "float32 .npy, integral of mu ds (unitless), rays through pixel centres";
   out.truth.validate("truth filter");
-  set.render["truth_filter"] = {{"min_diameter_mm", out.truth.min_diameter_mm}, {"min_readers", out.truth.min_readers}};
+  set.render["truth_filter"] = {{"min_diameter_mm", out.truth.min_diameter_mm},
+                                {"min_readers", out.truth.min_readers},
+                                {"textures", out.truth.textures}};
   set.boxes_3d = nodules;
   core::apply_truth_filter(set.boxes_3d, out.truth);
   const bool mask = !images.nodule_label.empty();

@@ -205,6 +205,9 @@ void validate(const Eval3DOptions& o) {
         core::cat("eval options: min_readers = ", o.truth_filter.min_readers, ", expected 0..4"));
   check(std::isfinite(o.truth_filter.unsized_diameter_mm) && o.truth_filter.unsized_diameter_mm > 0,
         core::cat("eval options: unsized_diameter_mm = ", o.truth_filter.unsized_diameter_mm, ", expected > 0"));
+  for (const auto& t : o.truth_filter.textures)
+    check(core::is_nodule_texture(t),
+          core::cat("eval options: textures lists '", t, "', expected \"solid\", \"part-solid\" or \"ground-glass\""));
 }
 
 Interval percentile_interval(std::vector<double> v, double confidence) {
@@ -281,6 +284,15 @@ Eval3DResult evaluate_3d(const std::vector<EvalCase>& cases, const Eval3DOptions
       result.breakdowns.push_back(
           {"readers", core::cat(readers, readers == 1 ? " reader" : " readers"), compute_metrics(sub, options)});
     }
+    // Texture rows only when some counted truth has one, in the fixed order of core::kNoduleTextures.
+    for (const char* texture : core::kNoduleTextures) {
+      bool present = false;
+      for (const auto& c : cases)
+        for (const auto& t : c.truths) present = present || (!t.ignore && t.texture == texture);
+      if (!present) continue;
+      const auto sub = restricted(cases, [texture](const core::BoxRecord& t) { return t.texture == texture; });
+      result.breakdowns.push_back({"texture", texture, compute_metrics(sub, options)});
+    }
   }
   return result;
 }
@@ -340,6 +352,7 @@ nlohmann::json to_json(const Eval3DResult& r, const Eval3DOptions& o) {
   json opts = {{"min_diameter_mm", o.truth_filter.min_diameter_mm},
                {"min_readers", o.truth_filter.min_readers},
                {"unsized_diameter_mm", o.truth_filter.unsized_diameter_mm},
+               {"textures", o.truth_filter.textures},
                {"fp_rates", o.froc.fp_rates},
                {"duplicates_as_false_positives", o.froc.duplicates_as_false_positives},
                {"distance_thresholds_mm", o.distance_thresholds_mm},

@@ -9,6 +9,7 @@ Eval3DOptions eval3d_options_from_config(const core::Config& c) {
   o.truth_filter.min_diameter_mm = c.get<double>("min_diameter_mm", o.truth_filter.min_diameter_mm);
   o.truth_filter.min_readers = c.get<int>("min_readers", o.truth_filter.min_readers);
   o.truth_filter.unsized_diameter_mm = c.get<double>("unsized_diameter_mm", o.truth_filter.unsized_diameter_mm);
+  o.truth_filter.textures = c.get<std::vector<std::string>>("textures", o.truth_filter.textures);
   o.froc.fp_rates = c.get<std::vector<double>>("fp_rates", o.froc.fp_rates);
   o.froc.duplicates_as_false_positives =
       c.get<bool>("duplicates_as_false_positives", o.froc.duplicates_as_false_positives);

@@ -14,6 +14,12 @@ using nlohmann::json;
 namespace xraylift::eval {
 namespace {
 
+std::string join_texts(const std::vector<std::string>& v) {
+  std::string s;
+  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + v[i];
+  return s;
+}
+
 std::string with_ci(double v, const Interval& ci, bool have_ci) {
   if (!have_ci || v < 0) return format_metric(v) + " |";
   return format_metric(v) + " | " + format_metric(ci.lower) + " - " + format_metric(ci.upper);
@@ -50,7 +56,9 @@ std::string markdown_3d(const Eval3DResult& r, const Eval3DOptions& o, const Rep
      << m.num_ignored_truths << " ignore regions)\n"
      << "- Predictions: `" << src.predictions << "` (" << m.num_predictions << " boxes)\n"
      << "- Truth filter: diameter >= " << o.truth_filter.min_diameter_mm
-     << " mm, readers >= " << o.truth_filter.min_readers << " (when known); FROC double detections "
+     << " mm, readers >= " << o.truth_filter.min_readers << " (when known)"
+     << (o.truth_filter.textures.empty() ? std::string() : ", textures " + join_texts(o.truth_filter.textures))
+     << "; FROC double detections "
      << (o.froc.duplicates_as_false_positives ? "count as false positives" : "ignored (LUNA16)") << "\n";
   if (ci)
     md << "- 95 % intervals: " << r.bootstrap_samples << " bootstrap resamples of the cases (LUNA16 percentiles)\n";

@@ -27,6 +27,7 @@ TEST(BoxSet, RoundTripThroughAFile) {
   r.id = "n7";
   r.readers = 3;
   r.ignore = true;
+  r.texture = "part-solid";
   set.case_for("case-a").boxes.push_back(r);
   BoxRecord point = r;
   point.sized = false;  // a point mark: no measured size
@@ -45,6 +46,7 @@ TEST(BoxSet, RoundTripThroughAFile) {
   EXPECT_TRUE(b.ignore);
   EXPECT_DOUBLE_EQ(b.score, 0.75);
   EXPECT_TRUE(b.sized);
+  EXPECT_EQ(b.texture, "part-solid");
   EXPECT_FALSE(back.find("case-a")->boxes.at(1).sized);
   EXPECT_TRUE(back.find("case-b")->boxes.empty());
   EXPECT_EQ(back.find("case-c"), nullptr);
@@ -79,4 +81,52 @@ TEST(BoxSet, BadInputNamesFileAndEntry) {
                      R"([{"case_id": "A", "boxes": [{"center_mm": [0,0,0], "size_mm": [1,1,1], "colour": 1}]}]})")
                 .find("unknown field 'colour'"),
             std::string::npos);
+}
+
+TEST(BoxSet, TextureIsOneOfThreeClassesOrAbsent) {
+  const std::string bad =
+      error_of(std::string(kHeader) +
+               R"([{"case_id": "A", "boxes": [{"center_mm": [0,0,0], "size_mm": [1,1,1], "texture": "glassy"}]}]})");
+  EXPECT_NE(bad.find("cases[0] (A).boxes[0].texture = \"glassy\", expected \"solid\", \"part-solid\" or"),
+            std::string::npos)
+      << bad;
+  EXPECT_NE(error_of(std::string(kHeader) +
+                     R"([{"case_id": "A", "boxes": [{"center_mm": [0,0,0], "size_mm": [1,1,1], "texture": 3}]}]})")
+                .find(".texture = 3"),
+            std::string::npos);
+  const BoxSet ok = parse_box_set(
+      std::string(kHeader) +
+          R"([{"case_id": "A", "boxes": [{"center_mm": [0,0,0], "size_mm": [1,1,1], "texture": "ground-glass"},
+                                          {"center_mm": [5,0,0], "size_mm": [1,1,1]}]}]})",
+      "pred.json");
+  EXPECT_EQ(ok.cases[0].boxes[0].texture, "ground-glass");
+  EXPECT_EQ(ok.cases[0].boxes[1].texture, "");
+  // An unknown texture is written as no field at all (the file stays readable by older readers).
+  EXPECT_EQ(to_json(ok).find("\"texture\": \"\""), std::string::npos);
+}
+
+TEST(TruthFilter, TexturesNotListedBecomeIgnoreRegionsUnknownOnesCount) {
+  BoxRecord solid, glass, unknown;
+  solid.box = glass.box = unknown.box = Box3D{{0, 0, 0}, {8, 8, 8}};
+  solid.texture = "solid";
+  glass.texture = "ground-glass";
+  TruthFilter f;
+  EXPECT_TRUE(f.passes(glass));  // no list: every texture counts
+  f.textures = {"solid", "part-solid"};
+  EXPECT_TRUE(f.passes(solid));
+  EXPECT_FALSE(f.passes(glass));
+  EXPECT_TRUE(f.passes(unknown));  // like an unknown reader count: kept
+  std::vector<BoxRecord> truths = {solid, glass, unknown};
+  apply_truth_filter(truths, f);
+  EXPECT_FALSE(truths[0].ignore);
+  EXPECT_TRUE(truths[1].ignore);
+  EXPECT_FALSE(truths[2].ignore);
+  EXPECT_NO_THROW(f.validate("eval"));
+  f.textures = {"solid", "semi-solid"};
+  try {
+    f.validate("config: truth");
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("config: truth: textures lists 'semi-solid'"), std::string::npos) << e.what();
+  }
 }

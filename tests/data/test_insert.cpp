@@ -24,6 +24,7 @@ void check_inserted(const data::Case& before, const data::InsertResult& r, int e
     EXPECT_GT(now, was + 200) << n.truth.id << " kind "
                               << data::to_string(n.kind);  // denser than the parenchyma it replaced
     EXPECT_LT(was, -500);                                  // it was placed in parenchyma
+    EXPECT_EQ(n.truth.texture, data::to_string(n.kind));   // the truth carries the texture evaluation breaks down by
   }
 }
 }  // namespace

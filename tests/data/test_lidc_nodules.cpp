@@ -94,6 +94,32 @@ TEST(LidcNodules, FourReadersOfOneNoduleMakeOneNoduleWithFourReaders) {
   EXPECT_EQ(n.to_json()["reader_boxes"].size(), 4u);
 }
 
+TEST(LidcNodules, TextureIsTheMedianRatingInThreeClasses) {
+  auto texture_of = [](std::vector<int> ratings) {
+    data::LidcNodule n;
+    for (std::size_t r = 0; r < ratings.size(); ++r) {
+      data::LidcCharacteristics c;
+      c.texture = ratings[r];
+      n.characteristics.emplace_back(int(r), c);
+    }
+    return n.texture();
+  };
+  EXPECT_EQ(texture_of({}), "");
+  EXPECT_EQ(texture_of({0, 0}), "");  // rated by nobody
+  EXPECT_EQ(texture_of({5, 5, 4}), "solid");
+  EXPECT_EQ(texture_of({1, 2, 2}), "ground-glass");
+  EXPECT_EQ(texture_of({3}), "part-solid");
+  EXPECT_EQ(texture_of({1, 2, 4, 5}), "part-solid");  // median 3
+  EXPECT_EQ(texture_of({4, 5, 0}), "solid");          // an unrated reader does not count
+  EXPECT_EQ(texture_of({1, 2}), "ground-glass");
+  EXPECT_EQ(texture_of({2, 3}), "part-solid");
+  data::LidcNodule n;
+  data::LidcCharacteristics c;
+  c.texture = 5;
+  n.characteristics.emplace_back(0, c);
+  EXPECT_EQ(n.record().texture, "solid");
+}
+
 TEST(LidcNodules, TwoNearbyButDistinctNodulesStayTwo) {
   const auto s = make_series();
   data::LidcAnnotations a;

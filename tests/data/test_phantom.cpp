@@ -120,6 +120,10 @@ TEST(Phantom, TissuesHaveTheirHounsfieldRangesAndNodulesTheirSites) {
   EXPECT_TRUE(pleural) << "no juxta-pleural nodule touches the chest wall";
   EXPECT_TRUE(vascular) << "no juxta-vascular nodule touches a vessel";
   EXPECT_TRUE(kinds[0]);
+  // Every truth box carries its nodule's texture, the kind's name.
+  for (const auto& nod : ph.nodules)
+    if (nod.voxels > 0) EXPECT_EQ(nod.truth.texture, data::to_string(nod.kind)) << nod.truth.id;
+  for (const auto& t : ph.ct.nodules) EXPECT_TRUE(core::is_nodule_texture(t.texture)) << t.id;
   // Solid nodules are soft-tissue dense.
   for (std::size_t n = 0; n < ph.nodules.size(); ++n) {
     if (ph.nodules[n].kind != data::NoduleKind::kSolid) continue;

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "drr_test_util.hpp"
+#include "xraylift/core/config.hpp"
 #include "xraylift/core/npy.hpp"
 #include "xraylift/core/view_set.hpp"
 #include "xraylift/drr/view_output.hpp"
@@ -108,6 +109,39 @@ TEST(ViewOutput, IgnoreRegionsAndTheTruthFilterReachTheTwoDimensionalBoxes) {
   ViewOutputOptions bad;
   bad.truth.min_readers = 7;
   EXPECT_THROW(write_views(dir, "c", rig, img, boxes, options, bad), core::ConfigError);
+}
+
+// `truth.textures` in a render config: a ground-glass nodule becomes an ignore region in 3D and in every view, a
+// solid one and one of unknown texture stay counted; a texture outside the three classes is refused.
+TEST(ViewOutput, TheTextureFilterOfTheConfigMakesOtherTexturesIgnoreRegions) {
+  const core::VolumeF vol = fixture::uniform_volume({40, 40, 40}, {2, 2, 2}, 0.02f);
+  const core::Rig rig = fixture::small_ring(64, 300, 600, 2);
+  core::BoxRecord solid, glass, unknown;
+  solid.id = "solid";
+  solid.box = core::Box3D{{10, -5, 8}, {12, 10, 14}};
+  solid.texture = "solid";
+  glass.id = "glass";
+  glass.box = core::Box3D{{-12, 8, 20}, {9, 9, 9}};
+  glass.texture = "ground-glass";
+  unknown.id = "unknown";
+  unknown.box = core::Box3D{{-15, 5, -10}, {10, 10, 10}};
+  const std::vector<core::BoxRecord> boxes{solid, glass, unknown};
+  RenderOptions options;
+  const DrrImages img = render_attenuation(vol, rig, options, boxes);
+  const auto dir = xraylift::testing::scratch_dir("drr_view_output_texture");
+  const auto out = ViewOutputOptions::from_config(core::Config::from_yaml("truth: {textures: [solid, part-solid]}"));
+  write_views(dir, "case-t", rig, img, boxes, options, out);
+  const core::ViewSet set = core::read_view_set(dir / "infos.json");
+  ASSERT_EQ(set.boxes_3d.size(), 3u);
+  EXPECT_FALSE(set.boxes_3d[0].ignore);
+  EXPECT_EQ(set.boxes_3d[0].texture, "solid");
+  EXPECT_TRUE(set.boxes_3d[1].ignore);
+  EXPECT_FALSE(set.boxes_3d[2].ignore);
+  EXPECT_EQ(set.render["truth_filter"]["textures"], nlohmann::json({"solid", "part-solid"}));
+  for (const auto& view : set.views)
+    for (const auto& b : view.boxes) EXPECT_EQ(b.ignore, b.nodule_id == "glass") << b.nodule_id;
+  EXPECT_THROW(ViewOutputOptions::from_config(core::Config::from_yaml("truth: {textures: [glassy]}")),
+               core::ConfigError);
 }
 
 // The PNG and .npy writers on an image with no symmetry (a non-square detector and a ramp that differs along

@@ -37,19 +37,24 @@ TEST(Cases3D, PairsByCaseIdAndAppliesTheFilter) {
   auto two_readers = sphere(10, 0, 0, 8);
   two_readers.readers = 2;
   auto unknown_readers = sphere(20, 0, 0, 8);
-  const auto truth =
-      set_of({{"a", {small, two_readers, unknown_readers}}, {"b", {sphere(0, 0, 0, 5)}}}, core::BoxSource::kTruth);
+  auto ground_glass = sphere(30, 0, 0, 8);
+  ground_glass.texture = "ground-glass";
+  const auto truth = set_of({{"a", {small, two_readers, unknown_readers, ground_glass}}, {"b", {sphere(0, 0, 0, 5)}}},
+                            core::BoxSource::kTruth);
   const auto pred = set_of({{"b", {sphere(0, 0, 0, 5, 0.5)}}}, core::BoxSource::kPrediction);
-  const auto cases = eval::pair_cases(truth, "t", pred, "p", eval::TruthFilter{3.0, 3});
+  eval::TruthFilter filter{3.0, 3};
+  filter.textures = {"solid", "part-solid"};
+  const auto cases = eval::pair_cases(truth, "t", pred, "p", filter);
   ASSERT_EQ(cases.size(), 2u);
   EXPECT_EQ(cases[0].case_id, "a");
   EXPECT_TRUE(cases[0].predictions.empty());  // a truth case absent from the predictions: no predictions
   EXPECT_TRUE(cases[0].truths[0].ignore);     // 2 mm < 3 mm
   EXPECT_TRUE(cases[0].truths[1].ignore);     // 2 readers < 3
   EXPECT_FALSE(cases[0].truths[2].ignore);    // readers unknown: kept
+  EXPECT_TRUE(cases[0].truths[3].ignore);     // ground-glass, not listed
   EXPECT_EQ(cases[1].predictions.size(), 1u);
   EXPECT_EQ(eval::count_truths(cases, false), 2);
-  EXPECT_EQ(eval::count_truths(cases, true), 2);
+  EXPECT_EQ(eval::count_truths(cases, true), 3);  // ignore regions: small, 2 readers, ground-glass
   EXPECT_EQ(eval::count_predictions(cases), 1);
 }
 

@@ -374,6 +374,35 @@ TEST(Evaluate3D, BreakdownsBySizeAndReaders) {
   EXPECT_DOUBLE_EQ(r.breakdowns[5].metrics.froc.sensitivity_at_rates[6], 1.0);  // 4 readers: found
 }
 
+TEST(Evaluate3D, BreakdownByTextureAndTheTextureFilter) {
+  // A solid nodule found, a ground-glass one missed, one of unknown texture found.
+  eval::EvalCase c{"s", {sphere(0, 0, 0, 12), sphere(60, 0, 0, 12), sphere(-60, 0, 0, 12)}, {}};
+  c.truths[0].texture = "solid";
+  c.truths[1].texture = "ground-glass";
+  c.predictions = {sphere(0, 0, 0, 12, 0.9), sphere(-60, 0, 0, 12, 0.8)};
+  eval::Eval3DOptions o = quick();
+  o.breakdowns = true;
+  o.size_bins = {};
+  auto r = eval::evaluate_3d({c}, o);
+  ASSERT_EQ(r.breakdowns.size(), 2u);  // no part-solid truth: no row for it
+  EXPECT_EQ(r.breakdowns[0].group, "texture");
+  EXPECT_EQ(r.breakdowns[0].label, "solid");
+  EXPECT_EQ(r.breakdowns[0].metrics.num_truths, 1);
+  EXPECT_DOUBLE_EQ(r.breakdowns[0].metrics.froc.cpm, 1.0);
+  EXPECT_EQ(r.breakdowns[1].label, "ground-glass");
+  EXPECT_DOUBLE_EQ(r.breakdowns[1].metrics.froc.sensitivity_at_rates[6], 0.0);
+  EXPECT_NEAR(r.overall.froc.sensitivity_at_rates[6], 2.0 / 3.0, 1e-12);
+
+  // Counting only solid and part-solid nodules: the ground-glass one becomes an ignore region, the unknown one counts.
+  o.truth_filter.textures = {"solid", "part-solid"};
+  core::apply_truth_filter(c.truths, o.truth_filter);  // what pair_cases does with the filter
+  r = eval::evaluate_3d({c}, o);
+  EXPECT_EQ(r.overall.num_truths, 2);
+  EXPECT_DOUBLE_EQ(r.overall.froc.sensitivity_at_rates[6], 1.0);
+  o.truth_filter.textures = {"opaque"};
+  EXPECT_THROW(eval::validate(o), core::ConfigError);
+}
+
 TEST(Evaluate3D, OptionsAreValidated) {
   eval::Eval3DOptions o;
   o.tp_threshold_mm = 5;  // not one of the distance thresholds

@@ -116,7 +116,11 @@ struct LidcNodule {
   bool ignore = false;                                               // below min_diameter_mm or min_readers
   std::vector<std::int64_t> consensus_voxels;                        // linear indices into the series volume
   std::vector<std::pair<int, LidcCharacteristics>> characteristics;  // (reader, values)
-  core::BoxRecord record() const;  // the truth box (label "nodule", readers, diameter, ignore, sized = !small)
+  // The median of the readers' texture ratings (1-5) as a core texture: <= 2 ground-glass (LIDC's "non-solid /
+  // GGO" and "non-solid / mixed"), between 2 and 4 part-solid, >= 4 solid; empty when nobody rated it.
+  std::string texture() const;
+  core::BoxRecord record() const;  // the truth box (label "nodule", readers, diameter, ignore, sized = !small,
+                                   // texture)
   nlohmann::json to_json() const;  // details for case meta
 };
 
