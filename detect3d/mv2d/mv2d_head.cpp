@@ -290,7 +290,13 @@ Mv2dHeadOutput Mv2dHeadImpl::forward(const torch::Tensor& features, std::int64_t
   const int64_t T = int64_t(c.roi_size) * c.roi_size, D = c.key_pe_depths;
   const auto u_img = (uvd.select(1, 0) + 0.5) * gt.select(1, 2) / n + gt.select(1, 0);
   const auto v_img = (uvd.select(1, 1) + 0.5) * gt.select(1, 3) / n + gt.select(1, 1);
-  const auto depth = cams.iso_depth.index_select(0, out.query_view) + c.depth_scale_mm * uvd.select(1, 2);
+  auto prior_depth = cams.iso_depth.index_select(0, out.query_view);
+  if (c.depth_prior == "rays") {
+    const auto rays = ray_consensus_depths(cameras, boxes, c.ray_depth);
+    const auto found = torch::tensor(rays, torch::TensorOptions().dtype(torch::kDouble)).to(opts);
+    prior_depth = torch::where(torch::isfinite(found), found, prior_depth);
+  }
+  const auto depth = prior_depth + c.depth_scale_mm * uvd.select(1, 2);
   const auto ref_mm = lift(u_img, v_img, depth.clamp_min(1.0), cams, out.query_view);
   out.reference = normalize_points(ref_mm, c.range);
   const auto ref_clamped = out.reference.clamp(0, 1);

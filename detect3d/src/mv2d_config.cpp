@@ -24,6 +24,12 @@ Mv2dConfig Mv2dConfig::from_config(const core::Config& c) {
   m.qg_mlp = c.get("query_generator.mlp", m.qg_mlp);
   m.intrinsics_scale = c.get("query_generator.intrinsics_scale", m.intrinsics_scale);
   m.depth_scale_mm = c.get("query_generator.depth_scale_mm", m.depth_scale_mm);
+  m.depth_prior = c.get("query_generator.depth_prior", m.depth_prior);
+  m.ray_depth.gate_mm = c.get("query_generator.ray_gate_mm", m.ray_depth.gate_mm);
+  m.ray_depth.gate_fraction = c.get("query_generator.ray_gate_fraction", m.ray_depth.gate_fraction);
+  m.ray_depth.window_mm = c.get("query_generator.ray_window_mm", m.ray_depth.window_mm);
+  m.ray_depth.min_views = c.get("query_generator.ray_min_views", m.ray_depth.min_views);
+  m.ray_depth.min_angle_deg = c.get("query_generator.ray_min_angle_deg", m.ray_depth.min_angle_deg);
   m.pe_freqs = c.get("position_encoding.freqs", m.pe_freqs);
   m.pe_temperature = c.get("position_encoding.temperature", m.pe_temperature);
   m.key_pe_depths = c.get("position_encoding.key_depths", m.key_pe_depths);
@@ -72,6 +78,9 @@ void Mv2dConfig::validate() const {
   for (int w : qg_mlp)
     if (w < 1) fail(core::cat("query_generator.mlp widths must be >= 1, got ", w));
   if (!(depth_scale_mm > 0)) fail("query_generator.depth_scale_mm must be > 0");
+  if (depth_prior != "iso" && depth_prior != "rays")
+    fail(core::cat("query_generator.depth_prior must be iso or rays, got '", depth_prior, "'"));
+  ray_depth.validate();
   if (pe_freqs < 1 || pe_freqs % 2 != 0)
     fail(core::cat("position_encoding.freqs must be even and >= 2, got ", pe_freqs));
   if (!(pe_temperature > 1)) fail("position_encoding.temperature must be > 1");

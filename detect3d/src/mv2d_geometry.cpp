@@ -1,7 +1,9 @@
 #include "xraylift/detect3d/mv2d_geometry.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
+#include <string>
 
 #include "xraylift/core/error.hpp"
 
@@ -204,6 +206,75 @@ std::vector<std::vector<int>> correlate_rois(const std::vector<core::Camera>& ca
         }
       }
       out.push_back(std::move(row));
+    }
+  }
+  return out;
+}
+
+void RayDepthOptions::validate() const {
+  auto fail = [](const std::string& what) { throw core::ConfigError("mv2d query_generator: " + what); };
+  if (!(std::isfinite(gate_mm) && gate_mm > 0)) fail(core::cat("ray_gate_mm = ", gate_mm, ", expected > 0"));
+  if (!(std::isfinite(gate_fraction) && gate_fraction >= 0))
+    fail(core::cat("ray_gate_fraction = ", gate_fraction, ", expected >= 0"));
+  if (!(std::isfinite(window_mm) && window_mm > 0)) fail(core::cat("ray_window_mm = ", window_mm, ", expected > 0"));
+  if (min_views < 1) fail(core::cat("ray_min_views = ", min_views, ", expected >= 1"));
+  if (!(min_angle_deg >= 0 && min_angle_deg < 90))
+    fail(core::cat("ray_min_angle_deg = ", min_angle_deg, ", expected in [0, 90)"));
+}
+
+std::vector<double> ray_consensus_depths(const std::vector<core::Camera>& cameras,
+                                         const std::vector<std::vector<core::Box2D>>& rois, const RayDepthOptions& o) {
+  XL_CHECK(cameras.size() == rois.size(), "ray_consensus_depths: ", cameras.size(), " cameras but ", rois.size(),
+           " RoI lists");
+  o.validate();
+  const int V = static_cast<int>(cameras.size());
+  std::vector<std::vector<core::Ray>> rays(V);
+  for (int v = 0; v < V; ++v)
+    for (const auto& b : rois[v]) rays[v].push_back(cameras[v].unproject(b.center()));
+  const double max_cos = std::cos(o.min_angle_deg * 3.14159265358979323846 / 180.0);
+  std::vector<double> out;
+  for (int v = 0; v < V; ++v) {
+    const double fx = cameras[v].intrinsics().fx;
+    for (std::size_t r = 0; r < rois[v].size(); ++r) {
+      const core::Ray& q = rays[v][r];
+      const double side_px = std::max(rois[v][r].width(), rois[v][r].height());
+      std::vector<std::pair<double, int>> votes;  // (depth, view)
+      for (int w = 0; w < V; ++w) {
+        if (w == v) continue;
+        for (const core::Ray& k : rays[w]) {
+          const double b = q.direction.dot(k.direction);
+          if (std::abs(b) > max_cos) continue;
+          const Eigen::Vector3d w0 = q.origin - k.origin;
+          const double d = q.direction.dot(w0), e = k.direction.dot(w0), denom = 1 - b * b;
+          const double t = (b * e - d) / denom, s = (e - b * d) / denom;
+          if (!(t > 0 && s > 0)) continue;
+          const Eigen::Vector3d p = q.origin + t * q.direction;
+          const double depth = cameras[v].depth(p);
+          const double gap = (p - (k.origin + s * k.direction)).norm();
+          if (depth > 0 && gap <= o.gate_mm + o.gate_fraction * side_px * depth / fx) votes.push_back({depth, w});
+        }
+      }
+      std::sort(votes.begin(), votes.end());
+      int best_views = 0;
+      double best_spread = 0, best_depth = std::numeric_limits<double>::quiet_NaN();
+      for (std::size_t i = 0; i < votes.size(); ++i) {
+        std::vector<char> seen(V, 0);
+        int views = 0;
+        double sum = 0;
+        std::size_t j = i;
+        for (; j < votes.size() && votes[j].first - votes[i].first <= o.window_mm; ++j) {
+          views += !seen[votes[j].second];
+          seen[votes[j].second] = 1;
+          sum += votes[j].first;
+        }
+        const double spread = votes[j - 1].first - votes[i].first;
+        if (views > best_views || (views == best_views && spread < best_spread)) {
+          best_views = views;
+          best_spread = spread;
+          best_depth = sum / double(j - i);
+        }
+      }
+      out.push_back(best_views >= o.min_views ? best_depth : std::numeric_limits<double>::quiet_NaN());
     }
   }
   return out;

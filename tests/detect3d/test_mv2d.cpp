@@ -104,6 +104,29 @@ TEST(Mv2dHead, ReferenceStartsAtTheRoiCentreAtTheIsocentreDepth) {
   EXPECT_NEAR(torch::sigmoid(out.logits.back()).mean().item<double>(), 0.01, 0.01);
 }
 
+TEST(Mv2dHead, WithTheRaysDepthPriorTheReferenceStartsAtTheNodule) {
+  // The same nodule with depth_prior: rays: before any training the reference is the nodule's centre (the RoI
+  // centre ray at the depth where the ten views' rays meet), not a point at the isocentre's depth.
+  torch::manual_seed(1);
+  const core::Rig rig = core::Rig::ring(core::RingSpec{}).with_detector_width(128);
+  auto config = tiny_head();
+  config.depth_prior = "rays";
+  detect3d::Mv2dHead head(config, 32);
+  head->eval();
+  std::vector<torch::Tensor> rois;
+  const core::Box3D nodule{Eigen::Vector3d(30, -20, 40), Eigen::Vector3d(15, 15, 15)};
+  for (const auto& cam : rig) {
+    const auto b = core::project_box(cam, nodule).box;
+    rois.push_back(torch::tensor({{float(b.x0), float(b.y0), float(b.x1), float(b.y1)}}));
+  }
+  torch::NoGradGuard g;
+  const auto out = head->forward(torch::randn({10, 32, 16, 16}), 8, rig.cameras(), rois);
+  const Eigen::Vector3d expected = head->config().range.normalize(nodule.center);
+  for (int v = 0; v < 10; ++v)
+    for (int a = 0; a < 3; ++a)
+      EXPECT_NEAR(out.reference[v][a].item<double>(), expected[a], 3.0 / 400) << "view " << v << " axis " << a;
+}
+
 TEST(Mv2dHead, MatchingRecoversAPermutationOfTheTruth) {
   // Queries that are a permutation of the truth (plus low-scored extras) cost nothing to regress once matched;
   // a matcher that pairs them wrongly would leave a large L1 term.

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <random>
 
 #include "xraylift/core/error.hpp"
@@ -110,6 +111,65 @@ TEST(Mv2dGeometry, CorrelationLinksOneNodulesRoisAcrossAllViews) {
   EXPECT_GE(far_right, 0.9 * far_links) << far_right << " of " << far_links << " near-opposite links are right";
 }
 
+// The "rays" depth prior on projected ground truth: every RoI of a nodule gets its centre's depth (within the
+// offset between a box's 2D centre and its centre's projection, ~10 % of the size), with false positives added
+// in every view, with the nodule missing from 7 of the 10 views, and none where fewer than min_views agree.
+TEST(Mv2dGeometry, RayDepthPriorFindsTheNodulesDepthInEveryView) {
+  const core::Rig rig = core::Rig::ring(core::RingSpec{}).with_detector_width(256);
+  const std::vector<core::Box3D> nodules = {
+      {Eigen::Vector3d(-60, 10, 80), Eigen::Vector3d(12, 12, 12)},
+      {Eigen::Vector3d(70, -20, 20), Eigen::Vector3d(6, 6, 6)},
+      {Eigen::Vector3d(30, 40, -50), Eigen::Vector3d(14, 13, 12)},
+      {Eigen::Vector3d(-20, -50, -110), Eigen::Vector3d(11, 11, 11)},
+  };
+  const int V = int(rig.size());
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<double> pos(20, 230), side(4, 12);
+  auto build = [&](bool false_positives, int views_with_nodule0) {
+    std::vector<std::vector<core::Box2D>> rois(V);
+    std::vector<std::vector<int>> nodule_of(V);
+    for (int v = 0; v < V; ++v) {
+      for (int n = 0; n < int(nodules.size()); ++n) {
+        if (n == 0 && v >= views_with_nodule0) continue;
+        rois[v].push_back(core::project_box(rig[v], nodules[n]).box);
+        nodule_of[v].push_back(n);
+      }
+      for (int k = 0; false_positives && k < 8; ++k) {
+        const double x = pos(rng), y = pos(rng), w = side(rng);
+        rois[v].push_back({x, y, x + w, y + w});
+        nodule_of[v].push_back(-1);
+      }
+    }
+    return std::make_pair(rois, nodule_of);
+  };
+  for (const bool fps : {false, true}) {
+    const auto [rois, nodule_of] = build(fps, V);
+    const auto depth = detect3d::ray_consensus_depths(rig.cameras(), rois, detect3d::RayDepthOptions{});
+    std::size_t g = 0;
+    for (int v = 0; v < V; ++v)
+      for (std::size_t i = 0; i < rois[v].size(); ++i, ++g) {
+        const int n = nodule_of[v][i];
+        if (n < 0) continue;
+        const double truth = rig[v].depth(nodules[n].center);
+        ASSERT_TRUE(std::isfinite(depth[g])) << "view " << v << " nodule " << n << (fps ? " with FPs" : "");
+        EXPECT_NEAR(depth[g], truth, 0.1 * nodules[n].size.maxCoeff() + 0.5) << "view " << v << " nodule " << n;
+      }
+    ASSERT_EQ(g, depth.size());
+  }
+  // Nodule 0 seen in views 0..2 only: their RoIs still agree (2 other views each), the rest have no RoI of it.
+  const auto [rois, nodule_of] = build(false, 3);
+  auto depth = detect3d::ray_consensus_depths(rig.cameras(), rois, detect3d::RayDepthOptions{});
+  EXPECT_NEAR(depth[0], rig[0].depth(nodules[0].center), 1.7);
+  detect3d::RayDepthOptions strict;
+  strict.min_views = 3;  // only 2 other views see nodule 0
+  depth = detect3d::ray_consensus_depths(rig.cameras(), rois, strict);
+  EXPECT_FALSE(std::isfinite(depth[0]));
+  EXPECT_TRUE(std::isfinite(depth[1]));
+  strict.window_mm = 0;
+  EXPECT_THROW(strict.validate(), core::ConfigError);
+  EXPECT_THROW(detect3d::ray_consensus_depths(rig.cameras(), {{}}, detect3d::RayDepthOptions{}), core::InputError);
+}
+
 TEST(Mv2dGeometry, RayDepthSpanIsTheRaysSegmentInsideTheRange) {
   const core::Rig rig = core::Rig::ring(core::RingSpec{});
   detect3d::SceneRange range;
@@ -186,6 +246,10 @@ TEST(Mv2dConfig, ReadsKeysAndRejectsBadValues) {
   };
   EXPECT_THROW(bad("mv2d: {d_model: 60, heads: 8}\n"), core::ConfigError);
   EXPECT_THROW(bad("mv2d: {proposals: {score_threshold: 1.5}}\n"), core::ConfigError);
+  EXPECT_EQ(m.depth_prior, "iso");  // the official prior unless asked
+  EXPECT_EQ(bad("mv2d: {query_generator: {depth_prior: rays, ray_min_views: 3}}\n").ray_depth.min_views, 3);
+  EXPECT_THROW(bad("mv2d: {query_generator: {depth_prior: stereo}}\n"), core::ConfigError);
+  EXPECT_THROW(bad("mv2d: {query_generator: {ray_gate_mm: -1}}\n"), core::ConfigError);
   // A metre-scale range is refused (the seed's bug).
   EXPECT_THROW(bad("mv2d: {range: {min_mm: [-0.2, -0.2, -0.2], max_mm: [0.2, 0.2, 0.2]}}\n"), core::InputError);
   try {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "xraylift/core/config.hpp"
+#include "xraylift/detect3d/mv2d_geometry.hpp"
 #include "xraylift/detect3d/scene_range.hpp"
 
 namespace xraylift::detect3d {
@@ -34,7 +35,11 @@ struct Mv2dConfig {
   int qg_fc = 1024;
   std::vector<int> qg_mlp = {512, 256};
   double intrinsics_scale = 0.1;
-  double depth_scale_mm = 100.0;  // the depth output unit: d = isocentre depth + depth_scale_mm * output
+  double depth_scale_mm = 100.0;  // the depth output unit: d = prior depth + depth_scale_mm * output
+  // The prior depth: "iso" (official: the isocentre's depth in every view) or "rays" (where the RoI's centre ray
+  // meets the other views' RoI rays, ray_consensus_depths; "iso" where they give none). docs/detect3d.md.
+  std::string depth_prior = "iso";
+  RayDepthOptions ray_depth;
 
   // Position encodings.
   int pe_freqs = 128;  // sine frequencies per axis (query PE input 3 * 128 * ... see docs)
