@@ -208,7 +208,7 @@ Mv2dHeadImpl::Mv2dHeadImpl(const Mv2dConfig& c, int in_channels) : config_(c) {
   }
   register_module("qg_mlp", qg_mlp);
   qg_center = register_module("qg_center", torch::nn::Linear(width, 3));
-  // The reference starts at the RoI centre (grid (n-1)/2) at the scene centre's depth, not at the source.
+  // The reference starts at the RoI centre (grid (n-1)/2) at the prior depth (scene centre or rays), not at the source.
   torch::nn::init::normal_(qg_center->weight, 0.0, 0.001);
   {
     torch::NoGradGuard g;
@@ -280,7 +280,7 @@ Mv2dHeadOutput Mv2dHeadImpl::forward(const torch::Tensor& features, std::int64_t
   const auto pooled = detect2d::roi_align(features.to(torch::kFloat), all, ro);  // [Q, C, n, n]
   const auto f = input_proj(pooled);                                             // [Q, d, n, n]
 
-  // Query generator: (u, v) on the RoI grid, depth in mm around the scene centre's depth.
+  // Query generator: (u, v) on the RoI grid, depth in mm around the prior depth (depth_prior).
   const auto cams = camera_tensors(cameras, c.range, opts);
   const auto [kt, gt] = roi_geometry(boxes, cameras, c, opts);
   auto x = torch::relu(qg_conv(f)).mean({2, 3});
