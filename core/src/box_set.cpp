@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -88,8 +89,8 @@ BoxRecord box_from_json(const json& b, BoxSource default_source, const std::stri
   }
   if (b.contains("texture")) {
     const json& t = b["texture"];
-    XL_CHECK(t.is_string() && is_nodule_texture(t.get<std::string>()), where, ".texture = ", t.dump(),
-             ", expected \"solid\", \"part-solid\" or \"ground-glass\"");
+    XL_CHECK(t.is_string() && is_nodule_texture(t.get<std::string>()), where, ".texture = ", t.dump(), ", expected ",
+             nodule_texture_choices());
     r.texture = t.get<std::string>();
   }
   return r;
@@ -116,6 +117,14 @@ bool is_nodule_texture(const std::string& texture) {
   return false;
 }
 
+std::string nodule_texture_choices() {
+  std::string s;
+  const std::size_t n = std::size(kNoduleTextures);
+  for (std::size_t i = 0; i < n; ++i)
+    s += cat(i == 0 ? "" : (i + 1 == n ? " or " : ", "), '"', kNoduleTextures[i], '"');
+  return s;
+}
+
 bool TruthFilter::passes(const BoxRecord& t) const {
   const bool too_small = t.sized ? t.diameter() < min_diameter_mm : min_diameter_mm > 0;
   const bool too_few_readers = t.readers > 0 && t.readers < min_readers;
@@ -133,8 +142,7 @@ void TruthFilter::validate(const std::string& where) const {
     throw ConfigError(cat(where, ": unsized_diameter_mm = ", unsized_diameter_mm, ", expected a finite value > 0"));
   for (const auto& t : textures)
     if (!is_nodule_texture(t))
-      throw ConfigError(
-          cat(where, ": textures lists '", t, "', expected \"solid\", \"part-solid\" or \"ground-glass\""));
+      throw ConfigError(cat(where, ": textures lists '", t, "', expected ", nodule_texture_choices()));
 }
 
 void apply_truth_filter(std::vector<BoxRecord>& truths, const TruthFilter& filter) {

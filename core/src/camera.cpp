@@ -86,6 +86,21 @@ Eigen::Vector2d Camera::project(const Eigen::Vector3d& p) const {
   return {intrinsics_.fx * c.x() / c.z() + intrinsics_.cx, intrinsics_.fy * c.y() / c.z() + intrinsics_.cy};
 }
 
+std::optional<RayClosestPoints> closest_points(const Ray& a, const Ray& b, double min_sin) {
+  const double c = a.direction.dot(b.direction);
+  const double sin2 = 1.0 - c * c;
+  if (sin2 < min_sin * min_sin || sin2 <= 1e-12) return std::nullopt;
+  const Eigen::Vector3d w0 = a.origin - b.origin;
+  const double da = a.direction.dot(w0), db = b.direction.dot(w0);
+  RayClosestPoints r;
+  r.ta = (c * db - da) / sin2;
+  r.tb = (db - c * da) / sin2;
+  if (r.ta <= 0 || r.tb <= 0) return std::nullopt;
+  r.pa = a.origin + r.ta * a.direction;
+  r.pb = b.origin + r.tb * b.direction;
+  return r;
+}
+
 Ray Camera::unproject(const Eigen::Vector2d& uv) const {
   const Eigen::Vector3d d_cam((uv.x() - intrinsics_.cx) / intrinsics_.fx, (uv.y() - intrinsics_.cy) / intrinsics_.fy,
                               1.0);

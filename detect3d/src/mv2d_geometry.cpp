@@ -231,40 +231,35 @@ std::vector<double> ray_consensus_depths(const std::vector<core::Camera>& camera
   std::vector<std::vector<core::Ray>> rays(V);
   for (int v = 0; v < V; ++v)
     for (const auto& b : rois[v]) rays[v].push_back(cameras[v].unproject(b.center()));
-  const double max_cos = std::cos(o.min_angle_deg * 3.14159265358979323846 / 180.0);
+  const double min_sin = std::sin(o.min_angle_deg * 3.14159265358979323846 / 180.0);
   std::vector<double> out;
+  std::vector<std::pair<double, int>> votes;  // (depth, view)
+  std::vector<int> in_window(V, 0);
   for (int v = 0; v < V; ++v) {
-    const double fx = cameras[v].intrinsics().fx;
+    const auto& k = cameras[v].intrinsics();
     for (std::size_t r = 0; r < rois[v].size(); ++r) {
       const core::Ray& q = rays[v][r];
-      const double side_px = std::max(rois[v][r].width(), rois[v][r].height());
-      std::vector<std::pair<double, int>> votes;  // (depth, view)
+      // The RoI's larger extent per mm of depth (the rule of triangulate's gate).
+      const double extent_per_mm = std::max(rois[v][r].width() / k.fx, rois[v][r].height() / k.fy);
+      votes.clear();
       for (int w = 0; w < V; ++w) {
         if (w == v) continue;
-        for (const core::Ray& k : rays[w]) {
-          const double b = q.direction.dot(k.direction);
-          if (std::abs(b) > max_cos) continue;
-          const Eigen::Vector3d w0 = q.origin - k.origin;
-          const double d = q.direction.dot(w0), e = k.direction.dot(w0), denom = 1 - b * b;
-          const double t = (b * e - d) / denom, s = (e - b * d) / denom;
-          if (!(t > 0 && s > 0)) continue;
-          const Eigen::Vector3d p = q.origin + t * q.direction;
-          const double depth = cameras[v].depth(p);
-          const double gap = (p - (k.origin + s * k.direction)).norm();
-          if (depth > 0 && gap <= o.gate_mm + o.gate_fraction * side_px * depth / fx) votes.push_back({depth, w});
+        for (const core::Ray& other : rays[w]) {
+          const auto c = core::closest_points(q, other, min_sin);
+          if (!c) continue;
+          const double depth = cameras[v].depth(c->pa);
+          if (depth > 0 && (c->pa - c->pb).norm() <= o.gate_mm + o.gate_fraction * extent_per_mm * depth)
+            votes.push_back({depth, w});
         }
       }
       std::sort(votes.begin(), votes.end());
-      int best_views = 0;
-      double best_spread = 0, best_depth = std::numeric_limits<double>::quiet_NaN();
-      for (std::size_t i = 0; i < votes.size(); ++i) {
-        std::vector<char> seen(V, 0);
-        int views = 0;
-        double sum = 0;
-        std::size_t j = i;
+      // Every window [votes[i], votes[i] + window_mm], slid over the sorted votes with per-view counts.
+      int best_views = 0, views = 0;
+      double best_spread = 0, best_depth = std::numeric_limits<double>::quiet_NaN(), sum = 0;
+      std::fill(in_window.begin(), in_window.end(), 0);
+      for (std::size_t i = 0, j = 0; i < votes.size(); ++i) {
         for (; j < votes.size() && votes[j].first - votes[i].first <= o.window_mm; ++j) {
-          views += !seen[votes[j].second];
-          seen[votes[j].second] = 1;
+          views += in_window[votes[j].second]++ == 0;
           sum += votes[j].first;
         }
         const double spread = votes[j - 1].first - votes[i].first;
@@ -273,6 +268,8 @@ std::vector<double> ray_consensus_depths(const std::vector<core::Camera>& camera
           best_spread = spread;
           best_depth = sum / double(j - i);
         }
+        views -= --in_window[votes[i].second] == 0;
+        sum -= votes[i].first;
       }
       out.push_back(best_views >= o.min_views ? best_depth : std::numeric_limits<double>::quiet_NaN());
     }

@@ -128,16 +128,10 @@ class Triangulator {
       for (std::size_t vj = vi + 1; vj < by_view_.size(); ++vj) {
         for (int a : by_view_[vi]) {
           for (int b : by_view_[vj]) {
-            const core::Ray& ra = dets_[a].ray;
-            const core::Ray& rb = dets_[b].ray;
-            const double c = ra.direction.dot(rb.direction);
-            const double sin2 = 1.0 - c * c;
-            if (sin2 < min_sin * min_sin || sin2 <= 1e-12) continue;
-            const Eigen::Vector3d w0 = ra.origin - rb.origin;
-            const double da = ra.direction.dot(w0), db = rb.direction.dot(w0);
-            const double ta = (c * db - da) / sin2, tb = (db - c * da) / sin2;
-            if (ta <= 0 || tb <= 0) continue;  // behind a source
-            const Eigen::Vector3d pa = ra.origin + ta * ra.direction, pb = rb.origin + tb * rb.direction;
+            const auto closest = core::closest_points(dets_[a].ray, dets_[b].ray, min_sin);
+            if (!closest) continue;  // (nearly) parallel, or behind a source
+            const Eigen::Vector3d& pa = closest->pa;
+            const Eigen::Vector3d& pb = closest->pb;
             const Eigen::Vector3d mid = 0.5 * (pa + pb);
             if (!o_.scene.contains(mid)) continue;
             const double za = cam(dets_[a].view).depth(mid), zb = cam(dets_[b].view).depth(mid);

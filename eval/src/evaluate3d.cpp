@@ -199,15 +199,7 @@ void validate(const Eval3DOptions& o) {
         core::cat("eval options: bootstrap_samples = ", o.bootstrap_samples, ", expected 0..100000"));
   check(o.confidence > 0 && o.confidence < 1,
         core::cat("eval options: confidence = ", o.confidence, ", expected a value in (0, 1)"));
-  check(std::isfinite(o.truth_filter.min_diameter_mm) && o.truth_filter.min_diameter_mm >= 0,
-        core::cat("eval options: min_diameter_mm = ", o.truth_filter.min_diameter_mm, ", expected >= 0"));
-  check(o.truth_filter.min_readers >= 0 && o.truth_filter.min_readers <= 4,
-        core::cat("eval options: min_readers = ", o.truth_filter.min_readers, ", expected 0..4"));
-  check(std::isfinite(o.truth_filter.unsized_diameter_mm) && o.truth_filter.unsized_diameter_mm > 0,
-        core::cat("eval options: unsized_diameter_mm = ", o.truth_filter.unsized_diameter_mm, ", expected > 0"));
-  for (const auto& t : o.truth_filter.textures)
-    check(core::is_nodule_texture(t),
-          core::cat("eval options: textures lists '", t, "', expected \"solid\", \"part-solid\" or \"ground-glass\""));
+  o.truth_filter.validate("eval options");  // the filter's own rule, as render applies it
 }
 
 Interval percentile_interval(std::vector<double> v, double confidence) {

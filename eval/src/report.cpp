@@ -14,12 +14,6 @@ using nlohmann::json;
 namespace xraylift::eval {
 namespace {
 
-std::string join_texts(const std::vector<std::string>& v) {
-  std::string s;
-  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + v[i];
-  return s;
-}
-
 std::string with_ci(double v, const Interval& ci, bool have_ci) {
   if (!have_ci || v < 0) return format_metric(v) + " |";
   return format_metric(v) + " | " + format_metric(ci.lower) + " - " + format_metric(ci.upper);
@@ -30,7 +24,8 @@ std::string rate_label(double r) {
   return format_metric(r, r == std::round(r) ? 0 : 3);
 }
 
-std::string thresholds_text(const std::vector<double>& v, const char* unit) {
+template <typename T>
+std::string list_text(const std::vector<T>& v, const char* unit = "") {
   std::string s;
   for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + core::cat(v[i]) + unit;
   return s;
@@ -57,7 +52,7 @@ std::string markdown_3d(const Eval3DResult& r, const Eval3DOptions& o, const Rep
      << "- Predictions: `" << src.predictions << "` (" << m.num_predictions << " boxes)\n"
      << "- Truth filter: diameter >= " << o.truth_filter.min_diameter_mm
      << " mm, readers >= " << o.truth_filter.min_readers << " (when known)"
-     << (o.truth_filter.textures.empty() ? std::string() : ", textures " + join_texts(o.truth_filter.textures))
+     << (o.truth_filter.textures.empty() ? std::string() : ", textures " + list_text(o.truth_filter.textures))
      << "; FROC double detections "
      << (o.froc.duplicates_as_false_positives ? "count as false positives" : "ignored (LUNA16)") << "\n";
   if (ci)
@@ -68,11 +63,11 @@ std::string markdown_3d(const Eval3DResult& r, const Eval3DOptions& o, const Rep
     md << "| sensitivity @ " << rate_label(m.froc.fp_rates[k]) << " FP/scan | "
        << with_ci(m.froc.sensitivity_at_rates[k], k < r.sensitivity_ci.size() ? r.sensitivity_ci[k] : Interval{}, ci)
        << " |\n";
-  md << "| mAP (centre distance " << thresholds_text(o.distance_thresholds_mm, " mm") << ") | "
+  md << "| mAP (centre distance " << list_text(o.distance_thresholds_mm, " mm") << ") | "
      << with_ci(m.map, r.map_ci, ci) << " |\n";
   for (const auto& d : m.distance) md << "| AP @ " << d.threshold << " mm | " << format_metric(d.ap) << " | |\n";
   if (!m.relative.empty()) {
-    md << "| mAP (centre distance < " << thresholds_text(o.relative_thresholds, "") << " x nodule radius) | "
+    md << "| mAP (centre distance < " << list_text(o.relative_thresholds, "") << " x nodule radius) | "
        << format_metric(m.map_relative) << " | |\n";
   }
   md << "| ATE @ " << o.tp_threshold_mm << " mm (mm) | " << format_metric(m.ate_mm, 2) << " | |\n"

@@ -125,3 +125,21 @@ TEST(Camera, RejectsBadInput) {
     EXPECT_NE(std::string(e.what()).find("sdd_mm = -1"), std::string::npos) << e.what();
   }
 }
+
+// Skew rays with known closest points (x-axis ray at z = 0, y-direction ray at x = 5, z = 2): pa = (5, 0, 0),
+// pb = (5, 0, 2); parallel rays and a crossing behind a source give none.
+TEST(Ray, ClosestPointsOfTwoRays) {
+  const Ray a{{-10, 0, 0}, {1, 0, 0}};
+  const Ray b{{5, -7, 2}, {0, 1, 0}};
+  const auto c = closest_points(a, b, std::sin(10.0 * M_PI / 180.0));
+  ASSERT_TRUE(c.has_value());
+  EXPECT_NEAR(c->ta, 15, 1e-12);
+  EXPECT_NEAR(c->tb, 7, 1e-12);
+  EXPECT_NEAR((c->pa - Eigen::Vector3d(5, 0, 0)).norm(), 0, 1e-12);
+  EXPECT_NEAR((c->pb - Eigen::Vector3d(5, 0, 2)).norm(), 0, 1e-12);
+  EXPECT_FALSE(closest_points(a, Ray{{0, 3, 0}, {1, 0, 0}}, 0.0).has_value());  // parallel
+  const Eigen::Vector3d tilted = Eigen::Vector3d(1, std::tan(5.0 * M_PI / 180.0), 0).normalized();
+  EXPECT_FALSE(closest_points(a, Ray{{0, 3, 0}, tilted}, std::sin(10.0 * M_PI / 180.0)).has_value());  // 5 deg
+  EXPECT_FALSE(closest_points(a, Ray{{5, 7, 2}, {0, 1, 0}}, 0.1).has_value());   // b's closest point behind b
+  EXPECT_FALSE(closest_points(Ray{{10, 0, 0}, {1, 0, 0}}, b, 0.1).has_value());  // a's behind a
+}

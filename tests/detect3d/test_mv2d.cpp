@@ -26,6 +26,16 @@ int64_t count(const torch::nn::Module& m) {
 }
 int64_t linear(int64_t in, int64_t out) { return in * out + out; }
 
+// One RoI per view: the nodule's projected box.
+std::vector<torch::Tensor> projected_rois(const core::Rig& rig, const core::Box3D& nodule) {
+  std::vector<torch::Tensor> rois;
+  for (const auto& cam : rig) {
+    const auto b = core::project_box(cam, nodule).box;
+    rois.push_back(torch::tensor({{float(b.x0), float(b.y0), float(b.x1), float(b.y1)}}));
+  }
+  return rois;
+}
+
 detect3d::Mv2dConfig tiny_head() {
   detect3d::Mv2dConfig c;
   c.d_model = 32, c.heads = 4, c.layers = 2, c.ffn = 64, c.qg_fc = 64, c.qg_mlp = {64, 32};
@@ -82,12 +92,8 @@ TEST(Mv2dHead, ReferenceStartsAtTheRoiCentreAtTheIsocentreDepth) {
   const core::Rig rig = core::Rig::ring(core::RingSpec{}).with_detector_width(128);
   detect3d::Mv2dHead head(tiny_head(), 32);
   head->eval();
-  std::vector<torch::Tensor> rois;
   const core::Box3D nodule{Eigen::Vector3d(30, -20, 40), Eigen::Vector3d(15, 15, 15)};
-  for (const auto& cam : rig) {
-    const auto b = core::project_box(cam, nodule).box;
-    rois.push_back(torch::tensor({{float(b.x0), float(b.y0), float(b.x1), float(b.y1)}}));
-  }
+  const auto rois = projected_rois(rig, nodule);
   const auto features = torch::randn({10, 32, 16, 16});
   torch::NoGradGuard g;
   const auto out = head->forward(features, 8, rig.cameras(), rois);
@@ -113,12 +119,8 @@ TEST(Mv2dHead, WithTheRaysDepthPriorTheReferenceStartsAtTheNodule) {
   config.depth_prior = "rays";
   detect3d::Mv2dHead head(config, 32);
   head->eval();
-  std::vector<torch::Tensor> rois;
   const core::Box3D nodule{Eigen::Vector3d(30, -20, 40), Eigen::Vector3d(15, 15, 15)};
-  for (const auto& cam : rig) {
-    const auto b = core::project_box(cam, nodule).box;
-    rois.push_back(torch::tensor({{float(b.x0), float(b.y0), float(b.x1), float(b.y1)}}));
-  }
+  const auto rois = projected_rois(rig, nodule);
   torch::NoGradGuard g;
   const auto out = head->forward(torch::randn({10, 32, 16, 16}), 8, rig.cameras(), rois);
   const Eigen::Vector3d expected = head->config().range.normalize(nodule.center);

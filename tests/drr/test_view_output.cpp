@@ -14,6 +14,15 @@
 using namespace xraylift;
 using namespace xraylift::drr;
 
+namespace {
+core::BoxRecord truth_box(const std::string& id, const core::Box3D& box) {
+  core::BoxRecord r;
+  r.id = id;
+  r.box = box;
+  return r;
+}
+}  // namespace
+
 TEST(ViewOutput, WritesImagesArraysOverlaysAndInfos) {
   const core::VolumeF vol = fixture::uniform_volume({40, 40, 40}, {2, 2, 2}, 0.02f);
   const core::Rig rig = fixture::small_ring(48, 300, 600, 3);
@@ -66,16 +75,12 @@ TEST(ViewOutput, WritesImagesArraysOverlaysAndInfos) {
 TEST(ViewOutput, IgnoreRegionsAndTheTruthFilterReachTheTwoDimensionalBoxes) {
   const core::VolumeF vol = fixture::uniform_volume({40, 40, 40}, {2, 2, 2}, 0.02f);
   const core::Rig rig = fixture::small_ring(64, 300, 600, 2);
-  core::BoxRecord nodule, point, one_reader;
-  nodule.id = "n1";
-  nodule.box = core::Box3D{{10, -5, 8}, {12, 10, 14}};
+  auto nodule = truth_box("n1", {{10, -5, 8}, {12, 10, 14}});
   nodule.readers = 4;
-  point.id = "small";
-  point.box = core::Box3D{{-15, 5, -10}, {10, 10, 10}};
+  auto point = truth_box("small", {{-15, 5, -10}, {10, 10, 10}});
   point.ignore = true;
   point.sized = false;
-  one_reader.id = "n2";
-  one_reader.box = core::Box3D{{-12, 8, 20}, {9, 9, 9}};
+  auto one_reader = truth_box("n2", {{-12, 8, 20}, {9, 9, 9}});
   one_reader.readers = 1;
   const std::vector<core::BoxRecord> boxes{nodule, point, one_reader};
   RenderOptions options;
@@ -116,15 +121,11 @@ TEST(ViewOutput, IgnoreRegionsAndTheTruthFilterReachTheTwoDimensionalBoxes) {
 TEST(ViewOutput, TheTextureFilterOfTheConfigMakesOtherTexturesIgnoreRegions) {
   const core::VolumeF vol = fixture::uniform_volume({40, 40, 40}, {2, 2, 2}, 0.02f);
   const core::Rig rig = fixture::small_ring(64, 300, 600, 2);
-  core::BoxRecord solid, glass, unknown;
-  solid.id = "solid";
-  solid.box = core::Box3D{{10, -5, 8}, {12, 10, 14}};
+  auto solid = truth_box("solid", {{10, -5, 8}, {12, 10, 14}});
   solid.texture = "solid";
-  glass.id = "glass";
-  glass.box = core::Box3D{{-12, 8, 20}, {9, 9, 9}};
+  auto glass = truth_box("glass", {{-12, 8, 20}, {9, 9, 9}});
   glass.texture = "ground-glass";
-  unknown.id = "unknown";
-  unknown.box = core::Box3D{{-15, 5, -10}, {10, 10, 10}};
+  const auto unknown = truth_box("unknown", {{-15, 5, -10}, {10, 10, 10}});
   const std::vector<core::BoxRecord> boxes{solid, glass, unknown};
   RenderOptions options;
   const DrrImages img = render_attenuation(vol, rig, options, boxes);

@@ -29,6 +29,8 @@ enum class BoxSource { kTruth, kPrediction };
 // them, which is why radiographs miss most of them; evaluation can break down or filter by texture.
 inline constexpr const char* kNoduleTextures[] = {"solid", "part-solid", "ground-glass"};
 bool is_nodule_texture(const std::string& texture);
+// "\"solid\", \"part-solid\" or \"ground-glass\"": the choices, for error messages.
+std::string nodule_texture_choices();
 const char* to_string(BoxSource s);
 
 struct BoxRecord {

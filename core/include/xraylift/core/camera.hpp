@@ -5,6 +5,7 @@
 //   world -> camera: p_cam = R p + t.   pixel: u = fx x/z + cx, v = fy y/z + cy.
 //   pixels are continuous: pixel (col,row) covers [col,col+1) x [row,row+1); its centre is (col+0.5, row+0.5).
 #include <Eigen/Core>
+#include <optional>
 #include <string>
 
 #include "xraylift/core/hd_camera.hpp"
@@ -25,6 +26,15 @@ struct Ray {
   Eigen::Vector3d origin;     // world mm (the source)
   Eigen::Vector3d direction;  // unit, world
 };
+
+// The closest points of two rays: pa = a.origin + ta a.direction, pb = b.origin + tb b.direction (mm).
+struct RayClosestPoints {
+  double ta = 0, tb = 0;
+  Eigen::Vector3d pa, pb;
+};
+// nullopt when the rays are closer to parallel (or anti-parallel) than the angle whose sine is min_sin, or when a
+// closest point lies behind its ray's origin (ta or tb <= 0, i.e. behind a source).
+std::optional<RayClosestPoints> closest_points(const Ray& a, const Ray& b, double min_sin);
 
 class Camera {
  public:
