@@ -20,3 +20,24 @@ add_library(xraylift_torch INTERFACE)
 add_library(xraylift::torch ALIAS xraylift_torch)
 target_link_libraries(xraylift_torch INTERFACE ${TORCH_LIBRARIES})
 target_link_options(xraylift_torch INTERFACE "SHELL:-Wl,--push-state,--no-as-needed -lstdc++ -Wl,--pop-state")
+
+# One precompiled <torch/torch.h> for every torch-heavy target (libraries, tests, benches, the CLI): compiling it costs
+# 36-62 s per target, so it is built once per code model and reused (docs/BUILDING.md "Build time"). GCC refuses a PCH
+# built with -fPIC in a -fPIE compile, so libraries reuse xraylift_torch_pch and executables xraylift_torch_pch_exe.
+# A consumer must compile with the same macros as the PCH; xraylift::torch gives them all the same ones.
+file(WRITE "${CMAKE_BINARY_DIR}/xraylift_torch_pch.cpp" "// the shared torch PCH's translation unit\n")
+file(WRITE "${CMAKE_BINARY_DIR}/xraylift_torch_pch_exe.cpp" "int main() { return 0; }\n")
+add_library(xraylift_torch_pch OBJECT "${CMAKE_BINARY_DIR}/xraylift_torch_pch.cpp")
+add_executable(xraylift_torch_pch_exe "${CMAKE_BINARY_DIR}/xraylift_torch_pch_exe.cpp")
+foreach(pch xraylift_torch_pch xraylift_torch_pch_exe)
+  target_link_libraries(${pch} PRIVATE xraylift_torch)
+  target_precompile_headers(${pch} PRIVATE <torch/torch.h>)
+endforeach()
+function(xraylift_reuse_torch_pch target)
+  get_target_property(type ${target} TYPE)
+  if(type STREQUAL "EXECUTABLE")
+    target_precompile_headers(${target} REUSE_FROM xraylift_torch_pch_exe)
+  else()
+    target_precompile_headers(${target} REUSE_FROM xraylift_torch_pch)
+  endif()
+endfunction()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The detect3d quality benchmark (docs/BENCHMARKS.md "detect3d"): a model trained by scripts/train_demo_model.sh,
-# then `xraylift predict --eval` on held-out phantoms (seeds from 5000, never trained on) with both methods, and on
+# then `xraylift predict --eval` on held-out phantoms (seeds from 5000, never trained on) with every registered method
+# (`xraylift methods --names`), and on
 # the real LIDC sample with inserted nodules when ../shared/data is present. Prints each method's summary line.
 #   TEST_CASES (40) OUT (bench-out/detect3d) BIN (build/bin/xraylift) WEIGHTS (OUT/train/model.safetensors)
 set -euo pipefail
@@ -21,7 +22,8 @@ if [ ! -d "$OUT/views/test" ]; then
   "$BIN" render --manifest "$OUT/phantoms/test/manifest.json" --size 256 --out "$OUT/views/test.tmp"
   mv "$OUT/views/test.tmp" "$OUT/views/test"
 fi
-for method in triangulate mv2d; do
+METHODS=$("$BIN" methods --names)
+for method in $METHODS; do
   echo "== held-out phantoms, $method"
   "$BIN" predict "$OUT/views/test" --config "$CONFIG" --weights "$WEIGHTS" --method "$method" --eval --no-overlays \
     -o "$OUT/pred_phantoms_$method.json" 2>&1 | grep -E "^.*(predict:|eval:)"
@@ -35,7 +37,7 @@ if [ -d "$LIDC" ]; then
     [ -d "$OUT/views/lidc/insert-$seed" ] || "$BIN" render "$OUT/lidc/insert-$seed" --size 256 \
       --out "$OUT/views/lidc/insert-$seed"
   done
-  for method in triangulate mv2d; do
+  for method in $METHODS; do
     echo "== LIDC-IDRI-0001 with inserted nodules (5 insertions), $method"
     "$BIN" predict "$OUT/views/lidc" --config "$CONFIG" --weights "$WEIGHTS" --method "$method" --eval --no-overlays \
       -o "$OUT/pred_lidc_$method.json" 2>&1 | grep -E "^.*(predict:|eval:)"

@@ -120,8 +120,9 @@ fi
 
 say "6. 3D inference per case"
 # bench_predict: `xraylift predict` per case (10 views of 256^2, the shipped demo weights and
-# configs/detect3d/cpu_small.yaml) on cuda, both methods, averaged over 5 cases (the first one includes warm-up); writes
-# {"predict_ms_per_case": <mv2d ms>, "triangulate_ms_per_case": <ms>, "cases": <n>} to $RESULTS/predict.json.
+# configs/detect3d/cpu_small.yaml) on cuda, every registered method (`xraylift methods --names`), averaged over 5 cases
+# (the first one includes warm-up); writes {"ms_per_case": {"<method>": <ms>, ...}, "cases": <n>} to
+# $RESULTS/predict.json.
 # (`xraylift predict --help` exits 0 even without the subcommand, printing the top-level help, so the guard looks
 # for the subcommand's own usage line.)
 bench_predict() {
@@ -138,16 +139,18 @@ bench_predict() {
   "$x" data phantom --count 5 --seed 7000 --out "$dir/phantoms" >/dev/null &&
     "$x" render --manifest "$dir/phantoms/manifest.json" --size 256 --device cuda --out "$dir/views" >/dev/null || {
     FAILURES+=("bench_predict: phantoms/render"); echo '{"skipped": "render failed"}' >"$RESULTS/predict.json"; return; }
-  local ms=() method
-  for method in mv2d triangulate; do
-    local line
+  local method entries=()
+  for method in $("$x" methods --names); do
+    local line ms
     line=$("$x" predict "$dir/views" --config "$ROOT/configs/detect3d/cpu_small.yaml" --weights "$weights" \
       --device cuda --method "$method" --no-overlays -o "$dir/pred_$method.json" 2>&1 | grep "predict:" || true)
     echo "   $method: $line"
-    ms+=("$(echo "$line" | sed -n 's/.*inference \([0-9]*\) ms per case.*/\1/p')")
+    ms=$(echo "$line" | sed -n 's/.*inference \([0-9]*\) ms per case.*/\1/p')
+    entries+=("\"$method\": ${ms:-null}")
   done
-  printf '{"predict_ms_per_case": %s, "triangulate_ms_per_case": %s, "cases": 5}\n' "${ms[0]:-0}" "${ms[1]:-0}" \
-    >"$RESULTS/predict.json"
+  local joined
+  joined=$(IFS=,; echo "${entries[*]}")
+  printf '{"ms_per_case": {%s}, "cases": 5}\n' "$joined" >"$RESULTS/predict.json"
 }
 if [ "$DRY" = 1 ]; then
   echo "   [dry-run] bench_predict"

@@ -83,8 +83,9 @@ def main():
     elif "skipped" in pred:
         rows.append(("3D inference per case (xraylift predict)", f"skipped ({pred['skipped']})", "", ""))
     else:
-        rows.append(("3D inference per case (xraylift predict)", f"{pred.get('predict_ms_per_case', 0):.1f}", "",
-                     f"{pred.get('cases', '?')} cases"))
+        for method, ms in sorted(pred.get("ms_per_case", {}).items()):
+            rows.append((f"3D inference per case (xraylift predict, {method})",
+                         "failed" if ms is None else f"{ms:.1f}", "", f"{pred.get('cases', '?')} cases"))
     head = ("benchmark", "xraylift ms", "torchvision ms", "note")
     widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(4)]
     line = lambda r: "| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |"

@@ -10,10 +10,9 @@
 
 #include "xraylift/core/rig.hpp"
 #include "xraylift/data/phantom.hpp"
-#include "xraylift/detect3d/case_data.hpp"
+#include "xraylift/detect2d/case_data.hpp"
+#include "xraylift/detect2d/on_the_fly.hpp"
 #include "xraylift/detect3d/job.hpp"
-#include "xraylift/detect3d/mv2d.hpp"
-#include "xraylift/detect3d/on_the_fly.hpp"
 #include "xraylift/drr/render_case.hpp"
 #include "xraylift/testing/testing.hpp"
 
@@ -71,7 +70,7 @@ void run_loader(benchmark::State& state, const train::Dataset& data, int workers
 void BM_LoaderFromDisk(benchmark::State& state) {
   const int size = static_cast<int>(state.range(0));
   const fs::path views = rendered(size);
-  detect3d::CaseDataset data({views});
+  detect2d::CaseDataset data({views});
   run_loader(state, data, static_cast<int>(state.range(1)));
 }
 
@@ -82,14 +81,14 @@ void BM_LoaderOnTheFly(benchmark::State& state) {
     state.SkipWithError("no CUDA device");
     return;
   }
-  detect3d::OnTheFlyOptions o;
+  detect2d::OnTheFlyOptions o;
   o.cases = case_dirs();
   o.device = cuda ? "cuda" : "cpu";
   o.pixel_size_mm = 0.78125 * 1024 / size;
   o.jitter.angle_deg = 2, o.jitter.sad_mm = 10, o.jitter.sdd_mm = 10, o.jitter.detector_offset_mm = 4;
   o.jitter.pose_deg = 2, o.jitter.pose_mm = 5;
   o.photons = 2e4;
-  detect3d::OnTheFlyDataset data(o, rig_of(size));
+  detect2d::OnTheFlyDataset data(o, rig_of(size));
   for (std::size_t i = 0; i < data.size(); ++i) data.get(i);  // volumes resident, as after the first epoch
   run_loader(state, data, static_cast<int>(state.range(1)));
 }
@@ -100,9 +99,9 @@ void BM_AllreducePayload(benchmark::State& state) {
   const auto path = xraylift::testing::source_dir() / configs[state.range(0)];
   auto cfg = core::Config::load(path);
   const auto job = detect3d::Detect3DJob::from_config(cfg);
-  detect3d::Mv2dModel model(job.model, job.mv2d);
+  const auto method = job.make_method(job.method);
   std::int64_t bytes = 0;
-  for (const auto& p : model->parameters())
+  for (const auto& p : method->module()->parameters())
     if (p.requires_grad()) bytes += p.numel() * p.element_size();
   for (auto _ : state) benchmark::DoNotOptimize(bytes);
   state.counters["allreduce_MB"] = static_cast<double>(bytes) / 1e6;

@@ -301,6 +301,22 @@ void Config::check_no_unknown_keys() const {
   throw ConfigError(msg);
 }
 
+void Config::check_section_keys(const std::vector<std::string>& known) const {
+  std::string unknown;
+  for (const auto& key : unknown_keys()) {
+    if (key.rfind(prefix_, 0) != 0) continue;
+    auto it = state_->origins.find(key);
+    unknown +=
+        cat(unknown.empty() ? "" : ", ", "'", key, "' (from ", it == state_->origins.end() ? "?" : it->second, ")");
+  }
+  if (unknown.empty()) return;
+  std::string names;
+  for (const auto& k : known) names += cat(names.empty() ? "" : ", ", k);
+  const std::string section =
+      prefix_.empty() ? "the config" : cat("section '", prefix_.substr(0, prefix_.size() - 1), "'");
+  throw ConfigError(cat("unknown key ", unknown, " in ", section, "; known: ", names));
+}
+
 std::string Config::dump() const {
   YAML::Emitter out;
   out << state_->root;

@@ -420,8 +420,7 @@ std::vector<torch::Tensor> FasterRCNNImpl::features(const torch::Tensor& images)
   return backbone->forward(prepare(images));
 }
 
-std::map<std::string, torch::Tensor> FasterRCNNImpl::losses(const torch::Tensor& images,
-                                                            const std::vector<ImageTargets>& targets) {
+void FasterRCNNImpl::check_targets(const torch::Tensor& images, const std::vector<ImageTargets>& targets) const {
   XL_CHECK(static_cast<int64_t>(targets.size()) == images.size(0), "detect2d: ", targets.size(), " target sets for ",
            images.size(0), " images");
   for (std::size_t b = 0; b < targets.size(); ++b) {
@@ -436,35 +435,59 @@ std::map<std::string, torch::Tensor> FasterRCNNImpl::losses(const torch::Tensor&
       XL_CHECK(t.labels.min().item<int64_t>() >= 1 && t.labels.max().item<int64_t>() <= config_.num_classes,
                "detect2d: targets[", b, "].labels must lie in 1..", config_.num_classes);
   }
-  const auto feats = features(images);
-  auto& rpn_m = static_cast<RPNImpl&>(*rpn);
-  auto& roi_m = static_cast<RoIHeadsImpl&>(*roi_heads);
-  auto r = rpn_m.forward(feats, images.size(2), images.size(3), &targets);
-  auto out = r.losses;
-  for (auto& [k, v] : roi_m.losses(feats, r.proposals, targets)) out[k] = v;
-  torch::Tensor total;
-  for (auto& [k, v] : out) total = total.defined() ? total + v : v;
-  out["loss"] = total;
-  return out;
 }
 
-DetectorOutput FasterRCNNImpl::detect(const torch::Tensor& images) {
-  DetectorOutput out;
-  out.features = features(images);
-  out.strides = config_.strides();
+// The one forward pass (torchvision's GeneralizedRCNN): backbone + FPN, RPN, RoI heads. With targets it computes
+// the losses (inputs validated first); with `detections` the boxes of the current weights (in training without
+// gradient, on detached features), with `pool` also their RoI features.
+FasterRCNNImpl::TrainingOutput FasterRCNNImpl::run(const torch::Tensor& images,
+                                                   const std::vector<ImageTargets>* targets, bool detections,
+                                                   bool pool) {
+  if (targets) check_targets(images, *targets);
+  TrainingOutput out;
+  out.output.features = features(images);
+  out.output.strides = config_.strides();
   auto& rpn_m = static_cast<RPNImpl&>(*rpn);
   auto& roi_m = static_cast<RoIHeadsImpl&>(*roi_heads);
-  const auto r = rpn_m.forward(out.features, images.size(2), images.size(3), nullptr);
-  out.detections = roi_m.detect(out.features, r.proposals, images.size(2), images.size(3));
+  auto r = rpn_m.forward(out.output.features, images.size(2), images.size(3), targets);
+  if (targets) {
+    out.losses = r.losses;
+    for (auto& [k, v] : roi_m.losses(out.output.features, r.proposals, *targets)) out.losses[k] = v;
+    torch::Tensor total;
+    for (auto& [k, v] : out.losses) total = total.defined() ? total + v : v;
+    out.losses["loss"] = total;
+  }
+  if (!detections) return out;
+  if (targets) {
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> detached;
+    for (const auto& f : out.output.features) detached.push_back(f.detach());
+    out.output.detections = roi_m.detect(detached, r.proposals, images.size(2), images.size(3));
+  } else {
+    out.output.detections = roi_m.detect(out.output.features, r.proposals, images.size(2), images.size(3));
+  }
+  if (!pool) return out;
   std::vector<torch::Tensor> boxes;
-  for (const auto& d : out.detections) boxes.push_back(d.boxes);
-  const auto pooled = roi_m.pool(out.features, boxes);
+  for (const auto& d : out.output.detections) boxes.push_back(d.boxes);
+  const auto pooled = roi_m.pool(out.output.features, boxes);
   int64_t offset = 0;
-  for (auto& d : out.detections) {
+  for (auto& d : out.output.detections) {
     d.roi_features = pooled.slice(0, offset, offset + d.boxes.size(0));
     offset += d.boxes.size(0);
   }
   return out;
+}
+
+std::map<std::string, torch::Tensor> FasterRCNNImpl::losses(const torch::Tensor& images,
+                                                            const std::vector<ImageTargets>& targets) {
+  return run(images, &targets, false, false).losses;
+}
+
+DetectorOutput FasterRCNNImpl::detect(const torch::Tensor& images) { return run(images, nullptr, true, true).output; }
+
+FasterRCNNImpl::TrainingOutput FasterRCNNImpl::losses_and_detections(const torch::Tensor& images,
+                                                                     const std::vector<ImageTargets>& targets) {
+  return run(images, &targets, true, false);
 }
 
 torch::Tensor FasterRCNNImpl::roi_features(const std::vector<torch::Tensor>& features,
@@ -472,30 +495,6 @@ torch::Tensor FasterRCNNImpl::roi_features(const std::vector<torch::Tensor>& fea
   XL_CHECK(features.size() == config_.strides().size(), "detect2d: ", features.size(), " feature levels, expected ",
            config_.strides().size());
   return static_cast<RoIHeadsImpl&>(*roi_heads).pool(features, boxes);
-}
-
-FasterRCNNImpl::TrainingOutput FasterRCNNImpl::losses_and_detections(const torch::Tensor& images,
-                                                                     const std::vector<ImageTargets>& targets) {
-  XL_CHECK(static_cast<int64_t>(targets.size()) == images.size(0), "detect2d: ", targets.size(), " target sets for ",
-           images.size(0), " images");
-  TrainingOutput out;
-  out.output.features = features(images);
-  out.output.strides = config_.strides();
-  auto& rpn_m = static_cast<RPNImpl&>(*rpn);
-  auto& roi_m = static_cast<RoIHeadsImpl&>(*roi_heads);
-  auto r = rpn_m.forward(out.output.features, images.size(2), images.size(3), &targets);
-  out.losses = r.losses;
-  for (auto& [k, v] : roi_m.losses(out.output.features, r.proposals, targets)) out.losses[k] = v;
-  torch::Tensor total;
-  for (auto& [k, v] : out.losses) total = total.defined() ? total + v : v;
-  out.losses["loss"] = total;
-  {
-    torch::NoGradGuard no_grad;
-    std::vector<torch::Tensor> detached;
-    for (const auto& f : out.output.features) detached.push_back(f.detach());
-    out.output.detections = roi_m.detect(detached, r.proposals, images.size(2), images.size(3));
-  }
-  return out;
 }
 
 }  // namespace xraylift::detect2d

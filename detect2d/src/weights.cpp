@@ -130,8 +130,10 @@ std::map<std::string, torch::Tensor> read_state_dict(const std::filesystem::path
   return out;
 }
 
-void write_safetensors(const std::filesystem::path& path, const std::map<std::string, torch::Tensor>& tensors) {
+void write_safetensors(const std::filesystem::path& path, const std::map<std::string, torch::Tensor>& tensors,
+                       const std::map<std::string, std::string>& metadata) {
   nlohmann::json header = nlohmann::json::object();
+  if (!metadata.empty()) header["__metadata__"] = metadata;
   std::string data;
   for (const auto& [name, tensor] : tensors) {
     const auto t = tensor.detach().cpu().contiguous();
@@ -149,6 +151,29 @@ void write_safetensors(const std::filesystem::path& path, const std::map<std::st
   const std::uint64_t n = head.size();
   std::memcpy(bytes.data(), &n, 8);
   core::write_file_atomic(path, bytes + head + data);
+}
+
+std::map<std::string, std::string> read_weights_metadata(const std::filesystem::path& path) {
+  const std::string bytes = core::read_file(path);
+  std::map<std::string, std::string> out;
+  if (!is_safetensors(bytes)) return out;
+  std::uint64_t n = 0;
+  std::memcpy(&n, bytes.data(), 8);
+  nlohmann::json header;
+  try {
+    header = nlohmann::json::parse(bytes.substr(8, n));
+  } catch (const std::exception& e) {
+    throw core::InputError(core::cat(path.string(), ": malformed safetensors header: ", e.what()));
+  }
+  if (!header.is_object() || !header.contains("__metadata__")) return out;
+  const auto& meta = header["__metadata__"];
+  XL_CHECK(meta.is_object(), path.string(), ": safetensors __metadata__ is not a map of strings");
+  for (auto it = meta.begin(); it != meta.end(); ++it) {
+    XL_CHECK(it.value().is_string(), path.string(), ": safetensors __metadata__ entry '", it.key(),
+             "' is not a string");
+    out[it.key()] = it.value().get<std::string>();
+  }
+  return out;
 }
 
 WeightLoadReport load_state_dict(torch::nn::Module& module, const std::map<std::string, torch::Tensor>& state) {

@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "xraylift/core/error.hpp"
+#include "xraylift/detect2d/case_data.hpp"
 #include "xraylift/detect2d/ops.hpp"
 #include "xraylift/detect3d/mv2d.hpp"
 #include "xraylift/detect3d/mv2d_geometry.hpp"
@@ -53,28 +54,19 @@ struct CameraTensors {
   torch::Tensor iso_depth;       // [V] depth of the scene centre
 };
 
+// From the one camera packer (detect2d::cameras_tensor: fx, fy, cx, cy, width, height, R row-major, t).
 CameraTensors camera_tensors(const std::vector<core::Camera>& cams, const SceneRange& range,
                              const torch::TensorOptions& o) {
   const auto V = static_cast<int64_t>(cams.size());
-  std::vector<float> k(V * 4), r(V * 9), t(V * 3), iso(V);
+  const auto packed = detect2d::cameras_tensor(cams).to(torch::kFloat).to(o);
   const Eigen::Vector3d centre = 0.5 * (range.min_mm + range.max_mm);
-  for (int64_t v = 0; v < V; ++v) {
-    const auto& c = cams[v];
-    k[v * 4 + 0] = float(c.intrinsics().fx), k[v * 4 + 1] = float(c.intrinsics().fy);
-    k[v * 4 + 2] = float(c.intrinsics().cx), k[v * 4 + 3] = float(c.intrinsics().cy);
-    for (int i = 0; i < 3; ++i) {
-      t[v * 3 + i] = float(c.translation()[i]);
-      for (int j = 0; j < 3; ++j) r[v * 9 + i * 3 + j] = float(c.rotation()(i, j));
-    }
-    iso[v] = float(c.depth(centre));
-  }
-  auto cpu = torch::TensorOptions().dtype(torch::kFloat);
-  const auto kt = torch::from_blob(k.data(), {V, 4}, cpu).clone().to(o);
+  std::vector<float> iso(V);
+  for (int64_t v = 0; v < V; ++v) iso[v] = float(cams[v].depth(centre));
   CameraTensors ct;
-  ct.fx = kt.select(1, 0), ct.fy = kt.select(1, 1), ct.cx = kt.select(1, 2), ct.cy = kt.select(1, 3);
-  ct.R = torch::from_blob(r.data(), {V, 3, 3}, cpu).clone().to(o);
-  ct.t = torch::from_blob(t.data(), {V, 3}, cpu).clone().to(o);
-  ct.iso_depth = torch::from_blob(iso.data(), {V}, cpu).clone().to(o);
+  ct.fx = packed.select(1, 0), ct.fy = packed.select(1, 1), ct.cx = packed.select(1, 2), ct.cy = packed.select(1, 3);
+  ct.R = packed.slice(1, 6, 15).reshape({V, 3, 3});
+  ct.t = packed.slice(1, 15, 18);
+  ct.iso_depth = torch::from_blob(iso.data(), {V}, torch::TensorOptions().dtype(torch::kFloat)).clone().to(o);
   return ct;
 }
 

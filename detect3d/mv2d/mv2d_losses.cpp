@@ -5,6 +5,7 @@
 
 #include "xraylift/core/error.hpp"
 #include "xraylift/core/projection.hpp"
+#include "xraylift/detect3d/duplicates.hpp"
 #include "xraylift/detect3d/hungarian.hpp"
 #include "xraylift/detect3d/mv2d.hpp"
 
@@ -144,6 +145,8 @@ std::vector<core::BoxRecord> Mv2dHeadImpl::decode(const Mv2dHeadOutput& out) con
   const auto s = scores.accessor<double, 1>();
   const auto ce = centres.accessor<double, 2>();
   const auto sz = sizes.accessor<double, 2>();
+  const DuplicateRule duplicate_rule{DuplicateRule::Criterion::kCenterDistance, c.nms_3d_distance_mm};
+  std::vector<core::Box3D> kept;
   std::vector<int64_t> order(scores.size(0));
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = int64_t(i);
   std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return s[a] > s[b]; });
@@ -155,12 +158,8 @@ std::vector<core::BoxRecord> Mv2dHeadImpl::decode(const Mv2dHeadOutput& out) con
     r.score = std::clamp(s[q], 0.0, 1.0);
     r.box.center = c.range.denormalize(Eigen::Vector3d(ce[q][0], ce[q][1], ce[q][2]));
     r.box.size = Eigen::Vector3d(sz[q][0], sz[q][1], sz[q][2]).cwiseMax(0.1).cwiseMin(1000.0);
-    if (c.nms_3d_distance_mm > 0) {
-      const bool near = std::any_of(boxes.begin(), boxes.end(), [&](const core::BoxRecord& k) {
-        return (k.box.center - r.box.center).norm() < c.nms_3d_distance_mm;
-      });
-      if (near) continue;
-    }
+    if (duplicates_any(kept, r.box, duplicate_rule)) continue;
+    kept.push_back(r.box);
     r.id = core::cat("p", boxes.size());
     boxes.push_back(r);
   }

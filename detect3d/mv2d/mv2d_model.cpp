@@ -1,5 +1,4 @@
-// The MV2D model: detect2d's Faster R-CNN (parameter names unchanged) + the 3D head; proposals; weights with the
-// rig they were trained on (docs/detect3d.md).
+// The MV2D model: detect2d's Faster R-CNN (parameter names unchanged) + the 3D head; proposals (docs/detect3d.md).
 #include <cmath>
 
 #include "xraylift/core/error.hpp"
@@ -49,10 +48,9 @@ std::int64_t closest_level(const std::vector<std::int64_t>& strides, int wanted)
 
 Mv2dModelImpl::Mv2dModelImpl(const detect2d::ModelConfig& model, const Mv2dConfig& head) {
   detector = detect2d::FasterRCNN(model);
-  // The detector's children are registered under their own names so detect2d weights load unchanged.
-  register_module("backbone", detector->backbone);
-  register_module("rpn", detector->rpn);
-  register_module("roi_heads", detector->roi_heads);
+  // Under their own names, so detect2d weights load unchanged; every child, so none is left out of training or
+  // the weights when FasterRCNN gains one.
+  for (const auto& child : detector->named_children()) register_module(child.key(), child.value());
   head3d = register_module("head3d", Mv2dHead(head, model.fpn_channels));
   level_ = closest_level(model.strides(), head.feature_stride);
 }
@@ -109,92 +107,6 @@ std::map<std::string, torch::Tensor> Mv2dModelImpl::losses(const torch::Tensor& 
   }
   out["loss"] = total;
   return out;
-}
-
-TrainedRig trained_rig_of(const std::vector<core::Camera>& cameras) {
-  TrainedRig r;
-  for (const auto& c : cameras) {
-    r.sources.push_back(c.source());
-    r.intrinsics.push_back(c.intrinsics());
-  }
-  return r;
-}
-
-void check_rig(const TrainedRig& rig, const std::vector<core::Camera>& cameras, const std::string& origin,
-               double tolerance_mm, const std::string& reference) {
-  if (rig.empty()) return;
-  if (rig.sources.size() != cameras.size())
-    throw core::InputError(core::cat(origin, ": ", reference, " ", rig.sources.size(), " views, the input has ",
-                                     cameras.size(), " (views of another rig)"));
-  for (std::size_t v = 0; v < cameras.size(); ++v) {
-    const auto& k = rig.intrinsics[v];
-    const auto& c = cameras[v];
-    if (k.width != c.width() || k.height != c.height())
-      throw core::InputError(core::cat(origin, ": view ", v, " ('", c.name(), "') is ", c.width(), " x ", c.height(),
-                                       " px; ", reference, " ", k.width, " x ", k.height, " px"));
-    if (std::abs(c.intrinsics().fx / k.fx - 1) > 0.005 || std::abs(c.intrinsics().fy / k.fy - 1) > 0.005)
-      throw core::InputError(core::cat(origin, ": view ", v, " ('", c.name(), "') has focal length ", c.intrinsics().fx,
-                                       " px; ", reference, " ", k.fx, " px (another rig)"));
-    const double d = (c.source() - rig.sources[v]).norm();
-    if (d > tolerance_mm)
-      throw core::InputError(core::cat(origin, ": view ", v, " ('", c.name(), "') has its source ", d,
-                                       " mm away from the source ", reference, " (tolerance ", tolerance_mm,
-                                       " mm; another rig)"));
-  }
-}
-
-void save_mv2d_weights(const std::filesystem::path& path, Mv2dModel& model, const TrainedRig& rig) {
-  std::map<std::string, torch::Tensor> state;
-  for (const auto& p : model->named_parameters(true)) state[p.key()] = p.value().detach().to(torch::kCPU);
-  for (const auto& b : model->named_buffers(true)) state[b.key()] = b.value().detach().to(torch::kCPU);
-  if (!rig.empty()) {
-    const auto V = static_cast<int64_t>(rig.sources.size());
-    auto s = torch::zeros({V, 3}, torch::kDouble), k = torch::zeros({V, 6}, torch::kDouble);
-    for (int64_t v = 0; v < V; ++v) {
-      for (int i = 0; i < 3; ++i) s[v][i] = rig.sources[v][i];
-      const auto& in = rig.intrinsics[v];
-      k[v][0] = in.fx, k[v][1] = in.fy, k[v][2] = in.cx, k[v][3] = in.cy, k[v][4] = in.width, k[v][5] = in.height;
-    }
-    state["rig.sources"] = s;
-    state["rig.intrinsics"] = k;
-  }
-  detect2d::write_safetensors(path, state);
-}
-
-TrainedRig load_mv2d_weights(const std::filesystem::path& path, Mv2dModel& model, bool require_head3d) {
-  if (!std::filesystem::exists(path))
-    throw core::InputError(core::cat("weights file '", path.string(), "' does not exist"));
-  auto state = detect2d::read_state_dict(path);
-  TrainedRig rig;
-  if (state.count("rig.sources") && state.count("rig.intrinsics")) {
-    const auto s = state["rig.sources"].to(torch::kDouble), k = state["rig.intrinsics"].to(torch::kDouble);
-    if (s.dim() != 2 || s.size(1) != 3 || k.dim() != 2 || k.size(1) != 6 || k.size(0) != s.size(0))
-      throw core::InputError(core::cat(path.string(), ": rig.sources / rig.intrinsics have shapes ", s.sizes(), " / ",
-                                       k.sizes(), ", expected [V, 3] / [V, 6]"));
-    for (int64_t v = 0; v < s.size(0); ++v) {
-      rig.sources.emplace_back(s[v][0].item<double>(), s[v][1].item<double>(), s[v][2].item<double>());
-      core::Intrinsics in;
-      in.fx = k[v][0].item<double>(), in.fy = k[v][1].item<double>(), in.cx = k[v][2].item<double>();
-      in.cy = k[v][3].item<double>(), in.width = int(k[v][4].item<double>()), in.height = int(k[v][5].item<double>());
-      rig.intrinsics.push_back(in);
-    }
-  }
-  state.erase("rig.sources");
-  state.erase("rig.intrinsics");
-  const auto report = detect2d::load_state_dict(*model, state);
-  if (!report.mismatched.empty())
-    throw core::InputError(core::cat(path.string(), ": weights of another architecture: ", report.mismatched.front(),
-                                     " (", report.mismatched.size(), " tensors differ in shape)"));
-  std::vector<std::string> missing;
-  for (const auto& m : report.missing)
-    if (require_head3d || m.rfind("head3d.", 0) != 0) missing.push_back(m);
-  if (!missing.empty())
-    throw core::InputError(core::cat(path.string(), ": weights of another architecture: '", missing.front(),
-                                     "' is missing (", missing.size(), " tensors missing)"));
-  if (!report.unexpected.empty())
-    throw core::InputError(core::cat(path.string(), ": weights of another architecture: unexpected tensor '",
-                                     report.unexpected.front(), "' (", report.unexpected.size(), " unexpected)"));
-  return rig;
 }
 
 }  // namespace xraylift::detect3d

@@ -34,7 +34,6 @@ Mv2dConfig Mv2dConfig::from_config(const core::Config& c) {
   m.pe_temperature = c.get("position_encoding.temperature", m.pe_temperature);
   m.key_pe_depths = c.get("position_encoding.key_depths", m.key_pe_depths);
   m.key_pe_hidden = c.get("position_encoding.key_hidden", m.key_pe_hidden);
-  if (c.has("range")) m.range = SceneRange::from_config(c.section("range"));
   m.frustum_depth_mm = c.get("frustum_depth_mm", m.frustum_depth_mm);
   m.center_unit_mm = c.get("loss.center_unit_mm", m.center_unit_mm);
   m.size_prior_mm = c.get("size_prior_mm", m.size_prior_mm);
@@ -51,7 +50,31 @@ Mv2dConfig Mv2dConfig::from_config(const core::Config& c) {
   m.top_k = c.get("test.top_k", m.top_k);
   m.score_threshold = c.get("test.score_threshold", m.score_threshold);
   m.nms_3d_distance_mm = c.get("test.nms_3d_distance_mm", m.nms_3d_distance_mm);
-  m.validate();
+  const std::vector<std::string> groups = {"proposals",
+                                           "feature_stride",
+                                           "roi_size",
+                                           "roi_sampling_ratio",
+                                           "d_model",
+                                           "heads",
+                                           "layers",
+                                           "ffn",
+                                           "dropout",
+                                           "query_generator",
+                                           "position_encoding",
+                                           "frustum_depth_mm",
+                                           "loss",
+                                           "size_prior_mm",
+                                           "match",
+                                           "test"};
+  c.check_section_keys(groups);
+  try {
+    m.validate();
+  } catch (const core::ConfigError& e) {
+    std::string origin = "defaults";
+    for (const auto& g : groups)
+      if (origin == "defaults" && c.has(g)) origin = c.origin(g);
+    throw core::ConfigError(core::cat(e.what(), " (from ", origin, ")"));
+  }
   return m;
 }
 
@@ -85,7 +108,7 @@ void Mv2dConfig::validate() const {
     fail(core::cat("position_encoding.freqs must be even and >= 2, got ", pe_freqs));
   if (!(pe_temperature > 1)) fail("position_encoding.temperature must be > 1");
   if (key_pe_depths < 2) fail("position_encoding.key_depths must be >= 2");
-  range.validate("detect3d.mv2d.range");
+  range.validate("detect3d.scene");
   if (!frustum_depth_mm.empty() &&
       (frustum_depth_mm.size() != 2 || !(frustum_depth_mm[0] > 0) || !(frustum_depth_mm[1] > frustum_depth_mm[0])))
     fail("frustum_depth_mm must be [near, far] with 0 < near < far (mm), or empty");

@@ -64,29 +64,6 @@ std::pair<double, double> ray_depth_span(const core::Camera& camera, const Eigen
   return {near, far};
 }
 
-core::Box2D frustum_hull_in_view(const core::Camera& source, const core::Box2D& roi, double near_mm, double far_mm,
-                                 const core::Camera& target, int grid, int depths) {
-  XL_CHECK(near_mm > 0 && far_mm > near_mm, "frustum_hull_in_view: depths ", near_mm, "..", far_mm,
-           " mm, expected 0 < near < far");
-  XL_CHECK(grid >= 2 && depths >= 2, "frustum_hull_in_view: grid and depths must be >= 2");
-  double x0 = std::numeric_limits<double>::infinity(), y0 = x0, x1 = -x0, y1 = -x0;
-  bool any = false;
-  for (int k = 0; k < depths; ++k) {
-    const double d = near_mm + (far_mm - near_mm) * k / (depths - 1);
-    for (int i = 0; i < grid; ++i) {
-      for (int j = 0; j < grid; ++j) {
-        const Eigen::Vector2d uv(roi.x0 + roi.width() * i / (grid - 1), roi.y0 + roi.height() * j / (grid - 1));
-        const Eigen::Vector3d p = source.unproject(uv, d);
-        if (target.depth(p) < 1.0) continue;
-        const Eigen::Vector2d q = target.project(p);
-        x0 = std::min(x0, q.x()), y0 = std::min(y0, q.y()), x1 = std::max(x1, q.x()), y1 = std::max(y1, q.y());
-        any = true;
-      }
-    }
-  }
-  return any ? core::Box2D{x0, y0, x1, y1} : core::Box2D{};
-}
-
 namespace {
 
 std::vector<Eigen::Vector2d> frustum_points(const core::Camera& source, const core::Box2D& roi, double near_mm,
@@ -105,6 +82,20 @@ std::vector<Eigen::Vector2d> frustum_points(const core::Camera& source, const co
   }
   return out;
 }
+
+}  // namespace
+
+core::Box2D frustum_hull_in_view(const core::Camera& source, const core::Box2D& roi, double near_mm, double far_mm,
+                                 const core::Camera& target, int grid, int depths) {
+  const auto pts = frustum_points(source, roi, near_mm, far_mm, target, grid, depths);
+  if (pts.empty()) return core::Box2D{};
+  double x0 = std::numeric_limits<double>::infinity(), y0 = x0, x1 = -x0, y1 = -x0;
+  for (const auto& q : pts)
+    x0 = std::min(x0, q.x()), y0 = std::min(y0, q.y()), x1 = std::max(x1, q.x()), y1 = std::max(y1, q.y());
+  return core::Box2D{x0, y0, x1, y1};
+}
+
+namespace {
 
 double cross(const Eigen::Vector2d& o, const Eigen::Vector2d& a, const Eigen::Vector2d& b) {
   return (a.x() - o.x()) * (b.y() - o.y()) - (a.y() - o.y()) * (b.x() - o.x());

@@ -29,6 +29,16 @@ bool SceneRange::contains(const Eigen::Vector3d& p) const {
   return (p.array() >= min_mm.array()).all() && (p.array() <= max_mm.array()).all();
 }
 
+void SceneRange::check_keys(const core::Config& c) const {
+  c.check_section_keys({"min_mm", "max_mm"});
+  const std::string key = c.full_key("");
+  try {
+    validate(core::cat("config key '", key.substr(0, key.size() - 1), "' (from ", c.origin("min_mm"), ")"));
+  } catch (const core::InputError& e) {  // a metre-scale or inverted box in a config is a configuration mistake
+    throw core::ConfigError(e.what());
+  }
+}
+
 SceneRange SceneRange::from_config(const core::Config& c) {
   SceneRange r;
   for (const char* key : {"min_mm", "max_mm"}) {
@@ -40,7 +50,7 @@ SceneRange SceneRange::from_config(const core::Config& c) {
                                         "): expected a list of 3 numbers (mm), got ", v.size()));
     target = Eigen::Vector3d(v[0], v[1], v[2]);
   }
-  r.validate(core::cat("config '", c.origin("min_mm"), "' key '", c.full_key(""), "'"));
+  r.check_keys(c);
   return r;
 }
 

@@ -19,6 +19,7 @@
 
 #include "xraylift/core/error.hpp"
 #include "xraylift/core/projection.hpp"
+#include "xraylift/detect3d/duplicates.hpp"
 
 namespace xraylift::detect3d {
 
@@ -111,6 +112,19 @@ class Triangulator {
 
  private:
   const core::Camera& cam(int view) const { return views_[view].camera; }
+
+  // Clusters (best first) without the ones whose box duplicates a better one's (IoU > merge_iou).
+  std::vector<Cluster> distinct(std::vector<Cluster> clusters) const {
+    const DuplicateRule rule{DuplicateRule::Criterion::kIou, o_.merge_iou};
+    std::vector<Cluster> kept;
+    std::vector<core::Box3D> boxes;
+    for (Cluster& c : clusters) {
+      if (duplicates_any(boxes, c.box, rule)) continue;
+      boxes.push_back(c.box);
+      kept.push_back(std::move(c));
+    }
+    return kept;
+  }
 
   // The detection's largest extent back-projected to `depth`, mm.
   double extent_mm(const Det& d, double depth) const {
@@ -475,12 +489,7 @@ class Triangulator {
     };
     std::sort(found.begin(), found.end(), better);
     // Duplicates: clusters of one nodule grown from different seeds overlap in 3D; keep the best.
-    std::vector<Cluster> kept;
-    for (Cluster& c : found) {
-      const bool duplicate = std::any_of(kept.begin(), kept.end(),
-                                         [&](const Cluster& k) { return core::iou(k.box, c.box) > o_.merge_iou; });
-      if (!duplicate) kept.push_back(std::move(c));
-    }
+    std::vector<Cluster> kept = distinct(std::move(found));
     // Shared detections: each goes to the box whose projection it matches best (smallest edge error; ties to the
     // better cluster), not to the best-scoring cluster: where two nodules overlap in a view and one has no box
     // there, the other's box joins both clusters and only fits its own. Clusters that lose members are refitted
@@ -530,12 +539,7 @@ class Triangulator {
     for (std::size_t k = 0; k < kept.size(); ++k)
       if (alive[k]) survivors.push_back(std::move(kept[k]));
     std::sort(survivors.begin(), survivors.end(), better);
-    kept.clear();
-    for (Cluster& c : survivors) {  // refitted boxes may have come to overlap
-      const bool duplicate = std::any_of(kept.begin(), kept.end(),
-                                         [&](const Cluster& k) { return core::iou(k.box, c.box) > o_.merge_iou; });
-      if (!duplicate) kept.push_back(std::move(c));
-    }
+    kept = distinct(std::move(survivors));  // refitted boxes may have come to overlap
     std::stable_sort(kept.begin(), kept.end(), [](const Cluster& a, const Cluster& b) { return a.score > b.score; });
     std::vector<core::BoxRecord> out;
     for (const Cluster& c : kept) {
@@ -603,11 +607,10 @@ constexpr const char* kKeys[] = {"min_views",
                                  "max_edge_error_px",
                                  "min_size_mm",
                                  "merge_iou",
-                                 "min_score",
-                                 "scene"};
+                                 "min_score"};
 }  // namespace
 
-TriangulateOptions TriangulateOptions::from_config(const core::Config& c) {
+TriangulateOptions TriangulateOptions::from_config(const core::Config& c, const SceneRange& scene) {
   TriangulateOptions o;
   o.min_views = c.get("min_views", o.min_views);
   o.max_ray_distance_mm = c.get("max_ray_distance_mm", o.max_ray_distance_mm);
@@ -623,39 +626,19 @@ TriangulateOptions TriangulateOptions::from_config(const core::Config& c) {
   o.min_size_mm = c.get("min_size_mm", o.min_size_mm);
   o.merge_iou = c.get("merge_iou", o.merge_iou);
   o.min_score = c.get("min_score", o.min_score);
-  if (c.has("scene")) {
-    try {
-      o.scene = SceneRange::from_config(c.section("scene"));
-    } catch (const core::ConfigError&) {
-      throw;
-    } catch (const core::InputError& e) {  // a metre-scale or inverted range is a configuration mistake
-      throw core::ConfigError(e.what());
-    }
-  }
+  o.scene = scene;
   // Typos inside this section fail here, whether or not the command checks the whole config afterwards.
-  std::string section = c.full_key("");
-  if (!section.empty()) {
-    std::string unknown;
-    for (const auto& key : c.unknown_keys()) {
-      if (key.rfind(section, 0) != 0) continue;
-      unknown +=
-          core::cat(unknown.empty() ? "" : ", ", "'", key, "' (from ", c.origin(key.substr(section.size())), ")");
-    }
-    if (!unknown.empty()) {
-      std::string known;
-      for (const char* key : kKeys) known += core::cat(known.empty() ? "" : ", ", key);
-      throw core::ConfigError(
-          core::cat("unknown triangulate option ", unknown, "; known: ", known, " (scene: min_mm, max_mm)"));
-    }
-    section.pop_back();  // the trailing '.'
-  }
+  c.check_section_keys(std::vector<std::string>(std::begin(kKeys), std::end(kKeys)));
   try {
     o.validate();
   } catch (const core::ConfigError& e) {
     std::string origin = "defaults";
     for (const char* key : kKeys)
       if (origin == "defaults" && c.has(key)) origin = c.origin(key);
-    throw core::ConfigError(core::cat("config section '", section, "' (from ", origin, "): ", e.what()));
+    const std::string section = c.full_key("");
+    throw core::ConfigError(core::cat("config section '",
+                                      section.empty() ? "triangulate" : section.substr(0, section.size() - 1),
+                                      "' (from ", origin, "): ", e.what()));
   }
   return o;
 }

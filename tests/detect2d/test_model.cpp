@@ -190,6 +190,21 @@ TEST(Model, ForwardShapesLossesAndDetectionInterface) {
   EXPECT_THROW(model->losses(images, {targets[0]}), core::InputError);
 }
 
+TEST(Model, EveryTrainingEntryValidatesItsTargets) {
+  // One forward pass serves losses() and losses_and_detections() (the MV2D entry): both must refuse labels outside
+  // 1..num_classes and mis-shaped boxes (losses_and_detections checked only the count before).
+  FasterRCNN model(tiny_config());
+  model->train();
+  const auto images = torch::rand({1, 1, 64, 64});
+  const std::vector<ImageTargets> bad_label{
+      {torch::tensor({{10.f, 12.f, 30.f, 28.f}}), torch::tensor({0}, torch::kLong)}};
+  const std::vector<ImageTargets> bad_boxes{{torch::zeros({1, 3}), torch::tensor({1}, torch::kLong)}};
+  for (const auto* t : {&bad_label, &bad_boxes}) {
+    EXPECT_THROW(model->losses(images, *t), core::InputError);
+    EXPECT_THROW(model->losses_and_detections(images, *t), core::InputError);
+  }
+}
+
 TEST(Weights, SafetensorsAndTorchArchivesLoadByNameWithReport) {
   torch::manual_seed(1);
   FasterRCNN a(tiny_config()), b(tiny_config());

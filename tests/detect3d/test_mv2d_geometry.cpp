@@ -231,15 +231,14 @@ TEST(Mv2dGeometry, FrustumHullSkipsPointsBehindTheTarget) {
 
 TEST(Mv2dConfig, ReadsKeysAndRejectsBadValues) {
   const auto cfg = core::Config::from_yaml(
-      "mv2d: {d_model: 64, heads: 4, layers: 2, query_generator: {fc: 128, mlp: [64, 32]},\n"
-      "       range: {min_mm: [-150, -150, -150], max_mm: [150, 150, 150]}, test: {top_k: 7}}\n",
+      "mv2d: {d_model: 64, heads: 4, layers: 2, query_generator: {fc: 128, mlp: [64, 32]}, test: {top_k: 7}}\n",
       "test.yaml");
   const auto m = detect3d::Mv2dConfig::from_config(cfg.section("mv2d"));
   EXPECT_EQ(m.d_model, 64);
   EXPECT_EQ(m.layers, 2);
   EXPECT_EQ(m.qg_mlp, (std::vector<int>{64, 32}));
   EXPECT_EQ(m.top_k, 7);
-  EXPECT_DOUBLE_EQ(m.range.max_mm.x(), 150);
+  EXPECT_DOUBLE_EQ(m.range.max_mm.x(), 200);  // the shared detect3d.scene's default; the job sets it
   EXPECT_TRUE(cfg.unknown_keys().empty());
   auto bad = [](const std::string& yaml) {
     return detect3d::Mv2dConfig::from_config(core::Config::from_yaml(yaml, "bad.yaml").section("mv2d"));
@@ -250,8 +249,9 @@ TEST(Mv2dConfig, ReadsKeysAndRejectsBadValues) {
   EXPECT_EQ(bad("mv2d: {query_generator: {depth_prior: rays, ray_min_views: 3}}\n").ray_depth.min_views, 3);
   EXPECT_THROW(bad("mv2d: {query_generator: {depth_prior: stereo}}\n"), core::ConfigError);
   EXPECT_THROW(bad("mv2d: {query_generator: {ray_gate_mm: -1}}\n"), core::ConfigError);
-  // A metre-scale range is refused (the seed's bug).
-  EXPECT_THROW(bad("mv2d: {range: {min_mm: [-0.2, -0.2, -0.2], max_mm: [0.2, 0.2, 0.2]}}\n"), core::InputError);
+  // The scene box is the shared detect3d.scene now (metre scales refused there, test Method.*): a range here is an
+  // unknown key.
+  EXPECT_THROW(bad("mv2d: {range: {min_mm: [-150, -150, -150], max_mm: [150, 150, 150]}}\n"), core::ConfigError);
   try {
     bad("mv2d: {layers: 0}\n");
     FAIL();

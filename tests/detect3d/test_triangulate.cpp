@@ -414,11 +414,12 @@ TEST(Triangulate, OptionsFromYaml) {
       "    min_size_mm: 1\n"
       "    merge_iou: 0.5\n"
       "    min_score: 0.1\n"
-      "    scene:\n"
-      "      min_mm: [-150, -120, -180]\n"
-      "      max_mm: [150, 120, 180]\n",
+      "  scene:\n"
+      "    min_mm: [-150, -120, -180]\n"
+      "    max_mm: [150, 120, 180]\n",
       "d3.yaml");
-  const auto o = TriangulateOptions::from_config(config.section("detect3d").section("triangulate"));
+  const auto o = TriangulateOptions::from_config(config.section("detect3d").section("triangulate"),
+                                                 detect3d::SceneRange::from_config(config.section("detect3d.scene")));
   EXPECT_EQ(o.min_views, 4);
   EXPECT_DOUBLE_EQ(o.max_ray_distance_mm, 3.5);
   EXPECT_DOUBLE_EQ(o.ray_distance_fraction, 0.2);
@@ -455,8 +456,8 @@ TEST(Triangulate, BadOptionsNameTheKeyAndFile) {
   std::string msg = message("detect3d:\n  triangulate:\n    min_veiws: 4\n");
   EXPECT_NE(msg.find("'detect3d.triangulate.min_veiws'"), std::string::npos) << msg;
   EXPECT_NE(msg.find("bad.yaml"), std::string::npos) << msg;
-  msg = message("detect3d:\n  triangulate:\n    scene:\n      min_mn: [0, 0, 0]\n");
-  EXPECT_NE(msg.find("'detect3d.triangulate.scene.min_mn'"), std::string::npos) << msg;
+  msg = message("detect3d:\n  triangulate:\n    scene:\n      min_mm: [0, 0, 0]\n");  // the scene is shared now
+  EXPECT_NE(msg.find("'detect3d.triangulate.scene.min_mm'"), std::string::npos) << msg;
   msg = message("detect3d:\n  triangulate:\n    min_views: three\n");
   EXPECT_NE(msg.find("'detect3d.triangulate.min_views'"), std::string::npos) << msg;
   msg = message("detect3d:\n  triangulate:\n    min_views: 1\n");
@@ -465,7 +466,15 @@ TEST(Triangulate, BadOptionsNameTheKeyAndFile) {
   EXPECT_NE(msg.find("bad.yaml"), std::string::npos) << msg;
   msg = message("detect3d:\n  triangulate:\n    merge_iou: 2\n");
   EXPECT_NE(msg.find("merge_iou = 2"), std::string::npos) << msg;
-  msg = message(
-      "detect3d:\n  triangulate:\n    scene:\n      min_mm: [-0.2, -0.2, -0.2]\n      max_mm: [0.2, 0.2, 0.2]\n");
-  EXPECT_NE(msg.find("millimetres"), std::string::npos) << msg;
+  try {  // a metre-scale scene box is a config error (exit 2) naming the key, as every config mistake
+    const core::Config c = core::Config::from_yaml(
+        "detect3d:\n  scene:\n    min_mm: [-0.2, -0.2, -0.2]\n    max_mm: [0.2, 0.2, 0.2]\n", "bad.yaml");
+    detect3d::SceneRange::from_config(c.section("detect3d.scene"));
+    ADD_FAILURE() << "a metre-scale scene was accepted";
+  } catch (const core::ConfigError& e) {
+    msg = e.what();
+    EXPECT_NE(msg.find("millimetres"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("detect3d.scene"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("bad.yaml"), std::string::npos) << msg;
+  }
 }

@@ -1,9 +1,10 @@
 // `xraylift demo`: the pipeline on an embedded default, with nothing to download: a synthetic chest phantom with
 // known nodules (data) -> its case folder -> ten DRRs through the ring with ground-truth 2D boxes and overlays
-// (drr) -> 2D detections and 3D boxes with both detect3d methods (mv2d, triangulate) from the shipped tiny weights
-// (models/demo_tiny.safetensors, made by scripts/train_demo_model.sh) -> the eval report (CPM, mAP, ATE) -> a 3D
-// scene of its lung model with predictions next to the truth (viz). Without the weights file the detection stages
-// are skipped with the reason.
+// (drr) -> 2D detections and 3D boxes with every registered detect3d method from the shipped tiny weights
+// (models/<method>.safetensors, else models/demo_tiny.safetensors, made by scripts/train_demo_model.sh) -> the eval
+// report (CPM, mAP, ATE) -> a 3D scene of its lung model with the best method's predictions next to the truth (viz).
+// Without the weights file the detection stages are skipped with the reason.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -36,10 +37,13 @@ std::string seconds_since(std::chrono::steady_clock::time_point t0) {
   return core::Progress::format_duration(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 }
 
-fs::path default_weights() {
-  for (const fs::path& p :
-       {fs::path("models/demo_tiny.safetensors"), fs::path(XRAYLIFT_SOURCE_DIR) / "models/demo_tiny.safetensors"})
-    if (fs::exists(p)) return p;
+// models/<method>.safetensors when the method has its own file, else the shared demo weights (one file with the 2D
+// detector and every trained head), from the working folder or the source tree.
+fs::path default_weights(const std::string& method) {
+  for (const fs::path& root : {fs::path("."), fs::path(XRAYLIFT_SOURCE_DIR)})
+    for (const fs::path& name :
+         {fs::path("models") / (method + ".safetensors"), fs::path("models/demo_tiny.safetensors")})
+      if (fs::exists(root / name)) return root / name;
   return fs::path("models/demo_tiny.safetensors");
 }
 
@@ -58,25 +62,13 @@ struct Options {
   std::unique_ptr<tools::ConfigOptions> config;
 };
 
-// 3/5 detection with both methods and 4/5 evaluation; no results (the reason logged) when the weights are absent
-// or were trained on another rig (e.g. --render-size other than theirs).
-std::vector<Detected> detect_and_evaluate(const fs::path& weights, const core::Rig& rig, const fs::path& infos,
-                                          const fs::path& out) {
-  if (!fs::exists(weights)) {
-    core::log::warn("3/5 detect: skipped: no weights file '", weights.string(),
-                    "' (make it with INSTALL=1 scripts/train_demo_model.sh, or pass --weights)");
-    return {};
-  }
+// 3/5 detection with every registered method and 4/5 evaluation; no results (the reason logged) when the weights
+// are absent or were trained on another rig (e.g. --render-size other than theirs). Best CPM first.
+std::vector<Detected> detect_and_evaluate(const std::string& weights_option, const core::Rig& rig,
+                                          const fs::path& infos, const fs::path& out) {
   const auto t0 = std::chrono::steady_clock::now();
   const auto job =
       detect3d::Detect3DJob::from_config(core::Config::from_yaml(kDemoDetect3DConfig, "embedded cpu_small.yaml"));
-  detect3d::Predictor predictor(job, weights, torch::kCPU);
-  try {
-    detect3d::check_rig(predictor.rig(), rig.cameras(), "demo rig");
-  } catch (const core::InputError& e) {
-    core::log::warn("3/5 detect: skipped: ", e.what());
-    return {};
-  }
   const auto views = detect3d::load_views(infos, job.data);
   core::BoxSet truth;
   truth.case_for(views.case_id).boxes = views.truth;
@@ -84,10 +76,23 @@ std::vector<Detected> detect_and_evaluate(const fs::path& weights, const core::R
   eo.bootstrap_samples = 0;
   eo.breakdowns = false;
   std::vector<Detected> detected;
-  for (const auto method : {detect3d::Method::kMv2d, detect3d::Method::kTriangulate}) {
+  for (const auto& spec : detect3d::registered_methods()) {
+    const fs::path weights = weights_option.empty() ? default_weights(spec.name) : fs::path(weights_option);
+    if (!fs::exists(weights)) {
+      core::log::warn("3/5 detect: skipped: no weights file '", weights.string(),
+                      "' (make it with INSTALL=1 scripts/train_demo_model.sh, or pass --weights)");
+      return {};
+    }
+    detect3d::Predictor predictor(job, spec.name, weights, torch::kCPU);
+    try {
+      core::check_rig(predictor.rig(), rig.cameras(), "demo rig");
+    } catch (const core::InputError& e) {
+      core::log::warn("3/5 detect: skipped: ", e.what());
+      return {};
+    }
     Detected d;
-    d.method = detect3d::to_string(method);
-    const auto p = predictor.predict(views.images, views.cameras, method, infos.string());
+    d.method = spec.name;
+    const auto p = predictor.predict({views.images, views.cameras, infos.string()});
     d.boxes = p.boxes;
     d.seconds = p.seconds;
     core::BoxSet preds;
@@ -97,17 +102,23 @@ std::vector<Detected> detect_and_evaluate(const fs::path& weights, const core::R
     d.result = eval::evaluate_3d(eval::pair_cases(truth, "demo truth", preds, d.method), eo);
     detected.push_back(std::move(d));
   }
-  core::log::info("3/5 detect: ", detected[0].boxes.size(), " mv2d and ", detected[1].boxes.size(),
-                  " triangulate boxes (", std::lround(1000 * detected[0].seconds), " / ",
-                  std::lround(1000 * detected[1].seconds), " ms inference, ", seconds_since(t0), " in all)");
+  std::string counts;
+  for (const auto& d : detected)
+    counts += core::cat(counts.empty() ? "" : ", ", d.boxes.size(), " ", d.method, " (", std::lround(1000 * d.seconds),
+                        " ms)");
+  core::log::info("3/5 detect: boxes ", counts, ", ", seconds_since(t0), " in all");
   for (const auto& d : detected) {
     const auto& m = d.result.overall;
     core::log::info("4/5 eval ", d.method, ": CPM ", eval::format_metric(m.froc.cpm), ", mAP ",
                     eval::format_metric(m.map), ", ATE ", eval::format_metric(m.ate_mm, 2), " mm (", m.num_truths,
                     " nodules, ", m.num_predictions, " predictions)");
   }
+  std::stable_sort(detected.begin(), detected.end(), [](const Detected& a, const Detected& b) {
+    return a.result.overall.froc.cpm > b.result.overall.froc.cpm;
+  });
+  const auto& best = detected.front();
   core::write_folder_atomic(out / "eval", [&](const fs::path& tmp) {
-    eval::write_report_3d(tmp, detected[0].result, eo, {"demo truth", (out / "pred_mv2d.json").string()});
+    eval::write_report_3d(tmp, best.result, eo, {"demo truth", (out / ("pred_" + best.method + ".json")).string()});
   });
   return detected;
 }
@@ -149,8 +160,7 @@ tools::Runner setup(CLI::App& app) {
     core::log::info("2/5 drr: ", small.size(), " views of ", small[0].width(), " x ", small[0].height(), " px (",
                     std::lround(rendered.render_seconds * 1000), " ms rendering, ", seconds_since(t0), " with files)");
 
-    const fs::path weights = opt->weights.empty() ? default_weights() : fs::path(opt->weights);
-    const std::vector<Detected> detected = detect_and_evaluate(weights, small, drr_dir / "infos.json", out);
+    const std::vector<Detected> detected = detect_and_evaluate(opt->weights, small, drr_dir / "infos.json", out);
 
     t0 = std::chrono::steady_clock::now();
     const viz::LungModel lungs = viz::build_lung_model(viz::segment_lungs(phantom.ct.hu));
@@ -173,17 +183,26 @@ tools::Runner setup(CLI::App& app) {
     core::log::info("  ", (drr_dir / "infos.json").string(), "  cameras, 3D and 2D ground-truth boxes");
     core::log::info("  ", drr_dir.string(),
                     "/viewNN.png|.npy|_overlay.png|_mask.png  radiographs, line integrals, overlays");
-    if (!detected.empty()) {
-      core::log::info("  ", (out / "pred_mv2d.json").string(), ", ", (out / "pred_triangulate.json").string(),
-                      "  3D predictions (xraylift.boxes3d)");
-      core::log::info("  ", (out / "eval").string(), "/  mv2d eval report (metrics.json, summary.md, froc.png)");
-    }
-    core::log::info("  ", glb.string(), ", ", html.string(),
-                    "  3D scene, truth green, mv2d predictions red (open the .html)");
+    const std::string shown_method = detected.empty() ? std::string("no") : detected.front().method;
+    for (const auto& d : detected)
+      core::log::info("  ", (out / ("pred_" + d.method + ".json")).string(), "  ", d.method,
+                      " 3D predictions (xraylift.boxes3d)");
     if (!detected.empty())
-      std::printf("demo CPM (mv2d): %s, (triangulate): %s\n",
-                  eval::format_metric(detected[0].result.overall.froc.cpm).c_str(),
-                  eval::format_metric(detected[1].result.overall.froc.cpm).c_str());
+      core::log::info("  ", (out / "eval").string(), "/  eval report of ", shown_method,
+                      ", the best CPM (metrics.json, summary.md, froc.png)");
+    core::log::info("  ", glb.string(), ", ", html.string(), "  3D scene, truth green, ", shown_method,
+                    " predictions red (open the .html)");
+    if (!detected.empty()) {
+      std::vector<const Detected*> by_name;
+      for (const auto& d : detected) by_name.push_back(&d);
+      std::sort(by_name.begin(), by_name.end(),
+                [](const Detected* a, const Detected* b) { return a->method < b->method; });
+      std::string line = "demo CPM";
+      for (const auto* d : by_name)
+        line += core::cat(d == by_name.front() ? " " : ", ", "(", d->method,
+                          "): ", eval::format_metric(d->result.overall.froc.cpm));
+      std::printf("%s\n", line.c_str());
+    }
     return 0;
   };
 }

@@ -1,6 +1,7 @@
 // `xraylift predict`: radiographs -> 3D nodule boxes. Input: case folders (rendered through the config's rig
-// first), rendered view sets (infos.json or its folder) or a folder of view sets. Runs detect2d then the
-// configured detect3d method (mv2d | triangulate) and writes, next to the -o file (docs/detect3d.md "predict"):
+// first), rendered view sets (infos.json or its folder) or a folder of view sets. Runs the configured detect3d
+// method (any registered one, detect3d/method.hpp; its 2D detector first) and writes, next to the -o file
+// (docs/detect3d.md "predict"):
 //   pred.json                  xraylift.boxes3d predictions (world mm)
 //   pred.detections2d.json     xraylift.boxes2d detections of every view
 //   pred_overlays/             per view: projected 3D predictions (red) next to the projected truth (green)
@@ -119,10 +120,11 @@ tools::Runner setup(CLI::App& app) {
   app.add_option("-o,--out", opt->out, "Predictions file (xraylift.boxes3d); other outputs are named after it")
       ->capture_default_str();
   app.add_option("--weights", opt->weights,
-                 "detect3d weights (.safetensors from `xraylift train`); triangulate also takes detect2d weights")
+                 "detect3d weights (.safetensors from `xraylift train`); a method without parameters of its own also "
+                 "takes detect2d weights")
       ->required();
   app.add_option("--device", opt->device, "cpu | cuda | cuda:N")->capture_default_str();
-  app.add_option("--method", opt->method, "mv2d | triangulate (overrides detect3d.method)");
+  app.add_option("--method", opt->method, detect3d::method_names() + " (overrides detect3d.method)");
   app.add_flag("--eval", opt->eval,
                "Score the predictions against the views' truth (eval module report in <out>_eval/)");
   app.add_option("--scene", opt->scene,
@@ -146,10 +148,10 @@ tools::Runner setup(CLI::App& app) {
     const auto render_options = drr::RenderOptions::from_config(cfg.section("drr"));
     const auto eval_options = eval::eval3d_options_from_config(cfg.section("eval"));
     cfg.check_no_unknown_keys();
-    XL_CHECK(opt->size >= 0, "--size ", opt->size, ": expected pixels >= 1 (0: as trained)");
+    XL_USAGE_CHECK(opt->size >= 0, "--size ", opt->size, ": expected pixels >= 1 (0: as trained)");
 
     const auto t0 = std::chrono::steady_clock::now();
-    detect3d::Predictor predictor(job, opt->weights, torch::Device(opt->device));
+    detect3d::Predictor predictor(job, job.method, opt->weights, torch::Device(opt->device));
     const fs::path out(opt->out);
     Cleanup cleanup;
 
@@ -167,8 +169,7 @@ tools::Runner setup(CLI::App& app) {
         for (const auto& s : view_sets_of(p)) sets.push_back(s), case_dirs.emplace_back();
         continue;
       }
-      detect3d::check_rig(predictor.rig(), rig.cameras(),
-                          core::cat("predict: rig of config '", cfg.origin("rig"), "'"));
+      core::check_rig(predictor.rig(), rig.cameras(), core::cat("predict: rig of config '", cfg.origin("rig"), "'"));
       const data::Case c = drr::load_render_input(p);
       const fs::path dir = views_root / c.id;
       if (!fs::exists(views_root)) cleanup.paths.push_back(views_root);
@@ -190,7 +191,7 @@ tools::Runner setup(CLI::App& app) {
       if (opt->oracle_2d)
         for (const auto& cam : views.cameras) oracle.push_back(projected(cam, views.truth, nullptr));
       const auto pred =
-          predictor.predict(views.images, views.cameras, job.method, s.string(), opt->oracle_2d ? &oracle : nullptr);
+          predictor.predict({views.images, views.cameras, s.string(), opt->oracle_2d ? &oracle : nullptr});
       seconds += pred.seconds;
       predictions.case_for(views.case_id).boxes = pred.boxes;
       truth.case_for(views.case_id).boxes = views.truth;
@@ -260,7 +261,7 @@ tools::Runner setup(CLI::App& app) {
     cleanup.armed = false;
 
     core::log::info(
-        "predict: ", sets.size(), " case(s), ", predictions.box_count(), " boxes (", detect3d::to_string(job.method),
+        "predict: ", sets.size(), " case(s), ", predictions.box_count(), " boxes (", predictor.method(),
         "), inference ", std::lround(1000.0 * seconds / std::max<std::size_t>(1, sets.size())), " ms per case on ",
         opt->device, ", ",
         core::Progress::format_duration(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()),
@@ -289,5 +290,4 @@ tools::Runner setup(CLI::App& app) {
 }  // namespace
 
 XL_REGISTER_COMMAND("predict",
-                    "Radiographs -> 3D nodule boxes (detect2d + mv2d | triangulate), with overlays, eval, scene",
-                    setup);
+                    "Radiographs -> 3D nodule boxes (a registered detect3d method), with overlays, eval, scene", setup);

@@ -42,6 +42,9 @@ class Config {
   std::vector<std::string> unknown_keys() const;
   // Throws ConfigError listing every key that no consumer read, with its file.
   void check_no_unknown_keys() const;
+  // The same for the keys below this section only, with the keys its consumer knows ("known" lists them): a
+  // library that reads a section refuses its typos itself, whether or not the command checks the whole config.
+  void check_section_keys(const std::vector<std::string>& known) const;
   // The effective configuration (after bases and overrides), for logging and for saving next to outputs.
   std::string dump() const;
 

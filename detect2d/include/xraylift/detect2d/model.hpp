@@ -140,6 +140,8 @@ class FasterRCNNImpl : public torch::nn::Module {
 
  private:
   torch::Tensor prepare(const torch::Tensor& images) const;
+  void check_targets(const torch::Tensor& images, const std::vector<ImageTargets>& targets) const;
+  TrainingOutput run(const torch::Tensor& images, const std::vector<ImageTargets>* targets, bool detections, bool pool);
   ModelConfig config_;
 };
 TORCH_MODULE(FasterRCNN);

@@ -23,8 +23,12 @@ struct WeightLoadReport {
 
 // Reads every tensor of a file (format by content: safetensors header, zip archive, else torch archive).
 std::map<std::string, torch::Tensor> read_state_dict(const std::filesystem::path& path);
-// Writes a safetensors file (float32/float64/int64/bf16/f16 tensors), atomically.
-void write_safetensors(const std::filesystem::path& path, const std::map<std::string, torch::Tensor>& tensors);
+// Writes a safetensors file (float32/float64/int64/bf16/f16 tensors), atomically; `metadata` goes to the header's
+// "__metadata__" map of strings (the format's place for who wrote the file and what it holds).
+void write_safetensors(const std::filesystem::path& path, const std::map<std::string, torch::Tensor>& tensors,
+                       const std::map<std::string, std::string>& metadata = {});
+// The "__metadata__" strings of a safetensors file (empty for files without them and for torch archives).
+std::map<std::string, std::string> read_weights_metadata(const std::filesystem::path& path);
 
 // Copies matching tensors into the module. `strip_prefix` is removed from file keys first (e.g. "module.").
 WeightLoadReport load_weights(torch::nn::Module& module, const std::filesystem::path& path,

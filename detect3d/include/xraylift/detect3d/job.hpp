@@ -1,65 +1,72 @@
 #pragma once
-// Everything a detect3d run reads from its config (configs/detect3d/*.yaml) and the one predictor behind both
-// methods:
+// Everything a detect3d run reads from its config (configs/detect3d/*.yaml), the predictor of one registered method,
+// the weights of a method, and the `task: detect3d` training body:
 //   task: detect3d
-//   model: {...}        detect2d's Faster R-CNN (detect2d::ModelConfig)
+//   model: {...}        detect2d's Faster R-CNN (detect2d::ModelConfig), the 2D stage of every method
 //   data: {...}         detect2d::ViewDataOptions (window, box filter)
-//   detect3d: {method: mv2d | triangulate, mv2d: {...}, triangulate: {...}}
+//   detect3d: {method: <a registered name>, scene: {min_mm, max_mm}, <name>: {...} for every registered method}
 //   train: {...}        train::TrainerOptions (batch_size 1 case per step)
 #include <torch/torch.h>
 
+#include <any>
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "xraylift/core/config.hpp"
+#include "xraylift/core/trained_rig.hpp"
 #include "xraylift/detect2d/data.hpp"
-#include "xraylift/detect3d/mv2d.hpp"
-#include "xraylift/detect3d/triangulate.hpp"
+#include "xraylift/detect3d/method.hpp"
+#include "xraylift/detect3d/scene_range.hpp"
+#include "xraylift/train/run.hpp"
 #include "xraylift/train/trainer.hpp"
 
 namespace xraylift::detect3d {
 
-enum class Method { kMv2d, kTriangulate };
-Method parse_method(const std::string& name, const std::string& origin);  // ConfigError otherwise
-const char* to_string(Method m);
-
 struct Detect3DJob {
   detect2d::ModelConfig model;
   detect2d::ViewDataOptions data;
-  Method method = Method::kMv2d;
-  Mv2dConfig mv2d;
-  TriangulateOptions triangulate;
+  std::string method = "mv2d";                     // detect3d.method, a registered name
+  SceneRange scene;                                // detect3d.scene: the world box every method works in (mm)
+  std::map<std::string, std::any> method_options;  // every registered method's parsed `detect3d.<name>` section
   train::TrainerOptions trainer;
-  static Detect3DJob from_config(const core::Config& config);  // reads every section above
+  // Reads every section above; every registered method's section is parsed (so a config may hold them all and a
+  // typo in any fails), ConfigError (exit 2) naming the key and file.
+  static Detect3DJob from_config(const core::Config& config);
+  // Builds a registered method from this job (ConfigError naming the registered names for another).
+  std::unique_ptr<Method> make_method(const std::string& name) const;
 };
 
-// The trainer's loss function: each batch entry is one case (CaseDataset sample); losses are averaged over cases.
-train::LossFunction make_mv2d_loss_function(Mv2dModel model, torch::Device device);
-
-struct CasePrediction {
-  std::vector<core::BoxRecord> boxes;            // world mm, kPrediction
-  std::vector<detect2d::Detections> detections;  // per view (CPU)
-  double seconds = 0;                            // 2D + 3D inference
+// Weights of a method (.safetensors, written atomically): every parameter and buffer of its module by name, the rig
+// it was trained on ("rig.sources" [V, 3] mm, "rig.intrinsics" [V, 6] = fx, fy, cx, cy, width, height) and the
+// method's name (header metadata "xraylift.method").
+void save_method_weights(const std::filesystem::path& path, const Method& method, const core::TrainedRig& rig);
+enum class WeightsUse {
+  kPredict,     // every tensor of the module must be there; a file recorded for another method with parameters of
+                // its own is refused
+  kInitialize,  // training's starting point: the 2D detector must be there, the method's own tensors may be absent
 };
+// Loads by name into method.module(). Throws InputError naming the file and the first missing, unexpected or
+// shape-mismatched tensor, or the method the file was written for. Files without a method record (written before
+// methods were recorded, or detect2d's model.pt) load for every method whose tensors they hold. Tensors of another
+// method's head are skipped for methods that have none of their own (they run on the file's 2D detector).
+core::TrainedRig load_method_weights(const std::filesystem::path& path, Method& method, WeightsUse use);
 
-// Runs the 2D detector and the configured 3D method on one case's views.
+// One registered method with its weights, on one device. A predictor built for one method runs only that method.
 class Predictor {
  public:
-  // weights: a detect3d safetensors file (or, for triangulate, a detect2d weights file).
-  Predictor(const Detect3DJob& job, const std::filesystem::path& weights, const torch::Device& device);
-  // images [V, 1, H, W] in [0, 1]; checks the rig the weights were trained on (origin names the input).
-  CasePrediction predict(const torch::Tensor& images, const std::vector<core::Camera>& cameras,
-                         const std::string& origin);
-  // oracle_2d (per view): boxes that replace the 2D detections (score 1), to measure the 3D stage alone.
-  CasePrediction predict(const torch::Tensor& images, const std::vector<core::Camera>& cameras, Method method,
-                         const std::string& origin, const std::vector<std::vector<core::Box2D>>* oracle_2d = nullptr);
-  const TrainedRig& rig() const { return rig_; }
+  Predictor(const Detect3DJob& job, const std::string& method, const std::filesystem::path& weights,
+            const torch::Device& device);
+  // Checks the views' rig against the weights' (InputError naming views.origin and the weights file).
+  CasePrediction predict(const CaseViews& views);
+  const std::string& method() const { return method_->name(); }
+  const core::TrainedRig& rig() const { return rig_; }
 
  private:
-  Detect3DJob job_;
-  Mv2dModel model_{nullptr};
-  TrainedRig rig_;
+  std::unique_ptr<Method> method_;
+  core::TrainedRig rig_;
   torch::Device device_;
   std::filesystem::path weights_;
 };
@@ -72,5 +79,10 @@ struct LoadedViews {
   std::vector<core::BoxRecord> truth;
 };
 LoadedViews load_views(const std::filesystem::path& infos_json, const detect2d::ViewDataOptions& options);
+
+// `task: detect3d` of `xraylift train`: the configured method trained on case samples (rendered view sets in
+// request.data, or data.on_the_fly), every case checked against one rig (and the config's `rig` when given);
+// model.safetensors (save_method_weights) next to the trainer's outputs. Returns the exit code (0).
+int train_method(const core::Config& config, const train::RunRequest& request);
 
 }  // namespace xraylift::detect3d

@@ -75,8 +75,9 @@ TORCH_MODULE(Mv2dHead);
 torch::Tensor sine_position_encoding(const torch::Tensor& points, int freqs, double temperature);
 torch::Tensor inverse_sigmoid(const torch::Tensor& x, double eps = 1e-5);
 
-// Everything an MV2D model is: the 2D detector (parameters named exactly as detect2d's, so detect2d weights load
-// into it) and the 3D head ("head3d.").
+// Everything an MV2D model is: the 2D detector and the 3D head ("head3d."). The detector's children are registered
+// under their own names (every child FasterRCNN has, so detect2d weights and their parameter groups load and train
+// unchanged; tests/detect3d checks that the model's tensors are exactly the detector's plus the head's).
 class Mv2dModelImpl : public torch::nn::Module {
  public:
   Mv2dModelImpl(const detect2d::ModelConfig& model, const Mv2dConfig& head);
@@ -103,25 +104,5 @@ class Mv2dModelImpl : public torch::nn::Module {
   std::int64_t level_ = 0;
 };
 TORCH_MODULE(Mv2dModel);
-
-// The rig a model was trained on, stored in its weights file ("rig.sources" [V, 3] mm, "rig.intrinsics" [V, 6] =
-// fx, fy, cx, cy, width, height) so that predicting on another rig fails clearly.
-struct TrainedRig {
-  std::vector<Eigen::Vector3d> sources;
-  std::vector<core::Intrinsics> intrinsics;
-  bool empty() const { return sources.empty(); }
-};
-TrainedRig trained_rig_of(const std::vector<core::Camera>& cameras);
-// Throws InputError naming `origin` and the first view that differs: view count, image size, focal length
-// (> 0.5 %), source position (> tolerance_mm). No-op when `rig` is empty.
-// `reference` says what the rig is, for the message ("the weights were trained on", "the config's rig has").
-void check_rig(const TrainedRig& rig, const std::vector<core::Camera>& cameras, const std::string& origin,
-               double tolerance_mm = 1.0, const std::string& reference = "the weights were trained on");
-
-// Weights file (.safetensors, written atomically): every parameter and buffer by name plus the rig.
-void save_mv2d_weights(const std::filesystem::path& path, Mv2dModel& model, const TrainedRig& rig);
-// Loads by name. Throws InputError naming the file and the first missing or shape-mismatched tensor; tensors of
-// the 3D head may be absent when !require_head3d (a detect2d-only file, for the triangulate method).
-TrainedRig load_mv2d_weights(const std::filesystem::path& path, Mv2dModel& model, bool require_head3d);
 
 }  // namespace xraylift::detect3d

@@ -47,7 +47,7 @@ struct Mv2dConfig {
   int key_pe_depths = 64;
   int key_pe_hidden = 1024;
 
-  // Scene (reference normalization and frustum depths).
+  // Scene (reference normalization and frustum depths): the shared `detect3d.scene`.
   SceneRange range;
   std::vector<double> frustum_depth_mm;  // {near, far}; empty: the depth span of the scene range in each view
 
@@ -68,8 +68,9 @@ struct Mv2dConfig {
   double score_threshold = 0.0;
   double nms_3d_distance_mm = 0.0;  // > 0: suppress lower-scored boxes whose centre lies closer (off, as MV2D)
 
-  static Mv2dConfig from_config(const core::Config& section);  // the `detect3d.mv2d` section
-  void validate() const;                                       // throws ConfigError naming the field
+  // The `detect3d.mv2d` section (unknown keys and bad values: ConfigError naming the key and its file).
+  static Mv2dConfig from_config(const core::Config& section);
+  void validate() const;  // throws ConfigError naming the field
 };
 
 }  // namespace xraylift::detect3d

@@ -19,8 +19,12 @@ struct SceneRange {
   Eigen::Vector3d denormalize(const Eigen::Vector3d& p_unit) const;
   bool contains(const Eigen::Vector3d& p_mm) const;
 
-  // Reads `min_mm` / `max_mm` lists of 3 numbers from a config section.
+  // Reads `min_mm` / `max_mm` lists of 3 numbers from a config section (the shared `detect3d.scene`); every mistake
+  // (unknown key, wrong length, metre scale, min >= max) is a ConfigError naming the key and its file.
   static SceneRange from_config(const core::Config& section);
+
+ private:
+  void check_keys(const core::Config& section) const;
 };
 
 }  // namespace xraylift::detect3d

@@ -48,12 +48,12 @@ struct TriangulateOptions {
   double merge_iou = 0.3;
   // Predictions scoring below this are not returned.
   double min_score = 0.0;
-  // Seeds and boxes outside this world box (mm) are rejected.
+  // Seeds and boxes outside this world box (mm) are rejected (the shared `detect3d.scene`).
   SceneRange scene;
 
-  // Reads the keys above from a `triangulate:` section (scene: {min_mm, max_mm}); a key of the section that it
+  // Reads the keys above from a `triangulate:` section, with the shared scene box; a key of the section that it
   // does not know is a ConfigError naming the key and its file.
-  static TriangulateOptions from_config(const core::Config& section);
+  static TriangulateOptions from_config(const core::Config& section, const SceneRange& scene = {});
   // Throws ConfigError naming the offending option.
   void validate() const;
 };

@@ -1,4 +1,4 @@
-#include "xraylift/detect3d/case_data.hpp"
+#include "xraylift/detect2d/case_data.hpp"
 
 #include <map>
 
@@ -7,7 +7,7 @@
 
 namespace fs = std::filesystem;
 
-namespace xraylift::detect3d {
+namespace xraylift::detect2d {
 
 CaseDataset::CaseDataset(const std::vector<fs::path>& inputs, detect2d::ViewDataOptions options)
     : views_(inputs, options) {
@@ -147,4 +147,4 @@ CaseInputs case_inputs(const train::Sample& s, const torch::Device& device) {
   return in;
 }
 
-}  // namespace xraylift::detect3d
+}  // namespace xraylift::detect2d

@@ -3,7 +3,7 @@
 // resident in an LRU cache with a byte budget (on the GPU when the device is CUDA) and every sample renders its
 // views through a jittered rig with drr::render_tensor (CUDA kernels for CUDA tensors, the CPU reference
 // otherwise). The 2D truth is recomputed from the jittered cameras (core::ground_truth_boxes_2d); samples use the
-// layouts of detect3d::CaseDataset (per case) or detect2d::ViewSetDataset (per view), so the losses are unchanged.
+// layouts of detect2d::CaseDataset (per case) or detect2d::ViewSetDataset (per view), so the losses are unchanged.
 // Everything random comes from the sample seed the Loader derives from (seed, step, slot).
 //
 //   data:
@@ -23,6 +23,7 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -35,7 +36,7 @@
 #include "xraylift/drr/options.hpp"
 #include "xraylift/train/data.hpp"
 
-namespace xraylift::detect3d {
+namespace xraylift::detect2d {
 
 struct RigJitter {
   double angle_deg = 0;           // rotation of each view about the rig axis (world z through the isocentre)
@@ -116,4 +117,16 @@ class OnTheFlyDataset : public train::Dataset {
   std::unique_ptr<VolumeCache> cache_;
 };
 
-}  // namespace xraylift::detect3d
+}  // namespace xraylift::detect2d
+
+namespace xraylift::detect2d {
+
+// `data.on_the_fly` of a train config (both tasks), or nullopt when the config has none. ConfigError when it is
+// there without the `rig` section it renders through.
+std::optional<OnTheFlyOptions> on_the_fly_options(const core::Config& config);
+// A `cuda` renderer follows the trainer's device (this rank's GPU under data parallel).
+void follow_trainer_device(std::optional<OnTheFlyOptions>& options, const std::string& trainer_device);
+// Logs the resident-volume cache's counters after training.
+void log_cache_stats(const OnTheFlyDataset& data);
+
+}  // namespace xraylift::detect2d

@@ -1,4 +1,4 @@
-// On-the-fly DRR data (detect3d/on_the_fly.hpp): deterministic per seed, truth recomputed from the jittered
+// On-the-fly DRR data (detect2d/on_the_fly.hpp): deterministic per seed, truth recomputed from the jittered
 // cameras, the nominal sample equals the CPU renderer, both layouts, the LRU volume cache evicts under its budget,
 // bad config ranges are refused.
 #include <gtest/gtest.h>
@@ -7,8 +7,8 @@
 #include "xraylift/core/error.hpp"
 #include "xraylift/core/view_set.hpp"
 #include "xraylift/data/phantom.hpp"
-#include "xraylift/detect3d/case_data.hpp"
-#include "xraylift/detect3d/on_the_fly.hpp"
+#include "xraylift/detect2d/case_data.hpp"
+#include "xraylift/detect2d/on_the_fly.hpp"
 #include "xraylift/drr/render.hpp"
 #include "xraylift/testing/phantoms.hpp"
 #include "xraylift/testing/testing.hpp"
@@ -26,8 +26,8 @@ fs::path phantom_case(const std::string& name, std::uint64_t seed) {
 
 core::Rig small_rig() { return core::Rig::ring({}).with_detector_width(32); }
 
-detect3d::OnTheFlyOptions options(std::vector<fs::path> cases) {
-  detect3d::OnTheFlyOptions o;
+detect2d::OnTheFlyOptions options(std::vector<fs::path> cases) {
+  detect2d::OnTheFlyOptions o;
   o.cases = std::move(cases);
   o.pixel_size_mm = 0.78125 * 1024 / 32;
   o.jitter.angle_deg = 3, o.jitter.sad_mm = 10, o.jitter.sdd_mm = 10, o.jitter.detector_offset_mm = 5;
@@ -40,7 +40,7 @@ detect3d::OnTheFlyOptions options(std::vector<fs::path> cases) {
 
 TEST(OnTheFly, SeededSamplesWithTruthFromTheJitteredCameras) {
   const auto c = phantom_case("otf_seeded", 3);
-  detect3d::OnTheFlyDataset data(options({c}), small_rig());
+  detect2d::OnTheFlyDataset data(options({c}), small_rig());
   ASSERT_EQ(data.size(), 1u);
   const auto a = data.get(0, 42), b = data.get(0, 42), other = data.get(0, 43), nominal = data.get(0);
   EXPECT_TRUE(torch::equal(a.at("image"), b.at("image")));
@@ -48,9 +48,9 @@ TEST(OnTheFly, SeededSamplesWithTruthFromTheJitteredCameras) {
   EXPECT_FALSE(torch::equal(a.at("image"), other.at("image")));
   EXPECT_FALSE(torch::allclose(a.at("cameras"), nominal.at("cameras")));
   EXPECT_EQ(a.at("image").sizes(), (std::vector<int64_t>{10, 32, 32}));
-  EXPECT_TRUE(torch::allclose(nominal.at("cameras"), detect3d::cameras_tensor(small_rig().cameras())));
+  EXPECT_TRUE(torch::allclose(nominal.at("cameras"), detect2d::cameras_tensor(small_rig().cameras())));
   // The 2D truth is the projection of the 3D truth through the sample's own (jittered) cameras.
-  const auto cams = detect3d::cameras_from_tensor(a.at("cameras"));
+  const auto cams = detect2d::cameras_from_tensor(a.at("cameras"));
   const auto truth = a.at("truth_3d");
   std::vector<core::BoxRecord> boxes(static_cast<std::size_t>(truth.size(0)));
   for (int64_t g = 0; g < truth.size(0); ++g)
@@ -75,13 +75,13 @@ TEST(OnTheFly, SeededSamplesWithTruthFromTheJitteredCameras) {
 TEST(OnTheFly, NominalSampleEqualsTheCpuRendererAndPerViewLayout) {
   const auto c = phantom_case("otf_nominal", 4);
   auto o = options({c});
-  detect3d::OnTheFlyDataset cases(o, small_rig());
+  detect2d::OnTheFlyDataset cases(o, small_rig());
   const auto s = cases.get(0);
   const auto images = drr::render(data::load_case(c).hu, small_rig(), o.render);
   const auto L = torch::from_blob(const_cast<float*>(images.line_integral.data()), {10, 32, 32}, torch::kFloat);
   EXPECT_TRUE(torch::allclose(s.at("image"), 1 - torch::exp(-L.clamp_min(0)), 1e-5, 1e-5));
   o.per_view = true;
-  detect3d::OnTheFlyDataset views(o, small_rig());
+  detect2d::OnTheFlyDataset views(o, small_rig());
   ASSERT_EQ(views.size(), 10u);
   const auto v3 = views.get(3, 7);
   EXPECT_EQ(v3.at("image").sizes(), (std::vector<int64_t>{1, 32, 32}));
@@ -94,12 +94,12 @@ TEST(OnTheFly, VolumeCacheEvictsTheLeastRecentlyUsedUnderItsBudget) {
   int loads = 0;
   auto load = [&loads](std::size_t i) {
     ++loads;
-    auto e = std::make_shared<detect3d::VolumeCache::Entry>();
+    auto e = std::make_shared<detect2d::VolumeCache::Entry>();
     e->hu = torch::zeros({16, 16, 16}, torch::kInt16);  // 8 KiB
     e->id = std::to_string(i);
-    return std::shared_ptr<const detect3d::VolumeCache::Entry>(e);
+    return std::shared_ptr<const detect2d::VolumeCache::Entry>(e);
   };
-  detect3d::VolumeCache cache(2 * 8192, load);  // two volumes
+  detect2d::VolumeCache cache(2 * 8192, load);  // two volumes
   cache.get(0), cache.get(1), cache.get(0);     // 0 is now the most recent
   cache.get(2);                                 // evicts 1
   auto st = cache.stats();
@@ -111,7 +111,7 @@ TEST(OnTheFly, VolumeCacheEvictsTheLeastRecentlyUsedUnderItsBudget) {
   EXPECT_EQ(loads, 3);  // 0 stayed resident
   cache.get(1);
   EXPECT_EQ(loads, 4);                    // 1 had been evicted
-  detect3d::VolumeCache tiny(100, load);  // smaller than one volume: still served, alone
+  detect2d::VolumeCache tiny(100, load);  // smaller than one volume: still served, alone
   EXPECT_EQ(tiny.get(5)->id, "5");
   tiny.get(6);
   EXPECT_EQ(tiny.stats().resident, 1u);
@@ -121,7 +121,7 @@ TEST(OnTheFly, ConfigRangesAreChecked) {
   const auto good = core::Config::from_yaml(
       "data: {on_the_fly: {cases: [a], jitter: {angle_deg: 2, pose_mm: 3}, cache_mb: 64}}\nrig: {detector: "
       "{pixel_size_mm: 1.5}}\n");
-  const auto o = detect3d::OnTheFlyOptions::from_config(good.section("data"), good.section("rig"), good.section("drr"));
+  const auto o = detect2d::OnTheFlyOptions::from_config(good.section("data"), good.section("rig"), good.section("drr"));
   EXPECT_EQ(o.cases.size(), 1u);
   EXPECT_DOUBLE_EQ(o.jitter.angle_deg, 2);
   EXPECT_DOUBLE_EQ(o.pixel_size_mm, 1.5);
@@ -130,7 +130,7 @@ TEST(OnTheFly, ConfigRangesAreChecked) {
         "data: {on_the_fly: {cases: [a], photons: -5}}", "data: {on_the_fly: {}}",
         "data: {on_the_fly: {cases: [a], device: tpu}}"}) {
     const auto c = core::Config::from_yaml(bad);
-    EXPECT_THROW(detect3d::OnTheFlyOptions::from_config(c.section("data"), c.section("rig"), c.section("drr")),
+    EXPECT_THROW(detect2d::OnTheFlyOptions::from_config(c.section("data"), c.section("rig"), c.section("drr")),
                  core::ConfigError)
         << bad;
   }

@@ -1,5 +1,5 @@
-// On-the-fly DRR training data: volume cache, rig jitter, render + truth per sample (detect3d/on_the_fly.hpp).
-#include "xraylift/detect3d/on_the_fly.hpp"
+// On-the-fly DRR training data: volume cache, rig jitter, render + truth per sample (detect2d/on_the_fly.hpp).
+#include "xraylift/detect2d/on_the_fly.hpp"
 
 #include <Eigen/Geometry>
 
@@ -8,15 +8,16 @@
 #include <random>
 
 #include "xraylift/core/error.hpp"
+#include "xraylift/core/log.hpp"
 #include "xraylift/core/view_set.hpp"
 #include "xraylift/data/case.hpp"
-#include "xraylift/detect3d/case_data.hpp"
+#include "xraylift/detect2d/case_data.hpp"
 #include "xraylift/drr/render_case.hpp"
 #include "xraylift/drr/render_tensor.hpp"
 
 namespace fs = std::filesystem;
 
-namespace xraylift::detect3d {
+namespace xraylift::detect2d {
 
 bool RigJitter::any() const {
   return angle_deg > 0 || sad_mm > 0 || sdd_mm > 0 || detector_offset_mm > 0 || pose_deg > 0 || pose_mm > 0;
@@ -221,4 +222,27 @@ train::Sample OnTheFlyDataset::get(std::size_t index, std::uint64_t seed) const 
   return make_case_sample(entry->id, image.unbind(0), truths, rig.cameras(), entry->nodules);
 }
 
-}  // namespace xraylift::detect3d
+}  // namespace xraylift::detect2d
+
+namespace xraylift::detect2d {
+
+std::optional<OnTheFlyOptions> on_the_fly_options(const core::Config& cfg) {
+  if (!cfg.has("data.on_the_fly")) return std::nullopt;
+  if (!cfg.has("rig"))
+    throw core::ConfigError(
+        core::cat("data.on_the_fly renders through the config's rig, but the config has no rig section (",
+                  cfg.origin("data.on_the_fly"), ")"));
+  return OnTheFlyOptions::from_config(cfg.section("data"), cfg.section("rig"), cfg.section("drr"));
+}
+
+void follow_trainer_device(std::optional<OnTheFlyOptions>& o, const std::string& trainer_device) {
+  if (o && o->device == "cuda") o->device = trainer_device.rfind("cuda", 0) == 0 ? trainer_device : "cuda";
+}
+
+void log_cache_stats(const OnTheFlyDataset& d) {
+  const auto st = d.cache_stats();
+  core::log::info("on-the-fly volume cache: ", st.resident, " resident (", st.bytes / (1024 * 1024), " MiB), ", st.hits,
+                  " hits, ", st.misses, " misses, ", st.evictions, " evictions");
+}
+
+}  // namespace xraylift::detect2d

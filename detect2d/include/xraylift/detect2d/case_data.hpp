@@ -16,7 +16,7 @@
 #include "xraylift/detect2d/model.hpp"
 #include "xraylift/train/data.hpp"
 
-namespace xraylift::detect3d {
+namespace xraylift::detect2d {
 
 class CaseDataset : public train::Dataset {
  public:
@@ -56,4 +56,4 @@ struct CaseInputs {
 };
 CaseInputs case_inputs(const train::Sample& sample, const torch::Device& device);
 
-}  // namespace xraylift::detect3d
+}  // namespace xraylift::detect2d
