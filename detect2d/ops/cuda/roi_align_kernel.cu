@@ -4,7 +4,8 @@
 // The bilinear rule is detect2d/bilinear.hpp, shared with the CPU kernel. Nothing here synchronises the host:
 // RoIs with an out-of-range batch index are skipped (zero output, no gradient) instead of checked on the host.
 // Unverified on hardware in this repository's CI (no GPU); see docs/detect2d.md.
-#include <ATen/ATen.h>
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/zeros.h>
 #include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
 #include <ATen/cuda/CUDAContext.h>
