@@ -4,13 +4,13 @@
 // n x n/64 mask never crosses to the host. The kernel sorts the boxes by decreasing score (stable) on the device.
 // The one host synchronisation left is the size of the result (nonzero of the keep flags).
 // Unverified on hardware in this repository's CI (no GPU); see docs/detect2d.md.
+#include <ATen/Dispatch.h>
+#include <ATen/OpMathType.h>
 #include <ATen/core/Tensor.h>
+#include <ATen/cuda/CUDAContext.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/nonzero.h>
 #include <ATen/ops/zeros.h>
-#include <ATen/Dispatch.h>
-#include <ATen/OpMathType.h>
-#include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <torch/library.h>
 

@@ -4,11 +4,11 @@
 // The bilinear rule is detect2d/bilinear.hpp, shared with the CPU kernel. Nothing here synchronises the host:
 // RoIs with an out-of-range batch index are skipped (zero output, no gradient) instead of checked on the host.
 // Unverified on hardware in this repository's CI (no GPU); see docs/detect2d.md.
-#include <ATen/core/Tensor.h>
-#include <ATen/ops/zeros.h>
 #include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
+#include <ATen/core/Tensor.h>
 #include <ATen/cuda/CUDAContext.h>
+#include <ATen/ops/zeros.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <torch/library.h>
 #include <ATen/native/cuda/KernelUtils.cuh>
