@@ -25,11 +25,9 @@ Mv2dConfig Mv2dConfig::from_config(const core::Config& c) {
   m.intrinsics_scale = c.get("query_generator.intrinsics_scale", m.intrinsics_scale);
   m.depth_scale_mm = c.get("query_generator.depth_scale_mm", m.depth_scale_mm);
   m.depth_prior = c.get("query_generator.depth_prior", m.depth_prior);
-  m.ray_depth.gate_mm = c.get("query_generator.ray_gate_mm", m.ray_depth.gate_mm);
-  m.ray_depth.gate_fraction = c.get("query_generator.ray_gate_fraction", m.ray_depth.gate_fraction);
+  if (c.has("query_generator")) m.ray_depth.rays.read(c.section("query_generator"));
   m.ray_depth.window_mm = c.get("query_generator.ray_window_mm", m.ray_depth.window_mm);
   m.ray_depth.min_views = c.get("query_generator.ray_min_views", m.ray_depth.min_views);
-  m.ray_depth.min_angle_deg = c.get("query_generator.ray_min_angle_deg", m.ray_depth.min_angle_deg);
   m.pe_freqs = c.get("position_encoding.freqs", m.pe_freqs);
   m.pe_temperature = c.get("position_encoding.temperature", m.pe_temperature);
   m.key_pe_depths = c.get("position_encoding.key_depths", m.key_pe_depths);

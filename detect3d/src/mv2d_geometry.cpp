@@ -204,13 +204,9 @@ std::vector<std::vector<int>> correlate_rois(const std::vector<core::Camera>& ca
 
 void RayDepthOptions::validate() const {
   auto fail = [](const std::string& what) { throw core::ConfigError("mv2d query_generator: " + what); };
-  if (!(std::isfinite(gate_mm) && gate_mm > 0)) fail(core::cat("ray_gate_mm = ", gate_mm, ", expected > 0"));
-  if (!(std::isfinite(gate_fraction) && gate_fraction >= 0))
-    fail(core::cat("ray_gate_fraction = ", gate_fraction, ", expected >= 0"));
+  rays.validate("mv2d query_generator:");
   if (!(std::isfinite(window_mm) && window_mm > 0)) fail(core::cat("ray_window_mm = ", window_mm, ", expected > 0"));
   if (min_views < 1) fail(core::cat("ray_min_views = ", min_views, ", expected >= 1"));
-  if (!(min_angle_deg >= 0 && min_angle_deg < 90))
-    fail(core::cat("ray_min_angle_deg = ", min_angle_deg, ", expected in [0, 90)"));
 }
 
 std::vector<double> ray_consensus_depths(const std::vector<core::Camera>& cameras,
@@ -222,7 +218,7 @@ std::vector<double> ray_consensus_depths(const std::vector<core::Camera>& camera
   std::vector<std::vector<core::Ray>> rays(V);
   for (int v = 0; v < V; ++v)
     for (const auto& b : rois[v]) rays[v].push_back(cameras[v].unproject(b.center()));
-  const double min_sin = std::sin(o.min_angle_deg * 3.14159265358979323846 / 180.0);
+  const double min_sin = o.rays.min_sin();
   std::vector<double> out;
   std::vector<std::pair<double, int>> votes;  // (depth, view)
   std::vector<int> in_window(V, 0);
@@ -230,8 +226,7 @@ std::vector<double> ray_consensus_depths(const std::vector<core::Camera>& camera
     const auto& k = cameras[v].intrinsics();
     for (std::size_t r = 0; r < rois[v].size(); ++r) {
       const core::Ray& q = rays[v][r];
-      // The RoI's larger extent per mm of depth (the rule of triangulate's gate).
-      const double extent_per_mm = std::max(rois[v][r].width() / k.fx, rois[v][r].height() / k.fy);
+      const double extent_per_mm = back_projected_extent_mm(rois[v][r], k, 1.0);
       votes.clear();
       for (int w = 0; w < V; ++w) {
         if (w == v) continue;
@@ -239,7 +234,7 @@ std::vector<double> ray_consensus_depths(const std::vector<core::Camera>& camera
           const auto c = core::closest_points(q, other, min_sin);
           if (!c) continue;
           const double depth = cameras[v].depth(c->pa);
-          if (depth > 0 && (c->pa - c->pb).norm() <= o.gate_mm + o.gate_fraction * extent_per_mm * depth)
+          if (depth > 0 && (c->pa - c->pb).norm() <= o.rays.tolerance_mm(extent_per_mm * depth))
             votes.push_back({depth, w});
         }
       }

@@ -128,16 +128,13 @@ class Triangulator {
 
   // The detection's largest extent back-projected to `depth`, mm.
   double extent_mm(const Det& d, double depth) const {
-    const auto& k = cam(d.view).intrinsics();
-    return std::max(d.w * depth / k.fx, d.h * depth / k.fy);
+    return back_projected_extent_mm(core::Box2D{0, 0, d.w, d.h}, cam(d.view).intrinsics(), depth);
   }
-  double gate(const Det& d, double depth) const {
-    return o_.max_ray_distance_mm + o_.ray_distance_fraction * extent_mm(d, depth);
-  }
+  double gate(const Det& d, double depth) const { return o_.rays.tolerance_mm(extent_mm(d, depth)); }
 
   std::vector<Seed> seeds() const {
     std::vector<Seed> out;
-    const double min_sin = std::sin(o_.min_ray_angle_deg * kPi / 180.0);
+    const double min_sin = o_.rays.min_sin();
     for (std::size_t vi = 0; vi < by_view_.size(); ++vi) {
       for (std::size_t vj = vi + 1; vj < by_view_.size(); ++vj) {
         for (int a : by_view_[vi]) {
@@ -151,8 +148,7 @@ class Triangulator {
             const double za = cam(dets_[a].view).depth(mid), zb = cam(dets_[b].view).depth(mid);
             if (za <= 0 || zb <= 0) continue;
             const double dist = (pa - pb).norm();
-            const double limit =
-                o_.max_ray_distance_mm + o_.ray_distance_fraction * (extent_mm(dets_[a], za) + extent_mm(dets_[b], zb));
+            const double limit = o_.rays.tolerance_mm(extent_mm(dets_[a], za) + extent_mm(dets_[b], zb));
             if (dist > limit) continue;
             out.push_back(Seed{a, b, dist, mid});
           }
@@ -235,7 +231,7 @@ class Triangulator {
     }
     if (n < 2) return std::nullopt;
     const Eigen::SelfAdjointEigenSolver<Eigen::Matrix3d> eig(A);
-    const double min_sin = std::sin(std::max(o_.min_ray_angle_deg, 1.0) * kPi / 180.0);
+    const double min_sin = std::sin(std::max(o_.rays.min_ray_angle_deg, 1.0) * kPi / 180.0);
     if (eig.eigenvalues().minCoeff() < 0.25 * min_sin * min_sin) return std::nullopt;  // rays (nearly) parallel
     const Eigen::Vector3d p = A.ldlt().solve(b);
     if (!p.allFinite() || !o_.scene.contains(p)) return std::nullopt;
@@ -565,12 +561,7 @@ class Triangulator {
 void TriangulateOptions::validate() const {
   auto fail = [](const std::string& what) { throw core::ConfigError("triangulate option " + what); };
   if (min_views < 2) fail(core::cat("min_views = ", min_views, ", expected >= 2"));
-  if (!(std::isfinite(max_ray_distance_mm) && max_ray_distance_mm > 0))
-    fail(core::cat("max_ray_distance_mm = ", max_ray_distance_mm, ", expected a finite value > 0 (mm)"));
-  if (!(std::isfinite(ray_distance_fraction) && ray_distance_fraction >= 0 && ray_distance_fraction <= 1))
-    fail(core::cat("ray_distance_fraction = ", ray_distance_fraction, ", expected 0 .. 1"));
-  if (!(min_ray_angle_deg >= 0 && min_ray_angle_deg < 90))
-    fail(core::cat("min_ray_angle_deg = ", min_ray_angle_deg, ", expected 0 .. 90 (exclusive)"));
+  rays.validate("triangulate option");
   if (!(std::isfinite(max_size_ratio) && max_size_ratio >= 1))
     fail(core::cat("max_size_ratio = ", max_size_ratio, ", expected a finite value >= 1"));
   if (!(min_detection_score >= 0 && min_detection_score <= 1))
@@ -613,9 +604,7 @@ constexpr const char* kKeys[] = {"min_views",
 TriangulateOptions TriangulateOptions::from_config(const core::Config& c, const SceneRange& scene) {
   TriangulateOptions o;
   o.min_views = c.get("min_views", o.min_views);
-  o.max_ray_distance_mm = c.get("max_ray_distance_mm", o.max_ray_distance_mm);
-  o.ray_distance_fraction = c.get("ray_distance_fraction", o.ray_distance_fraction);
-  o.min_ray_angle_deg = c.get("min_ray_angle_deg", o.min_ray_angle_deg);
+  o.rays.read(c);
   o.max_size_ratio = c.get("max_size_ratio", o.max_size_ratio);
   o.min_detection_score = c.get("min_detection_score", o.min_detection_score);
   o.max_iterations = c.get("max_iterations", o.max_iterations);

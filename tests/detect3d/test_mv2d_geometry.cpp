@@ -248,7 +248,11 @@ TEST(Mv2dConfig, ReadsKeysAndRejectsBadValues) {
   EXPECT_EQ(m.depth_prior, "iso");  // the official prior unless asked
   EXPECT_EQ(bad("mv2d: {query_generator: {depth_prior: rays, ray_min_views: 3}}\n").ray_depth.min_views, 3);
   EXPECT_THROW(bad("mv2d: {query_generator: {depth_prior: stereo}}\n"), core::ConfigError);
-  EXPECT_THROW(bad("mv2d: {query_generator: {ray_gate_mm: -1}}\n"), core::ConfigError);
+  EXPECT_THROW(bad("mv2d: {query_generator: {max_ray_distance_mm: -1}}\n"), core::ConfigError);
+  // The ray rule has one set of names (triangulate's): the old ones are unknown keys now.
+  EXPECT_THROW(bad("mv2d: {query_generator: {ray_gate_mm: 5}}\n"), core::ConfigError);
+  EXPECT_DOUBLE_EQ(bad("mv2d: {query_generator: {ray_distance_fraction: 0.5}}\n").ray_depth.rays.ray_distance_fraction,
+                   0.5);
   // The scene box is the shared detect3d.scene now (metre scales refused there, test Method.*): a range here is an
   // unknown key.
   EXPECT_THROW(bad("mv2d: {range: {min_mm: [-150, -150, -150], max_mm: [150, 150, 150]}}\n"), core::ConfigError);

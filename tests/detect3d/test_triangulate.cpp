@@ -394,7 +394,7 @@ TEST(Triangulate, BadInputIsAClearInputError) {
   EXPECT_NE(msg.find("no camera"), std::string::npos) << msg;
 
   TriangulateOptions bad;
-  bad.max_ray_distance_mm = -1;
+  bad.rays.max_ray_distance_mm = -1;
   EXPECT_THROW(detect3d::triangulate(good, bad), core::ConfigError);
 }
 
@@ -421,9 +421,9 @@ TEST(Triangulate, OptionsFromYaml) {
   const auto o = TriangulateOptions::from_config(config.section("detect3d").section("triangulate"),
                                                  detect3d::SceneRange::from_config(config.section("detect3d.scene")));
   EXPECT_EQ(o.min_views, 4);
-  EXPECT_DOUBLE_EQ(o.max_ray_distance_mm, 3.5);
-  EXPECT_DOUBLE_EQ(o.ray_distance_fraction, 0.2);
-  EXPECT_DOUBLE_EQ(o.min_ray_angle_deg, 15);
+  EXPECT_DOUBLE_EQ(o.rays.max_ray_distance_mm, 3.5);
+  EXPECT_DOUBLE_EQ(o.rays.ray_distance_fraction, 0.2);
+  EXPECT_DOUBLE_EQ(o.rays.min_ray_angle_deg, 15);
   EXPECT_DOUBLE_EQ(o.max_size_ratio, 1.5);
   EXPECT_DOUBLE_EQ(o.min_detection_score, 0.05);
   EXPECT_EQ(o.max_iterations, 3);
@@ -439,7 +439,7 @@ TEST(Triangulate, OptionsFromYaml) {
   // Defaults when the section is absent.
   const auto d = TriangulateOptions::from_config(core::Config().section("detect3d").section("triangulate"));
   EXPECT_EQ(d.min_views, 3);
-  EXPECT_DOUBLE_EQ(d.max_ray_distance_mm, 5.0);
+  EXPECT_DOUBLE_EQ(d.rays.max_ray_distance_mm, 5.0);
   EXPECT_TRUE(d.fit_box);
 }
 

@@ -11,6 +11,7 @@
 
 #include "xraylift/core/box.hpp"
 #include "xraylift/core/camera.hpp"
+#include "xraylift/detect3d/ray_gate.hpp"
 #include "xraylift/detect3d/scene_range.hpp"
 
 namespace xraylift::detect3d {
@@ -54,17 +55,14 @@ std::vector<std::vector<int>> correlate_rois(const std::vector<core::Camera>& ca
 
 // The depth prior of MV2D queries from the other views' RoIs (`query_generator.depth_prior: rays`; docs/detect3d.md
 // "Depth prior"). A radiograph carries almost no depth cue, so a query's depth is set by where its RoI's centre ray
-// meets the centre rays of the other views' RoIs: each RoI of another view whose centre ray passes within
-// gate_mm + gate_fraction x (the query RoI's larger side back-projected to that depth) of the query's centre ray,
-// at an angle of at least min_angle_deg, votes for the depth (z of the query's camera) of the closest approach.
-// The window of window_mm with votes from the most distinct views wins (ties: the smaller spread); its mean
-// depth is the prior when at least min_views views voted, else the query has none.
+// meets the centre rays of the other views' RoIs: each RoI of another view whose centre ray meets the query's by the
+// shared ray rule (detect3d/ray_gate.hpp, with the query RoI's extent) votes for the depth (z of the query's camera)
+// of the closest approach. The window of window_mm with votes from the most distinct views wins (ties: the smaller
+// spread); its mean depth is the prior when at least min_views views voted, else the query has none.
 struct RayDepthOptions {
-  double gate_mm = 5.0;
-  double gate_fraction = 0.25;
+  RayGate rays{5.0, 0.25, 10.0};
   double window_mm = 10.0;
   int min_views = 2;
-  double min_angle_deg = 10.0;
   void validate() const;  // throws ConfigError naming the option
 };
 // rois[v] are view v's boxes; returns one depth (mm) per RoI in view-major order, NaN where there is no prior.

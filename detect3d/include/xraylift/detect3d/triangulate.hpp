@@ -7,6 +7,7 @@
 
 #include "xraylift/core/box_set.hpp"
 #include "xraylift/core/config.hpp"
+#include "xraylift/detect3d/ray_gate.hpp"
 #include "xraylift/detect3d/scene_range.hpp"
 #include "xraylift/detect3d/view_detections.hpp"
 
@@ -15,14 +16,11 @@ namespace xraylift::detect3d {
 struct TriangulateOptions {
   // A 3D box needs detections in at least this many views.
   int min_views = 3;
-  // Association gate, mm in the world: a detection joins a cluster when its ray (or, once a box is fitted, the
-  // centre of its box) lies within max_ray_distance_mm + ray_distance_fraction * (the detection's extent
-  // back-projected to the cluster's depth). The size term covers the perspective offset between a box's 2D
-  // centre and its 3D centre's projection (up to ~10 % of the nodule size on the default ring).
-  double max_ray_distance_mm = 5.0;
-  double ray_distance_fraction = 0.15;
-  // Ray pairs closer than this to parallel (or anti-parallel, opposite views) give no seed point.
-  double min_ray_angle_deg = 10.0;
+  // Association gate (the shared ray rule, detect3d/ray_gate.hpp): a detection joins a cluster when its ray (or, once
+  // a box is fitted, the centre of its box) lies within rays.tolerance_mm(the detection's extent back-projected to the
+  // cluster's depth); ray pairs closer than rays.min_ray_angle_deg to parallel (or anti-parallel, opposite views)
+  // give no seed point. Keys max_ray_distance_mm (5), ray_distance_fraction (0.15), min_ray_angle_deg (10).
+  RayGate rays;
   // Once a box is fitted, a detection whose width or height differs from the box's projection by more than
   // this factor (1 px slack) does not join.
   double max_size_ratio = 2.0;
