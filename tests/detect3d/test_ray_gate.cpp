@@ -17,8 +17,7 @@ TEST(RayGate, ToleranceGrowsWithTheBackProjectedExtent) {
   core::Intrinsics k;
   k.fx = 768, k.fy = 768;
   EXPECT_DOUBLE_EQ(detect3d::back_projected_extent_mm(core::Box2D{10, 10, 40, 22}, k, 300), 30.0 * 300 / 768);
-  k.fy = 384;  // anisotropic pixels: the height (12 px at fy 384) is the larger extent now? 12 * 300 / 384 < 30 * 300 /
-               // 768
+  k.fy = 384;  // anisotropic pixels: 12 px at fy 384 is still shorter than 30 px at fx 768
   EXPECT_DOUBLE_EQ(detect3d::back_projected_extent_mm(core::Box2D{10, 10, 40, 22}, k, 300), 30.0 * 300 / 768);
   k.fy = 96;
   EXPECT_DOUBLE_EQ(detect3d::back_projected_extent_mm(core::Box2D{10, 10, 40, 22}, k, 300), 12.0 * 300 / 96);
