@@ -24,6 +24,7 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
 bench: build
+	cmake --build $(BUILD) -j $(JOBS) --target benches
 	./scripts/bench.sh
 
 # libFuzzer (clang) on the file parsers: FUZZ_RUNS executions per harness (docs/RELIABILITY.md).

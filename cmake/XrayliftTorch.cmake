@@ -22,26 +22,17 @@ target_link_libraries(xraylift_torch INTERFACE ${TORCH_LIBRARIES})
 target_link_options(xraylift_torch INTERFACE "SHELL:-Wl,--push-state,--no-as-needed -lstdc++ -Wl,--pop-state")
 
 # One precompiled <torch/torch.h> for every torch-heavy target (libraries, tests, benches, the CLI): compiling it costs
-# 36-62 s per target, so it is built once per code model and reused (docs/BUILDING.md "Build time"). GCC refuses a PCH
-# built with -fPIC in a -fPIE compile, so libraries reuse xraylift_torch_pch and executables xraylift_torch_pch_exe.
-# A consumer must compile with the same macros as the PCH; xraylift::torch gives them all the same ones.
+# 36-62 s per target, so it is built once and reused (docs/BUILDING.md "Build time"). GCC refuses a PCH in a compile
+# with another code model (-fPIC vs -fPIE) or other macros, which is why every target compiles with the default code
+# model (CMakeLists.txt) and gets its torch macros from xraylift::torch.
 file(WRITE "${CMAKE_BINARY_DIR}/xraylift_torch_pch.cpp" "// the shared torch PCH's translation unit\n")
-file(WRITE "${CMAKE_BINARY_DIR}/xraylift_torch_pch_exe.cpp" "int main() { return 0; }\n")
 add_library(xraylift_torch_pch OBJECT "${CMAKE_BINARY_DIR}/xraylift_torch_pch.cpp")
-add_executable(xraylift_torch_pch_exe "${CMAKE_BINARY_DIR}/xraylift_torch_pch_exe.cpp")
-foreach(pch xraylift_torch_pch xraylift_torch_pch_exe)
-  target_link_libraries(${pch} PRIVATE xraylift_torch)
-  target_precompile_headers(${pch} PRIVATE <torch/torch.h>)
-endforeach()
+target_link_libraries(xraylift_torch_pch PRIVATE xraylift_torch)
+target_precompile_headers(xraylift_torch_pch PRIVATE <torch/torch.h>)
 # The PCH is ~690 MB: loading it costs a torch-free file ~15 s, more than that file's whole compile, so only sources
 # that include torch (directly, or through a detect2d/detect3d/train header or drr's tensor entry) use it.
 function(xraylift_reuse_torch_pch target)
-  get_target_property(type ${target} TYPE)
-  if(type STREQUAL "EXECUTABLE")
-    target_precompile_headers(${target} REUSE_FROM xraylift_torch_pch_exe)
-  else()
-    target_precompile_headers(${target} REUSE_FROM xraylift_torch_pch)
-  endif()
+  target_precompile_headers(${target} REUSE_FROM xraylift_torch_pch)
   get_target_property(sources ${target} SOURCES)
   get_target_property(dir ${target} SOURCE_DIR)
   foreach(source IN LISTS sources)
