@@ -75,7 +75,7 @@ PowerSpectrum radial_power_spectrum(const std::vector<float>& image, int width, 
   int roi = o.roi_px;
   if (roi == 0) {
     roi = 16;
-    while (roi * 2 <= std::min(width, height) / 4) roi *= 2;
+    while (roi * 2 <= std::min(width, height) / 8) roi *= 2;
   }
   XL_CHECK(power_of_two(roi) && roi >= 8 && roi <= std::min(width, height), "radial_power_spectrum: roi_px = ", roi,
            ", expected a power of two in 8..", std::min(width, height));

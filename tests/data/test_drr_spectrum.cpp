@@ -34,7 +34,9 @@ std::vector<float> power_law_image(int n, double beta, std::uint64_t seed) {
 TEST(DrrSpectrum, PowerLawImagesGiveTheirSlope) {
   for (double beta : {2.0, 3.0, 4.0}) {
     const auto img = power_law_image(256, beta, 7);
-    const auto ps = data::radial_power_spectrum(img, 256, 256, {});
+    data::SpectrumOptions o;
+    o.roi_px = 64;
+    const auto ps = data::radial_power_spectrum(img, 256, 256, {}, o);
     EXPECT_NEAR(ps.beta, beta, 0.25) << "beta " << beta;
     EXPECT_EQ(ps.rois, 49);  // 64 px ROIs at a 32 px stride
   }
@@ -45,8 +47,8 @@ TEST(DrrSpectrum, OnlyRoisInsideTheFieldCount) {
   std::vector<std::uint8_t> field(256 * 256, 0);
   for (int r = 0; r < 128; ++r)
     for (int c = 0; c < 128; ++c) field[r * 256 + c] = 1;
-  const auto ps = data::radial_power_spectrum(img, 256, 256, field);
-  EXPECT_EQ(ps.rois, 9);
+  const auto ps = data::radial_power_spectrum(img, 256, 256, field);  // default ROI: 256 / 8 = 32 px
+  EXPECT_EQ(ps.rois, 49);
   EXPECT_NEAR(ps.beta, 3.0, 0.3);
   std::vector<std::uint8_t> tiny(256 * 256, 0);
   tiny[0] = 1;

@@ -16,7 +16,8 @@ namespace xraylift::data {
 void fft_2d(std::vector<std::complex<double>>& a, int width, int height, bool inverse = false);
 
 struct SpectrumOptions {
-  int roi_px = 0;                  // square ROI side, a power of two; 0: the largest <= min(width, height) / 4, >= 16
+  // Square ROI side, a power of two; 0: the largest <= min(width, height) / 8 (lung fields are small), >= 16.
+  int roi_px = 0;
   double band_lo_cycles = 2;       // slope fitted from this many cycles per ROI ...
   double band_hi_fraction = 0.25;  // ... up to this many cycles per pixel (the renderer's blur flattens beyond)
   double field_fraction = 0.3;     // lung field: lung path length >= this fraction of the view's longest one
