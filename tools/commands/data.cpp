@@ -1,14 +1,20 @@
-// `xraylift data import|phantom|insert|info`: datasets in the case format (NRRD + JSON, docs/data.md).
+// `xraylift data import|phantom|insert|info|stats`: datasets in the case format (NRRD + JSON, docs/data.md).
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <map>
+#include <optional>
 
 #include "../command.hpp"
+#include "xraylift/core/atomic_file.hpp"
 #include "xraylift/core/interrupt.hpp"
 #include "xraylift/core/log.hpp"
 #include "xraylift/core/progress.hpp"
+#include "xraylift/data/anatomy_stats.hpp"
 #include "xraylift/data/case.hpp"
 #include "xraylift/data/dicom.hpp"
+#include "xraylift/data/drr_spectrum.hpp"
 #include "xraylift/data/insert.hpp"
 #include "xraylift/data/lidc_import.hpp"
 #include "xraylift/data/manifest.hpp"
@@ -263,6 +269,141 @@ void setup_info(CLI::App& app, std::shared_ptr<std::string> path, std::function<
   });
 }
 
+// ---- stats ----
+struct StatsOpts {
+  std::vector<std::string> cases, views;
+  std::string json;
+  std::unique_ptr<tools::ConfigOptions> config;
+};
+
+// A view set given as its JSON file or as the folder render wrote it to (infos.json inside).
+fs::path view_set_file(const std::string& arg) {
+  const fs::path p(arg);
+  return fs::is_directory(p) ? p / "infos.json" : p;
+}
+
+void print_stats_table(const std::vector<data::AnatomyStats>& all, const std::vector<std::optional<double>>& beta) {
+  std::printf("\n%-40s", "statistic (inside the lung mask)");
+  for (const auto& s : all) std::printf(" %16s", clip(s.id, 16).c_str());
+  std::printf("\n");
+  auto row = [&](const char* name, auto value, const char* fmt) {
+    std::printf("%-40s", name);
+    for (const auto& s : all) std::printf(fmt, value(s));
+    std::printf("\n");
+  };
+  using S = data::AnatomyStats;
+  row(
+      "lung volume right (L)", [](const S& s) { return s.right_lung_ml / 1000; }, " %16.2f");
+  row(
+      "lung volume left (L)", [](const S& s) { return s.left_lung_ml / 1000; }, " %16.2f");
+  row(
+      "lung volume total (L)", [](const S& s) { return s.lung_litres(); }, " %16.2f");
+  row(
+      "vessel fraction (HU > vessel_hu, %)", [](const S& s) { return 100 * s.vessel_fraction; }, " %16.1f");
+  row(
+      "centreline length (m)", [](const S& s) { return s.centreline_mm / 1000; }, " %16.2f");
+  row(
+      "median centreline radius (mm)", [](const S& s) { return s.median_radius_mm; }, " %16.2f");
+  row(
+      "centreline share radius >= 3 mm (%)", [](const S& s) { return 100 * s.thick_share; }, " %16.1f");
+  row(
+      "vessel components per litre", [](const S& s) { return s.components_per_litre; }, " %16.0f");
+  row(
+      "branch points per litre", [](const S& s) { return s.branch_points_per_litre; }, " %16.0f");
+  for (std::size_t b = 0; b < (all.empty() ? 0 : all[0].blobs.size()); ++b) {
+    const std::string name = core::cat("LoG blobs per litre, ", all[0].blobs[b].diameter_mm, " mm");
+    row(
+        name.c_str(), [b](const S& s) { return s.blobs[b].per_litre; }, " %16.0f");
+  }
+  row(
+      "parenchyma HU p05", [](const S& s) { return s.parenchyma_p05_hu; }, " %16.0f");
+  row(
+      "parenchyma HU median", [](const S& s) { return s.parenchyma_p50_hu; }, " %16.0f");
+  row(
+      "parenchyma HU p95", [](const S& s) { return s.parenchyma_p95_hu; }, " %16.0f");
+  std::printf("%-40s", "DRR lung-field spectrum slope (beta)");
+  for (const auto& b : beta) b ? std::printf(" %16.2f", *b) : std::printf(" %16s", "-");
+  std::printf("\n");
+}
+
+void setup_stats(CLI::App& app, std::shared_ptr<StatsOpts> o, std::function<int()>& run) {
+  auto* sub = app.add_subcommand(
+      "stats", "Anatomy statistics inside the lung mask of cases (and their rendered views), side by side");
+  sub->add_option("cases", o->cases, "Case folders (data phantom / import / insert) or DICOM series folders")
+      ->required();
+  sub->add_option("--views", o->views,
+                  "Rendered view sets (infos.json or its folder) for the DRR spectrum, matched to cases by case id");
+  sub->add_option("--json", o->json, "Write every statistic (histograms included) to this JSON file");
+  o->config = std::make_unique<tools::ConfigOptions>(*sub);
+  sub->footer(
+      "Config keys (under stats.): vessel_hu, thick_radius_mm, blob_diameters_mm, blob_min_response_hu, "
+      "spectrum_roi_px, spectrum_field_fraction (docs/data.md \"Anatomy statistics\").");
+  sub->callback([o, &run] {
+    run = [o] {
+      core::Config cfg = o->config->load();
+      const core::Config sc = cfg.section("stats");
+      data::AnatomyStatsOptions so;
+      so.vessel_hu = sc.get<double>("vessel_hu", so.vessel_hu);
+      so.thick_radius_mm = sc.get<double>("thick_radius_mm", so.thick_radius_mm);
+      so.blob_diameters_mm = sc.get<std::vector<double>>("blob_diameters_mm", so.blob_diameters_mm);
+      so.blob_min_response_hu = sc.get<double>("blob_min_response_hu", so.blob_min_response_hu);
+      data::SpectrumOptions po;
+      po.roi_px = sc.get<int>("spectrum_roi_px", po.roi_px);
+      po.field_fraction = sc.get<double>("spectrum_field_fraction", po.field_fraction);
+      cfg.check_no_unknown_keys();
+      so.validate();
+      XL_USAGE_CHECK(po.field_fraction > 0 && po.field_fraction < 1,
+                     "stats.spectrum_field_fraction = ", po.field_fraction, ", expected in (0, 1)");
+      // Views by case id, read up front so that a bad file fails before the slow part.
+      std::map<std::string, std::pair<fs::path, core::ViewSet>> views;
+      for (const auto& v : o->views) {
+        const fs::path file = view_set_file(v);
+        core::ViewSet set = core::read_view_set(file);
+        XL_CHECK(!views.count(set.case_id), "'", file.string(), "': a second view set for case '", set.case_id, "'");
+        views.emplace(set.case_id, std::make_pair(file, std::move(set)));
+      }
+      std::vector<data::AnatomyStats> all;
+      std::vector<std::optional<double>> beta;
+      nlohmann::json doc = {{"format", "xraylift.anatomy_stats"}, {"version", 1}, {"cases", nlohmann::json::array()}};
+      for (const auto& path : o->cases) {
+        if (core::interrupt_requested()) throw core::Interrupted("data stats: stopped");
+        const auto t0 = std::chrono::steady_clock::now();
+        const data::Case c = load_any_case(path, "");
+        const data::LungSegmentation seg = data::segment_lungs(c.hu, so.lungs);
+        data::AnatomyStats s = data::anatomy_stats(c.hu, seg.labels, so);
+        s.id = c.id;
+        nlohmann::json j = data::to_json(s);
+        j["path"] = path;
+        std::optional<double> b;
+        if (const auto it = views.find(c.id); it != views.end()) {
+          const data::DrrSpectrum sp = data::drr_lung_spectrum(it->second.second, it->second.first, seg.labels, po);
+          b = sp.mean.beta;
+          j["drr_spectrum"] = {{"views", it->second.first.string()},
+                               {"beta", sp.mean.beta},
+                               {"view_beta", sp.view_beta},
+                               {"rois", sp.mean.rois},
+                               {"frequency_cycles_per_px", sp.mean.frequency},
+                               {"power", sp.mean.power}};
+          views.erase(it);
+        }
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        core::log::info("stats of ", c.id, " in ", seconds, " s");
+        doc["cases"].push_back(j);
+        all.push_back(std::move(s));
+        beta.push_back(b);
+      }
+      for (const auto& [id, v] : views)
+        core::log::warn("views '", v.first.string(), "' are of case '", id, "', which is not among the cases");
+      print_stats_table(all, beta);
+      if (!o->json.empty()) {
+        core::write_file_atomic(o->json, doc.dump(1));
+        core::log::info("wrote ", o->json);
+      }
+      return 0;
+    };
+  });
+}
+
 tools::Runner setup(CLI::App& app) {
   app.require_subcommand(1);
   auto run = std::make_shared<std::function<int()>>();
@@ -270,17 +411,20 @@ tools::Runner setup(CLI::App& app) {
   auto po = std::make_shared<PhantomOpts>();
   auto ins = std::make_shared<InsertOpts>();
   auto info = std::make_shared<std::string>();
+  auto st = std::make_shared<StatsOpts>();
   setup_import(app, io, *run);
   setup_phantom(app, po, *run);
   setup_insert(app, ins, *run);
   setup_info(app, info, *run);
-  return [run, io, po, ins, info] {
-    XL_USAGE_CHECK(static_cast<bool>(*run), "data: no subcommand given (import, phantom, insert, info)");
+  setup_stats(app, st, *run);
+  return [run, io, po, ins, info, st] {
+    XL_USAGE_CHECK(static_cast<bool>(*run), "data: no subcommand given (import, phantom, insert, info, stats)");
     return (*run)();
   };
 }
 
 }  // namespace
 
-XL_REGISTER_COMMAND("data", "Datasets: import LIDC-IDRI, generate phantoms, insert nodules into CT, inspect cases",
-                    setup);
+XL_REGISTER_COMMAND(
+    "data", "Datasets: import LIDC-IDRI, generate phantoms, insert nodules into CT, inspect cases, anatomy stats",
+    setup);

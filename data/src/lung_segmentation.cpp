@@ -1,4 +1,4 @@
-#include "xraylift/viz/lung_segmentation.hpp"
+#include "xraylift/data/lung_segmentation.hpp"
 
 #include <algorithm>
 #include <array>
@@ -9,7 +9,7 @@
 #include "xraylift/core/error.hpp"
 #include "xraylift/core/log.hpp"
 
-namespace xraylift::viz {
+namespace xraylift::data {
 namespace {
 
 using Mask = std::vector<std::uint8_t>;
@@ -256,4 +256,4 @@ LungSegmentation segment_lungs(const core::VolumeI16& hu, const LungSegmentation
   return seg;
 }
 
-}  // namespace xraylift::viz
+}  // namespace xraylift::data
