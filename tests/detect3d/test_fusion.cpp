@@ -518,6 +518,9 @@ torch::Tensor render_balls(const core::Rig& rig, const std::vector<core::BoxReco
 }
 
 TEST(FusionModel, OverfitsOneSyntheticCaseAndDecodesItsBoxes) {
+  // One intra-op thread: about 6 s of CPU; on a shared, loaded machine a thread pool spinning for cores it does not
+  // get made the same run take minutes.
+  torch::set_num_threads(1);
   torch::manual_seed(0);
   const auto rig = small_ring(64, 3.125);  // 100 mm field at the isocentre, 1.6 mm pixels
   const std::vector<core::BoxRecord> balls = {truth_at({-15, 10, 5}, 20), truth_at({17, -13, -14}, 14)};
