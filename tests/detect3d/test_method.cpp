@@ -5,6 +5,7 @@
 #include "xraylift/core/error.hpp"
 #include "xraylift/core/rig.hpp"
 #include "xraylift/detect2d/weights.hpp"
+#include "xraylift/detect3d/fusion/config.hpp"
 #include "xraylift/detect3d/job.hpp"
 #include "xraylift/detect3d/mv2d_config.hpp"
 #include "xraylift/detect3d/triangulate.hpp"
@@ -68,13 +69,13 @@ TEST(Method, RegistryListsEveryMethodByNameAndRefusesAnother) {
   ASSERT_TRUE(probe_registered);
   std::vector<std::string> names;
   for (const auto& m : detect3d::registered_methods()) names.push_back(m.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"mv2d", "triangulate", "zz_probe"}));  // sorted
+  EXPECT_EQ(names, (std::vector<std::string>{"fusion", "mv2d", "triangulate", "zz_probe"}));  // sorted
   try {
     detect3d::method_spec("voxels", "x.yaml");
     FAIL();
   } catch (const core::ConfigError& e) {
     const std::string msg = e.what();
-    EXPECT_NE(msg.find("mv2d | triangulate"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("fusion | mv2d | triangulate"), std::string::npos) << msg;
     EXPECT_NE(msg.find("x.yaml"), std::string::npos) << msg;
   }
   EXPECT_NE(config_error("detect3d:\n  method: voxels\n").find("'voxels'"), std::string::npos);
@@ -82,8 +83,9 @@ TEST(Method, RegistryListsEveryMethodByNameAndRefusesAnother) {
 
 TEST(Method, EveryMethodSectionRefusesUnknownKeysAndMetreScalesAsConfigErrors) {
   // Catches a method whose section skips the unknown-key check (Mv2dConfig did) and a scene box that exits 3.
-  for (const char* yaml : {"detect3d:\n  mv2d:\n    layerz: 3\n", "detect3d:\n  triangulate:\n    min_veiws: 3\n",
-                           "detect3d:\n  zz_probe:\n    anything: 1\n"}) {
+  for (const char* yaml :
+       {"detect3d:\n  mv2d:\n    layerz: 3\n", "detect3d:\n  triangulate:\n    min_veiws: 3\n",
+        "detect3d:\n  fusion:\n    net: {chanels: 8}\n", "detect3d:\n  zz_probe:\n    anything: 1\n"}) {
     const auto msg = config_error(yaml);
     EXPECT_NE(msg.find("unknown key"), std::string::npos) << yaml << ": " << msg;
     EXPECT_NE(msg.find("bad.yaml"), std::string::npos) << yaml << ": " << msg;
@@ -98,6 +100,8 @@ TEST(Method, EveryMethodSectionRefusesUnknownKeysAndMetreScalesAsConfigErrors) {
   EXPECT_DOUBLE_EQ(std::any_cast<const detect3d::Mv2dConfig&>(job.method_options.at("mv2d")).range.max_mm.z(), 180);
   EXPECT_DOUBLE_EQ(
       std::any_cast<const detect3d::TriangulateOptions&>(job.method_options.at("triangulate")).scene.max_mm.z(), 180);
+  EXPECT_DOUBLE_EQ(
+      std::any_cast<const detect3d::fusion::FusionConfig&>(job.method_options.at("fusion")).scene.max_mm.z(), 180);
 }
 
 TEST(Method, OnlyMethodsWithParametersOfTheirOwnTrain) {
@@ -112,6 +116,8 @@ TEST(Method, OnlyMethodsWithParametersOfTheirOwnTrain) {
   }
   EXPECT_FALSE(job.make_method("triangulate")->has_own_parameters());
   EXPECT_TRUE(job.make_method("mv2d")->has_own_parameters());
+  EXPECT_TRUE(job.make_method("fusion")->has_own_parameters());
+  EXPECT_NO_THROW(job.make_method("fusion")->loss_function(torch::kCPU));
 }
 
 TEST(Method, WeightsRecordMethodAndRigAndAreRefusedByAnotherTrainedMethod) {

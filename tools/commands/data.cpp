@@ -360,7 +360,8 @@ void setup_stats(CLI::App& app, std::shared_ptr<StatsOpts> o, std::function<int(
         const fs::path file = view_set_file(v);
         core::ViewSet set = core::read_view_set(file);
         XL_CHECK(!views.count(set.case_id), "'", file.string(), "': a second view set for case '", set.case_id, "'");
-        views.emplace(set.case_id, std::make_pair(file, std::move(set)));
+        const std::string id = set.case_id;  // before the set is moved (argument order is unspecified)
+        views.emplace(id, std::make_pair(file, std::move(set)));
       }
       std::vector<data::AnatomyStats> all;
       std::vector<std::optional<double>> beta;
