@@ -270,9 +270,10 @@ core::Volume<T> read_nrrd_as(const fs::path& file) {
   Eigen::Vector3i dims;
   long long voxels = 1;
   for (int a = 0; a < 3; ++a) {
-    XL_CHECK(declared[a] >= 1 && declared[a] <= kMaxNrrdVoxels && voxels <= kMaxNrrdVoxels / declared[a], where,
-             ": field 'sizes' = '", sizes, "', expected positive sizes of at most ", kMaxNrrdVoxels,
-             " voxels in all (the reader's limit)");
+    XL_CHECK(
+        declared[a] >= 1 && declared[a] <= std::numeric_limits<int>::max() && voxels <= kMaxNrrdVoxels / declared[a],
+        where, ": field 'sizes' = '", sizes, "', expected positive sizes of at most ", kMaxNrrdVoxels,
+        " voxels in all (the reader's limit)");
     voxels *= declared[a];
     dims[a] = static_cast<int>(declared[a]);
   }
