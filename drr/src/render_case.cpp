@@ -106,6 +106,17 @@ bool render_folder_complete(const fs::path& dir, const std::string& record_text)
   }
 }
 
+std::string render_input_stamp(const fs::path& path) {
+  std::error_code ec;
+  fs::file_time_type newest = fs::last_write_time(path, ec);
+  if (fs::is_directory(path, ec))
+    for (const char* name : {"case.json", "volume.nrrd", "nodules.json"}) {
+      const auto t = fs::last_write_time(path / name, ec);
+      if (!ec && t > newest) newest = t;
+    }
+  return core::cat("# input ", path.string(), " (modified ", newest.time_since_epoch().count(), ")\n");
+}
+
 std::string render_input_id(const fs::path& path) {
   if (fs::is_directory(path) && fs::exists(path / "case.json")) return data::load_case_header(path).id;
   if (fs::is_regular_file(path)) return path.stem().string();

@@ -49,6 +49,10 @@ RenderCaseResult render_case_folder(const data::Case& c, const core::Rig& rig, c
 // Whether `dir` holds a finished render_case_folder made with the same `record_text` (a rerun skips it).
 bool render_folder_complete(const std::filesystem::path& dir, const std::string& record_text);
 
+// A line for a render record naming the input and when its files last changed ("# input PATH (modified T)": the
+// newest of case.json, volume.nrrd and nodules.json, or the file, or the folder): a re-imported case renders again.
+std::string render_input_stamp(const std::filesystem::path& path);
+
 // The case id a render input will have (load_render_input's c.id) without reading its volume: a case folder's
 // case.json id, a .nrrd file's stem, a DICOM folder's name.
 std::string render_input_id(const std::filesystem::path& path);
