@@ -81,6 +81,7 @@ void prepare_trainer(train::TrainerOptions& trainer, const fs::path& out, const 
                      std::optional<detect3d::OnTheFlyOptions>& otf) {
   cfg.check_no_unknown_keys();
   trainer.out_dir = out;
+  tools::remove_stale_temporaries({(out / "checkpoint.pt").string()}, "train");  // a second Ctrl-C's leftovers
   trainer.config_fingerprint = train::config_fingerprint(cfg);
   trainer.comm = connect_ranks(trainer);
   if (otf && otf->device == "cuda") otf->device = trainer.device.rfind("cuda", 0) == 0 ? trainer.device : "cuda";
