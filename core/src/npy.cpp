@@ -84,7 +84,9 @@ NpyArray read_npy(const std::filesystem::path& path) {
   XL_CHECK(bytes.size() - offset - header_len >= data_bytes, where, ": shape (", dims, ") needs ", data_bytes,
            " data bytes, the file holds ", bytes.size() - offset - header_len);
   a.data.resize(static_cast<std::size_t>(count));
-  std::memcpy(a.data.data(), bytes.data() + offset + header_len, data_bytes);
+  // An empty array (a 0 in the shape) has no buffer: memcpy to its null data() is undefined even for 0 bytes
+  // (found by fuzz_npy, docs/RELIABILITY.md).
+  if (data_bytes > 0) std::memcpy(a.data.data(), bytes.data() + offset + header_len, data_bytes);
   return a;
 }
 

@@ -155,6 +155,11 @@ TEST(Npy, DeclaredShapeIsCheckedAgainstLimitAndFileBytesFirst) {
   write_file_atomic(dir / "bytes.npy", npy_with_header(dict + "1000, 1000), }\n", 16));
   EXPECT_NE(npy_error(dir / "bytes.npy").find("needs 4000000 data bytes, the file holds 16"), std::string::npos)
       << npy_error(dir / "bytes.npy");
+  // An empty array reads as one (found by fuzz_npy: the copy into its null buffer was undefined behaviour).
+  write_file_atomic(dir / "empty.npy", npy_with_header(dict + "0, 3), }\n", 16));
+  const NpyArray empty = read_npy(dir / "empty.npy");
+  EXPECT_EQ(empty.shape, (std::vector<std::int64_t>{0, 3}));
+  EXPECT_TRUE(empty.data.empty());
 }
 
 // Catches a view-set image reader that passes NaN/Inf line integrals on (predict once returned 50 boxes for them).
