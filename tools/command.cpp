@@ -2,6 +2,10 @@
 
 #include <ATen/Parallel.h>
 
+#include <filesystem>
+
+#include "xraylift/core/atomic_file.hpp"
+#include "xraylift/core/log.hpp"
 #include "xraylift/core/parallel.hpp"
 
 namespace xraylift::tools {
@@ -33,6 +37,36 @@ core::Config ConfigOptions::load() const {
   c.set_all(sets_);
   apply_threads(c, threads_);
   return c;
+}
+
+CLI::Validator within(double lo, double hi) {
+  const std::string range = core::cat(lo, " .. ", hi);
+  return CLI::Validator(
+      [lo, hi, range](std::string& text) -> std::string {
+        double value = 0;
+        std::size_t used = 0;
+        try {
+          value = std::stod(text, &used);
+        } catch (const std::exception&) {
+          return core::cat("'", text, "' is not a number, expected ", range);
+        }
+        if (used != text.size() || !(value >= lo && value <= hi))  // NaN fails both comparisons
+          return core::cat("= ", text, ", expected ", range);
+        return {};
+      },
+      "in " + range, "within");
+}
+
+void remove_stale_temporaries(const std::vector<std::string>& output_paths, const std::string& command) {
+  for (const auto& p : output_paths) {
+    if (p.empty()) continue;
+    const std::filesystem::path parent = std::filesystem::path(p).parent_path();
+    const std::filesystem::path folder = parent.empty() ? std::filesystem::path(".") : parent;
+    const std::size_t removed = core::remove_stale_temporaries(folder);
+    if (removed > 0)
+      core::log::info(command, ": removed ", removed, " stale temporaries of an interrupted run from ",
+                      folder.string());
+  }
 }
 
 void apply_threads(const core::Config& config, std::optional<int> flag) {

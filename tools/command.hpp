@@ -39,6 +39,15 @@ class ConfigOptions {
   std::optional<int> threads_;  // --threads, when given
 };
 
+// The one validation rule of a numeric option: a finite value within [lo, hi]. Attach it where the option is
+// declared (`app.add_option(...)->check(tools::within(1, 1000))`): a violation is a usage error (exit 2) that
+// names the option, the value and the range, before the command runs.
+CLI::Validator within(double lo, double hi);
+
+// Removes the stale temporaries (core::remove_stale_temporaries: ".<name>.tmp.<pid>.<n>" of a writer that no
+// longer runs) from the folders a command writes into, before it writes; logs what it removed.
+void remove_stale_temporaries(const std::vector<std::string>& output_paths, const std::string& command);
+
 // The one thread-count setting: --threads when given, else the config's top-level `threads` (default 0,
 // all cores), applied to core::parallel_for's loops and to libtorch's intra-op pool.
 void apply_threads(const core::Config& config, std::optional<int> flag);

@@ -1,11 +1,14 @@
 #include "xraylift/core/atomic_file.hpp"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <regex>
 #include <sstream>
+#include <vector>
 
 #include "xraylift/core/error.hpp"
 
@@ -61,6 +64,25 @@ void write_folder_atomic(const fs::path& dir, const std::function<void(const fs:
     throw;
   }
   fs::remove_all(old, ec);
+}
+
+std::size_t remove_stale_temporaries(const fs::path& folder) {
+  static const std::regex kPattern(R"(^\..+\.tmp\.([0-9]{1,9})\.[0-9]+$)");
+  std::error_code ec;
+  if (!fs::is_directory(folder, ec)) return 0;
+  std::vector<fs::path> stale;
+  for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    std::smatch m;
+    if (!std::regex_match(name, m, kPattern)) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(m[1].str()));
+    // Only a writer that no longer runs: another live process (a parallel run into the same folder) keeps its
+    // temporaries. kill(pid, 0) probes without sending anything.
+    const bool running = pid == ::getpid() || ::kill(pid, 0) == 0 || errno == EPERM;
+    if (!running) stale.push_back(it->path());
+  }
+  for (const auto& p : stale) fs::remove_all(p, ec);
+  return stale.size();
 }
 
 AtomicFile::AtomicFile(fs::path target, bool binary) : target_(std::move(target)) {

@@ -5,6 +5,8 @@
 #include <atomic>
 #include <csignal>
 
+#include "xraylift/core/error.hpp"
+
 namespace xraylift::core {
 namespace {
 
@@ -40,6 +42,15 @@ void clear_interrupt() { pending = 0; }
 
 void throw_if_interrupted(const std::string& where) {
   if (interrupt_requested()) throw Interrupted(where + ": interrupted");
+}
+
+void for_each_unit(const std::string& what, std::size_t count, const std::string& units,
+                   const std::function<void(std::size_t)>& unit) {
+  for (std::size_t i = 0; i <= count; ++i) {
+    if (interrupt_requested())
+      throw Interrupted(cat(what, ": interrupted after ", i, " of ", count, " ", units, " finished"));
+    if (i < count) unit(i);
+  }
 }
 
 }  // namespace xraylift::core

@@ -1,7 +1,7 @@
 #include "xraylift/core/npy.hpp"
 
+#include <cmath>
 #include <cstring>
-#include <numeric>
 #include <regex>
 
 #include "xraylift/core/atomic_file.hpp"
@@ -57,21 +57,50 @@ NpyArray read_npy(const std::filesystem::path& path) {
   std::smatch m;
   XL_CHECK(std::regex_search(header, m, std::regex("'shape': \\(([0-9, ]*)\\)")), where, ": no shape in header");
   NpyArray a;
+  // Declared sizes are checked before anything is allocated: each dimension is decimal digits within the
+  // limit, and the product must fit the bytes that follow the header (issue 23: a shape beyond int64 ended
+  // in std::stoll's "stoll", exit 1).
   const std::string dims = m[1];
+  std::int64_t count = 1;
   std::size_t pos = 0;
   while (pos < dims.size()) {
     const auto next = dims.find(',', pos);
-    const std::string part = dims.substr(pos, next == std::string::npos ? std::string::npos : next - pos);
-    if (part.find_first_not_of(' ') != std::string::npos) a.shape.push_back(std::stoll(part));
+    std::string part = dims.substr(pos, next == std::string::npos ? std::string::npos : next - pos);
+    part.erase(0, part.find_first_not_of(' '));
+    part.erase(part.find_last_not_of(' ') + 1);
+    if (!part.empty()) {
+      XL_CHECK(part.size() <= 12 && part.find(' ') == std::string::npos, where, ": shape entry '", part,
+               "' is not a dimension <= ", kMaxNpyValues);
+      const std::int64_t d = std::stoll(part);  // at most 12 digits: cannot overflow
+      XL_CHECK(d <= kMaxNpyValues && (d == 0 || count <= kMaxNpyValues / d), where, ": shape (", dims,
+               ") holds more than ", kMaxNpyValues, " values (the reader's limit)");
+      a.shape.push_back(d);
+      count *= d;
+    }
     if (next == std::string::npos) break;
     pos = next + 1;
   }
-  const std::int64_t count = std::accumulate(a.shape.begin(), a.shape.end(), std::int64_t{1}, std::multiplies<>());
   const std::size_t data_bytes = static_cast<std::size_t>(count) * sizeof(float);
-  XL_CHECK(bytes.size() - offset - header_len >= data_bytes, where, ": file holds fewer values than its shape needs (",
-           count, ")");
+  XL_CHECK(bytes.size() - offset - header_len >= data_bytes, where, ": shape (", dims, ") needs ", data_bytes,
+           " data bytes, the file holds ", bytes.size() - offset - header_len);
   a.data.resize(static_cast<std::size_t>(count));
-  std::memcpy(a.data.data(), bytes.data() + offset + header_len, data_bytes);
+  // An empty array (a 0 in the shape) has no buffer: memcpy to its null data() is undefined even for 0 bytes
+  // (found by fuzz_npy, docs/RELIABILITY.md).
+  if (data_bytes > 0) std::memcpy(a.data.data(), bytes.data() + offset + header_len, data_bytes);
+  return a;
+}
+
+NpyArray read_line_integrals(const std::filesystem::path& path, std::int64_t height, std::int64_t width) {
+  NpyArray a = read_npy(path);
+  const std::string where = path.string();
+  XL_CHECK(a.shape.size() == 2, where, ": expected an H x W array, got ", a.shape.size(), " dims");
+  XL_CHECK(a.shape[0] == height && a.shape[1] == width, where, ": array ", a.shape[0], " x ", a.shape[1],
+           " does not match camera ", height, " x ", width);
+  for (std::size_t i = 0; i < a.data.size(); ++i) {
+    const float x = a.data[i];
+    XL_CHECK(std::isfinite(x) && x >= 0, where, ": line integral at row ", std::int64_t(i) / width, ", column ",
+             std::int64_t(i) % width, " = ", x, ", expected a finite value >= 0");
+  }
   return a;
 }
 

@@ -22,9 +22,9 @@ Eigen::Vector3d vec3(const Config& c, const std::string& key, const Eigen::Vecto
 
 DetectorSpec detector_from(const Config& c, const DetectorSpec& d) {
   DetectorSpec out;
-  out.width = c.get<int>("width", d.width);
-  out.height = c.get<int>("height", d.height);
-  out.pixel_size_mm = c.get<double>("pixel_size_mm", d.pixel_size_mm);
+  out.width = c.get_in_range<int>("width", d.width, 1, kMaxDetectorPixels);
+  out.height = c.get_in_range<int>("height", d.height, 1, kMaxDetectorPixels);
+  out.pixel_size_mm = c.get_in_range<double>("pixel_size_mm", d.pixel_size_mm, 1e-3, 100.0);
   return out;
 }
 
@@ -86,7 +86,7 @@ Rig Rig::from_config(const Config& c) {
   const std::string type = c.get<std::string>("type", "ring");
   if (type == "ring") {
     RingSpec s;
-    s.views = c.get<int>("views", s.views);
+    s.views = c.get_in_range<int>("views", s.views, 1, kMaxRigViews);
     s.angle_step_deg = c.get<double>("angle_step_deg", s.angle_step_deg);
     s.start_angle_deg = c.get<double>("start_angle_deg", s.start_angle_deg);
     s.sad_mm = c.get<double>("sad_mm", s.sad_mm);
@@ -97,9 +97,9 @@ Rig Rig::from_config(const Config& c) {
   }
   if (type == "poses") {
     const YAML::Node list = c.node("poses");
-    if (!list || !list.IsSequence() || list.size() == 0)
+    if (!list || !list.IsSequence() || list.size() == 0 || list.size() > std::size_t(kMaxRigViews))
       throw ConfigError(cat("config key '", c.full_key("poses"), "' (from ", c.origin("poses"),
-                            "): expected a non-empty list of views for type 'poses'"));
+                            "): expected a list of 1 .. ", kMaxRigViews, " views for type 'poses'"));
     const double default_sdd = c.get<double>("sdd_mm", 600.0);
     const DetectorSpec default_det = detector_from(c.section("detector"), DetectorSpec{});
     std::vector<PoseSpec> poses;

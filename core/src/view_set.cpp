@@ -4,6 +4,7 @@
 #include "xraylift/core/atomic_file.hpp"
 #include "xraylift/core/error.hpp"
 #include "xraylift/core/json_fields.hpp"
+#include "xraylift/core/rig.hpp"
 
 using nlohmann::json;
 
@@ -123,11 +124,18 @@ ViewSet view_set_from_json(const json& doc, const std::string& origin) {
     in.fy = K(1, 1);
     in.cx = K(0, 2);
     in.cy = K(1, 2);
-    in.width = c["width"].get<int>();
-    in.height = c["height"].get<int>();
+    in.width = json_value(c, "width", 0, where);
+    in.height = json_value(c, "height", 0, where);
+    XL_CHECK(in.width >= 1 && in.width <= kMaxDetectorPixels && in.height >= 1 && in.height <= kMaxDetectorPixels,
+             where, ": image size ", in.width, " x ", in.height, ", expected 1 .. ", kMaxDetectorPixels,
+             " pixels per side");
     ViewRecord v;
-    v.camera =
-        Camera(in, T.topLeftCorner<3, 3>(), T.topRightCorner<3, 1>(), json_value(c, "name", cat("view", i), where));
+    const std::string name = json_value(c, "name", cat("view", i), where);
+    try {
+      v.camera = Camera(in, T.topLeftCorner<3, 3>(), T.topRightCorner<3, 1>(), name);
+    } catch (const InputError& e) {
+      throw InputError(cat(where, ": ", e.what()));  // the camera's own message, with the file it came from
+    }
     v.image_path = json_value(c, "data_path", std::string(), where);
     v.line_integral_path = json_value(c, "line_integral_path", std::string(), where);
     v.mask_path = json_value(c, "mask_path", std::string(), where);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -82,32 +83,53 @@ Manifest read_manifest(const fs::path& file) {
            ": field 'format' is not 'xraylift.manifest'");
   XL_CHECK(j.contains("cases") && j["cases"].is_array(), where, ": field 'cases' must be an array");
   Manifest m;
-  try {
-    m.split_seed = j.value("split_seed", std::uint64_t(0));
-    m.train_fraction = j.value("train_fraction", 0.8);
-    for (std::size_t n = 0; n < j["cases"].size(); ++n) {
-      const auto& c = j["cases"][n];
-      const std::string at = core::cat(where, ": cases[", n, "]");
-      XL_CHECK(c.is_object() && c.contains("id") && c.contains("path"), at, " needs 'id' and 'path'");
-      ManifestEntry e;
-      e.id = c["id"].get<std::string>();
-      e.path = c["path"].get<std::string>();
-      e.patient = c.value("patient", e.id);
-      e.source = c.value("source", std::string());
-      e.split = c.value("split", std::string("train"));
-      XL_CHECK(e.split == "train" || e.split == "val" || e.split == "test", at, ".split = '", e.split,
-               "', expected train, val or test");
-      e.nodules = c.value("nodules", 0);
-      e.nodules_ignored = c.value("nodules_ignored", 0);
-      if (c.contains("dims")) e.dims = Eigen::Vector3i(c["dims"][0], c["dims"][1], c["dims"][2]);
-      if (c.contains("spacing_mm"))
-        e.spacing_mm = Eigen::Vector3d(c["spacing_mm"][0], c["spacing_mm"][1], c["spacing_mm"][2]);
-      m.cases.push_back(e);
+  // Every field through core::json_value: a wrong type names the field ("<file>: cases[2].nodules = "x",
+  // expected an integer in range"), never nlohmann's own text.
+  m.split_seed = core::json_value(j, "split_seed", std::uint64_t(0), where);
+  m.train_fraction = core::json_value(j, "train_fraction", 0.8, where);
+  const auto& cases = j["cases"];
+  for (std::size_t n = 0; n < cases.size(); ++n) {
+    const auto& c = cases[n];
+    const std::string at = core::cat(where, ": cases[", n, "]");
+    XL_CHECK(c.is_object() && c.contains("id") && c.contains("path"), at, " needs 'id' and 'path'");
+    ManifestEntry e;
+    e.id = core::json_value(c, "id", std::string(), at);
+    e.path = core::json_value(c, "path", std::string(), at);
+    XL_CHECK(!e.id.empty() && !e.path.empty(), at, ": 'id' and 'path' must be non-empty text");
+    e.patient = core::json_value(c, "patient", e.id, at);
+    e.source = core::json_value(c, "source", std::string(), at);
+    e.split = core::json_value(c, "split", std::string("train"), at);
+    XL_CHECK(e.split == "train" || e.split == "val" || e.split == "test", at, ".split = '", e.split,
+             "', expected train, val or test");
+    e.nodules = core::json_value(c, "nodules", 0, at);
+    e.nodules_ignored = core::json_value(c, "nodules_ignored", 0, at);
+    for (const char* key : {"dims", "spacing_mm"}) {
+      if (!c.contains(key)) continue;
+      const auto& v = c[key];
+      const bool integers = std::string(key) == "dims";
+      bool ok = v.is_array() && v.size() == 3;
+      for (std::size_t a = 0; ok && a < 3; ++a)
+        ok = integers ? v[a].is_number_integer() && v[a].get<std::int64_t>() >= 0 &&
+                            v[a].get<std::int64_t>() <= std::numeric_limits<int>::max()
+                      : v[a].is_number();
+      XL_CHECK(ok, at, ".", key, " = ", v.dump(), ", expected three ", integers ? "non-negative integers" : "numbers");
+      for (int a = 0; a < 3; ++a) {
+        if (integers)
+          e.dims[a] = v[a].get<int>();
+        else
+          e.spacing_mm[a] = v[a].get<double>();
+      }
     }
-    if (j.contains("skipped"))
-      for (const auto& s : j["skipped"]) m.skipped.push_back({s.value("path", ""), s.value("reason", "")});
-  } catch (const nlohmann::json::exception& e) {
-    throw core::InputError(core::cat(where, ": wrong field type (", e.what(), ")"));
+    m.cases.push_back(e);
+  }
+  if (j.contains("skipped")) {
+    XL_CHECK(j["skipped"].is_array(), where, ".skipped = ", j["skipped"].dump().substr(0, 80), ", expected a list");
+    for (std::size_t n = 0; n < j["skipped"].size(); ++n) {
+      const auto& s = j["skipped"][n];
+      const std::string at = core::cat(where, ": skipped[", n, "]");
+      m.skipped.push_back(
+          {core::json_value(s, "path", std::string(), at), core::json_value(s, "reason", std::string(), at)});
+    }
   }
   return m;
 }

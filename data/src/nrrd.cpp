@@ -9,6 +9,7 @@
 #include <limits>
 #include <map>
 #include <sstream>
+#include <vector>
 
 #include "large_volume.hpp"
 #include "xraylift/core/atomic_file.hpp"
@@ -254,11 +255,28 @@ core::Volume<T> read_nrrd_as(const fs::path& file) {
   };
   XL_CHECK(need("dimension") == "3", where, ": dimension is ", need("dimension"), ", expected 3");
   const NrrdType type = nrrd_type(need("type"), where + ": field 'type'");
-  std::istringstream sizes_stream(need("sizes"));
+  // Every declared size, before anything is allocated: as many entries as `dimension`, each within int range,
+  // the product within the limit (issue 23: 'sizes: 99999999 99999999 99999999' reached the allocator).
+  const std::string sizes = need("sizes");
+  std::istringstream sizes_stream(sizes);
+  std::vector<long long> declared;
+  for (std::string word; sizes_stream >> word;) {
+    const bool digits = word.size() <= 12 && word.find_first_not_of("0123456789") == std::string::npos;
+    XL_CHECK(digits, where, ": field 'sizes' = '", sizes, "', expected three positive integers");
+    declared.push_back(std::stoll(word));
+  }
+  XL_CHECK(declared.size() == 3, where, ": field 'sizes' = '", sizes, "' has ", declared.size(),
+           " entries, expected 3 (as many as 'dimension')");
   Eigen::Vector3i dims;
-  for (int a = 0; a < 3; ++a)
-    XL_CHECK(static_cast<bool>(sizes_stream >> dims[a]) && dims[a] > 0, where, ": field 'sizes' = '", need("sizes"),
-             "', expected three positive integers");
+  long long voxels = 1;
+  for (int a = 0; a < 3; ++a) {
+    XL_CHECK(
+        declared[a] >= 1 && declared[a] <= std::numeric_limits<int>::max() && voxels <= kMaxNrrdVoxels / declared[a],
+        where, ": field 'sizes' = '", sizes, "', expected positive sizes of at most ", kMaxNrrdVoxels,
+        " voxels in all (the reader's limit)");
+    voxels *= declared[a];
+    dims[a] = static_cast<int>(declared[a]);
+  }
   core::VolumeGeometry g;
   g.dims = dims;
   if (fields.count("space directions")) {
@@ -315,6 +333,13 @@ core::Volume<T> read_nrrd_as(const fs::path& file) {
   const std::size_t payload_size = bytes.size() - std::min(pos, bytes.size());
   const std::string endian = fields.count("endian") ? fields["endian"] : "little";
   const bool swap = type.bytes > 1 && endian == "big";
+  // The payload must be able to hold the declared voxels before they are allocated.
+  if (gz)
+    XL_CHECK(expected / kMaxDeflateRatio <= payload_size, where, ": field 'sizes' = '", sizes, "' needs ", expected,
+             " bytes, more than ", payload_size, " gzip bytes can hold (at most ", kMaxDeflateRatio, "x)");
+  else
+    XL_CHECK(payload_size >= expected, where, ": truncated: ", payload_size, " data bytes, expected ", expected,
+             " (field 'sizes' = '", sizes, "', type ", need("type"), ")");
   core::Volume<T> v = detail::allocate_volume<T>(g);
   const bool direct =
       !swap && !type.is_float && type.bytes == int(sizeof(T)) && type.is_signed == std::numeric_limits<T>::is_signed;

@@ -34,9 +34,9 @@ Detect2DJob Detect2DJob::from_config(const core::Config& config) {
   job.data = ViewDataOptions::from_config(data);
   if (data.has("synthetic")) {
     const auto s = data.section("synthetic");
-    job.synthetic_cases = s.get("cases", 3);
-    job.synthetic_views = s.get("views", job.synthetic_views);
-    job.synthetic_size = s.get("size", job.synthetic_size);
+    job.synthetic_cases = s.get_in_range("cases", 3, 1, 10000);
+    job.synthetic_views = s.get_in_range("views", job.synthetic_views, 1, core::kMaxRigViews);
+    job.synthetic_size = s.get_in_range("size", job.synthetic_size, 16, 4096);
     job.synthetic_seed = static_cast<std::uint64_t>(s.get("seed", 1LL));
   }
   job.trainer = train::TrainerOptions::from_config(config.section("train"));
@@ -85,11 +85,7 @@ torch::Tensor load_view_image(const fs::path& folder, const core::ViewRecord& vi
   torch::Tensor image;
   if (!view.line_integral_path.empty()) {
     const auto path = resolve(folder, view.line_integral_path);
-    const auto arr = core::read_npy(path);
-    XL_CHECK(arr.shape.size() == 2, path.string(), ": expected an H x W array, got ", arr.shape.size(), " dims");
-    XL_CHECK(arr.shape[0] == view.camera.height() && arr.shape[1] == view.camera.width(), path.string(), ": array ",
-             arr.shape[0], " x ", arr.shape[1], " does not match camera ", view.camera.height(), " x ",
-             view.camera.width());
+    const auto arr = core::read_line_integrals(path, view.camera.height(), view.camera.width());
     const auto L =
         torch::from_blob(const_cast<float*>(arr.data.data()), {arr.shape[0], arr.shape[1]}, torch::kFloat).clone();
     image = window_line_integral(L, o);

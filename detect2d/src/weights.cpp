@@ -9,6 +9,7 @@
 #include "xraylift/core/atomic_file.hpp"
 #include "xraylift/core/error.hpp"
 #include "xraylift/core/log.hpp"
+#include "xraylift/core/safetensors.hpp"
 
 namespace xraylift::detect2d {
 namespace {
@@ -27,44 +28,19 @@ std::string shape_text(torch::IntArrayRef s) {
   return os.str();
 }
 
-bool is_safetensors(const std::string& bytes) {
-  if (bytes.size() < 10) return false;
-  std::uint64_t n = 0;
-  std::memcpy(&n, bytes.data(), 8);
-  return n + 8 <= bytes.size() && bytes[8] == '{';
-}
-
+// Every size in the header is checked (core::parse_safetensors_header) before a tensor is allocated.
 std::map<std::string, torch::Tensor> parse_safetensors(const std::string& bytes, const std::string& where) {
-  std::uint64_t n = 0;
-  std::memcpy(&n, bytes.data(), 8);
-  nlohmann::json header;
-  try {
-    header = nlohmann::json::parse(bytes.substr(8, n));
-  } catch (const std::exception& e) {
-    throw core::InputError(core::cat(where, ": malformed safetensors header: ", e.what()));
-  }
-  const std::uint64_t data_start = 8 + n;
   std::map<std::string, torch::Tensor> out;
-  for (auto it = header.begin(); it != header.end(); ++it) {
-    if (it.key() == "__metadata__") continue;
-    const auto& e = it.value();
-    XL_CHECK(e.is_object() && e.contains("dtype") && e.contains("shape") && e.contains("data_offsets"), where,
-             ": safetensors entry '", it.key(), "' lacks dtype/shape/data_offsets");
-    const std::string dt = e["dtype"].get<std::string>();
-    torch::ScalarType type = torch::kFloat;
-    bool known = false;
+  for (const auto& e : core::parse_safetensors_header(bytes, where)) {
+    const DtypeName* known = nullptr;
     for (const auto& d : kDtypes)
-      if (dt == d.name) type = d.type, known = true;
-    XL_CHECK(known, where, ": tensor '", it.key(), "' has unsupported dtype ", dt);
-    const auto shape = e["shape"].get<std::vector<std::int64_t>>();
-    const auto offs = e["data_offsets"].get<std::vector<std::uint64_t>>();
-    XL_CHECK(offs.size() == 2 && offs[0] <= offs[1] && data_start + offs[1] <= bytes.size(), where, ": tensor '",
-             it.key(), "' data_offsets out of the file");
-    auto t = torch::empty(shape, torch::TensorOptions().dtype(type));
-    XL_CHECK(static_cast<std::uint64_t>(t.nbytes()) == offs[1] - offs[0], where, ": tensor '", it.key(), "' has ",
-             offs[1] - offs[0], " bytes but shape ", shape_text(shape), " x ", dt, " needs ", t.nbytes());
-    std::memcpy(t.data_ptr(), bytes.data() + data_start + offs[0], t.nbytes());
-    out[it.key()] = t;
+      if (e.dtype == d.name) known = &d;
+    XL_CHECK(known, where, ": tensor '", e.name, "' has unsupported dtype ", e.dtype);
+    auto t = torch::empty(e.shape, torch::TensorOptions().dtype(known->type));
+    XL_CHECK(static_cast<std::uint64_t>(t.nbytes()) == e.end - e.begin, where, ": tensor '", e.name, "' has ",
+             e.end - e.begin, " bytes but needs ", t.nbytes());
+    std::memcpy(t.data_ptr(), bytes.data() + e.begin, t.nbytes());
+    out[e.name] = t;
   }
   return out;
 }
@@ -102,7 +78,7 @@ std::string WeightLoadReport::summary() const {
 
 std::map<std::string, torch::Tensor> read_state_dict(const std::filesystem::path& path) {
   const std::string bytes = core::read_file(path);
-  if (is_safetensors(bytes)) return parse_safetensors(bytes, path.string());
+  if (core::looks_like_safetensors(bytes)) return parse_safetensors(bytes, path.string());
   std::map<std::string, torch::Tensor> out;
   std::string archive_error;
   try {
@@ -155,25 +131,8 @@ void write_safetensors(const std::filesystem::path& path, const std::map<std::st
 
 std::map<std::string, std::string> read_weights_metadata(const std::filesystem::path& path) {
   const std::string bytes = core::read_file(path);
-  std::map<std::string, std::string> out;
-  if (!is_safetensors(bytes)) return out;
-  std::uint64_t n = 0;
-  std::memcpy(&n, bytes.data(), 8);
-  nlohmann::json header;
-  try {
-    header = nlohmann::json::parse(bytes.substr(8, n));
-  } catch (const std::exception& e) {
-    throw core::InputError(core::cat(path.string(), ": malformed safetensors header: ", e.what()));
-  }
-  if (!header.is_object() || !header.contains("__metadata__")) return out;
-  const auto& meta = header["__metadata__"];
-  XL_CHECK(meta.is_object(), path.string(), ": safetensors __metadata__ is not a map of strings");
-  for (auto it = meta.begin(); it != meta.end(); ++it) {
-    XL_CHECK(it.value().is_string(), path.string(), ": safetensors __metadata__ entry '", it.key(),
-             "' is not a string");
-    out[it.key()] = it.value().get<std::string>();
-  }
-  return out;
+  if (!core::looks_like_safetensors(bytes)) return {};
+  return core::parse_safetensors_metadata(bytes, path.string());
 }
 
 WeightLoadReport load_state_dict(torch::nn::Module& module, const std::map<std::string, torch::Tensor>& state) {

@@ -85,4 +85,43 @@ RenderCaseResult render_case(const data::Case& c, const core::Rig& rig, const Re
   return result;
 }
 
+RenderCaseResult render_case_folder(const data::Case& c, const core::Rig& rig, const RenderOptions& options,
+                                    const ViewOutputOptions& output, const fs::path& dir,
+                                    const std::string& record_text) {
+  RenderCaseResult result;
+  core::write_folder_atomic(dir, [&](const fs::path& temp) {
+    result = render_case(c, rig, options, output, temp);
+    core::write_file_atomic(temp / kRenderRecordFile, record_text);
+  });
+  return result;
+}
+
+bool render_folder_complete(const fs::path& dir, const std::string& record_text) {
+  std::error_code ec;
+  if (!fs::is_regular_file(dir / "infos.json", ec) || !fs::is_regular_file(dir / kRenderRecordFile, ec)) return false;
+  try {
+    return core::read_file(dir / kRenderRecordFile) == record_text;
+  } catch (const core::InputError&) {
+    return false;  // unreadable: render it again
+  }
+}
+
+std::string render_input_stamp(const fs::path& path) {
+  std::error_code ec;
+  fs::file_time_type newest = fs::last_write_time(path, ec);
+  if (fs::is_directory(path, ec))
+    for (const char* name : {"case.json", "volume.nrrd", "nodules.json"}) {
+      const auto t = fs::last_write_time(path / name, ec);
+      if (!ec && t > newest) newest = t;
+    }
+  return core::cat("# input ", path.string(), " (modified ", newest.time_since_epoch().count(), ")\n");
+}
+
+std::string render_input_id(const fs::path& path) {
+  if (fs::is_directory(path) && fs::exists(path / "case.json")) return data::load_case_header(path).id;
+  if (fs::is_regular_file(path)) return path.stem().string();
+  const std::string name = path.filename().string();
+  return name.empty() ? path.parent_path().filename().string() : name;
+}
+
 }  // namespace xraylift::drr

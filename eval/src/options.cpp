@@ -18,7 +18,7 @@ Eval3DOptions eval3d_options_from_config(const core::Config& c) {
   o.relative_thresholds = c.get<std::vector<double>>("relative_thresholds", o.relative_thresholds);
   o.iou_thresholds = c.get<std::vector<double>>("iou_thresholds", o.iou_thresholds);
   o.breakdowns = c.get<bool>("breakdowns", o.breakdowns);
-  o.bootstrap_samples = c.get<int>("bootstrap_samples", o.bootstrap_samples);
+  o.bootstrap_samples = c.get_in_range<int>("bootstrap_samples", o.bootstrap_samples, 0, 100000);
   o.confidence = c.get<double>("confidence", o.confidence);
   o.seed = c.get<unsigned long>("seed", static_cast<unsigned long>(o.seed));
   if (c.has("size_bins_mm")) {

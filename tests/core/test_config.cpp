@@ -109,3 +109,16 @@ TEST(Config, NonTextKeysAndUnopenableBasesAreConfigErrors) {
   Config c;
   EXPECT_NE(message_of([&] { c.set("a={[1]: 2}"); }).find("not plain text"), std::string::npos);
 }
+
+// Catches a range getter that skips the check (or lets NaN through): rig.views = 100000000 once reached the
+// allocator (issue 23).
+TEST(Config, GetInRangeRefusesOutOfRangeAndNanNamingKeyValueAndRange) {
+  Config c = Config::from_yaml("rig: {views: -3, sad_mm: .nan}\nn: 5\n", "rig.yaml");
+  EXPECT_EQ(c.get_in_range("n", 1, 1, 10), 5);
+  EXPECT_EQ(c.get_in_range("missing", 7, 1, 10), 7);
+  const std::string views = message_of([&] { c.section("rig").get_in_range("views", 10, 1, 720); });
+  EXPECT_NE(views.find("config key 'rig.views' = -3 (from rig.yaml), expected 1 .. 720"), std::string::npos) << views;
+  const std::string sad = message_of([&] { c.section("rig").get_in_range("sad_mm", 1000.0, 1.0, 1e5); });
+  EXPECT_NE(sad.find("'rig.sad_mm' = nan"), std::string::npos) << sad;
+  EXPECT_NE(message_of([&] { c.get_in_range("n", 1, 6, 10); }), "<no ConfigError>");
+}

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <vector>
 
 #include "xraylift/core/interrupt.hpp"
 
@@ -50,4 +51,39 @@ TEST(InterruptDeathTest, SecondSigintEndsTheProcess) {
       testing::KilledBySignal(SIGINT), "");
 }
 
+}  // namespace
+
+namespace {
+// Catches a unit loop that checks for a stop only before each unit: a Ctrl-C during the last case of render or
+// predict ended with exit 0 (issue 23).
+TEST(Interrupt, ForEachUnitStopsAfterTheLastUnitAndSaysWhatFinished) {
+  core::clear_interrupt();
+  std::vector<std::size_t> done;
+  core::for_each_unit("render", 3, "case(s)", [&](std::size_t i) { done.push_back(i); });
+  EXPECT_EQ(done, (std::vector<std::size_t>{0, 1, 2}));
+  done.clear();
+  try {
+    core::for_each_unit("render", 3, "case(s)", [&](std::size_t i) {
+      done.push_back(i);
+      if (i == 2) core::request_interrupt();  // Ctrl-C during the last unit
+    });
+    ADD_FAILURE() << "an interrupt during the last unit was lost";
+  } catch (const core::Interrupted& e) {
+    EXPECT_STREQ(e.what(), "render: interrupted after 3 of 3 case(s) finished");
+  }
+  EXPECT_EQ(done.size(), 3u);
+  core::clear_interrupt();
+  done.clear();
+  try {
+    core::for_each_unit("render", 3, "case(s)", [&](std::size_t i) {
+      done.push_back(i);
+      if (i == 0) core::request_interrupt();
+    });
+    ADD_FAILURE() << "not interrupted";
+  } catch (const core::Interrupted& e) {
+    EXPECT_STREQ(e.what(), "render: interrupted after 1 of 3 case(s) finished");
+  }
+  EXPECT_EQ(done.size(), 1u);
+  core::clear_interrupt();
+}
 }  // namespace

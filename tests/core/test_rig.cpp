@@ -99,3 +99,18 @@ TEST(Rig, DetectorWidthResamplesTheSameField) {
   }
   EXPECT_THROW(full.with_detector_width(0), InputError);
 }
+
+// Catches Rig::from_config reading views or detector sizes without their range: rig.views = 100000000 was
+// killed by the OOM killer without a message (issue 23).
+TEST(Rig, AbsurdCountsAreConfigErrorsBeforeAllocation) {
+  for (const char* yaml : {"views: 100000000", "views: -3", "detector: {width: 99999999}", "detector: {height: 0}",
+                           "detector: {pixel_size_mm: .nan}"}) {
+    const Config c = Config::from_yaml(yaml, "rig.yaml");
+    try {
+      Rig::from_config(c);
+      ADD_FAILURE() << yaml << " was accepted";
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find("(from rig.yaml), expected"), std::string::npos) << e.what();
+    }
+  }
+}

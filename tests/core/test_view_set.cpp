@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "xraylift/core/atomic_file.hpp"
 #include "xraylift/core/error.hpp"
 #include "xraylift/core/npy.hpp"
@@ -69,6 +71,37 @@ TEST(ViewSet, BadFilesNameTheEntry) {
   }
 }
 
+// Catches camera errors that lose their file: a non-orthonormal world2cam in an infos.json was reported as
+// "camera 'view0': rotation is not orthonormal" without saying which view set (issue 23); absurd image sizes
+// are refused before an image of that size is ever allocated.
+TEST(ViewSet, CameraErrorsNameTheInfosFile) {
+  const auto dir = xraylift::testing::scratch_dir("view_set_camera");
+  ViewSet set;
+  set.case_id = "c";
+  ViewRecord v;
+  v.camera = Rig::ring(RingSpec{})[0];
+  set.views.push_back(v);
+  nlohmann::json doc = to_json(set);
+  doc["cams"][0]["world2cam"][0][0] = 2.0;  // a scaled rotation
+  write_file_atomic(dir / "infos.json", doc.dump());
+  try {
+    read_view_set(dir / "infos.json");
+    ADD_FAILURE() << "a scaled rotation was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("infos.json: cams[0]: "), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("not orthonormal"), std::string::npos) << e.what();
+  }
+  doc = to_json(set);
+  doc["cams"][0]["width"] = 100000000;
+  write_file_atomic(dir / "huge.json", doc.dump());
+  try {
+    read_view_set(dir / "huge.json");
+    ADD_FAILURE() << "a 100000000 px wide view was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("huge.json: cams[0]: image size 100000000 x"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Npy, RoundTripAndErrors) {
   const auto dir = xraylift::testing::scratch_dir("npy");
   std::vector<float> values(6);
@@ -86,4 +119,66 @@ TEST(Npy, RoundTripAndErrors) {
   EXPECT_THROW(read_npy(dir / "short.npy"), InputError);
   write_file_atomic(dir / "junk.npy", "hello");
   EXPECT_THROW(read_npy(dir / "junk.npy"), InputError);
+}
+
+namespace {
+// A .npy file with a hand-written header (what a hostile or broken writer may produce) and `payload` data bytes.
+std::string npy_with_header(const std::string& header, std::size_t payload) {
+  std::string bytes("\x93NUMPY\x01\x00", 8);
+  bytes.push_back(static_cast<char>(header.size() & 0xff));
+  bytes.push_back(static_cast<char>(header.size() >> 8));
+  return bytes + header + std::string(payload, '\0');
+}
+
+std::string npy_error(const std::filesystem::path& file) {
+  try {
+    read_npy(file);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "<accepted>";
+}
+}  // namespace
+
+// Catches a reader that trusts the declared shape: a shape beyond int64 ended in std::stoll ("stoll", exit 1), a
+// huge one in the allocator (issue 23). Each is refused naming the file and the limit or the byte count.
+TEST(Npy, DeclaredShapeIsCheckedAgainstLimitAndFileBytesFirst) {
+  const auto dir = xraylift::testing::scratch_dir("npy_sizes");
+  const std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (";
+  write_file_atomic(dir / "overflow.npy", npy_with_header(dict + "99999999999999999999999, 2), }\n", 16));
+  EXPECT_NE(npy_error(dir / "overflow.npy").find("overflow.npy': shape entry '99999999999999999999999'"),
+            std::string::npos)
+      << npy_error(dir / "overflow.npy");
+  write_file_atomic(dir / "product.npy", npy_with_header(dict + "100000, 100000, 100000), }\n", 16));
+  EXPECT_NE(npy_error(dir / "product.npy").find("the reader's limit"), std::string::npos)
+      << npy_error(dir / "product.npy");
+  write_file_atomic(dir / "bytes.npy", npy_with_header(dict + "1000, 1000), }\n", 16));
+  EXPECT_NE(npy_error(dir / "bytes.npy").find("needs 4000000 data bytes, the file holds 16"), std::string::npos)
+      << npy_error(dir / "bytes.npy");
+  // An empty array reads as one (found by fuzz_npy: the copy into its null buffer was undefined behaviour).
+  write_file_atomic(dir / "empty.npy", npy_with_header(dict + "0, 3), }\n", 16));
+  const NpyArray empty = read_npy(dir / "empty.npy");
+  EXPECT_EQ(empty.shape, (std::vector<std::int64_t>{0, 3}));
+  EXPECT_TRUE(empty.data.empty());
+}
+
+// Catches a view-set image reader that passes NaN/Inf line integrals on (predict once returned 50 boxes for them).
+TEST(Npy, LineIntegralsMustBeFiniteAndMatchTheCamera) {
+  const auto dir = xraylift::testing::scratch_dir("npy_line_integrals");
+  std::vector<float> values = {0.f, 1.f, 2.f, 3.f, 4.f, 5.f};
+  write_npy(dir / "ok.npy", values.data(), {2, 3});
+  EXPECT_EQ(read_line_integrals(dir / "ok.npy", 2, 3).data, values);
+  EXPECT_THROW(read_line_integrals(dir / "ok.npy", 3, 2), InputError);
+  values[4] = std::numeric_limits<float>::quiet_NaN();
+  write_npy(dir / "nan.npy", values.data(), {2, 3});
+  try {
+    read_line_integrals(dir / "nan.npy", 2, 3);
+    ADD_FAILURE() << "NaN accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("nan.npy: line integral at row 1, column 1 = nan"), std::string::npos)
+        << e.what();
+  }
+  values[4] = std::numeric_limits<float>::infinity();
+  write_npy(dir / "inf.npy", values.data(), {2, 3});
+  EXPECT_THROW(read_line_integrals(dir / "inf.npy", 2, 3), InputError);
 }

@@ -65,3 +65,27 @@ TEST(Manifest, WriteReadRoundTripAndErrors) {
   core::write_file_atomic(dir / "other.json", R"({"format": "other"})");
   EXPECT_THROW(data::read_manifest(dir / "other.json"), core::InputError);
 }
+
+// Catches a manifest field read with nlohmann's own conversion: the error was "wrong field type
+// ([json.exception.type_error.302] ...)" without the field (issue 23). Each now names file, entry and field.
+TEST(Manifest, WrongFieldTypesNameTheField) {
+  const fs::path dir = xraylift::testing::scratch_dir("manifest_types");
+  const std::string head = R"({"format": "xraylift.manifest", )";
+  const std::pair<const char*, const char*> cases[] = {
+      {R"("cases": [{"id": "a", "path": "p", "nodules": "three"}]})", "cases[0].nodules = \"three\""},
+      {R"("cases": [{"id": 7, "path": "p"}]})", "cases[0].id = 7, expected text"},
+      {R"("cases": [{"id": "a", "path": "p", "dims": [1, 2]}]})", "cases[0].dims = [1,2], expected three"},
+      {R"("cases": [{"id": "a", "path": "p", "spacing_mm": "x"}]})", "cases[0].spacing_mm = \"x\""},
+      {R"("train_fraction": "most", "cases": []})", "manifest.json.train_fraction = \"most\""},
+      {R"("cases": [], "skipped": [{"path": 1}]})", "skipped[0].path = 1"}};
+  for (const auto& [body, fragment] : cases) {
+    core::write_file_atomic(dir / "manifest.json", head + body);
+    try {
+      data::read_manifest(dir / "manifest.json");
+      ADD_FAILURE() << body << " was accepted";
+    } catch (const core::InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+      EXPECT_EQ(std::string(e.what()).find("json.exception"), std::string::npos) << e.what();
+    }
+  }
+}

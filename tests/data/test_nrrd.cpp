@@ -80,3 +80,44 @@ TEST(Nrrd, BadFilesNameTheProblem) {
   }
   EXPECT_THROW(data::read_nrrd(dir / "missing.nrrd"), core::InputError);
 }
+
+namespace {
+std::string nrrd_error(const fs::path& file) {
+  try {
+    data::read_nrrd(file);
+  } catch (const core::InputError& e) {
+    return e.what();
+  }
+  return "<accepted>";
+}
+
+// A header like Slicer's with the given sizes and encoding, followed by `payload` bytes.
+std::string nrrd_with_sizes(const std::string& sizes, const std::string& encoding, const std::string& payload) {
+  return "NRRD0004\ntype: short\ndimension: 3\nsizes: " + sizes + "\nencoding: " + encoding + "\n\n" + payload;
+}
+}  // namespace
+
+// Catches a reader that allocates what the header declares before checking it: 'sizes: 99999999 99999999
+// 99999999' ended in std::bad_alloc (exit 1), and a 4th size entry beyond 'dimension: 3' was ignored (issue 23).
+TEST(Nrrd, DeclaredSizesAreCheckedBeforeAllocating) {
+  const fs::path dir = xraylift::testing::scratch_dir("nrrd_sizes");
+  core::write_file_atomic(dir / "huge.nrrd", nrrd_with_sizes("99999999 99999999 99999999", "raw", "xx"));
+  EXPECT_NE(nrrd_error(dir / "huge.nrrd")
+                .find("huge.nrrd: field 'sizes' = '99999999 99999999 99999999', expected "
+                      "positive sizes of at most 2147483648 voxels"),
+            std::string::npos)
+      << nrrd_error(dir / "huge.nrrd");
+  core::write_file_atomic(dir / "four.nrrd", nrrd_with_sizes("2 2 2 2", "raw", std::string(32, '\0')));
+  EXPECT_NE(nrrd_error(dir / "four.nrrd").find("has 4 entries, expected 3 (as many as 'dimension')"), std::string::npos)
+      << nrrd_error(dir / "four.nrrd");
+  core::write_file_atomic(dir / "overflow.nrrd", nrrd_with_sizes("2 2 99999999999999999999", "raw", "xx"));
+  EXPECT_NE(nrrd_error(dir / "overflow.nrrd").find("expected three positive integers"), std::string::npos)
+      << nrrd_error(dir / "overflow.nrrd");
+  // Within the limit but more than the file's bytes can hold: refused by the byte count, not the allocator.
+  core::write_file_atomic(dir / "short.nrrd", nrrd_with_sizes("1000 1000 1000", "raw", std::string(64, '\0')));
+  EXPECT_NE(nrrd_error(dir / "short.nrrd").find("truncated: 64 data bytes, expected 2000000000"), std::string::npos)
+      << nrrd_error(dir / "short.nrrd");
+  core::write_file_atomic(dir / "short_gz.nrrd", nrrd_with_sizes("1000 1000 1000", "gzip", std::string(64, '\0')));
+  EXPECT_NE(nrrd_error(dir / "short_gz.nrrd").find("more than 64 gzip bytes can hold"), std::string::npos)
+      << nrrd_error(dir / "short_gz.nrrd");
+}

@@ -186,3 +186,27 @@ TEST(RenderCase, NrrdInputsAreBroughtIntoTheWorldFrame) {
     EXPECT_NE(std::string(e.what()).find("oblique.nrrd"), std::string::npos) << e.what();
   }
 }
+
+// Catches batch rendering into the final folder: a kill -9 mid-case left a case folder without infos.json
+// under its final name, which predict then skipped silently (issue 23). The folder is replaced whole: a stale
+// half-written one is completed (nothing of it survives), and a finished one is recognized by its record.
+TEST(RenderCase, CaseFolderAppearsWholeAndRerunsCompleteWhatIsMissing) {
+  const data::Phantom phantom = xraylift::testing::make_phantom(5, {48, 48, 32}, {7.0, 7.0, 9.0}, 1, 10, 20, false);
+  const auto root = xraylift::testing::scratch_dir("drr_render_case_folder");
+  const auto dir = root / phantom.ct.id;
+  // What an interrupted in-place render left: a view image, no infos.json.
+  core::write_file_atomic(dir / "view00.png", "half");
+  core::write_file_atomic(dir / "stale.txt", "from a killed run");
+  EXPECT_FALSE(render_folder_complete(dir, "record"));
+  render_case_folder(phantom.ct, ring_of(16), {}, {}, dir, "record");
+  EXPECT_TRUE(render_folder_complete(dir, "record"));
+  EXPECT_FALSE(render_folder_complete(dir, "another config"));
+  EXPECT_EQ(core::read_view_set(dir / "infos.json").views.size(), 10u);
+  EXPECT_NE(core::read_file(dir / "view00.png"), "half");
+  EXPECT_FALSE(std::filesystem::exists(dir / "stale.txt")) << "a stale file survived: rendered in place";
+  int siblings = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(root)) ++siblings;
+  EXPECT_EQ(siblings, 1);  // no temporary or moved-aside folder left
+  core::write_file_atomic(root / "inputs" / "x.nrrd", "a volume");
+  EXPECT_EQ(render_input_id(root / "inputs" / "x.nrrd"), "x");
+}

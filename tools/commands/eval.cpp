@@ -1,6 +1,7 @@
 // `xraylift eval`: 3D localization metrics of one or several prediction sets against a truth set
 // (xraylift.boxes3d files), written as metrics.json, summary.md and PNG plots.
 #include <filesystem>
+#include <optional>
 #include <set>
 
 #include "../command.hpp"
@@ -18,7 +19,7 @@ namespace {
 struct Options {
   std::string truth, pred, out = "eval-out";
   std::vector<std::string> compare;
-  int bootstrap = -1;
+  std::optional<int> bootstrap;  // --bootstrap, when given
   std::unique_ptr<tools::ConfigOptions> config;
 };
 
@@ -42,7 +43,8 @@ tools::Runner setup(CLI::App& app) {
   app.add_option("--compare", opt->compare, "Several prediction files: one table with a row each")->expected(1, -1);
   app.add_option("-o,--out", opt->out, "Output folder")->capture_default_str();
   app.add_option("--bootstrap", opt->bootstrap,
-                 "Bootstrap resamples for 95 % intervals (overrides eval.bootstrap_samples; 0 = none)");
+                 "Bootstrap resamples for 95 % intervals (overrides eval.bootstrap_samples; 0 = none)")
+      ->check(tools::within(0, 100000));
   opt->config = std::make_unique<tools::ConfigOptions>(app);
   app.footer(
       "Metrics (docs/eval.md): LUNA16 FROC and CPM, nuScenes-style mAP over centre-distance thresholds in mm with\n"
@@ -57,7 +59,7 @@ tools::Runner setup(CLI::App& app) {
     eval::Eval3DOptions options = eval::eval3d_options_from_config(section);
     eval::coco2d_options_from_config(section);  // the shared file's 2D keys are valid here too
     cfg.check_no_unknown_keys();
-    if (opt->bootstrap >= 0) options.bootstrap_samples = opt->bootstrap;
+    if (opt->bootstrap) options.bootstrap_samples = *opt->bootstrap;
     eval::validate(options);
 
     std::vector<std::string> pred_files;

@@ -56,7 +56,9 @@ tools::Runner setup(CLI::App& app) {
   app.add_option("--lung-opacity", o->lung_opacity, "Lung shell opacity 0..1")->capture_default_str();
   app.add_option("--triangles", o->in.lung.target_triangles, "Triangle budget of the lung model")
       ->capture_default_str();
-  app.add_option("--voxel-mm", o->in.lung.voxel_mm, "Mask resolution for the surface (mm)")->capture_default_str();
+  app.add_option("--voxel-mm", o->in.lung.voxel_mm, "Mask resolution for the surface (mm)")
+      ->capture_default_str()
+      ->check(tools::within(0.1, 50));
   app.add_option("-o,--out", o->outputs, "Scene files to write: .glb, .obj (+ .mtl), .ply, .html; repeatable");
   app.add_option("--turntable", o->turntable, "Turntable output: a folder of PNG frames, or a .mp4/.avi file");
   app.add_option("--frames", o->frames, "Turntable frames (one turn)")->capture_default_str();

@@ -153,6 +153,7 @@ tools::Runner setup(CLI::App& app) {
     const auto t0 = std::chrono::steady_clock::now();
     detect3d::Predictor predictor(job, job.method, opt->weights, torch::Device(opt->device));
     const fs::path out(opt->out);
+    tools::remove_stale_temporaries({opt->out, opt->scene}, "predict");
     Cleanup cleanup;
 
     // Inputs -> view sets (case inputs are rendered; the rig is checked before any rendering).
@@ -201,6 +202,7 @@ tools::Runner setup(CLI::App& app) {
       progress.tick();
       loaded.push_back(std::move(views));
     }
+    core::throw_if_interrupted(core::cat("predict: all ", sets.size(), " case(s) predicted, nothing written"));
     progress.finish();
 
     std::vector<std::string> written;
@@ -259,6 +261,7 @@ tools::Runner setup(CLI::App& app) {
     core::write_file_atomic(det_file, detect2d::detections_json(detections).dump(1) + "\n");
     core::write_box_set(out, predictions);
     cleanup.armed = false;
+    core::throw_if_interrupted(core::cat("predict: every output of the ", sets.size(), " case(s) written"));
 
     core::log::info(
         "predict: ", sets.size(), " case(s), ", predictions.box_count(), " boxes (", predictor.method(),

@@ -38,7 +38,8 @@ tools::Runner setup(CLI::App& app) {
   app.add_option("-o,--out", opt->out, "Output folder (batch mode: one sub-folder per case)")->required();
   app.add_option("--boxes", opt->boxes, "xraylift.boxes3d file with the nodules of a DICOM/NRRD input (by case id)");
   app.add_option("--size", opt->size,
-                 "Detector of N pixels across the configured field (quick runs; rows keep square pixels)");
+                 "Detector of N pixels across the configured field (quick runs; rows keep square pixels)")
+      ->check(tools::within(0, core::kMaxDetectorPixels));
   app.add_option("--integrator", opt->integrator, "siddon | trilinear (overrides drr.integrator)");
   app.add_option("--device", opt->device, "cpu | cuda (overrides drr.device)");
   app.add_flag("--mask", opt->mask, "Also write the nodule label images (viewNN_mask.png)");
@@ -62,8 +63,6 @@ tools::Runner setup(CLI::App& app) {
     if (!opt->device.empty()) cfg.set("drr.device=" + opt->device);
     if (opt->mask) cfg.set("drr.mask=true");
     const core::Rig configured = cfg.has("rig") ? core::Rig::from_config(cfg.section("rig")) : core::Rig::ring({});
-    XL_USAGE_CHECK(opt->size >= 0, "--size ", opt->size,
-                   ": expected a detector width in pixels >= 1 (0: as configured)");
     const core::Rig rig = opt->size > 0 ? configured.with_detector_width(opt->size) : configured;
     const drr::RenderOptions options = drr::RenderOptions::from_config(cfg.section("drr"));
     const drr::ViewOutputOptions output = drr::ViewOutputOptions::from_config(cfg);
@@ -74,15 +73,32 @@ tools::Runner setup(CLI::App& app) {
     const bool batch = !opt->manifest.empty();
     const std::vector<fs::path> inputs =
         batch ? drr::read_manifest(opt->manifest) : std::vector<fs::path>{fs::path(opt->input)};
+    // What a case folder is made from: the effective config, the options outside it and the input (its stamp).
+    // A batch rerun skips the folders made the same way and renders the missing ones.
+    std::string record = cfg.dump();
+    if (opt->size > 0) record += core::cat("# --size ", opt->size, "\n");
+    if (!opt->boxes.empty()) record += core::cat("# --boxes ", opt->boxes, "\n");
+    tools::remove_stale_temporaries({(fs::path(opt->out) / "infos.json").string()}, "render");
     core::log::info("render: ", inputs.size(), " case(s), ", rig.size(), " views of ", rig[0].width(), " x ",
                     rig[0].height(), " px, ", drr::to_string(options.integrator), " on ",
                     drr::to_string(options.device));
     core::Progress progress("render", static_cast<std::int64_t>(inputs.size()));
     double seconds = 0;
     long long rays = 0;
+    std::size_t rendered = 0;
     std::vector<std::string> written;
-    for (const auto& input : inputs) {
-      core::throw_if_interrupted(core::cat("render: after ", written.size(), " of ", inputs.size(), " case(s)"));
+    core::for_each_unit("render", inputs.size(), "case(s)", [&](std::size_t i) {
+      const fs::path& input = inputs[i];
+      const std::string case_record = record + drr::render_input_stamp(input);
+      if (batch) {
+        const fs::path dir = fs::path(opt->out) / drr::render_input_id(input);
+        if (drr::render_folder_complete(dir, case_record)) {
+          core::log::info("render: ", dir.string(), " is complete (same config), skipped");
+          written.push_back((dir / "infos.json").string());
+          progress.tick();
+          return;
+        }
+      }
       data::Case c = drr::load_render_input(input);
       if (boxes) {
         if (const auto* found = boxes->find(c.id))
@@ -90,18 +106,25 @@ tools::Runner setup(CLI::App& app) {
         else
           core::log::warn("render: '", opt->boxes, "' has no boxes for case '", c.id, "'");
       }
+      // Batch: each case folder appears whole or not at all. One case: the files into --out, each atomic.
       const fs::path dir = batch ? fs::path(opt->out) / c.id : fs::path(opt->out);
-      const drr::RenderCaseResult r = drr::render_case(c, rig, options, output, dir);
+      drr::RenderCaseResult r;
+      if (batch) {
+        r = drr::render_case_folder(c, rig, options, output, dir, case_record);
+      } else {
+        r = drr::render_case(c, rig, options, output, dir);
+        core::write_file_atomic(dir / drr::kRenderRecordFile, case_record);
+      }
       seconds += r.render_seconds;
       rays += r.rays;
-      core::write_file_atomic(dir / "render_config.yaml", cfg.dump());
+      ++rendered;
       written.push_back((dir / "infos.json").string());
       progress.set_status(core::cat(c.id, ": ", std::lround(r.render_seconds * 1000), " ms"));
       progress.tick();
-    }
+    });
     progress.finish();
     for (const auto& w : written) core::log::info("wrote ", w, " (+ viewNN.png/.npy/_overlay.png per view)");
-    core::log::info("render: ", std::lround(seconds * 1000.0 / inputs.size()), " ms per case, ",
+    core::log::info("render: ", std::lround(seconds * 1000.0 / std::max<std::size_t>(rendered, 1)), " ms per case, ",
                     seconds > 0 ? static_cast<double>(rays) / seconds / 1e6 : 0.0, " M rays/s");
     return 0;
   };

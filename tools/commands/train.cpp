@@ -33,6 +33,8 @@ tools::Runner setup(CLI::App& app) {
     request.out = opt->out;
     request.data.assign(opt->data.begin(), opt->data.end());
     request.initial_weights = opt->weights;
+    // A second Ctrl-C during a checkpoint write leaves its temporary behind (docs/RELIABILITY.md).
+    tools::remove_stale_temporaries({(request.out / "checkpoint.pt").string()}, "train");
     const std::string task = cfg.get<std::string>("task", "detect2d");
     if (task == "detect3d") return detect3d::train_method(cfg, request);
     if (task == "detect2d") return detect2d::train_detector(cfg, request);

@@ -51,9 +51,10 @@ TrainerOptions TrainerOptions::from_config(const core::Config& c) {
   o.seed = static_cast<std::uint64_t>(c.get("seed", static_cast<long long>(o.seed)));
   o.device = c.get("device", o.device);
   o.bf16_autocast = c.get("bf16", o.bf16_autocast);
-  o.loader.batch_size = c.get("batch_size", o.loader.batch_size);
-  o.loader.workers = c.get("workers", o.loader.workers);
-  o.loader.prefetch = c.get("prefetch", o.loader.prefetch);
+  // Counts against their range here, before a command writes any data (issue 23).
+  o.loader.batch_size = c.get_in_range("batch_size", o.loader.batch_size, 1, 65536);
+  o.loader.workers = c.get_in_range("workers", o.loader.workers, 0, 256);
+  o.loader.prefetch = c.get_in_range("prefetch", o.loader.prefetch, 0, 4096);
   o.loader.shuffle = c.get("shuffle", o.loader.shuffle);
   o.loader.seed = o.seed;
   if (c.has("distributed")) o.distributed = DistOptions::from_config(c.section("distributed"));

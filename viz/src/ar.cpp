@@ -34,9 +34,14 @@ int marker_bits(const std::string& dictionary) {
   return dictionary[5] - '0';
 }
 
+int marker_count(const std::string& dictionary) {
+  aruco_dictionary_id(dictionary);  // a known name ends in its marker count
+  return std::stoi(dictionary.substr(dictionary.rfind('_') + 1));
+}
+
 namespace {
 
-int dictionary_size(const std::string& name) { return std::stoi(name.substr(name.rfind('_') + 1)); }
+int dictionary_size(const std::string& name) { return marker_count(name); }
 
 void check_spec(const MarkerSpec& s) {
   aruco_dictionary_id(s.dictionary);

@@ -43,4 +43,11 @@ void commit_temp_file(const std::filesystem::path& temp, const std::filesystem::
 void write_folder_atomic(const std::filesystem::path& dir,
                          const std::function<void(const std::filesystem::path& temp_dir)>& fill);
 
+// Temporaries of this file (temp_path_for, AtomicFile, write_folder_atomic) are named
+// ".<target name>.tmp.<pid>.<counter>"; a process killed mid-write (kill -9, a second Ctrl-C) leaves them behind.
+// Removes the entries of `folder` (not its sub-folders) of exactly that pattern whose <pid> is not a running
+// process, files and folders alike, and returns how many. A user's file cannot match by accident: the name starts
+// with a dot and ends in ".tmp.<digits>.<digits>". Commands call it on their output folders before writing.
+std::size_t remove_stale_temporaries(const std::filesystem::path& folder);
+
 }  // namespace xraylift::core

@@ -31,6 +31,11 @@ class Config {
   T get(const std::string& key, const T& fallback) const;
   template <typename T>
   T require(const std::string& key) const;
+  // get() for counts and sizes: the value (given or default) must lie in [lo, hi] (NaN never does), else
+  // ConfigError "config key 'rig.views' = -3 (from FILE), expected 1 .. 720". The one rule for every bounded
+  // key, so that an absurd count is refused before anything is allocated or written (docs/RELIABILITY.md).
+  template <typename T>
+  T get_in_range(const std::string& key, const T& fallback, const T& lo, const T& hi) const;
   // Raw node (marks everything below it as read).
   YAML::Node node(const std::string& key) const;
   // A view of a sub-map: keys are relative to it; reads are tracked on the whole config.
@@ -94,6 +99,15 @@ T Config::require(const std::string& key) const {
   if (!n || n.IsNull()) throw ConfigError(cat("config key '", full_key(key), "' is required but missing"));
   mark_read(full_key(key), n);
   return convert<T>(key, n);
+}
+
+template <typename T>
+T Config::get_in_range(const std::string& key, const T& fallback, const T& lo, const T& hi) const {
+  const T value = get<T>(key, fallback);
+  if (!(value >= lo && value <= hi))
+    throw ConfigError(
+        cat("config key '", full_key(key), "' = ", value, " (from ", origin(key), "), expected ", lo, " .. ", hi));
+  return value;
 }
 
 template <>

@@ -3,6 +3,8 @@
 // steps, between cases); every output is written atomically (atomic_file.hpp), so what was finished stays
 // complete and nothing half-written is left. A second signal ends the process at once. The CLI exits with
 // ExitCode::kInterrupted (130) after an Interrupted exception.
+#include <cstddef>
+#include <functional>
 #include <stdexcept>
 #include <string>
 
@@ -21,5 +23,11 @@ bool interrupt_requested();
 void clear_interrupt();
 // Throws Interrupted("<where>: interrupted") when a stop was requested.
 void throw_if_interrupted(const std::string& where);
+
+// The loop of a command over its units of output (cases, views): before each unit it stops when asked, and
+// after the last one too, so that an interrupt received during the last unit still ends in Interrupted (exit
+// 130) rather than 0. The message says what finished: "<what>: interrupted after K of N <units> finished".
+void for_each_unit(const std::string& what, std::size_t count, const std::string& units,
+                   const std::function<void(std::size_t index)>& unit);
 
 }  // namespace xraylift::core

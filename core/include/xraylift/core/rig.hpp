@@ -17,6 +17,10 @@ struct DetectorSpec {
   double pixel_size_mm = 0.78125;
 };
 
+// Limits of a configured rig (Rig::from_config refuses more before any camera or image is allocated).
+constexpr int kMaxRigViews = 720;         // a view every half degree
+constexpr int kMaxDetectorPixels = 8192;  // per side; a 16k^2 float image is already 1 GiB per view
+
 struct RingSpec {
   int views = 10;
   double angle_step_deg = 36.0;

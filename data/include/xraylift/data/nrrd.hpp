@@ -3,11 +3,19 @@
 // the volume's direction and spacing, "space origin" = world position of voxel (0,0,0)'s centre, x fastest.
 // Reading accepts encodings raw and gzip, little or big endian, types int16/uint8 (and other integer types
 // converted with a range check), 3 dimensions.
+#include <cstdint>
 #include <filesystem>
 
 #include "xraylift/core/volume.hpp"
 
 namespace xraylift::data {
+
+// Declared sizes are checked before the volume is allocated: `sizes` has exactly `dimension` (3) positive
+// entries, at most kMaxNrrdVoxels voxels, and the data that follows the header can hold them (raw: its byte
+// count; gzip: its byte count times deflate's maximum ratio, kMaxDeflateRatio). InputError naming the file, the
+// field, the value and the limit otherwise (docs/RELIABILITY.md).
+constexpr std::int64_t kMaxNrrdVoxels = std::int64_t(1) << 31;  // 2 Gi voxels: 4 GiB of int16, ~8x a CT
+constexpr std::int64_t kMaxDeflateRatio = 1032;                 // zlib's documented bound for deflate
 
 core::VolumeI16 read_nrrd(const std::filesystem::path& file);
 core::VolumeU8 read_nrrd_u8(const std::filesystem::path& file);  // label maps

@@ -34,4 +34,27 @@ struct RenderCaseResult {
 RenderCaseResult render_case(const data::Case& c, const core::Rig& rig, const RenderOptions& options,
                              const ViewOutputOptions& output, const std::filesystem::path& dir);
 
+// The file that records how a render folder was made (the effective config and the options outside it); a
+// folder is complete when it holds infos.json and this file with the same text.
+inline constexpr const char* kRenderRecordFile = "render_config.yaml";
+
+// render_case into `dir` whole or not at all (batch rendering, docs/drr.md): the views, infos.json and the
+// record (`record_text` as kRenderRecordFile, written last) go to a temporary sibling folder that replaces `dir`
+// in one rename (core::write_folder_atomic). A kill leaves the previous `dir` (or none) and a temporary that
+// core::remove_stale_temporaries removes on the next run; a half-written case folder never appears.
+RenderCaseResult render_case_folder(const data::Case& c, const core::Rig& rig, const RenderOptions& options,
+                                    const ViewOutputOptions& output, const std::filesystem::path& dir,
+                                    const std::string& record_text);
+
+// Whether `dir` holds a finished render_case_folder made with the same `record_text` (a rerun skips it).
+bool render_folder_complete(const std::filesystem::path& dir, const std::string& record_text);
+
+// A line for a render record naming the input and when its files last changed ("# input PATH (modified T)": the
+// newest of case.json, volume.nrrd and nodules.json, or the file, or the folder): a re-imported case renders again.
+std::string render_input_stamp(const std::filesystem::path& path);
+
+// The case id a render input will have (load_render_input's c.id) without reading its volume: a case folder's
+// case.json id, a .nrrd file's stem, a DICOM folder's name.
+std::string render_input_id(const std::filesystem::path& path);
+
 }  // namespace xraylift::drr

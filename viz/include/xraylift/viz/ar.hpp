@@ -28,6 +28,7 @@ struct MarkerSpec {
 };
 int aruco_dictionary_id(const std::string& name);  // ConfigError for an unknown name
 int marker_bits(const std::string& dictionary);    // 4, 5, 6 or 7
+int marker_count(const std::string& dictionary);   // markers in the dictionary: ids 0 .. count - 1
 
 struct CameraCalibration {
   cv::Matx33d K = cv::Matx33d::eye();
