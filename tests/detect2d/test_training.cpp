@@ -81,6 +81,10 @@ TEST(Training, ResumeReachesTheSameWeightsAsAStraightRun) {
   job.trainer.schedule.warmup_steps = 2;
   job.trainer.log_every = 1;
 
+  struct Run {
+    FasterRCNN model;
+    train::TrainResult result;
+  };
   auto run = [&](const std::string& name, int64_t stop_after) {
     torch::manual_seed(job.trainer.seed);
     FasterRCNN model(job.model);
@@ -88,12 +92,18 @@ TEST(Training, ResumeReachesTheSameWeightsAsAStraightRun) {
     opts.out_dir = dir / name;
     opts.stop_after = stop_after;
     train::Trainer trainer(opts, model.ptr(), make_loss_function(model, torch::kCPU));
-    trainer.fit(dataset);
-    return model;
+    const train::TrainResult result = trainer.fit(dataset);
+    return Run{model, result};
   };
-  const auto straight = run("straight", -1);
-  run("resumed", n);                        // interrupted after n steps
-  const auto resumed = run("resumed", -1);  // a new process would do exactly this: same config, same folder
+  const auto [straight, straight_result] = run("straight", -1);
+  const auto interrupted = run("resumed", n).result;          // interrupted after n steps
+  const auto [resumed, resumed_result] = run("resumed", -1);  // a new process would do exactly this
+  // A restart from step 0 would reach the same weights too: the second run must have continued at step n.
+  EXPECT_EQ(straight_result.start_step, 0);
+  EXPECT_EQ(interrupted.start_step, 0);
+  EXPECT_EQ(interrupted.end_step, n);
+  EXPECT_EQ(resumed_result.start_step, n);
+  EXPECT_EQ(resumed_result.end_step, 2 * n);
   int compared = 0;
   for (const auto& p : straight->named_parameters()) {
     const torch::Tensor q = resumed->named_parameters()[p.key()];  // a copy: named_parameters() is a temporary

@@ -47,15 +47,31 @@ TEST(Mv2dGeometry, RoiIntrinsicsIdentities) {
   EXPECT_THROW(detect3d::mv2d_roi_intrinsics(cam.intrinsics(), core::Box2D{5, 5, 5, 9}, 7), core::InputError);
 }
 
-TEST(Mv2dGeometry, SceneDepthSpanCoversTheRange) {
+TEST(Mv2dGeometry, SceneDepthSpanIsTheRangesClosedFormDepths) {
+  // Ring view at angle t looks along (-sin t, cos t, 0) from SAD (sin t, -cos t, 0): a point's depth is
+  // SAD + p . direction, so over the cube [-h, h]^3 the depths span SAD -+ h (|sin t| + |cos t|).
   const core::Rig rig = core::Rig::ring(core::RingSpec{});
-  detect3d::SceneRange range;
+  const double sad = 300, h = 200;
+  detect3d::SceneRange range;  // [-200, 200]^3
   for (std::size_t v = 0; v < rig.size(); ++v) {
+    const double t = 36.0 * static_cast<double>(v) * M_PI / 180;
+    const double reach = h * (std::abs(std::sin(t)) + std::abs(std::cos(t)));
     const auto [near, far] = detect3d::scene_depth_span(rig[v], range);
-    EXPECT_GE(near, 1.0);
-    EXPECT_GE(far, 300.0 + 200.0);  // past the isocentre (SAD 300) by at least the half-range
-    EXPECT_NEAR(rig[v].depth(Eigen::Vector3d::Zero()), 300.0, 1e-9);
+    EXPECT_NEAR(near, sad - reach, 1e-9) << "view " << v;
+    EXPECT_NEAR(far, sad + reach, 1e-9) << "view " << v;
   }
+  // A range reaching behind the source: the near depth clamps to 1 mm, the far one stays the closed form.
+  detect3d::SceneRange deep;
+  deep.min_mm = Eigen::Vector3d(-100, -400, -100);
+  deep.max_mm = Eigen::Vector3d(100, 400, 100);
+  const auto [near0, far0] = detect3d::scene_depth_span(rig[0], deep);  // view 0: depth = 300 + y
+  EXPECT_DOUBLE_EQ(near0, 1.0);
+  EXPECT_NEAR(far0, 700.0, 1e-9);
+  // Wholly behind view 0's source (depths -700 .. -400): refused.
+  detect3d::SceneRange behind;
+  behind.min_mm = Eigen::Vector3d(-100, -1000, -100);
+  behind.max_mm = Eigen::Vector3d(100, -700, 100);
+  EXPECT_THROW(detect3d::scene_depth_span(rig[0], behind), core::InputError);
 }
 
 TEST(Mv2dGeometry, CorrelationLinksOneNodulesRoisAcrossAllViews) {
@@ -222,10 +238,40 @@ TEST(Mv2dGeometry, BoxPolygonIouAgainstBruteForce) {
 
 TEST(Mv2dGeometry, FrustumHullSkipsPointsBehindTheTarget) {
   const core::Rig rig = core::Rig::ring(core::RingSpec{});
-  const core::Box2D roi{500, 500, 524, 524};
-  // Far beyond the isocentre, frustum points of view 0 pass behind view 5's source (opposite side).
-  const auto hull = detect3d::frustum_hull_in_view(rig[0], roi, 10, 2000, rig[5]);
-  EXPECT_FALSE(hull.empty());
+  // A RoI right of view 0's centre (cx = 512): far beyond the isocentre, its frustum passes behind view 5's source
+  // (the opposite side). The points in front of view 5 project to one side of its centre; points behind it would
+  // project, mirrored through the centre, to the other side.
+  const core::Box2D roi{600, 500, 624, 524};
+  const double near = 10, far = 2000;
+  const int grid = 4, depths = 8;
+  const auto hull = detect3d::frustum_hull_in_view(rig[0], roi, near, far, rig[5], grid, depths);
+  // Brute force over the same samples: grid x grid points of the RoI at `depths` depths, those in front only.
+  double x0 = 1e300, y0 = 1e300, x1 = -1e300, y1 = -1e300;
+  int in_front = 0, behind = 0;
+  for (int k = 0; k < depths; ++k)
+    for (int i = 0; i < grid; ++i)
+      for (int j = 0; j < grid; ++j) {
+        const double d = near + (far - near) * k / (depths - 1);
+        const Eigen::Vector2d uv(roi.x0 + roi.width() * i / (grid - 1), roi.y0 + roi.height() * j / (grid - 1));
+        const Eigen::Vector3d p = rig[0].unproject(uv, d);
+        if (rig[5].depth(p) < 1.0) {
+          ++behind;
+          continue;
+        }
+        ++in_front;
+        const Eigen::Vector2d q = rig[5].project(p);
+        x0 = std::min(x0, q.x()), y0 = std::min(y0, q.y()), x1 = std::max(x1, q.x()), y1 = std::max(y1, q.y());
+      }
+  ASSERT_GT(behind, 0);  // the case this test is about
+  ASSERT_GT(in_front, 0);
+  EXPECT_NEAR(hull.x0, x0, 1e-9);
+  EXPECT_NEAR(hull.y0, y0, 1e-9);
+  EXPECT_NEAR(hull.x1, x1, 1e-9);
+  EXPECT_NEAR(hull.y1, y1, 1e-9);
+  const double cx = rig[5].intrinsics().cx;
+  EXPECT_TRUE(hull.x1 < cx || hull.x0 > cx) << "the hull spans both sides of the centre: a point behind was projected";
+  // Nothing in front of the target: an empty box.
+  EXPECT_TRUE(detect3d::frustum_hull_in_view(rig[0], roi, 700, 2000, rig[5], grid, depths).empty());
   EXPECT_THROW(detect3d::frustum_hull_in_view(rig[0], roi, 0, 10, rig[5]), core::InputError);
 }
 

@@ -48,18 +48,22 @@ struct RankResult {
   std::string log;
 };
 
-// Runs `world` worker processes (world 1: no torchrun variables at all) and returns each one's exit code and log.
+// Runs `world` worker processes (world 1: no torchrun variables at all) with `args`, where {out} stands for the
+// quoted folder `out`, and returns each one's exit code and log.
 std::vector<RankResult> launch(int world, const fs::path& out, const std::string& args) {
   fs::create_directories(out);
+  std::string with_out = args;
+  const std::string placeholder = "{out}";
+  with_out.replace(with_out.find(placeholder), placeholder.size(), "'" + out.string() + "'");
   const int port = free_port();
   std::string script;
   for (int r = 0; r < world; ++r) {
     const std::string env = world == 1 ? std::string("env -u RANK -u WORLD_SIZE ")
                                        : core::cat("env RANK=", r, " WORLD_SIZE=", world, " LOCAL_RANK=", r,
                                                    " MASTER_ADDR=127.0.0.1 MASTER_PORT=", port, " ");
-    script += core::cat("(", env, "'", XRAYLIFT_DIST_WORKER, "' '", out.string(), "' ", args, " > '",
-                        (out / core::cat("log", r)).string(), "' 2>&1; echo $? > '",
-                        (out / core::cat("rc", r)).string(), "') & ");
+    script +=
+        core::cat("(", env, "'", XRAYLIFT_DIST_WORKER, "' ", with_out, " > '", (out / core::cat("log", r)).string(),
+                  "' 2>&1; echo $? > '", (out / core::cat("rc", r)).string(), "') & ");
   }
   script += "wait\n";
   const fs::path file = out / "launch.sh";
@@ -98,20 +102,57 @@ bool have(const std::string& backend) {
 // mean over the batch), AdamW over 12 steps keeps the difference near float rounding.
 constexpr double kTolerance = 2e-5;
 
+std::size_t count_of(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
+  return n;
+}
+
+// Two ranks equal one process with the same global batch, under an optimizer whose step scales with the gradient
+// (dist_worker --sgd): averaging the ranks' gradients is what makes them equal, a sum would double every step.
 void two_ranks_equal_one(const std::string& backend) {
   const fs::path root = xraylift::testing::scratch_dir("dist_" + backend);
-  const auto single = launch(1, root / "single", "store 12 -1");
+  const auto single = launch(1, root / "single", "train {out} store 12 -1 --sgd");
   ASSERT_EQ(single[0].rc, 0) << single[0].log;
-  const auto dist = launch(2, root / "dist", backend + " 12 -1");
+  const auto dist = launch(2, root / "dist", "train {out} " + backend + " 12 -1 --sgd --own-folder");
   for (const auto& r : dist) ASSERT_EQ(r.rc, 0) << r.log;
   EXPECT_NE(dist[0].log.find("backend " + backend), std::string::npos) << dist[0].log;
   const auto a = params_of(root / "single" / "params_rank0.pt");
   const auto b0 = params_of(root / "dist" / "params_rank0.pt"), b1 = params_of(root / "dist" / "params_rank1.pt");
   EXPECT_EQ(max_diff(b0, b1), 0.0) << "the ranks' weights must stay identical";
   EXPECT_LT(max_diff(a, b0), kTolerance);
-  // Only rank 0 wrote the run's files.
-  EXPECT_TRUE(fs::exists(root / "dist" / "checkpoint.pt"));
-  EXPECT_NE(slurp(root / "dist" / "metrics.jsonl").find("\"world_size\":2"), std::string::npos);
+  EXPECT_GT(max_diff(a, params_of(root / "single" / "initial_params.pt")), 100 * kTolerance)
+      << "the run must move the weights by far more than the tolerance";
+  // Each rank trained into its own folder: rank 0 wrote the run's files, one metrics line per 2 steps of the
+  // 2-rank run; rank 1 wrote nothing.
+  EXPECT_TRUE(fs::is_regular_file(root / "dist" / "rank0" / "checkpoint.pt"));
+  const std::string metrics = slurp(root / "dist" / "rank0" / "metrics.jsonl");
+  EXPECT_EQ(count_of(metrics, "\n"), 6u) << metrics;
+  EXPECT_EQ(count_of(metrics, "\"world_size\":2"), 6u) << metrics;
+  EXPECT_NE(metrics.find("\"step\":12"), std::string::npos) << metrics;
+  EXPECT_TRUE(!fs::exists(root / "dist" / "rank1") || fs::is_empty(root / "dist" / "rank1"))
+      << "rank 1 wrote into its run folder";
+}
+
+// The Communicator's collectives on three ranks (dist_worker collectives): rank r holds gradients (r + 1) * g and
+// 10 (r + 1) * h, one parameter has a gradient on rank 0 only, a tensor (r + 1, 100 (r + 1)) is summed and
+// 7 r + 1 broadcast from rank 0.
+void collectives_on_three_ranks(const std::string& backend) {
+  const fs::path root = xraylift::testing::scratch_dir("dist_collectives_" + backend);
+  const auto ranks = launch(3, root, "collectives {out} " + backend);
+  for (const auto& r : ranks) ASSERT_EQ(r.rc, 0) << r.log;
+  const double mean_factor = (1.0 + 2.0 + 3.0) / 3;  // the mean of r + 1 over r = 0, 1, 2
+  const auto g = torch::arange(1, 6, torch::kFloat), h = torch::arange(1, 7, torch::kDouble).view({2, 3});
+  for (int r = 0; r < 3; ++r) {
+    const auto got = params_of(root / core::cat("collectives_rank", r, ".pt"));
+    ASSERT_EQ(got.size(), 5u);
+    EXPECT_TRUE(torch::allclose(got[0], mean_factor * g)) << "rank " << r << ": " << got[0];
+    EXPECT_EQ(got[1].scalar_type(), torch::kDouble);
+    EXPECT_TRUE(torch::allclose(got[1], 10 * mean_factor * h)) << "rank " << r << ": " << got[1];
+    EXPECT_TRUE(torch::allclose(got[2], torch::full({4}, 8.0f / 3))) << "rank " << r << ": " << got[2];
+    EXPECT_TRUE(torch::allclose(got[3], torch::tensor({6.0, 600.0}, torch::kDouble))) << "rank " << r << ": " << got[3];
+    EXPECT_TRUE(torch::equal(got[4], torch::full({3}, 1.0f))) << "rank " << r << ": " << got[4];
+  }
 }
 
 }  // namespace
@@ -148,6 +189,13 @@ TEST(DistEnv, GlobalBatchSlices) {
   EXPECT_THROW(train::rank_slots(6, 0, 4), core::ConfigError);
 }
 
+TEST(Distributed, StoreCollectivesAverageSumAndBroadcast) { collectives_on_three_ranks("store"); }
+
+TEST(Distributed, GlooCollectivesAverageSumAndBroadcast) {
+  if (!have("gloo")) GTEST_SKIP() << "this build has no Gloo headers (scripts/setup.sh provides them)";
+  collectives_on_three_ranks("gloo");
+}
+
 TEST(Distributed, TwoStoreRanksEqualOneProcess) { two_ranks_equal_one("store"); }
 
 TEST(Distributed, TwoGlooRanksEqualOneProcess) {
@@ -157,13 +205,18 @@ TEST(Distributed, TwoGlooRanksEqualOneProcess) {
 
 TEST(Distributed, ResumesUnderAnotherWorldSize) {
   const fs::path root = xraylift::testing::scratch_dir("dist_resume");
-  const auto single = launch(1, root / "single", "store 12 -1");
+  const auto single = launch(1, root / "single", "train {out} store 12 -1");
   ASSERT_EQ(single[0].rc, 0) << single[0].log;
-  // Two ranks run 6 steps, then one process finishes the run from their checkpoint.
-  const auto first = launch(2, root / "mixed", "store 12 6");
-  for (const auto& r : first) ASSERT_EQ(r.rc, 0) << r.log;
-  const auto second = launch(1, root / "mixed", "store 12 -1");
+  // Two ranks run 6 steps, then one process finishes the run from their checkpoint: it must continue at step 6
+  // (a restart from step 0 would reach the same weights).
+  const auto first = launch(2, root / "mixed", "train {out} store 12 6");
+  for (const auto& r : first) {
+    ASSERT_EQ(r.rc, 0) << r.log;
+    EXPECT_NE(r.log.find("steps 0..6"), std::string::npos) << r.log;
+  }
+  const auto second = launch(1, root / "mixed", "train {out} store 12 -1");
   ASSERT_EQ(second[0].rc, 0) << second[0].log;
+  EXPECT_NE(second[0].log.find("steps 6..12"), std::string::npos) << second[0].log;
   EXPECT_LT(max_diff(params_of(root / "single" / "params_rank0.pt"), params_of(root / "mixed" / "params_rank0.pt")),
             kTolerance);
 }
@@ -174,7 +227,7 @@ TEST(Distributed, AFailingRankStopsAllNamingItsError) {
   for (const auto& backend : backends)
     for (int failing : {1, 0}) {
       const fs::path root = xraylift::testing::scratch_dir(core::cat("dist_fail_", backend, failing));
-      const auto ranks = launch(2, root, core::cat(backend, " 40 -1 ", failing, " 3"));
+      const auto ranks = launch(2, root, core::cat("train {out} ", backend, " 40 -1 --fail ", failing, " 3"));
       const int other = 1 - failing;
       EXPECT_NE(ranks[failing].rc, 0);
       EXPECT_NE(ranks[failing].log.find("injected failure at step 3"), std::string::npos) << ranks[failing].log;

@@ -153,7 +153,27 @@ TEST(Trainer, LearnsALineWritesMetricsPlotAndCheckpoint) {
   for (std::string l; std::getline(in, l);) ++lines;
   EXPECT_EQ(lines, 30);
   EXPECT_TRUE(std::filesystem::file_size(r.plot) > 1000);
-  // Resuming a finished run does nothing; a different model cannot load the checkpoint.
+  // Resuming a finished run does nothing: it starts and ends at the last step, never calls the loss, leaves the
+  // metrics as they were and hands back the trained weights (a fresh model with other initial weights).
+  std::string metrics_before;
+  std::getline(std::ifstream(r.metrics), metrics_before, '\0');
+  torch::manual_seed(1);
+  torch::nn::Linear again(2, 1);
+  int loss_calls = 0;
+  const LossFunction counted = [&, loss = mse_loss(again)](const Batch& b) {
+    ++loss_calls;
+    return loss(b);
+  };
+  Trainer resumed(line_options(dir), again.ptr(), counted);
+  const auto noop = resumed.fit(data);
+  EXPECT_EQ(noop.start_step, 300);
+  EXPECT_EQ(noop.end_step, 300);
+  EXPECT_EQ(loss_calls, 0);
+  EXPECT_TRUE(torch::equal(again->weight, model->weight));
+  std::string metrics_after;
+  std::getline(std::ifstream(r.metrics), metrics_after, '\0');
+  EXPECT_TRUE(metrics_after == metrics_before) << "the finished run rewrote " << r.metrics;
+  // A different model cannot load the checkpoint.
   torch::nn::Linear other(3, 1);
   Trainer t2(line_options(dir), other.ptr(), mse_loss(other));
   EXPECT_THROW(t2.load_checkpoint(r.checkpoint), core::InputError);

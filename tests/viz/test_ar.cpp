@@ -5,7 +5,6 @@
 #include <opencv2/imgproc.hpp>
 
 #include <Eigen/Geometry>
-#include <chrono>
 
 #include "scene_fixture.hpp"
 #include "xraylift/core/atomic_file.hpp"
@@ -134,8 +133,10 @@ TEST(ArOverlay, SceneLandsOnTheMarker) {
   EXPECT_LT(cv::norm(overlay - centre[0]), 0.25 * std::max(box.width, box.height)) << overlay << " vs " << centre[0];
 }
 
-TEST(ArOverlay, FramesPerSecondAt720pWith20kTriangles) {
-  // Detection + smoothing + rendering a ~20k-triangle scene over a 1280x720 frame.
+TEST(ArOverlay, TracksAndDrawsEveryFrameAt720pWith20kTriangles) {
+  // Detection + smoothing + rendering a ~20k-triangle scene over a 1280x720 frame, every frame. How fast it runs is
+  // measured by bench/viz (BM_ArFrame720p20kTriangles, docs/BENCHMARKS.md "viz"), not asserted here: wall-clock
+  // limits fail on a loaded CI machine.
   viz::Scene scene;
   viz::SceneNode lung;
   lung.name = "right_lung";
@@ -153,22 +154,21 @@ TEST(ArOverlay, FramesPerSecondAt720pWith20kTriangles) {
   viz::MarkerTracker tracker(spec, test_camera());
   viz::PoseSmoother smoother;
   viz::SceneRenderer renderer(scene);
-  const int n = 20;
-  const auto t0 = std::chrono::steady_clock::now();
-  int found = 0;
+  const int n = 5;
+  int found = 0, drawn = 0;
   for (int i = 0; i < n; ++i) {
     cv::Mat out = frame.clone();
     const auto pose = smoother.update(tracker.detect(out));
     found += pose.found;
-    if (pose.found) renderer.render(out, viz::marker_view(scene, spec, {}, pose, test_camera()), {});
+    if (!pose.found) continue;
+    renderer.render(out, viz::marker_view(scene, spec, {}, pose, test_camera()), {});
+    cv::Mat diff;
+    cv::absdiff(out, frame, diff);
+    cv::cvtColor(diff, diff, cv::COLOR_BGR2GRAY);
+    drawn += cv::countNonZero(diff > 0) > 2000;  // the lungs cover far more of the frame
   }
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_EQ(found, n);
-  const double fps = n / s;
-  RecordProperty("fps_720p_20k_triangles", std::to_string(fps));
-  std::printf("[ fps      ] %.1f frames/s (1280x720, %zu triangles, detect + smooth + render)\n", fps,
-              scene.triangle_count());
-  EXPECT_GT(fps, 5.0);  // the target is >= 25 on an idle laptop; this guards against gross regressions
+  EXPECT_EQ(drawn, n);
 }
 
 TEST(PoseSmoother, AveragesJitterAndHoldsBriefly) {
