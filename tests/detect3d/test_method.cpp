@@ -190,4 +190,11 @@ TEST(Method, TheShippedWeightsLoadForEveryShippedMethod) {
     EXPECT_EQ(predictor.method(), name);
     EXPECT_EQ(predictor.rig().sources.size(), 10u) << name;
   }
+  // A trained method whose weights the file does not hold says so by name (the demo skips it with this reason).
+  try {
+    detect3d::Predictor fusion(job, "fusion", weights, torch::kCPU);
+    FAIL() << "the shipped file has no fusion weights";
+  } catch (const core::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("holds no weights of method 'fusion'"), std::string::npos) << e.what();
+  }
 }
