@@ -1,12 +1,10 @@
 // The dataset manifest reader (data::read_manifest, xraylift.manifest JSON) and render's manifest reader (the
 // same JSON, or one path per line): returns entries or raises core::InputError; what reads writes back and reads
 // to as many cases.
-#include <unistd.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <string>
 
 #include "fuzz_scratch.hpp"
@@ -20,17 +18,13 @@ fs::path folder;
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  folder = xraylift::fuzz::scratch_root() / ("xraylift-fuzz-manifest-" + std::to_string(getpid()));
-  fs::create_directories(folder);
+  folder = xraylift::fuzz::scratch_folder("manifest");
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const fs::path file = folder / "manifest.json";
-  {
-    std::ofstream out(file, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
-  }
+  xraylift::fuzz::write_input(file, data, size);
   try {
     const auto m = xraylift::data::read_manifest(file);
     xraylift::data::write_manifest(folder / "again.json", m);

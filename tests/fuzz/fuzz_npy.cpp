@@ -1,11 +1,9 @@
 // The .npy reader (core::read_npy, and read_line_integrals as the view-set loader calls it): returns an array or
 // raises core::InputError; a returned array holds exactly the values its shape declares.
-#include <unistd.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <string>
 
 #include "fuzz_scratch.hpp"
@@ -19,17 +17,13 @@ fs::path folder;
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  folder = xraylift::fuzz::scratch_root() / ("xraylift-fuzz-npy-" + std::to_string(getpid()));
-  fs::create_directories(folder);
+  folder = xraylift::fuzz::scratch_folder("npy");
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const fs::path file = folder / "in.npy";
-  {
-    std::ofstream out(file, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
-  }
+  xraylift::fuzz::write_input(file, data, size);
   try {
     const auto a = xraylift::core::read_npy(file);
     std::int64_t count = 1;

@@ -1,12 +1,10 @@
 // The NRRD reader (data::read_nrrd, read_nrrd_u8) on a fuzzed file: returns a volume or raises core::InputError,
 // whatever the bytes; declared sizes never reach the allocator unchecked (the harness runs under a 4 GB RSS limit).
 // What reads is written back and must read to the same voxels.
-#include <unistd.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <string>
 
 #include "fuzz_scratch.hpp"
@@ -20,17 +18,13 @@ fs::path folder;
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  folder = xraylift::fuzz::scratch_root() / ("xraylift-fuzz-nrrd-" + std::to_string(getpid()));
-  fs::create_directories(folder);
+  folder = xraylift::fuzz::scratch_folder("nrrd");
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const fs::path file = folder / "in.nrrd";
-  {
-    std::ofstream out(file, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
-  }
+  xraylift::fuzz::write_input(file, data, size);
   try {
     const auto v = xraylift::data::read_nrrd(file);
     xraylift::data::write_nrrd(folder / "again.nrrd", v, false);

@@ -1,0 +1,18 @@
+# For the cmake -P test scripts (expect_exit.cmake, expect_run.cmake): sets `cmd` to the arguments after "--" and
+# fails naming `script` when there are none.
+function(command_after_separator script)
+  set(cmd "")
+  set(after_separator OFF)
+  math(EXPR last "${CMAKE_ARGC} - 1")
+  foreach(i RANGE 0 ${last})
+    if(after_separator)
+      list(APPEND cmd "${CMAKE_ARGV${i}}")
+    elseif("${CMAKE_ARGV${i}}" STREQUAL "--")
+      set(after_separator ON)
+    endif()
+  endforeach()
+  if(NOT cmd)
+    message(FATAL_ERROR "${script}: no command after --")
+  endif()
+  set(cmd "${cmd}" PARENT_SCOPE)
+endfunction()
