@@ -73,7 +73,7 @@ core::TrainedRig load_method_weights(const std::filesystem::path& path, Method& 
   core::TrainedRig rig = rig_from_state(state, path.string());
   if (use == WeightsUse::kPredict && !own.empty() &&
       std::none_of(state.begin(), state.end(), [&](const auto& e) { return starts_with_any(e.first, own); }))
-    throw core::InputError(
+    throw NoWeightsForMethod(
         core::cat(path.string(), ": holds no weights of method '", method.name(),
                   "' (no tensor of its own modules); train it with detect3d.method: ", method.name()));
   // Another method's head in the file: the 2D detector is what serves a method with no parameters of its own, and

@@ -27,9 +27,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string separator = "\n@@nodules\n";
   const auto split = text.find(separator);
   xraylift::fuzz::write_input(folder / "case.json", text.substr(0, split));
-  xraylift::fuzz::write_input(folder / "nodules.json", split == std::string::npos
-                                     ? std::string(R"({"format": "xraylift.boxes3d", "version": 1, "cases": []})")
-                                     : text.substr(split + separator.size()));
+  xraylift::fuzz::write_input(folder / "nodules.json",
+                              split == std::string::npos
+                                  ? std::string(R"({"format": "xraylift.boxes3d", "version": 1, "cases": []})")
+                                  : text.substr(split + separator.size()));
   try {
     const auto c = xraylift::data::load_case_header(folder);
     if (c.id.empty()) __builtin_trap();  // the reader's own invariant

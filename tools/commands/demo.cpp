@@ -85,9 +85,9 @@ std::vector<Detected> detect_and_evaluate(const std::string& weights_option, con
       return {};
     }
     std::optional<detect3d::Predictor> loaded;
-    try {  // a method whose weights are not shipped yet is skipped, the others still run
+    try {  // a method whose weights are not shipped yet is skipped, the others still run; a broken file is an error
       loaded.emplace(job, spec.name, weights, torch::kCPU);
-    } catch (const core::InputError& e) {
+    } catch (const detect3d::NoWeightsForMethod& e) {
       core::log::warn("3/5 detect ", spec.name, ": skipped: ", e.what());
       continue;
     }

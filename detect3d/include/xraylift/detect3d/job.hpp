@@ -53,6 +53,12 @@ enum class WeightsUse {
 // methods were recorded, or detect2d's model.pt) load for every method whose tensors they hold. Tensors of another
 // method's head are skipped for methods that have none of their own (they run on the file's 2D detector).
 core::TrainedRig load_method_weights(const std::filesystem::path& path, Method& method, WeightsUse use);
+// What load_method_weights throws (kPredict) for a file that holds none of a trained method's own tensors: the method
+// has not been trained into that file, which callers that run every method (the demo) skip with its message.
+class NoWeightsForMethod : public core::InputError {
+ public:
+  using core::InputError::InputError;
+};
 
 // One registered method with its weights, on one device. A predictor built for one method runs only that method.
 class Predictor {
