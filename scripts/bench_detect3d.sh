@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The detect3d quality benchmark (docs/BENCHMARKS.md "detect3d"): a model trained by scripts/train_demo_model.sh,
+# The detect3d quality benchmark (docs/BENCHMARKS.md "detect3d"): models trained by scripts/train_demo_model.sh
+# (the 2D detector and the MV2D head) and scripts/train_fusion.sh (fusion),
 # then `xraylift predict --eval` on held-out phantoms (seeds from 5000, never trained on) with every registered method
 # (`xraylift methods --names`), and on
 # the real LIDC sample with inserted nodules when ../shared/data is present. Prints each method's summary line.
@@ -13,10 +14,13 @@ WEIGHTS="${WEIGHTS:-$OUT/train/model.safetensors}"
 CONFIG="$ROOT/configs/detect3d/cpu_small.yaml"
 # The size and texture rows of an eval report (group | bin | nodules | CPM | mAP | ATE | score).
 breakdown() { grep -E "^\| (size|texture) \|" "$1" || true; }
+# The weights of a method: its own training run (OUT/<method>/model.safetensors, e.g. scripts/train_fusion.sh)
+# when there is one, else the shared model of scripts/train_demo_model.sh.
+weights_of() { if [ -f "$OUT/$1/model.safetensors" ]; then echo "$OUT/$1/model.safetensors"; else echo "$WEIGHTS"; fi; }
 # predict --eval of one method; a method the weights do not hold (no shipped weights yet) is reported and skipped.
 predict_eval() {
   local log
-  if ! log=$("$BIN" predict "$1" --config "$CONFIG" --weights "$WEIGHTS" --method "$3" --eval --no-overlays \
+  if ! log=$("$BIN" predict "$1" --config "$CONFIG" --weights "$(weights_of "$3")" --method "$3" --eval --no-overlays \
     -o "$2" 2>&1); then
     echo "   skipped: $(echo "$log" | tail -1)"
     return 1
@@ -24,6 +28,7 @@ predict_eval() {
   echo "$log" | grep -E "^.*(predict:|eval:)"
 }
 [ -f "$WEIGHTS" ] || OUT="$OUT" "$ROOT/scripts/train_demo_model.sh"
+[ -f "$OUT/fusion/model.safetensors" ] || OUT="$OUT" "$ROOT/scripts/train_fusion.sh"
 
 if [ ! -f "$OUT/phantoms/test/manifest.json" ]; then
   "$BIN" data phantom --count "$TEST_CASES" --seed 5000 --out "$OUT/phantoms/test"

@@ -519,6 +519,169 @@ torch::Tensor render_balls(const core::Rig& rig, const std::vector<core::BoxReco
   return images;
 }
 
+// ---- the fixed encoder (encoder.type log_bank) ----
+
+// A disk of radius `radius_px` centred on the image, value 1 inside (a nodule's line integral, flat-topped).
+torch::Tensor disk_image(int size, double radius_px) {
+  const auto x = torch::arange(size, torch::kFloat32) + 0.5 - 0.5 * size;
+  const auto r2 = x.view({-1, 1}).square() + x.view({1, -1}).square();
+  return (r2 <= radius_px * radius_px).to(torch::kFloat32).view({1, 1, size, size});
+}
+
+double response_at_centre(const torch::Tensor& image, const torch::Tensor& kernel) {
+  namespace F = torch::nn::functional;
+  const auto out = F::conv2d(image, kernel.view({1, 1, kernel.size(0), kernel.size(1)}),
+                             F::Conv2dFuncOptions().padding(kernel.size(0) / 2));
+  return out[0][0][image.size(2) / 2][image.size(3) / 2].item<double>();
+}
+
+TEST(FusionFilterBank, LogKernelIsZeroSumPositiveOnBlobsAndSelectsTheirScale) {
+  // Catches a missing sigma^2 normalisation (the largest sigma would always win), a sign error (bright nodules
+  // would be minima) and a DC term (a flat lung field would respond).
+  for (double sigma : {0.7, 1.5, 3.4}) EXPECT_NEAR(log_kernel(sigma).sum().item<double>(), 0.0, 1e-6) << sigma;
+  const std::vector<double> sigmas = {1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0};
+  for (double radius : {3.0, 6.0}) {
+    const auto image = disk_image(96, radius);
+    double best = -1e9, best_sigma = 0;
+    for (double s : sigmas) {
+      const double r = response_at_centre(image, log_kernel(s));
+      // Inside a flat disk a much smaller kernel sees no curvature (0); it never sees a dip.
+      EXPECT_GT(r, -1e-6) << "radius " << radius << ", sigma " << s;
+      if (r > best) best = r, best_sigma = s;
+    }
+    EXPECT_GT(best, 0.1) << "radius " << radius;
+    // Lindeberg: a disk of radius R peaks at sigma = R / sqrt 2 (2.1 and 4.2 px), within the sampled scales.
+    EXPECT_NEAR(best_sigma, radius / std::sqrt(2.0), 0.6) << "radius " << radius;
+  }
+}
+
+TEST(FusionFilterBank, ScalesFollowEachViewsMagnificationAndMapsAreNormalised) {
+  // Catches sigmas in detector pixels without the magnification (1.5 x at the isocentre of this rig) and views
+  // left on their own scale before they are averaged.
+  const auto rig = small_ring(64, 3.125);
+  const Eigen::Vector3d centre(0, 0, 0);
+  const auto sigmas = bank_sigmas_px(rig.cameras(), {10.0}, centre);
+  ASSERT_EQ(sigmas.size(), rig.size());
+  for (std::size_t v = 0; v < rig.size(); ++v) {
+    const double expected = 10.0 / (2 * std::sqrt(2.0)) * rig[v].K()(0, 0) / rig[v].depth(centre);
+    EXPECT_NEAR(sigmas[v][0], expected, 1e-9);
+  }
+  auto config = tiny_fusion();
+  config.encoder_type = "log_bank";
+  config.bank_diameters_mm = {8, 16};
+  const std::vector<core::BoxRecord> balls = {truth_at({0, 0, 0}, 14)};
+  const auto images = render_balls(rig, balls);
+  const auto maps = filter_bank(images * 3.0, rig.cameras(), config);
+  ASSERT_EQ(maps.sizes(), (std::vector<int64_t>{10, 3, 64, 64}));
+  const auto again = filter_bank(images, rig.cameras(), config);
+  EXPECT_TRUE(torch::allclose(maps, again, 1e-4, 1e-4)) << "a brighter exposure must give the same maps";
+  for (int c = 0; c < 3; ++c) EXPECT_NEAR(maps[0][c].std().item<double>(), 1.0, 1e-3) << "channel " << c;
+  // The ball projects to the image centre in every view: the LoG channels peak there.
+  for (std::size_t v = 0; v < rig.size(); ++v) {
+    const auto channel = maps[v][1];
+    const auto arg = channel.argmax().item<int64_t>();
+    const auto uv = rig[v].project(Eigen::Vector3d(0, 0, 0));
+    EXPECT_NEAR(double(arg % 64) + 0.5, uv.x(), 2.0) << "view " << v;
+    EXPECT_NEAR(double(arg / 64) + 0.5, uv.y(), 2.0) << "view " << v;
+  }
+}
+
+TEST(FusionFilterBank, ModelHasOnlyThe3dNetworkAndCachesLiftedFeaturesInTraining) {
+  // Catches a fixed encoder that still registers (and saves, and trains) a backbone, a cache that serves another
+  // case's features, and a cache that also grows at inference (predict over many cases would run out of memory).
+  auto config = tiny_fusion();
+  config.encoder_type = "log_bank";
+  config.bank_diameters_mm = {8, 16};
+  config.bank_intensity = false;
+  EXPECT_EQ(config.input_channels(), 2 * 2 + 1);
+  FusionModel model(tiny_encoder(), config);
+  for (const auto& p : model->named_parameters()) EXPECT_NE(p.key().rfind("backbone.", 0), 0u) << p.key();
+  EXPECT_FALSE(model->backbone);
+  const auto rig = small_ring(64, 3.125);
+  const auto one = render_balls(rig, {truth_at({0, 0, 0}, 14)});
+  const auto other = render_balls(rig, {truth_at({10, -8, 4}, 18)});
+  model->train();
+  const auto first = model->forward(one, rig.cameras());
+  model->forward(one, rig.cameras());
+  EXPECT_EQ(model->cached_lifted_cases(), 1u);
+  const auto second = model->forward(other, rig.cameras());
+  EXPECT_EQ(model->cached_lifted_cases(), 2u);
+  EXPECT_GT(model->cached_lifted_mb(), 0.0);
+  EXPECT_FALSE(torch::allclose(first.heatmap, second.heatmap));
+  model->eval();
+  torch::NoGradGuard no_grad;
+  const auto third = render_balls(rig, {truth_at({-12, 6, -6}, 10)});
+  model->forward(third, rig.cameras());
+  EXPECT_EQ(model->cached_lifted_cases(), 2u);
+  // Gradients reach the 3D network from a cached case.
+  model->train();
+  torch::AutoGradMode grad(true);
+  const auto out = model->forward(one, rig.cameras());
+  model->losses(out, {truth_at({0, 0, 0}, 14)}).at("loss").backward();
+  bool any = false;
+  for (const auto& p : model->parameters())
+    any = any || (p.grad().defined() && p.grad().abs().sum().item<double>() > 0);
+  EXPECT_TRUE(any);
+}
+
+TEST(FusionFilterBank, ConfigRefusesOptionsThatDoNotApply) {
+  // Catches encoder.stride / encoder.channels silently ignored with the filter bank, and unknown encoder types.
+  const auto stride = yaml("fusion: {encoder: {type: log_bank, stride: 4}}\n");
+  try {
+    FusionConfig::from_config(stride.section("fusion"));
+    FAIL() << "expected a ConfigError";
+  } catch (const core::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("fusion.encoder.stride does not apply to encoder.type log_bank"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(FusionConfig::from_config(yaml("fusion: {encoder: {type: vit}}\n").section("fusion")),
+               core::ConfigError);
+  EXPECT_THROW(
+      FusionConfig::from_config(yaml("fusion: {encoder: {type: log_bank, diameters_mm: []}}\n").section("fusion")),
+      core::ConfigError);
+  const auto bank = FusionConfig::from_config(
+      yaml("fusion: {encoder: {type: log_bank, diameters_mm: [6, 12], intensity: true}}\n").section("fusion"));
+  EXPECT_EQ(bank.lifted_channels(), 3);
+  EXPECT_EQ(bank.lifted_stride(), 1);
+  // The memory estimate counts the bank's full-resolution maps: V x 3 x 256 x 256 floats.
+  const auto e = estimate_memory(bank, 10, 256, 256, false);
+  EXPECT_NEAR(e.feature_mb, 10.0 * 3 * 256 * 256 * 4 / (1024.0 * 1024.0), 1e-9);
+}
+
+TEST(FusionModel, TrainingCropsAreCubesOfTheGridAroundTruths) {
+  // Catches a crop whose geometry is not the grid's (targets shifted against the features: the model would learn
+  // offsets of whole voxels), crops that leave the grid, and positive crops that miss their truth.
+  auto config = tiny_fusion();
+  config.encoder_type = "log_bank";
+  config.bank_diameters_mm = {10};
+  config.crop_voxels = 8;
+  config.crop_positive_fraction = 1.0;
+  FusionModel model(tiny_encoder(), config);
+  const auto full = model->grid();
+  const auto rig = small_ring(64, 3.125);
+  const std::vector<core::BoxRecord> balls = {truth_at({20, -15, 9}, 12)};
+  const auto images = render_balls(rig, balls);
+  torch::manual_seed(3);
+  model->train();
+  for (int i = 0; i < 12; ++i) {
+    const auto out = model->forward_crop(images, rig.cameras(), balls);
+    ASSERT_EQ(out.grid.dims, Eigen::Vector3i(8, 8, 8));
+    ASSERT_EQ(out.heatmap.sizes(), (std::vector<int64_t>{1, 1, 8, 8, 8}));
+    const Eigen::Vector3d start = (out.grid.origin - full.origin) / config.voxel_mm;
+    for (int a = 0; a < 3; ++a) {
+      EXPECT_NEAR(start[a], std::round(start[a]), 1e-9) << "a crop starts on a voxel of the grid";
+      EXPECT_GE(start[a], 0);
+      EXPECT_LE(start[a] + 8, full.dims[a]);
+    }
+    const auto targets = make_targets(out.grid, balls, config, torch::kCPU);
+    EXPECT_EQ(targets.centers.size(0), 1) << "the truth lies inside its positive crop";
+  }
+  config.crop_voxels = 0;
+  FusionModel whole(tiny_encoder(), config);
+  EXPECT_EQ(whole->forward_crop(images, rig.cameras(), balls).grid.dims, full.dims);
+}
+
 TEST(FusionModel, OverfitsOneSyntheticCaseAndDecodesItsBoxes) {
   // One intra-op thread: about 6 s of CPU; on a shared, loaded machine a thread pool spinning for cores it does not
   // get made the same run take minutes.

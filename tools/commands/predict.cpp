@@ -7,6 +7,7 @@
 //   pred_overlays/             per view: projected 3D predictions (red) next to the projected truth (green)
 //   pred_views/<case>/         the rendered views of case inputs
 //   pred_eval/                 with --eval: the eval module's 3D report against the views' truth
+//   pred_heatmaps/<case>.nrrd  with --heatmap: the method's 3D evidence (probability per voxel, float, world frame)
 //   --scene FILE               predictions and truth (distinct colours) in the lung model
 // Nothing is left behind when a step fails.
 #include <chrono>
@@ -20,6 +21,7 @@
 #include "xraylift/core/progress.hpp"
 #include "xraylift/core/projection.hpp"
 #include "xraylift/core/rig.hpp"
+#include "xraylift/data/nrrd.hpp"
 #include "xraylift/detect2d/inference.hpp"
 #include "xraylift/detect3d/job.hpp"
 #include "xraylift/drr/render_case.hpp"
@@ -42,6 +44,7 @@ struct Options {
   std::string device = "cpu";
   std::string method;
   std::string scene;
+  bool heatmap = false;
   bool eval = false;
   bool no_overlays = false;
   bool oracle_2d = false;
@@ -129,6 +132,9 @@ tools::Runner setup(CLI::App& app) {
                "Score the predictions against the views' truth (eval module report in <out>_eval/)");
   app.add_option("--scene", opt->scene,
                  "Also write a scene (.glb, .html, .obj, .ply) of predictions and truth in the lung model");
+  app.add_flag("--heatmap", opt->heatmap,
+               "Also write the method's 3D evidence per case (probability per voxel, float NRRD in the world frame) "
+               "to <out>_heatmaps/<case>.nrrd (methods that give one, e.g. a voxel detector)");
   app.add_option("--size", opt->size,
                  "Render case inputs at N px across (default: the size the weights were trained on)");
   app.add_flag("--no-overlays", opt->no_overlays, "Skip the overlay PNGs");
@@ -153,6 +159,10 @@ tools::Runner setup(CLI::App& app) {
     const auto t0 = std::chrono::steady_clock::now();
     detect3d::Predictor predictor(job, job.method, opt->weights, torch::Device(opt->device));
     const fs::path out(opt->out);
+    if (opt->heatmap && !predictor.gives_evidence())
+      throw core::ConfigError(
+          core::cat("predict --heatmap: method '", predictor.method(),
+                    "' gives no 3D evidence volume; expected a method that does (a voxel detector)"));
     tools::remove_stale_temporaries({opt->out, opt->scene}, "predict");
     Cleanup cleanup;
 
@@ -183,6 +193,7 @@ tools::Runner setup(CLI::App& app) {
     predictions.source = core::BoxSource::kPrediction;
     std::vector<detect2d::ImageDetections> detections;
     std::vector<detect3d::LoadedViews> loaded;
+    std::vector<std::pair<std::string, core::VolumeF>> evidence;  // --heatmap: per case
     core::Progress progress("predict", static_cast<std::int64_t>(sets.size()));
     double seconds = 0;
     for (const auto& s : sets) {
@@ -194,6 +205,7 @@ tools::Runner setup(CLI::App& app) {
       const auto pred =
           predictor.predict({views.images, views.cameras, s.string(), opt->oracle_2d ? &oracle : nullptr});
       seconds += pred.seconds;
+      if (opt->heatmap) evidence.emplace_back(views.case_id, pred.evidence);
       predictions.case_for(views.case_id).boxes = pred.boxes;
       truth.case_for(views.case_id).boxes = views.truth;
       for (std::size_t v = 0; v < views.cameras.size(); ++v)
@@ -225,6 +237,14 @@ tools::Runner setup(CLI::App& app) {
         }
       });
       written.push_back(overlays.string() + "/  projected 3D predictions (red) and truth (green) per view");
+    }
+    if (opt->heatmap) {
+      const fs::path heatmaps = sibling(out, "_heatmaps");
+      cleanup.paths.push_back(heatmaps);
+      core::write_folder_atomic(heatmaps, [&](const fs::path& tmp) {
+        for (const auto& [id, volume] : evidence) data::write_nrrd(tmp / (id + ".nrrd"), volume);
+      });
+      written.push_back(heatmaps.string() + "/  3D evidence per case (probability, float NRRD, world frame)");
     }
     std::optional<eval::Eval3DResult> result;
     if (opt->eval) {

@@ -11,6 +11,10 @@ namespace {
 
 // Every key of the section, for the unknown-key message.
 const std::vector<const char*> kKeys = {"voxel_mm",
+                                        "encoder.type",
+                                        "encoder.diameters_mm",
+                                        "encoder.intensity",
+                                        "encoder.cache_mb",
                                         "encoder.stride",
                                         "encoder.channels",
                                         "aggregation.mode",
@@ -31,6 +35,8 @@ const std::vector<const char*> kKeys = {"voxel_mm",
                                         "decode.top_k",
                                         "decode.score_threshold",
                                         "decode.peak_kernel",
+                                        "crop.voxels",
+                                        "crop.positive_fraction",
                                         "max_memory_mb"};
 
 constexpr double kMb = 1024.0 * 1024.0;
@@ -43,8 +49,19 @@ FusionConfig FusionConfig::from_config(const core::Config& c, const SceneRange& 
   FusionConfig f;
   f.scene = scene;
   f.voxel_mm = c.get("voxel_mm", f.voxel_mm);
+  f.encoder_type = c.get("encoder.type", f.encoder_type);
+  f.bank_diameters_mm = c.get("encoder.diameters_mm", f.bank_diameters_mm);
+  f.bank_intensity = c.get("encoder.intensity", f.bank_intensity);
+  f.bank_cache_mb = c.get("encoder.cache_mb", f.bank_cache_mb);
   f.encoder_stride = c.get("encoder.stride", f.encoder_stride);
   f.lift_channels = c.get("encoder.channels", f.lift_channels);
+  // The filter bank has neither a stride nor learned channels: a value for them would be silently ignored.
+  if (f.fixed_encoder())
+    for (const char* key : {"encoder.stride", "encoder.channels"})
+      if (c.has(key))
+        throw core::ConfigError(core::cat(c.origin(key), ": ", c.full_key(key),
+                                          " does not apply to encoder.type log_bank (fixed filters lifted at full "
+                                          "resolution); remove it"));
   f.aggregation = c.get("aggregation.mode", f.aggregation);
   f.quantile = c.get("aggregation.quantile", f.quantile);
   f.channels = c.get("net.channels", f.channels);
@@ -63,6 +80,8 @@ FusionConfig FusionConfig::from_config(const core::Config& c, const SceneRange& 
   f.top_k = c.get("decode.top_k", f.top_k);
   f.score_threshold = c.get("decode.score_threshold", f.score_threshold);
   f.peak_kernel = c.get("decode.peak_kernel", f.peak_kernel);
+  f.crop_voxels = c.get("crop.voxels", f.crop_voxels);
+  f.crop_positive_fraction = c.get("crop.positive_fraction", f.crop_positive_fraction);
   f.max_memory_mb = c.get("max_memory_mb", f.max_memory_mb);
   // Typos inside this section fail here, whether or not the command checks the whole config afterwards.
   c.check_section_keys(std::vector<std::string>(kKeys.begin(), kKeys.end()));
@@ -86,6 +105,16 @@ void FusionConfig::validate() const {
     fail(e.what());
   }
   if (!(voxel_mm > 0 && std::isfinite(voxel_mm))) fail(core::cat("voxel_mm must be > 0, got ", voxel_mm));
+  if (encoder_type != "backbone" && encoder_type != "log_bank")
+    fail(core::cat("encoder.type must be backbone or log_bank, got '", encoder_type, "'"));
+  if (fixed_encoder()) {
+    if (bank_diameters_mm.empty() || bank_diameters_mm.size() > 16)
+      fail(core::cat("encoder.diameters_mm must list 1 to 16 nodule diameters, got ", bank_diameters_mm.size()));
+    for (double d : bank_diameters_mm)
+      if (!(d >= 1 && d <= 100)) fail(core::cat("encoder.diameters_mm: ", d, " mm; expected 1 to 100 mm"));
+  }
+  if (!(bank_cache_mb >= 0 && std::isfinite(bank_cache_mb)))
+    fail(core::cat("encoder.cache_mb must be >= 0, got ", bank_cache_mb));
   if (encoder_stride < 1) fail(core::cat("encoder.stride must be >= 1, got ", encoder_stride));
   if (lift_channels < 1) fail(core::cat("encoder.channels must be >= 1, got ", lift_channels));
   if (aggregation != "mean_std" && aggregation != "mean_quantile")
@@ -110,6 +139,10 @@ void FusionConfig::validate() const {
     fail(core::cat("decode.score_threshold must be in [0, 1], got ", score_threshold));
   if (peak_kernel < 1 || peak_kernel % 2 == 0)
     fail(core::cat("decode.peak_kernel must be odd and >= 1, got ", peak_kernel));
+  if (crop_voxels < 0 || crop_voxels == 1 || crop_voxels > 4096)
+    fail(core::cat("crop.voxels must be 0 (no crops) or 2 .. 4096, got ", crop_voxels));
+  if (!(crop_positive_fraction >= 0 && crop_positive_fraction <= 1))
+    fail(core::cat("crop.positive_fraction must be in [0, 1], got ", crop_positive_fraction));
   if (!(max_memory_mb >= 0)) fail(core::cat("max_memory_mb must be >= 0, got ", max_memory_mb));
 }
 
@@ -138,11 +171,11 @@ FusionMemoryEstimate estimate_memory(const FusionConfig& config, int views, int 
   FusionMemoryEstimate e;
   e.voxels = grid.voxel_count();
   const double n = static_cast<double>(e.voxels);
-  const double v = views, cl = config.lift_channels, c3 = config.channels;
+  const double v = views, cl = config.lifted_channels(), c3 = config.channels;
   const double f = 4.0;  // bytes per float32
   e.projection_mb = v * n * 3 * f / kMb;
-  const double hf = std::ceil(double(height) / config.encoder_stride),
-               wf = std::ceil(double(width) / config.encoder_stride);
+  const double hf = std::ceil(double(height) / config.lifted_stride()),
+               wf = std::ceil(double(width) / config.lifted_stride());
   e.feature_mb = v * cl * hf * wf * f / kMb;
   // Samples [V, C, N]; mean_std also keeps their squares, mean_quantile the sorted copy (+ int64 indices).
   const double per_sample = config.aggregation == "mean_std" ? 2.0 : 4.0;

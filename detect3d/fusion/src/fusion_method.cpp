@@ -34,6 +34,7 @@ class FusionMethod : public Method {
   FusionMethod(const detect2d::ModelConfig& model, const FusionConfig& config)
       : Method("fusion"), model_(FusionModel(model, config)) {}
 
+  bool gives_evidence() const override { return true; }
   std::shared_ptr<torch::nn::Module> module() const override { return model_.ptr(); }
   std::vector<std::string> own_prefixes() const override {
     std::vector<std::string> own;
@@ -48,6 +49,7 @@ class FusionMethod : public Method {
     CasePrediction p;
     const auto out = model_->forward(views.images, views.cameras);
     p.boxes = model_->decode(out);
+    p.evidence = heatmap_volume(out);
     for (std::size_t v = 0; v < views.cameras.size(); ++v) {
       detect2d::Detections none;
       none.boxes = torch::zeros({0, 4});
@@ -64,9 +66,9 @@ class FusionMethod : public Method {
       std::map<std::string, torch::Tensor> sum;
       for (const auto& sample : batch) {
         const auto in = detect2d::case_inputs(sample, device);
-        const auto out = model->forward(in.images, in.cameras);
-        for (auto& [k, v] : model->losses(out, truth_records(in.truth_3d, in.ignore_3d)))
-          sum[k] = sum.count(k) ? sum[k] + v : v;
+        const auto truths = truth_records(in.truth_3d, in.ignore_3d);
+        const auto out = model->forward_crop(in.images, in.cameras, truths);
+        for (auto& [k, v] : model->losses(out, truths)) sum[k] = sum.count(k) ? sum[k] + v : v;
       }
       for (auto& [k, v] : sum) v = v / double(batch.size());
       return sum;

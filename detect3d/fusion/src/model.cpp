@@ -1,5 +1,6 @@
 // FusionModel: the encoder (detect2d's backbone + FPN), the cached lifting, the 3D CNN and its heads
 // (docs/detect3d.md "fusion").
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -95,12 +96,14 @@ FusionModelImpl::FusionModelImpl(const detect2d::ModelConfig& encoder, const Fus
       found = true;
     }
   }
-  if (!found)
+  if (!found && !config_.fixed_encoder())
     throw core::ConfigError(core::cat("detect3d.fusion.encoder.stride is ", config_.encoder_stride,
                                       "; expected one of the encoder's FPN strides (", available, ")"));
-  backbone = register_module("backbone", detect2d::Backbone(encoder_));
-  reduce_ = register_module(
-      "lift_reduce", torch::nn::Conv2d(torch::nn::Conv2dOptions(encoder_.fpn_channels, config_.lift_channels, 1)));
+  if (!config_.fixed_encoder()) {
+    backbone = register_module("backbone", detect2d::Backbone(encoder_));
+    reduce_ = register_module(
+        "lift_reduce", torch::nn::Conv2d(torch::nn::Conv2dOptions(encoder_.fpn_channels, config_.lift_channels, 1)));
+  }
   net_ = register_module("net", std::make_shared<Net3dImpl>(config_));
   head_heatmap_ = register_module("head_heatmap", head(config_.channels, 1));
   head_offset_ = register_module("head_offset", head(config_.channels, 3));
@@ -118,9 +121,10 @@ FusionModelImpl::FusionModelImpl(const detect2d::ModelConfig& encoder, const Fus
   }
 }
 
-torch::Tensor FusionModelImpl::encode(const torch::Tensor& images) {
+torch::Tensor FusionModelImpl::encode(const torch::Tensor& images, const std::vector<core::Camera>& cameras) {
   XL_CHECK(images.defined() && images.dim() == 4 && (images.size(1) == 1 || images.size(1) == encoder_.in_channels),
            "fusion: images must be [V, 1, H, W], got ", images.defined() ? images.sizes() : torch::IntArrayRef{});
+  if (config_.fixed_encoder()) return filter_bank(images.narrow(1, 0, 1), cameras, config_);
   const std::int64_t coarsest = encoder_.strides().back();
   XL_CHECK(images.size(2) >= coarsest && images.size(3) >= coarsest, "fusion: images of ", images.size(2), " x ",
            images.size(3), " are smaller than the encoder's coarsest stride ", coarsest);
@@ -131,19 +135,24 @@ torch::Tensor FusionModelImpl::encode(const torch::Tensor& images) {
   return reduce_->forward(levels.at(level_));
 }
 
+std::string FusionModelImpl::camera_key(const std::vector<core::Camera>& cameras) const {
+  std::string key;
+  for (const auto& camera : cameras) {
+    const Eigen::Matrix<double, 3, 4> p = camera.projection();
+    const int image[2] = {camera.width(), camera.height()};
+    key.append(reinterpret_cast<const char*>(p.data()), sizeof(double) * 12);
+    key.append(reinterpret_cast<const char*>(image), sizeof(image));
+  }
+  return key;
+}
+
 LiftGrid FusionModelImpl::cached_lift_grid(const std::vector<core::Camera>& cameras, std::int64_t feature_width,
                                            std::int64_t feature_height, const torch::Device& device) {
   // The key is the exact bytes of what the grid depends on: a jittered rig is another camera set.
   std::string key = device.str();
-  auto append = [&key](const void* data, std::size_t bytes) { key.append(static_cast<const char*>(data), bytes); };
-  const std::int64_t sizes[3] = {feature_width, feature_height, config_.encoder_stride};
-  append(sizes, sizeof(sizes));
-  for (const auto& camera : cameras) {
-    const Eigen::Matrix<double, 3, 4> p = camera.projection();
-    const int image[2] = {camera.width(), camera.height()};
-    append(p.data(), sizeof(double) * 12);
-    append(image, sizeof(image));
-  }
+  const std::int64_t sizes[3] = {feature_width, feature_height, config_.lifted_stride()};
+  key.append(reinterpret_cast<const char*>(sizes), sizeof(sizes));
+  key += camera_key(cameras);
   std::lock_guard<std::mutex> lock(cache_mutex_);
   for (auto it = cache_.begin(); it != cache_.end(); ++it) {
     if (it->first != key) continue;
@@ -151,7 +160,7 @@ LiftGrid FusionModelImpl::cached_lift_grid(const std::vector<core::Camera>& came
     return cache_.front().second;
   }
   cache_.emplace_front(key,
-                       make_lift_grid(grid_, cameras, config_.encoder_stride, feature_width, feature_height, device));
+                       make_lift_grid(grid_, cameras, config_.lifted_stride(), feature_width, feature_height, device));
   if (cache_.size() > kCachedCameraSets) cache_.pop_back();
   return cache_.front().second;
 }
@@ -171,7 +180,40 @@ torch::Tensor FusionModelImpl::lift(const torch::Tensor& features, const std::ve
   return aggregated.reshape({1, aggregated.size(0), grid_.dims.z(), grid_.dims.y(), grid_.dims.x()});
 }
 
-FusionOutput FusionModelImpl::forward(const torch::Tensor& images, const std::vector<core::Camera>& cameras) {
+torch::Tensor FusionModelImpl::lifted_input(const torch::Tensor& images, const std::vector<core::Camera>& cameras) {
+  if (!config_.fixed_encoder()) return lift(encode(images, cameras), cameras);
+  torch::NoGradGuard no_grad;  // fixed filters: nothing before the 3D network learns
+  const bool caching = is_training() && config_.bank_cache_mb > 0;
+  if (!caching) return lift(encode(images, cameras), cameras);
+  const auto cpu = images.to(torch::kCPU, torch::kFloat32).contiguous();
+  std::string key = images.device().str() + camera_key(cameras);
+  key.append(reinterpret_cast<const char*>(cpu.data_ptr<float>()), cpu.numel() * sizeof(float));
+  {
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    const auto it = lifted_cache_.find(key);
+    if (it != lifted_cache_.end()) return it->second;
+  }
+  auto lifted = lift(encode(images, cameras), cameras);
+  const double bytes = static_cast<double>(lifted.numel()) * lifted.element_size();
+  std::lock_guard<std::mutex> lock(cache_mutex_);
+  if (lifted_cache_bytes_ + bytes <= config_.bank_cache_mb * 1024.0 * 1024.0) {
+    lifted_cache_.emplace(std::move(key), lifted);
+    lifted_cache_bytes_ += bytes;
+  }
+  return lifted;
+}
+
+std::size_t FusionModelImpl::cached_lifted_cases() const {
+  std::lock_guard<std::mutex> lock(cache_mutex_);
+  return lifted_cache_.size();
+}
+
+double FusionModelImpl::cached_lifted_mb() const {
+  std::lock_guard<std::mutex> lock(cache_mutex_);
+  return lifted_cache_bytes_ / (1024.0 * 1024.0);
+}
+
+void FusionModelImpl::check_inputs(const torch::Tensor& images, const std::vector<core::Camera>& cameras) const {
   XL_CHECK(images.defined() && images.dim() == 4 && images.size(0) == static_cast<std::int64_t>(cameras.size()) &&
                !cameras.empty(),
            "fusion: images ", images.defined() ? images.sizes() : torch::IntArrayRef{}, " for ", cameras.size(),
@@ -182,13 +224,59 @@ FusionOutput FusionModelImpl::forward(const torch::Tensor& images, const std::ve
              " px but its image is ", images.size(3), " x ", images.size(2));
   check_memory(config_, static_cast<int>(cameras.size()), static_cast<int>(images.size(3)),
                static_cast<int>(images.size(2)), is_training(), "fusion");
-  const auto features = net_->forward(lift(encode(images), cameras));
+}
+
+FusionOutput FusionModelImpl::heads(const torch::Tensor& lifted, const core::VolumeGeometry& grid) {
+  const auto features = net_->forward(lifted);
   FusionOutput out;
   out.heatmap = head_heatmap_->forward(features);
   out.offset = head_offset_->forward(features);
   out.log_size = head_size_->forward(features);
-  out.grid = grid_;
+  out.grid = grid;
   return out;
+}
+
+FusionOutput FusionModelImpl::forward(const torch::Tensor& images, const std::vector<core::Camera>& cameras) {
+  check_inputs(images, cameras);
+  return heads(lifted_input(images, cameras), grid_);
+}
+
+FusionOutput FusionModelImpl::forward_crop(const torch::Tensor& images, const std::vector<core::Camera>& cameras,
+                                           const std::vector<core::BoxRecord>& truths) {
+  check_inputs(images, cameras);
+  const auto lifted = lifted_input(images, cameras);
+  if (config_.crop_voxels <= 0) return heads(lifted, grid_);
+  // Draws from torch's generator, so a seeded run crops the same cubes.
+  auto uniform = [] { return torch::rand({1}, torch::kFloat64).item<double>(); };
+  const Eigen::Vector3i dims = grid_.dims;
+  Eigen::Vector3i size;
+  for (int a = 0; a < 3; ++a) size[a] = std::min(config_.crop_voxels, dims[a]);
+  std::vector<Eigen::Vector3d> centres;  // counted truths inside the grid, continuous voxel index
+  for (const auto& t : truths) {
+    if (t.ignore) continue;
+    const Eigen::Vector3d index = (t.box.center - grid_.origin).cwiseQuotient(grid_.spacing);
+    if ((index.array() >= -0.5).all() && (index.array() <= dims.cast<double>().array() - 0.5).all())
+      centres.push_back(index);
+  }
+  Eigen::Vector3d centre;
+  const bool positive = !centres.empty() && uniform() < config_.crop_positive_fraction;
+  const std::size_t pick =
+      centres.empty() ? 0 : std::min(centres.size() - 1, static_cast<std::size_t>(uniform() * centres.size()));
+  for (int a = 0; a < 3; ++a) {
+    if (positive)
+      centre[a] = centres[pick][a] + (uniform() - 0.5) * 0.5 * size[a];
+    else
+      centre[a] = uniform() * dims[a];
+  }
+  Eigen::Vector3i start;
+  for (int a = 0; a < 3; ++a)
+    start[a] = std::clamp(static_cast<int>(std::lround(centre[a] - 0.5 * size[a])), 0, dims[a] - size[a]);
+  // [1, C, D, H, W] = [.., z, y, x]
+  const auto crop = lifted.narrow(2, start.z(), size.z()).narrow(3, start.y(), size.y()).narrow(4, start.x(), size.x());
+  core::VolumeGeometry g = grid_;
+  g.dims = size;
+  g.origin = grid_.origin + grid_.spacing.cwiseProduct(start.cast<double>());
+  return heads(crop.contiguous(), g);
 }
 
 std::map<std::string, torch::Tensor> FusionModelImpl::losses(const FusionOutput& output,

@@ -19,9 +19,11 @@ constexpr std::int64_t kMaxDeflateRatio = 1032;                 // zlib's docume
 
 core::VolumeI16 read_nrrd(const std::filesystem::path& file);
 core::VolumeU8 read_nrrd_u8(const std::filesystem::path& file);  // label maps
+core::VolumeF read_nrrd_f32(const std::filesystem::path& file);  // any NRRD type as float (evidence volumes)
 // Atomic (temp + rename). gzip uses a fast compression level (the cache is written once, read often).
 void write_nrrd(const std::filesystem::path& file, const core::VolumeI16& v, bool gzip = true);
 void write_nrrd(const std::filesystem::path& file, const core::VolumeU8& v, bool gzip = true);
+void write_nrrd(const std::filesystem::path& file, const core::VolumeF& v, bool gzip = true);  // type float
 
 // gzip helpers (zlib), exposed for tests and other writers.
 std::string gzip_compress(const void* data, std::size_t bytes, int level = 1);

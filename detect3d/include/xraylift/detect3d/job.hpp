@@ -68,6 +68,7 @@ class Predictor {
   // Checks the views' rig against the weights' (InputError naming views.origin and the weights file).
   CasePrediction predict(const CaseViews& views);
   const std::string& method() const { return method_->name(); }
+  bool gives_evidence() const { return method_->gives_evidence(); }
   const core::TrainedRig& rig() const { return rig_; }
 
  private:

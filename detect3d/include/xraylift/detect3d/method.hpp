@@ -21,6 +21,7 @@
 #include "xraylift/core/box_set.hpp"
 #include "xraylift/core/camera.hpp"
 #include "xraylift/core/config.hpp"
+#include "xraylift/core/volume.hpp"
 #include "xraylift/detect2d/model.hpp"
 #include "xraylift/detect3d/scene_range.hpp"
 #include "xraylift/train/trainer.hpp"
@@ -45,12 +46,18 @@ struct CasePrediction {
   std::vector<core::BoxRecord> boxes;            // world mm, kPrediction
   std::vector<detect2d::Detections> detections;  // per view, on the CPU (the 2D stage's output)
   double seconds = 0;                            // 2D + 3D inference
+  // The method's 3D evidence (probability per voxel in [0, 1], in the world frame) when it gives one
+  // (Method::gives_evidence; the fusion heatmap), else an empty volume.
+  core::VolumeF evidence;
 };
 
 class Method {
  public:
   virtual ~Method() = default;
   const std::string& name() const { return name_; }
+
+  // Whether predict() fills CasePrediction::evidence (`predict --heatmap` refuses a method that does not).
+  virtual bool gives_evidence() const { return false; }
 
   // The module whose parameters are saved and loaded (and trained when the method is trainable): the 2D detector
   // under detect2d's parameter names plus the method's own children.

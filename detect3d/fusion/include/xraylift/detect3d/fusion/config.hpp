@@ -4,6 +4,7 @@
 // without libtorch. Lengths in millimetres, the grid in core's volume convention (core/volume.hpp).
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "xraylift/core/config.hpp"
 #include "xraylift/core/volume.hpp"
@@ -16,14 +17,25 @@ struct FusionConfig {
   SceneRange scene;
   double voxel_mm = 4.0;
 
-  // Per-view encoder: detect2d's backbone + FPN (the `model` section's schema); the FPN level of this stride is
-  // reduced by a 1 x 1 convolution to `lift_channels` and lifted.
+  // Per-view encoder, `encoder.type`:
+  //  - "backbone": detect2d's backbone + FPN (the `model` section's schema); the FPN level of `encoder_stride` is
+  //    reduced by a 1 x 1 convolution to `lift_channels` and lifted. Trained with the 3D network.
+  //  - "log_bank": fixed filters, no parameters: per view a scale-normalised Laplacian of Gaussian (-sigma^2 LoG, a
+  //    blob's line integral gives a positive response) for each of `bank_diameters_mm` (sigma = d / (2 sqrt 2) at
+  //    the scene centre's depth, converted to pixels by each view's magnification), each channel divided by its
+  //    spread over the view, plus (`bank_intensity`) the view itself smoothed at the smallest scale, lifted at full
+  //    resolution. The lifted features of a case do not change during training, so they are cached
+  //    (`bank_cache_mb`) and a training step is the 3D network's alone (docs/detect3d.md "fusion").
+  std::string encoder_type = "backbone";
   int encoder_stride = 8;
   int lift_channels = 16;
+  std::vector<double> bank_diameters_mm = {5.0, 7.0, 10.0, 14.0, 20.0};
+  bool bank_intensity = true;
+  double bank_cache_mb = 4096.0;
 
   // Aggregation over the views that see a voxel, order-invariant: "mean_std" (mean and standard deviation) or
   // "mean_quantile" (mean and the `quantile` of the visible views' values: a low quantile exposes agreement).
-  // Either way the fraction of views that see the voxel is appended: 2 * lift_channels + 1 input channels.
+  // Either way the fraction of views that see the voxel is appended: 2 * lifted_channels() + 1 input channels.
   std::string aggregation = "mean_std";
   double quantile = 0.25;
 
@@ -57,6 +69,13 @@ struct FusionConfig {
   double score_threshold = 0.1;
   int peak_kernel = 3;
 
+  // Training on crops (`crop.voxels` per axis, 0: the whole grid): the network is fully convolutional, so a cube
+  // of the lifted grid trains it as the whole grid would, at a fraction of the cost. `crop.positive_fraction` of
+  // the crops are centred near a random counted truth (jittered by up to a quarter of the crop), the rest anywhere.
+  // Drawn from torch's generator (the trainer's seed). Inference always runs on the whole grid.
+  int crop_voxels = 0;
+  double crop_positive_fraction = 0.5;
+
   // The grid plus its features must fit this budget (estimate_memory); 0 disables the check.
   double max_memory_mb = 16384.0;
 
@@ -64,7 +83,13 @@ struct FusionConfig {
   // key and its file, invalid values a ConfigError naming the section and file.
   static FusionConfig from_config(const core::Config& section, const SceneRange& scene = {});
   void validate() const;  // throws ConfigError naming the field
-  int input_channels() const { return 2 * lift_channels + 1; }
+  bool fixed_encoder() const { return encoder_type == "log_bank"; }
+  // What is lifted: channels per view and the stride of the lifted maps.
+  int lifted_channels() const {
+    return fixed_encoder() ? static_cast<int>(bank_diameters_mm.size()) + (bank_intensity ? 1 : 0) : lift_channels;
+  }
+  int lifted_stride() const { return fixed_encoder() ? 1 : encoder_stride; }
+  int input_channels() const { return 2 * lifted_channels() + 1; }
 };
 
 // The voxel grid of a config: per axis n = ceil(extent / voxel_mm) cubic voxels centred on the scene box (so the

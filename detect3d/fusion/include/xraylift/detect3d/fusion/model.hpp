@@ -64,6 +64,23 @@ torch::Tensor sample_views(const torch::Tensor& features, const LiftGrid& lift);
 torch::Tensor aggregate_views(const torch::Tensor& samples, const torch::Tensor& visible, const std::string& mode,
                               double quantile);
 
+// ---- The fixed encoder (encoder.type log_bank, filter_bank.cpp) ----
+
+// Per view, the Gaussian sigma in pixels of each diameter at the depth of `centre_mm`:
+// d / (2 sqrt 2) x fx / depth (at least 0.5 px).
+std::vector<std::vector<double>> bank_sigmas_px(const std::vector<core::Camera>& cameras,
+                                                const std::vector<double>& diameters_mm,
+                                                const Eigen::Vector3d& centre_mm);
+// The scale-normalised -sigma^2 LoG kernel, (2 ceil(3 sigma) + 1)^2, zero-sum (a flat image responds 0; a bright
+// disk of diameter 2 sqrt 2 sigma responds most), float32.
+torch::Tensor log_kernel(double sigma_px);
+// A normalised Gaussian kernel of the same support, float32.
+torch::Tensor gaussian_kernel(double sigma_px);
+// The bank's maps of images [V, 1, H, W]: [V, lifted_channels(), H, W], each channel of each view divided by its
+// standard deviation over the view (the intensity channel also centred).
+torch::Tensor filter_bank(const torch::Tensor& images, const std::vector<core::Camera>& cameras,
+                          const FusionConfig& config);
+
 // ---- Targets, losses and decoding (CenterNet / CenterPoint) ----
 
 // The targets of one case on `grid`: heatmap [D, H, W] (max over truths of a Gaussian around each truth's centre
@@ -116,13 +133,18 @@ class FusionModelImpl : public torch::nn::Module {
  public:
   // `encoder` is the detect2d `model` schema; only its backbone and FPN are used, registered as "backbone" with
   // detect2d's parameter names, so a detect2d file's backbone.* tensors load into it. Throws ConfigError when
-  // config.encoder_stride is not one of the encoder's FPN strides.
+  // config.encoder_stride is not one of the encoder's FPN strides. With encoder.type log_bank there is no
+  // backbone (a null `backbone`, nothing registered): the model's parameters are the 3D network's alone.
   FusionModelImpl(const detect2d::ModelConfig& encoder, const FusionConfig& config);
 
   // images [V, 1, H, W] in [0, 1] (detect2d's input), one camera per view with the images' size.
   FusionOutput forward(const torch::Tensor& images, const std::vector<core::Camera>& cameras);
-  // The per-view maps that are lifted: [V, lift_channels, H / s, W / s].
-  torch::Tensor encode(const torch::Tensor& images);
+  // Training forward on a crop of the grid (config.crop_voxels, 0: the whole grid, as forward): the output's grid
+  // is the crop's geometry, so losses(output, truths) makes the crop's targets.
+  FusionOutput forward_crop(const torch::Tensor& images, const std::vector<core::Camera>& cameras,
+                            const std::vector<core::BoxRecord>& truths);
+  // The per-view maps that are lifted: [V, lifted_channels(), H / s, W / s].
+  torch::Tensor encode(const torch::Tensor& images, const std::vector<core::Camera>& cameras);
   // Lifting + aggregation of encoded views: [1, 2 C + 1, D, H, W].
   torch::Tensor lift(const torch::Tensor& features, const std::vector<core::Camera>& cameras);
 
@@ -136,6 +158,9 @@ class FusionModelImpl : public torch::nn::Module {
   // Camera sets whose sampling grids are cached (most recent first, at most kCachedCameraSets).
   std::size_t cached_camera_sets() const;
   static constexpr std::size_t kCachedCameraSets = 16;
+  // Cases whose lifted features are cached (fixed encoder, training mode, encoder.cache_mb > 0), and their MB.
+  std::size_t cached_lifted_cases() const;
+  double cached_lifted_mb() const;
 
   detect2d::Backbone backbone{nullptr};
 
@@ -151,8 +176,17 @@ class FusionModelImpl : public torch::nn::Module {
   std::shared_ptr<Net3dImpl> net_;
   torch::nn::Sequential head_heatmap_{nullptr}, head_offset_{nullptr}, head_size_{nullptr};
 
+  // The lifted input of a case: with a fixed encoder it depends only on the images and cameras, so in training it
+  // is computed once per case (key: the bytes of both) and kept while encoder.cache_mb allows.
+  torch::Tensor lifted_input(const torch::Tensor& images, const std::vector<core::Camera>& cameras);
+  void check_inputs(const torch::Tensor& images, const std::vector<core::Camera>& cameras) const;
+  FusionOutput heads(const torch::Tensor& lifted, const core::VolumeGeometry& grid);
+  std::string camera_key(const std::vector<core::Camera>& cameras) const;
+
   mutable std::mutex cache_mutex_;
   std::list<std::pair<std::string, LiftGrid>> cache_;  // LRU, most recent first
+  std::map<std::string, torch::Tensor> lifted_cache_;
+  double lifted_cache_bytes_ = 0;
 };
 TORCH_MODULE(FusionModel);
 
