@@ -45,14 +45,14 @@ for method in $METHODS; do
 done
 LIDC="$ROOT/../shared/data/LIDC-IDRI-0001"
 if [ -d "$LIDC" ]; then
-  for seed in 1 2 3 4 5; do
+  for seed in $(seq 1 "${LIDC_INSERTS:-10}"); do
     [ -d "$OUT/lidc/insert-$seed" ] || "$BIN" data insert --ct "$LIDC" --out "$OUT/lidc/insert-$seed" --count 4 \
       --seed "$seed" --min-diameter 6 --max-diameter 20
     [ -d "$OUT/views/lidc/insert-$seed" ] || "$BIN" render "$OUT/lidc/insert-$seed" --size 256 \
       --out "$OUT/views/lidc/insert-$seed"
   done
   for method in $METHODS; do
-    echo "== LIDC-IDRI-0001 with inserted nodules (5 insertions), $method"
+    echo "== LIDC-IDRI-0001 with inserted nodules (${LIDC_INSERTS:-10} insertions of 4), $method"
     predict_eval "$OUT/views/lidc" "$OUT/pred_lidc_$method.json" "$method" || continue
     breakdown "$OUT/pred_lidc_${method}_eval/summary.md"
   done

@@ -114,6 +114,9 @@ FusionModelImpl::FusionModelImpl(const detect2d::ModelConfig& encoder, const Fus
   auto last = [](torch::nn::Sequential& s) {
     return std::dynamic_pointer_cast<torch::nn::Conv3dImpl>(s->ptr(s->size() - 1));
   };
+  // RetinaNet's init of the classification layer (weights N(0, 0.01)): with kaiming weights the initial logits
+  // spread by several units, thousands of background voxels start near p = 1 and the first focal loss is ~1e4.
+  torch::nn::init::normal_(last(head_heatmap_)->weight, 0.0, 0.01);
   last(head_heatmap_)->bias.fill_(-std::log((1.0 - config_.heatmap_prior) / config_.heatmap_prior));
   for (auto* h : {&head_offset_, &head_size_}) {
     torch::nn::init::normal_(last(*h)->weight, 0.0, 1e-3);
