@@ -3,7 +3,8 @@
 # RUNS executions (default 1,000,000) from a copy of its seed corpus (tests/fuzz/corpus/<harness>); new inputs
 # stay in build-fuzz/corpus/. A crash leaves its reproducer in build-fuzz/crashes/<harness>/ and fails the run.
 # Environment: FUZZ_HARNESSES="lidc_xml config" to run a subset; FUZZ_MAX_SECONDS=N stops each harness after N s
-# (libFuzzer's -max_total_time) when RUNS are not reached by then, on a shared machine.
+# (libFuzzer's -max_total_time) when RUNS are not reached by then, on a shared machine; FUZZ_JOBS=N builds with N
+# jobs (default: every core). Only the harnesses that will run are built.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RUNS="${1:-1000000}"
@@ -18,7 +19,9 @@ fi
 if [ ! -f "$BUILD/build.ninja" ]; then
   cmake -S "$ROOT/tests/fuzz" -B "$BUILD" -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null
 fi
-cmake --build "$BUILD" -j "$(nproc)" >/dev/null
+targets=()
+for h in "${HARNESSES[@]}"; do targets+=("fuzz_$h"); done
+cmake --build "$BUILD" -j "${FUZZ_JOBS:-$(nproc)}" --target "${targets[@]}" >/dev/null  # only what will run
 status=0
 for h in "${HARNESSES[@]}"; do
   corpus="$BUILD/corpus/$h" crashes="$BUILD/crashes/$h"

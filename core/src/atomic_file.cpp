@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <regex>
 #include <sstream>
@@ -22,8 +23,34 @@ fs::path temp_path_for(const fs::path& target) {
   return parent / cat(".", target.filename().string(), ".tmp.", ::getpid(), ".", counter.fetch_add(1));
 }
 
+namespace {
+
+// Test-only (docs/RELIABILITY.md "Interrupted runs"): XRAYLIFT_TEST_FAIL_AFTER_FILES=N lets the first N files of the
+// process be committed and makes every later commit fail like a full disk, so that a CLI test can check that a
+// failure in the middle of a unit of output (a case folder) leaves no half of it. Unset (or not a number): off.
+long long files_before_injected_failure() {
+  static const long long limit = [] {
+    const char* text = std::getenv("XRAYLIFT_TEST_FAIL_AFTER_FILES");
+    if (!text || !*text) return -1LL;
+    char* end = nullptr;
+    const long long n = std::strtoll(text, &end, 10);
+    return *end == '\0' && n >= 0 ? n : -1LL;
+  }();
+  return limit;
+}
+
+std::atomic<long long> files_committed{0};
+
+}  // namespace
+
 void commit_temp_file(const fs::path& temp, const fs::path& target) {
   std::error_code ec;
+  const long long limit = files_before_injected_failure();
+  if (limit >= 0 && files_committed.fetch_add(1) >= limit) {
+    fs::remove(temp, ec);
+    throw InputError(cat("cannot write '", target.string(), "': write failed (test-only failure injected after ", limit,
+                         " file(s) by XRAYLIFT_TEST_FAIL_AFTER_FILES)"));
+  }
   fs::rename(temp, target, ec);
   if (ec) {
     fs::remove(temp, ec);

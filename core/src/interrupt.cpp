@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <cstdlib>
 
 #include "xraylift/core/error.hpp"
 
@@ -44,12 +45,31 @@ void throw_if_interrupted(const std::string& where) {
   if (interrupt_requested()) throw Interrupted(where + ": interrupted");
 }
 
+namespace {
+
+// Test-only (docs/RELIABILITY.md "Interrupted runs"): XRAYLIFT_TEST_SIGINT_DURING_UNIT=K makes for_each_unit send
+// its process a real SIGINT just before unit K (1-based) starts, so that the signal is pending while unit K runs,
+// as a Ctrl-C at that moment would be. A CLI test interrupts a command at a known unit this way, without sleeps
+// or timing. 0 (or unset, or not a number) sends nothing.
+std::size_t test_sigint_unit() {
+  const char* text = std::getenv("XRAYLIFT_TEST_SIGINT_DURING_UNIT");
+  if (!text || !*text) return 0;
+  char* end = nullptr;
+  const unsigned long long k = std::strtoull(text, &end, 10);
+  return *end == '\0' ? static_cast<std::size_t>(k) : 0;
+}
+
+}  // namespace
+
 void for_each_unit(const std::string& what, std::size_t count, const std::string& units,
                    const std::function<void(std::size_t)>& unit) {
+  const std::size_t sigint_unit = test_sigint_unit();
   for (std::size_t i = 0; i <= count; ++i) {
     if (interrupt_requested())
       throw Interrupted(cat(what, ": interrupted after ", i, " of ", count, " ", units, " finished"));
-    if (i < count) unit(i);
+    if (i == count) break;
+    if (i + 1 == sigint_unit) std::raise(SIGINT);
+    unit(i);
   }
 }
 

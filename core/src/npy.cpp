@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <cstring>
-#include <regex>
 
 #include "xraylift/core/atomic_file.hpp"
 #include "xraylift/core/error.hpp"
@@ -54,13 +53,25 @@ NpyArray read_npy(const std::filesystem::path& path) {
            ": dtype is not little-endian float32 ('<f4'): ", header);
   XL_CHECK(header.find("'fortran_order': False") != std::string::npos, where,
            ": Fortran-ordered arrays are not supported");
-  std::smatch m;
-  XL_CHECK(std::regex_search(header, m, std::regex("'shape': \\(([0-9, ]*)\\)")), where, ": no shape in header");
+  // The first "'shape': (" followed by digits, commas and spaces up to ")", scanned by hand: libstdc++'s
+  // std::regex matcher recurses once per character (GCC bug 86164), and a shape of 30,000 characters overflowed
+  // the 8 MB stack (SIGSEGV; tests/fuzz/corpus/npy/crash-long-shape-regex-recursion).
+  std::string dims;
+  bool shape_found = false;
+  const std::string shape_key = "'shape': (";
+  for (auto at = header.find(shape_key); at != std::string::npos && !shape_found; at = header.find(shape_key, at + 1)) {
+    const std::size_t begin = at + shape_key.size();
+    const std::size_t end = header.find_first_not_of("0123456789, ", begin);
+    if (end != std::string::npos && header[end] == ')') {
+      dims = header.substr(begin, end - begin);
+      shape_found = true;
+    }
+  }
+  XL_CHECK(shape_found, where, ": no shape in header");
   NpyArray a;
   // Declared sizes are checked before anything is allocated: each dimension is decimal digits within the
   // limit, and the product must fit the bytes that follow the header (issue 23: a shape beyond int64 ended
   // in std::stoll's "stoll", exit 1).
-  const std::string dims = m[1];
   std::int64_t count = 1;
   std::size_t pos = 0;
   while (pos < dims.size()) {

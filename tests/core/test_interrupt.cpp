@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <vector>
 
 #include "xraylift/core/interrupt.hpp"
@@ -85,5 +86,32 @@ TEST(Interrupt, ForEachUnitStopsAfterTheLastUnitAndSaysWhatFinished) {
   }
   EXPECT_EQ(done.size(), 1u);
   core::clear_interrupt();
+}
+
+// Catches a test hook (XRAYLIFT_TEST_SIGINT_DURING_UNIT, what reliability_render_sigint_during_units relies on)
+// that raises at the wrong unit or after it: the real SIGINT must be pending while unit K runs, not before unit
+// K - 1 nor after unit K; and a value that is not a number must send nothing.
+TEST(Interrupt, TestHookRaisesARealSigintJustBeforeUnitK) {
+  core::clear_interrupt();
+  core::install_interrupt_handlers();
+  std::vector<bool> pending_at_start;
+  const auto unit = [&](std::size_t) { pending_at_start.push_back(core::interrupt_requested()); };
+  setenv("XRAYLIFT_TEST_SIGINT_DURING_UNIT", "2", 1);
+  try {
+    core::for_each_unit("render", 3, "case(s)", unit);
+    ADD_FAILURE() << "the hook sent no SIGINT";
+  } catch (const core::Interrupted& e) {
+    EXPECT_STREQ(e.what(), "render: interrupted after 2 of 3 case(s) finished");
+  }
+  EXPECT_EQ(pending_at_start, (std::vector<bool>{false, true}));
+  core::clear_interrupt();
+  pending_at_start.clear();
+  setenv("XRAYLIFT_TEST_SIGINT_DURING_UNIT", "2x", 1);
+  EXPECT_NO_THROW(core::for_each_unit("render", 3, "case(s)", unit));
+  EXPECT_EQ(pending_at_start, (std::vector<bool>{false, false, false}));
+  unsetenv("XRAYLIFT_TEST_SIGINT_DURING_UNIT");
+  core::clear_interrupt();
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
 }
 }  // namespace

@@ -162,6 +162,29 @@ TEST(Npy, DeclaredShapeIsCheckedAgainstLimitAndFileBytesFirst) {
   EXPECT_TRUE(empty.data.empty());
 }
 
+// Catches a shape parser that recurses per character: libstdc++'s std::regex (what read_npy used) overflowed the
+// stack on a header of ~60000 shape characters (GCC bug 86164; the process died with SIGSEGV instead of reading
+// the file). The hand-written scan reads it, and still takes the first well-formed 'shape' entry.
+TEST(Npy, LongShapeHeaderIsScannedWithoutRecursion) {
+  const auto dir = xraylift::testing::scratch_dir("npy_long_shape");
+  std::string ones;
+  for (int i = 0; i < 20000; ++i) ones += "1, ";
+  const std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + ones + "2), }\n";
+  ASSERT_LT(header.size(), 65536u);  // a version 1 header
+  write_file_atomic(dir / "long.npy", npy_with_header(header, 8));
+  const NpyArray a = read_npy(dir / "long.npy");
+  EXPECT_EQ(a.shape.size(), 20001u);
+  EXPECT_EQ(a.data.size(), 2u);
+  // A malformed first 'shape' (a letter inside) is skipped for a later well-formed one, as the regex did.
+  write_file_atomic(dir / "second.npy", npy_with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (2x), "
+                                                        "'shape': (3,), }\n",
+                                                        12));
+  EXPECT_EQ(read_npy(dir / "second.npy").shape, (std::vector<std::int64_t>{3}));
+  write_file_atomic(dir / "none.npy", npy_with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (2, }\n", 8));
+  EXPECT_NE(npy_error(dir / "none.npy").find("none.npy': no shape in header"), std::string::npos)
+      << npy_error(dir / "none.npy");
+}
+
 // Catches a view-set image reader that passes NaN/Inf line integrals on (predict once returned 50 boxes for them).
 TEST(Npy, LineIntegralsMustBeFiniteAndMatchTheCamera) {
   const auto dir = xraylift::testing::scratch_dir("npy_line_integrals");

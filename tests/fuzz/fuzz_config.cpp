@@ -1,7 +1,6 @@
 // The YAML config loader (Config::load: a file with `base:` includes relative to it), typed reads of every kind
 // the project uses, --set overrides, unknown-key reports and dump(): each works or raises core::ConfigError /
 // core::InputError, never anything else.
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstddef>
@@ -17,15 +16,12 @@
 using xraylift::core::Config;
 namespace fs = std::filesystem;
 
-using xraylift::fuzz::scratch_root;
-
 namespace {
 fs::path folder;
 }
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  folder = scratch_root() / ("xraylift-fuzz-config-" + std::to_string(getpid()));
-  fs::create_directories(folder);
+  folder = xraylift::fuzz::scratch_folder("config");
   // A base file the fuzzed configs may include ("base: base.yaml"), and one that includes itself.
   std::ofstream(folder / "base.yaml")
       << "model:\n  depth: 18\n  fpn: {stages: [2, 3], channels: 32}\ntrain: {lr: 0.1}\n";

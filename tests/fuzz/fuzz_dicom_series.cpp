@@ -4,7 +4,6 @@
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/oflog/oflog.h>
 
-#include <unistd.h>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -18,8 +17,6 @@
 
 namespace fs = std::filesystem;
 
-using xraylift::fuzz::scratch_root;
-
 namespace {
 fs::path folder;
 
@@ -31,8 +28,7 @@ void write(const fs::path& p, const std::uint8_t* data, std::size_t size) {
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   OFLog::configure(OFLogger::OFF_LOG_LEVEL);
-  folder = scratch_root() / ("xraylift-fuzz-dicom-" + std::to_string(getpid()));
-  fs::create_directories(folder);
+  folder = xraylift::fuzz::scratch_folder("dicom");
   return 0;
 }
 

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstddef>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -14,10 +15,25 @@ inline std::filesystem::path scratch_root() {
                                                    : std::filesystem::temp_directory_path();
 }
 
-// This process's own folder under scratch_root() (parallel fuzzing jobs do not share files), created.
+namespace detail {
+inline std::filesystem::path& created_folder() {
+  static std::filesystem::path folder;
+  return folder;
+}
+inline void remove_created_folder() {
+  std::error_code ec;
+  std::filesystem::remove_all(created_folder(), ec);
+}
+}  // namespace detail
+
+// This process's own folder under scratch_root() (parallel fuzzing jobs do not share files), created, and removed
+// again when the process exits normally (a replay in ctest, a fuzzing run that reached -runs or -max_total_time):
+// without that, every `fuzz_replay_*` run left one folder per harness in /dev/shm. A crash keeps it.
 inline std::filesystem::path scratch_folder(const std::string& harness) {
   const auto folder = scratch_root() / ("xraylift-fuzz-" + harness + "-" + std::to_string(getpid()));
   std::filesystem::create_directories(folder);
+  detail::created_folder() = folder;
+  std::atexit(detail::remove_created_folder);
   return folder;
 }
 

@@ -5,7 +5,7 @@
 //   pred.json                  xraylift.boxes3d predictions (world mm)
 //   pred.detections2d.json     xraylift.boxes2d detections of every view
 //   pred_overlays/             per view: projected 3D predictions (red) next to the projected truth (green)
-//   pred_views/<case>/         the rendered views of case inputs
+//   pred_views/<case>/         the rendered views of case inputs (each folder whole or not at all)
 //   pred_eval/                 with --eval: the eval module's 3D report against the views' truth
 //   pred_heatmaps/<case>.nrrd  with --heatmap: the method's 3D evidence (probability per voxel, float, world frame)
 //   --scene FILE               predictions and truth (distinct colours) in the lung model
@@ -163,7 +163,9 @@ tools::Runner setup(CLI::App& app) {
       throw core::ConfigError(
           core::cat("predict --heatmap: method '", predictor.method(),
                     "' gives no 3D evidence volume; expected a method that does (a voxel detector)"));
-    tools::remove_stale_temporaries({opt->out, opt->scene}, "predict");
+    const fs::path views_root = sibling(out, "_views");
+    // The folders of -o and --scene, and <out>_views/ where the case folders are made.
+    tools::remove_stale_temporaries({opt->out, opt->scene, (views_root / "case").string()}, "predict");
     Cleanup cleanup;
 
     // Inputs -> view sets (case inputs are rendered; the rig is checked before any rendering).
@@ -172,7 +174,6 @@ tools::Runner setup(CLI::App& app) {
     const int trained_width = predictor.rig().empty() ? 0 : predictor.rig().intrinsics.front().width;
     const int width = opt->size > 0 ? opt->size : trained_width;
     const core::Rig rig = width > 0 ? configured.with_detector_width(width) : configured;
-    const fs::path views_root = sibling(out, "_views");
     for (const auto& in : opt->inputs) {
       const fs::path p(in);
       if (!fs::exists(p)) throw core::InputError(core::cat("predict: input '", in, "' does not exist"));
@@ -184,7 +185,10 @@ tools::Runner setup(CLI::App& app) {
       const data::Case c = drr::load_render_input(p);
       const fs::path dir = views_root / c.id;
       if (!fs::exists(views_root)) cleanup.paths.push_back(views_root);
-      drr::render_case(c, rig, render_options, {}, dir);
+      // Whole or not at all (a temporary sibling folder renamed into place, as `render --manifest` does): a failure
+      // or a kill mid-case never leaves a case folder without its infos.json under the final name.
+      drr::render_case_folder(c, rig, render_options, {}, dir,
+                              cfg.dump() + core::cat("# width ", width, "\n") + drr::render_input_stamp(p));
       sets.push_back(dir / "infos.json");
       case_dirs.push_back(fs::is_directory(p) ? p : fs::path());
     }
