@@ -129,6 +129,10 @@ template <>
 const char* nrrd_type_name<std::uint8_t>() {
   return "uchar";
 }
+template <>
+const char* nrrd_type_name<float>() {
+  return "float";
+}
 
 struct NrrdType {
   int bytes;
@@ -406,6 +410,7 @@ void write_nrrd_as(const fs::path& file, const core::Volume<T>& v, bool gzip) {
 
 core::VolumeI16 read_nrrd(const fs::path& file) { return read_nrrd_as<std::int16_t>(file); }
 core::VolumeU8 read_nrrd_u8(const fs::path& file) { return read_nrrd_as<std::uint8_t>(file); }
+core::VolumeF read_nrrd_f32(const fs::path& file) { return read_nrrd_as<float>(file); }
 void write_nrrd(const fs::path& file, const core::VolumeI16& v, bool gzip) { write_nrrd_as(file, v, gzip); }
 void write_nrrd(const fs::path& file, const core::VolumeU8& v, bool gzip) { write_nrrd_as(file, v, gzip); }
 
