@@ -140,7 +140,7 @@ LoadedScene load_scene(const SceneInputs& in, const core::Rig& rig) {
     out.evidence_count = add_evidence(out.scene, probability, in.evidence_options, in.evidence);
     out.notes.push_back(core::cat("evidence: ", out.evidence_count, " peaks >= ", in.evidence_options.threshold,
                                   " from ", in.evidence, " (", probability.dims().x(), " x ", probability.dims().y(),
-                                  " x ", probability.dims().z(), " voxels, max ", max, ")"));
+                                  " x ", probability.dims().z(), " voxels, max ", std::lround(max * 1e4) / 1e4, ")"));
   }
   return out;
 }
