@@ -27,7 +27,10 @@ APT_PACKAGES=(
   libpng-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev libtinyobjloader-dev python3-venv chromium
   libtinyxml2-dev clang-format
+  libmeshoptimizer-dev libtinygltf-dev
 )
+# Test-only python modules, installed into the torch venv (tests skip cleanly without them).
+PY_TEST_MODULES=(pygltflib)
 
 install_apt() {
   [ "${XRAYLIFT_SKIP_APT:-0}" = 1 ] && { log "XRAYLIFT_SKIP_APT=1: not installing system packages"; return; }
@@ -68,6 +71,16 @@ find_torch_python() {
   echo "$venv/bin/python"
 }
 
+# pip-installs the test-only modules into the venv of `py` when missing; offline, it says so and goes on.
+python_test_modules() {
+  local py="$1" m
+  for m in "${PY_TEST_MODULES[@]}"; do
+    "$py" -c "import $m" >/dev/null 2>&1 && continue
+    log "installing $m into $(dirname "$(dirname "$py")") (test-only)"
+    "$py" -m pip install -q "$m" >&2 || log "could not install $m: the tests that need it are skipped"
+  done
+}
+
 configure() {
   local cuda="${XRAYLIFT_CUDA:-}"
   if [ -z "$cuda" ]; then
@@ -82,6 +95,8 @@ configure() {
   else
     local tpy; tpy="$(find_torch_python)"
     args+=(-DCMAKE_PREFIX_PATH="$("$tpy" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')")
+    python_test_modules "$tpy"
+    args+=(-DXRAYLIFT_PYTHON="$tpy")
   fi
   [ -n "${XRAYLIFT_GLOO_INCLUDE:-}" ] && args+=(-DXRAYLIFT_GLOO_INCLUDE_DIR="$XRAYLIFT_GLOO_INCLUDE")
   export TORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-9.0}"

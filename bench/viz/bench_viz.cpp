@@ -4,9 +4,18 @@
 
 #include <opencv2/calib3d.hpp>
 
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+
+#include "xraylift/data/dicom.hpp"
+#include "xraylift/data/phantom.hpp"
+#include "xraylift/testing/testing.hpp"
 #include "xraylift/viz/ar.hpp"
 #include "xraylift/viz/ar_viewer.hpp"
 #include "xraylift/viz/lung_model.hpp"
+#include "xraylift/viz/surface.hpp"
 #include "xraylift/viz/synthetic_chest.hpp"
 
 using namespace xraylift;
@@ -100,5 +109,90 @@ static void BM_Decimate200kTo20k(benchmark::State& state) {
   state.counters["input_triangles"] = double(m.triangle_count());
 }
 BENCHMARK(BM_Decimate200kTo20k)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
+
+// Decimation of the real lung meshes, before (own QEM) and after (meshoptimizer): the undecimated right and left
+// lung surfaces of a case (build_lung_model without a triangle limit) decimated to the model's default budget
+// (20000 triangles shared by volume, as build_lung_model does). Quality counters: symmetric Hausdorff and mean
+// surface distance to the undecimated mesh (viz::surface_distance), triangles, closed manifold (1/0).
+namespace {
+
+struct LungSurfaces {
+  std::string name;
+  std::vector<viz::Mesh> meshes;
+  std::vector<std::size_t> targets;
+};
+
+LungSurfaces undecimated(const std::string& name, const core::VolumeI16& hu) {
+  viz::LungModelOptions o;
+  o.target_triangles = std::size_t(1) << 40;  // no decimation
+  const viz::LungModel model = viz::build_lung_model(viz::segment_lungs(hu), o);
+  LungSurfaces s{name, {}, {}};
+  const double total = model.total_ml();
+  for (const auto& l : model.lungs) {
+    s.meshes.push_back(l.mesh);
+    s.targets.push_back(std::size_t(std::max(100.0, 20000.0 * l.mask_ml / total)));
+  }
+  return s;
+}
+
+const LungSurfaces* surfaces(const std::string& which) {
+  static std::map<std::string, std::optional<LungSurfaces>> cache;
+  auto it = cache.find(which);
+  if (it != cache.end()) return it->second ? &*it->second : nullptr;
+  std::optional<LungSurfaces> s;
+  if (which == "demo") {  // the demo's phantom (tools/commands/demo.cpp: seed 1, 4 nodules of 8-20 mm)
+    data::PhantomSpec spec;
+    spec.seed = 1;
+    spec.id = "demo-phantom";
+    spec.nodules = 4;
+    spec.nodule_min_diameter_mm = 8;
+    spec.nodule_max_diameter_mm = 20;
+    s = undecimated(which, data::generate_phantom(spec).ct.hu);
+  } else {
+    if (const auto lidc = xraylift::testing::lidc_sample_dir())
+      s = undecimated(which, data::read_dicom_series(*lidc).hu);
+  }
+  return &*(cache[which] = std::move(s));
+}
+
+void decimate_lungs(benchmark::State& state, const std::string& which,
+                    const std::function<void(viz::Mesh&, std::size_t)>& decimator) {
+  const LungSurfaces* s = surfaces(which);
+  if (!s) {
+    state.SkipWithError("LIDC-IDRI-0001 not found (../shared/data)");
+    return;
+  }
+  std::vector<viz::Mesh> out;
+  for (auto _ : state) {
+    out = s->meshes;
+    for (std::size_t i = 0; i < out.size(); ++i) decimator(out[i], s->targets[i]);
+    benchmark::DoNotOptimize(out.data());
+  }
+  double in_tris = 0, out_tris = 0, hausdorff = 0, mean = 0, closed = 1;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    in_tris += double(s->meshes[i].triangle_count());
+    out_tris += double(out[i].triangle_count());
+    const viz::SurfaceDistance d = viz::surface_distance(out[i], s->meshes[i]);
+    hausdorff = std::max(hausdorff, d.hausdorff_mm);
+    mean += d.mean_mm / double(out.size());
+    closed = closed && viz::is_watertight(out[i]);
+  }
+  state.counters["input_triangles"] = in_tris;
+  state.counters["triangles"] = out_tris;
+  state.counters["hausdorff_mm"] = hausdorff;
+  state.counters["mean_dist_mm"] = mean;
+  state.counters["closed"] = closed;
+}
+
+}  // namespace
+
+static void BM_DecimateLungsDemoQem(benchmark::State& state) { decimate_lungs(state, "demo", viz::decimate_qem); }
+static void BM_DecimateLungsDemoMeshopt(benchmark::State& state) { decimate_lungs(state, "demo", viz::decimate); }
+static void BM_DecimateLungsLidc0001Qem(benchmark::State& state) { decimate_lungs(state, "lidc", viz::decimate_qem); }
+static void BM_DecimateLungsLidc0001Meshopt(benchmark::State& state) { decimate_lungs(state, "lidc", viz::decimate); }
+BENCHMARK(BM_DecimateLungsDemoQem)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
+BENCHMARK(BM_DecimateLungsDemoMeshopt)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
+BENCHMARK(BM_DecimateLungsLidc0001Qem)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
+BENCHMARK(BM_DecimateLungsLidc0001Meshopt)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
 
 BENCHMARK_MAIN();

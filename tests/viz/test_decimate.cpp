@@ -2,7 +2,9 @@
 
 #include "xraylift/core/error.hpp"
 
+#include "xraylift/viz/lung_model.hpp"
 #include "xraylift/viz/surface.hpp"
+#include "xraylift/viz/synthetic_chest.hpp"
 
 using namespace xraylift;
 
@@ -28,4 +30,26 @@ TEST(Decimate, FlatBoxFacesCollapseToFewTriangles) {
 TEST(Decimate, RejectsTinyTarget) {
   viz::Mesh m = viz::make_box({0, 0, 0}, {1, 1, 1});
   EXPECT_THROW(viz::decimate(m, 2), core::InputError);
+}
+
+// The lung model's case: a smoothed lung surface from a mask, decimated 10x. Catches a decimator that tears the
+// surface (not closed), loses volume, or moves it: measured against the undecimated mesh (viz::surface_distance).
+TEST(Decimate, LungSurfaceStaysClosedAndWithinAMillimetreOfTheOriginal) {
+  const auto chest = viz::make_synthetic_chest({2, 2, 2});
+  viz::LungModelOptions o;
+  o.voxel_mm = 2;
+  o.target_triangles = std::size_t(1) << 40;  // undecimated
+  const viz::LungModel full = viz::build_lung_model(viz::segment_lungs(chest.hu), o);
+  ASSERT_FALSE(full.lungs.empty());
+  const viz::Mesh& original = full.lungs[0].mesh;
+  viz::Mesh m = original;
+  const std::size_t target = original.triangle_count() / 10;
+  viz::decimate(m, target);
+  EXPECT_LE(m.triangle_count(), target);
+  EXPECT_GT(m.triangle_count(), target * 9 / 10);
+  EXPECT_TRUE(viz::is_watertight(m));
+  EXPECT_NEAR(viz::signed_volume(m) / viz::signed_volume(original), 1.0, 0.01);
+  const viz::SurfaceDistance d = viz::surface_distance(m, original);
+  EXPECT_LT(d.mean_mm, 0.2);
+  EXPECT_LT(d.hausdorff_mm, 1.5);
 }

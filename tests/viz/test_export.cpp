@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <tiny_gltf.h>
 #include <tiny_obj_loader.h>
+
+#include <cstring>
 
 #include "scene_fixture.hpp"
 #include "xraylift/core/atomic_file.hpp"
@@ -117,4 +120,47 @@ TEST(ExportGlb, SceneRoundTripInWorldMillimetres) {
       EXPECT_LT((back.nodes[i].mesh.vertices[v] - scene.nodes[i].mesh.vertices[v]).norm(), 1e-3f);
   }
   EXPECT_EQ(back.find("nodule_p1_sphere")->info["score"].get<double>(), 0.6);
+}
+
+// Reads the .glb with tinygltf directly (not through read_glb): nodes, names, extras, accessors and their
+// min/max against the data. Catches a writer whose JSON and BIN chunk disagree, min/max computed in the wrong
+// frame (LPS mm instead of glTF metres), and node extras lost (score, kind).
+TEST(ExportGlb, TinyGltfLoadsNodesAccessorsBoundsAndExtras) {
+  const auto& scene = viz::testing::fixture_scene_with_evidence();
+  const auto dir = xraylift::testing::scratch_dir("viz_glb_tinygltf");
+  viz::write_glb(dir / "scene.glb", scene);
+  tinygltf::Model model;
+  tinygltf::TinyGLTF loader;
+  std::string err, warn;
+  ASSERT_TRUE(loader.LoadBinaryFromFile(&model, &err, &warn, (dir / "scene.glb").string())) << err;
+  ASSERT_EQ(model.nodes.size(), scene.nodes.size());
+  ASSERT_EQ(model.scenes.size(), 1u);
+  EXPECT_EQ(model.scenes[0].nodes.size(), scene.nodes.size());
+  for (std::size_t i = 0; i < scene.nodes.size(); ++i) {
+    const auto& node = model.nodes[i];
+    EXPECT_EQ(node.name, scene.nodes[i].name);
+    ASSERT_TRUE(node.extras.Has("kind")) << node.name;
+    EXPECT_EQ(node.extras.Get("kind").Get<std::string>(), viz::to_string(scene.nodes[i].kind));
+    if (scene.nodes[i].info.contains("score"))
+      EXPECT_NEAR(node.extras.Get("score").GetNumberAsDouble(), scene.nodes[i].info["score"].get<double>(), 1e-9);
+    const auto& prim = model.meshes[std::size_t(node.mesh)].primitives.at(0);
+    const auto& acc = model.accessors[std::size_t(prim.attributes.at("POSITION"))];
+    ASSERT_EQ(acc.count, scene.nodes[i].mesh.vertex_count());
+    const auto& view = model.bufferViews[std::size_t(acc.bufferView)];
+    const unsigned char* data = model.buffers[0].data.data() + view.byteOffset + acc.byteOffset;
+    viz::Bounds got;
+    for (std::size_t v = 0; v < acc.count; ++v) {
+      float p[3];
+      std::memcpy(p, data + 12 * v, 12);
+      got.add({p[0], p[1], p[2]});
+    }
+    const auto expected = gltf_bounds_of(scene.nodes[i].mesh);
+    for (int a = 0; a < 3; ++a) {
+      EXPECT_NEAR(acc.minValues.at(std::size_t(a)), expected.lo[a], 1e-6) << node.name;
+      EXPECT_NEAR(acc.maxValues.at(std::size_t(a)), expected.hi[a], 1e-6) << node.name;
+      EXPECT_NEAR(got.lo[a], expected.lo[a], 1e-6) << node.name;
+      EXPECT_NEAR(got.hi[a], expected.hi[a], 1e-6) << node.name;
+    }
+    EXPECT_EQ(model.accessors[std::size_t(prim.indices)].count, 3 * scene.nodes[i].mesh.triangle_count());
+  }
 }

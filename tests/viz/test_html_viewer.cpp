@@ -1,5 +1,6 @@
 // Opens the self-contained HTML viewer in headless Chromium (one run): the page must log its "rendered" line,
-// log nothing else to the console (except SwiftShader's GL performance notices) and paint lung-coloured pixels.
+// log nothing else to the console (except SwiftShader's GL performance notices) and paint lung-coloured pixels;
+// the self-test clicks a nodule and moves the evidence threshold slider.
 #include <gtest/gtest.h>
 
 #include <opencv2/imgcodecs.hpp>
@@ -32,7 +33,7 @@ TEST(HtmlViewer, RendersLungsInHeadlessChromiumWithoutConsoleErrors) {
   if (chromium.empty()) GTEST_SKIP() << "chromium not installed: skipped";
   const fs::path dir = xraylift::testing::scratch_dir("viz_html");
   const fs::path page = dir / "scene.html", shot = dir / "shot.png", log = dir / "chromium.log";
-  viz::write_html(page, viz::testing::fixture_scene(), "test scene");
+  viz::write_html(page, viz::testing::fixture_scene_with_evidence(), "test scene");
   const std::string html = core::read_file(page);
   EXPECT_EQ(html.find("http://"), std::string::npos);  // self-contained: no network references
   EXPECT_EQ(html.find("https://"), std::string::npos);
@@ -46,7 +47,7 @@ TEST(HtmlViewer, RendersLungsInHeadlessChromiumWithoutConsoleErrors) {
   ASSERT_EQ(rc, 0) << cmd << "\n" << core::read_file(log);
   std::istringstream lines(core::read_file(log));
   std::string line;
-  bool rendered = false, picked = false;
+  bool rendered = false, picked = false, thresholded = false;
   while (std::getline(lines, line)) {
     if (line.find("CONSOLE") == std::string::npos) continue;
     if (line.find("XRAYLIFT_VIEWER_OK") != std::string::npos) {
@@ -55,12 +56,18 @@ TEST(HtmlViewer, RendersLungsInHeadlessChromiumWithoutConsoleErrors) {
       // Clicking the first nodule selects a nodule and fills the 6-line info panel (name, source, score, ...).
       picked = line.find("XRAYLIFT_PICK nodule_") != std::string::npos && line.find(" info 6") != std::string::npos;
       EXPECT_TRUE(picked) << line;
+    } else if (line.find("XRAYLIFT_EVIDENCE") != std::string::npos) {
+      // The evidence slider at 0.5 hides the 0.35 peak and keeps the 0.9 one (catches a slider that does nothing
+      // or hides by the wrong value).
+      thresholded = line.find("XRAYLIFT_EVIDENCE shown=1 of 2 at 0.50") != std::string::npos;
+      EXPECT_TRUE(thresholded) << line;
     } else {
       EXPECT_NE(line.find("GL Driver Message"), std::string::npos) << "console: " << line;
     }
   }
   EXPECT_TRUE(rendered) << core::read_file(log);
   EXPECT_TRUE(picked) << core::read_file(log);
+  EXPECT_TRUE(thresholded) << core::read_file(log);
   const cv::Mat img = cv::imread(shot.string(), cv::IMREAD_COLOR);
   ASSERT_FALSE(img.empty()) << "no screenshot at " << shot;
   // Lung shell: pinkish (R clearly above G and B) over the dark background.

@@ -52,6 +52,16 @@ tools::Runner setup(CLI::App& app) {
   app.add_option("--attention", o->in.attention_map, "2D attention/heat map over one rig view (image file)");
   app.add_option("--attention-view", o->in.attention_view, "Rig view index of the attention map")
       ->capture_default_str();
+  app.add_option("--evidence", o->in.evidence,
+                 "3D evidence volume (NRRD in the world frame, int16 in 1/10000, e.g. predict --heatmap): spheres at "
+                 "its peaks, coloured by probability");
+  app.add_option("--evidence-threshold", o->in.evidence_options.threshold, "Smallest evidence peak shown (0..1]")
+      ->capture_default_str();
+  app.add_option("--evidence-peaks", o->in.evidence_options.max_peaks, "Most evidence peaks shown")
+      ->capture_default_str();
+  app.add_option("--evidence-iso", o->in.evidence_options.iso,
+                 "Also the evidence iso-surface at this probability (0 = none)")
+      ->capture_default_str();
   app.add_option("--nodule-shape", o->shape, "box | sphere | both")->capture_default_str();
   app.add_option("--lung-opacity", o->lung_opacity, "Lung shell opacity 0..1")->capture_default_str();
   app.add_option("--triangles", o->in.lung.target_triangles, "Triangle budget of the lung model")

@@ -1,7 +1,14 @@
-// Quadric-error edge collapse (Garland & Heckbert 1997) that keeps a closed mesh a closed 2-manifold.
+// Decimation: meshoptimizer (decimate_meshopt), with the own quadric-error edge collapse (Garland & Heckbert 1997,
+// decimate_qem, keeps a closed mesh a closed 2-manifold) as the fallback (docs/viz.md "Libraries").
 #include <Eigen/Dense>
 #include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+#include <map>
 #include <queue>
+
+#include <meshoptimizer.h>
 
 #include "xraylift/core/error.hpp"
 #include "xraylift/viz/surface.hpp"
@@ -174,11 +181,76 @@ class Decimator {
 
 }  // namespace
 
-void decimate(Mesh& m, std::size_t target_triangles) {
+void decimate_qem(Mesh& m, std::size_t target_triangles) {
   validate_mesh(m, "decimate");
   XL_CHECK(target_triangles >= 4, "decimation target ", target_triangles, " triangles: expected >= 4");
   if (m.triangles.size() <= target_triangles) return;
   Decimator(m).run(target_triangles);
+}
+
+void decimate_meshopt(Mesh& m, std::size_t target_triangles, double max_error_mm) {
+  validate_mesh(m, "decimate");
+  XL_CHECK(target_triangles >= 4, "decimation target ", target_triangles, " triangles: expected >= 4");
+  if (m.triangles.size() <= target_triangles) return;
+  static_assert(sizeof(Eigen::Vector3f) == 3 * sizeof(float) && sizeof(Eigen::Vector3i) == 3 * sizeof(int));
+  std::vector<unsigned> in, out(3 * m.triangles.size());
+  in.reserve(out.size());
+  for (const auto& t : m.triangles)
+    for (int c = 0; c < 3; ++c) in.push_back(unsigned(t[c]));
+  // meshoptimizer's error is relative to the mesh extent (meshopt_simplifyScale); 1 = no limit.
+  const float scale = meshopt_simplifyScale(m.vertices[0].data(), m.vertices.size(), sizeof(Eigen::Vector3f));
+  const float limit = std::isfinite(max_error_mm) ? float(max_error_mm / std::max(1e-6f, scale)) : 1.0f;
+  float error = 0;
+  const std::size_t n = meshopt_simplify(out.data(), in.data(), in.size(), m.vertices[0].data(), m.vertices.size(),
+                                         sizeof(Eigen::Vector3f), 3 * target_triangles, limit, 0, &error);
+  m.triangles.resize(n / 3);
+  for (std::size_t f = 0; f < n / 3; ++f) m.triangles[f] = {int(out[3 * f]), int(out[3 * f + 1]), int(out[3 * f + 2])};
+  compact(m);
+}
+
+namespace {
+
+// meshoptimizer has no link condition: collapsing a thin tube can leave two coincident triangles (e.g. of opposite
+// orientation: a zero-volume sheet) hanging on the surface. Such pairs are removed; they enclose nothing.
+void drop_opposite_pairs(Mesh& m) {
+  std::map<std::array<int, 3>, std::vector<std::size_t>> by_set;
+  for (std::size_t f = 0; f < m.triangles.size(); ++f) {
+    std::array<int, 3> k = {m.triangles[f][0], m.triangles[f][1], m.triangles[f][2]};
+    std::sort(k.begin(), k.end());
+    by_set[k].push_back(f);
+  }
+  std::vector<char> drop(m.triangles.size(), 0);
+  bool any = false;
+  for (const auto& [key, faces] : by_set)
+    if (faces.size() >= 2) {
+      for (std::size_t f : faces) drop[f] = 1;
+      any = true;
+    }
+  if (!any) return;
+  std::vector<Eigen::Vector3i> kept;
+  for (std::size_t f = 0; f < m.triangles.size(); ++f)
+    if (!drop[f]) kept.push_back(m.triangles[f]);
+  m.triangles = std::move(kept);
+  compact(m);
+}
+
+}  // namespace
+
+void decimate(Mesh& m, std::size_t target_triangles) {
+  validate_mesh(m, "decimate");
+  XL_CHECK(target_triangles >= 4, "decimation target ", target_triangles, " triangles: expected >= 4");
+  if (m.triangles.size() <= target_triangles) return;
+  const bool closed = is_watertight(m);
+  Mesh fast = m;
+  decimate_meshopt(fast, target_triangles, std::numeric_limits<double>::infinity());
+  drop_opposite_pairs(fast);
+  // A closed input stays closed: where meshoptimizer's result is not (it has no link condition), the own QEM
+  // edge collapse, which keeps a closed 2-manifold, decimates the input instead (docs/viz.md "Libraries").
+  if (!closed || (fast.triangle_count() >= 4 && is_watertight(fast))) {
+    m = std::move(fast);
+    return;
+  }
+  decimate_qem(m, target_triangles);
 }
 
 }  // namespace xraylift::viz

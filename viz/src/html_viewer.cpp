@@ -58,7 +58,9 @@ html,body{margin:0;height:100%;background:#1b1e24;color:#e8e8e8;font:13px sans-s
 <label><input type="radio" name="mode" value="lungs">lungs</label>
 <label><input type="radio" name="mode" value="nodules">nodules</label><br>
 lung opacity <input id="opacity" type="range" min="0" max="100" value="@OPACITY@">
-<div style="opacity:.7">drag: orbit, wheel: zoom, click a nodule: details</div></div>
+<div id="evui" style="display:none">evidence &ge; <input id="evthr" type="range" min="0" max="100" value="0">
+<span id="evval">0.00</span></div>
+<div style="opacity:.7">drag: orbit, wheel: zoom, click a nodule or evidence: details</div></div>
 <div id="info"></div><div id="err"></div>
 <script type="application/json" id="scene-data">@DATA@</script>
 <script>
@@ -113,7 +115,8 @@ window.addEventListener('error', function (e) {
   });
   const target = [0, 1, 2].map(function (a) { return 0.5 * (lo[a] + hi[a]); });
   const extent = Math.max(hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2], 1e-3);
-  const view = {yaw: 0, pitch: 0.15, dist: 1.9 * extent, mode: 'both', opacity: @OPACITY@ / 100};
+  const view = {yaw: 0, pitch: 0.15, dist: 1.9 * extent, mode: 'both', opacity: @OPACITY@ / 100,
+    evidence: 0};
   function mul(a, b) { const o = new Float32Array(16); for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) {
     let s = 0; for (let k = 0; k < 4; k++) s += a[k * 4 + j] * b[i * 4 + k]; o[i * 4 + j] = s; } return o; }
   function eye() { const cp = Math.cos(view.pitch); return [target[0] + view.dist * cp * Math.sin(view.yaw), target[1] +
@@ -132,6 +135,7 @@ window.addEventListener('error', function (e) {
       2 * fa * n / (n - fa), 0]);
   }
   function visible(nd) { const k = nd.d.kind;
+    if (k === 'evidence' && Number(nd.d.info.score) < view.evidence) return false;
     return view.mode === 'both' || (view.mode === 'lungs' ? k === 'lung' : k !== 'lung'); }
   let frames = 0, mvCur = null, projCur = null;
   function draw() {
@@ -201,6 +205,11 @@ window.addEventListener('error', function (e) {
     draw(); });
   document.querySelectorAll('input[name=mode]').forEach(function (r) { r.addEventListener('change', function (ev) {
     view.mode = ev.target.value; draw(); }); });
+  // Evidence threshold: evidence nodes whose score (probability) is below it are hidden.
+  const evidenceCount = nodes.filter(function (n) { return n.d.kind === 'evidence'; }).length;
+  if (evidenceCount) document.getElementById('evui').style.display = 'block';
+  document.getElementById('evthr').addEventListener('input', function (ev) { view.evidence = ev.target.value / 100;
+    document.getElementById('evval').textContent = view.evidence.toFixed(2); draw(); });
   window.addEventListener('resize', draw);
   window.xrayliftViewer = {draw: draw, pick: pick, view: view, nodes: nodes};
   draw();
@@ -213,6 +222,12 @@ window.addEventListener('error', function (e) {
       const px = (clip[0] / clip[3] + 1) / 2 * canvas.width, py = (1 - clip[1] / clip[3]) / 2 * canvas.height;
       console.log('XRAYLIFT_PICK ' + pick(px, py) + ' expected ' + nd.d.name + ' info ' +
         document.getElementById('info').textContent.split('\n').length);
+    }
+    if (evidenceCount) {  // move the evidence slider to 0.5 as a user would, count what stays visible
+      const slider = document.getElementById('evthr');
+      slider.value = 50; slider.dispatchEvent(new Event('input'));
+      const shown = nodes.filter(function (n) { return n.d.kind === 'evidence' && visible(n); }).length;
+      console.log('XRAYLIFT_EVIDENCE shown=' + shown + ' of ' + evidenceCount + ' at ' + view.evidence.toFixed(2));
     }
   }
 })();

@@ -14,8 +14,16 @@ const char* to_string(NodeKind k) {
       return "nodule";
     case NodeKind::kAttention:
       return "attention";
+    case NodeKind::kEvidence:
+      return "evidence";
   }
   return "?";
+}
+
+NodeKind parse_node_kind(const std::string& s) {
+  for (NodeKind k : {NodeKind::kLung, NodeKind::kNodule, NodeKind::kAttention, NodeKind::kEvidence})
+    if (s == to_string(k)) return k;
+  throw core::InputError(core::cat("scene node kind '", s, "': expected lung, nodule, attention or evidence"));
 }
 
 std::size_t Scene::triangle_count() const {

@@ -2,6 +2,7 @@
 
 #include <opencv2/imgcodecs.hpp>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "xraylift/core/box_set.hpp"
@@ -75,6 +76,7 @@ LoadedScene load_scene(const SceneInputs& in, const core::Rig& rig) {
   if (sources != 1)  // a usage error (exit 2), not bad data
     throw core::ConfigError(
         core::cat("scene input: give exactly one of a CT, --synthetic, --phantom or --generic (got ", sources, ")"));
+  if (!in.evidence.empty()) in.evidence_options.validate();  // before the slow part: a usage error fails fast
   LoadedScene out;
   std::optional<LungSegmentation> seg;
   std::vector<core::BoxRecord> boxes;
@@ -130,6 +132,15 @@ LoadedScene load_scene(const SceneInputs& in, const core::Rig& rig) {
     out.attention_count = spots.size();
     out.notes.push_back(core::cat(spots.size(), " attention spheres from ", in.attention_map, " (view ",
                                   rig[in.attention_view].name(), ")"));
+  }
+  if (!in.evidence.empty()) {
+    const core::VolumeF probability = read_evidence_nrrd(in.evidence);
+    float max = 0;
+    for (float v : probability.values()) max = std::max(max, v);
+    out.evidence_count = add_evidence(out.scene, probability, in.evidence_options, in.evidence);
+    out.notes.push_back(core::cat("evidence: ", out.evidence_count, " peaks >= ", in.evidence_options.threshold,
+                                  " from ", in.evidence, " (", probability.dims().x(), " x ", probability.dims().y(),
+                                  " x ", probability.dims().z(), " voxels, max ", std::lround(max * 1e4) / 1e4, ")"));
   }
   return out;
 }

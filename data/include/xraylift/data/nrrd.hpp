@@ -19,7 +19,7 @@ constexpr std::int64_t kMaxDeflateRatio = 1032;                 // zlib's docume
 
 core::VolumeI16 read_nrrd(const std::filesystem::path& file);
 core::VolumeU8 read_nrrd_u8(const std::filesystem::path& file);  // label maps
-core::VolumeF read_nrrd_f32(const std::filesystem::path& file);  // any NRRD type as float (evidence volumes)
+core::VolumeF read_nrrd_f32(const std::filesystem::path& file);  // any type as float, values unscaled (evidence)
 // Atomic (temp + rename). gzip uses a fast compression level (the cache is written once, read often).
 void write_nrrd(const std::filesystem::path& file, const core::VolumeI16& v, bool gzip = true);
 void write_nrrd(const std::filesystem::path& file, const core::VolumeU8& v, bool gzip = true);

@@ -41,6 +41,14 @@ void validate_mesh(const Mesh& m, const std::string& where);
 // Drops vertices no triangle uses (indices remapped) and triangles with repeated vertices.
 void compact(Mesh& m);
 
+// Distance between two surfaces, mm, sampled at the vertices and triangle centroids of each mesh and measured to
+// the nearest point of the other's triangles (exact point-triangle distance, a uniform grid finds candidates).
+// hausdorff_mm = the largest sample distance either way; mean_mm = the mean over all samples of both meshes.
+struct SurfaceDistance {
+  double hausdorff_mm = 0, mean_mm = 0;
+};
+SurfaceDistance surface_distance(const Mesh& a, const Mesh& b);
+
 // Primitive meshes (closed, outward): an icosphere-like UV sphere and an axis-aligned box.
 Mesh make_sphere(const Eigen::Vector3d& centre, double radius, int rings = 12, int segments = 20);
 Mesh make_box(const Eigen::Vector3d& centre, const Eigen::Vector3d& size);

@@ -13,8 +13,10 @@
 
 namespace xraylift::viz {
 
-enum class NodeKind { kLung, kNodule, kAttention };
+// kEvidence: a peak (or the iso-surface) of a model's 3D evidence volume (evidence.hpp).
+enum class NodeKind { kLung, kNodule, kAttention, kEvidence };
 const char* to_string(NodeKind k);
+NodeKind parse_node_kind(const std::string& s);  // to_string's names; InputError otherwise
 
 struct SceneNode {
   std::string name;  // unique: "right_lung", "nodule_n1_sphere", ...

@@ -1,13 +1,14 @@
 #pragma once
 // Where a scene comes from, for the CLI commands (export, view-ar): a CT (a DICOM folder or a case folder from
 // the data module), the built-in synthetic chest, or a generic model (patient sex/age/height), plus box files
-// (xraylift.boxes3d) and an optional attention map seen by one view of a rig.
+// (xraylift.boxes3d), an optional attention map seen by one view of a rig and an optional 3D evidence volume.
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "xraylift/core/rig.hpp"
 #include "xraylift/viz/attention.hpp"
+#include "xraylift/viz/evidence.hpp"
 #include "xraylift/viz/generic_lung_model.hpp"
 #include "xraylift/viz/lung_model.hpp"
 #include "xraylift/viz/scene.hpp"
@@ -25,6 +26,8 @@ struct SceneInputs {
   std::string attention_map;  // an image (8/16-bit or float) over one view
   int attention_view = 0;
   AttentionOptions attention{};
+  std::string evidence;  // a 3D evidence NRRD in the world frame (evidence.hpp), e.g. `predict --heatmap`
+  EvidenceOptions evidence_options{};
   LungSegmentationOptions segmentation{};
   LungModelOptions lung{};
   SceneStyle style{};
@@ -34,7 +37,7 @@ struct LoadedScene {
   Scene scene;
   LungModel lungs;
   std::string case_id;
-  std::size_t nodule_count = 0, attention_count = 0;
+  std::size_t nodule_count = 0, attention_count = 0, evidence_count = 0;
   std::vector<std::string> notes;  // what was loaded, for the command's report
 };
 
