@@ -12,6 +12,7 @@
 #include <optional>
 #include <random>
 
+#include "chest_anatomy.hpp"
 #include "large_volume.hpp"
 #include "nodule_shape.hpp"
 #include "phantom_noise.hpp"
@@ -39,6 +40,9 @@ void PhantomSpec::validate() const {
                                       nodule_max_diameter_mm, "] mm, expected 1 <= min <= max <= 40"));
   if (!(noise_hu >= 0 && noise_hu <= 200))
     throw core::ConfigError(core::cat("phantom: noise_hu = ", noise_hu, ", expected 0..200"));
+  if (!(vessel_terminal_radius_mm >= 0.1 && vessel_terminal_radius_mm <= 1.5))
+    throw core::ConfigError(
+        core::cat("phantom: vessel_terminal_radius_mm = ", vessel_terminal_radius_mm, ", expected 0.1..1.5 mm"));
 }
 
 namespace {
@@ -162,6 +166,21 @@ class Builder {
     for (const auto& s : vessels_) paint_vessel(s);
     vessels_painted_ = true;  // from now on "in the lung" includes the vessels in it
     for (const auto& s : airways_) paint_airway(s);
+  }
+
+  // The `chest` model's tissues and vessel trees (chest_anatomy.cpp, chest_vessels.cpp) in place of anatomy() and
+  // trees(); nodules() and noise() are shared.
+  void chest() {
+    const detail::ChestLayout lay = detail::chest_layout(g_, spec_.seed);
+    detail::paint_chest_tissues(lay, *coarse_, *fine_, ph_);
+    if (!spec_.vessels) return;
+    detail::ChestVesselOptions opt;
+    opt.terminal_radius_mm = spec_.vessel_terminal_radius_mm;
+    ph_.vessel_tree = detail::grow_chest_vessels(lay, ph_, spec_.seed, opt);
+    chest_airways_ = detail::paint_chest_vessels(ph_.vessel_tree, ph_);
+    for (const auto& n : ph_.vessel_tree)
+      if (n.parent >= 0) vessels_.push_back({ph_.vessel_tree[n.parent].p, n.p, n.radius_mm, 0});
+    vessels_painted_ = true;
   }
 
   void nodules() {
@@ -509,11 +528,12 @@ class Builder {
   std::unique_ptr<detail::LatticeNoise> coarse_, fine_;
   std::vector<Segment> vessels_, airways_;
   bool vessels_painted_ = false;
+  int chest_airways_ = 0;
 
  public:
   void seed_shapes() { shape_rng_.seed(spec_.seed * 31 + 7); }
   std::size_t vessel_segments() const { return vessels_.size(); }
-  std::size_t airway_segments() const { return airways_.size(); }
+  std::size_t airway_segments() const { return airways_.size() + std::size_t(chest_airways_); }
 };
 
 }  // namespace
@@ -528,8 +548,12 @@ Phantom generate_phantom(const PhantomSpec& spec) {
   ph.nodule_ids = detail::allocate_volume<std::uint8_t>(g, 0);
   Builder b(spec, ph);
   b.seed_shapes();
-  b.anatomy();
-  if (spec.vessels) b.trees();
+  if (spec.anatomy == PhantomAnatomy::kChest) {
+    b.chest();
+  } else {
+    b.anatomy();
+    if (spec.vessels) b.trees();
+  }
   b.nodules();
   b.noise();
   nlohmann::json nodules = nlohmann::json::array();
@@ -549,6 +573,7 @@ Phantom generate_phantom(const PhantomSpec& spec) {
                 {"vessel_segments", b.vessel_segments()},
                 {"airway_segments", b.airway_segments()},
                 {"nodules", nodules}};
+  if (spec.anatomy != PhantomAnatomy::kSimple) ph.ct.meta["anatomy"] = to_string(spec.anatomy);
   return ph;
 }
 

@@ -18,6 +18,9 @@ PhantomSpec phantom_spec_from_config(const core::Config& cfg, PhantomSpec s) {
   s.nodule_max_diameter_mm = cfg.get<double>("nodule_max_diameter_mm", s.nodule_max_diameter_mm);
   s.noise_hu = cfg.get<double>("noise_hu", s.noise_hu);
   s.vessels = cfg.get<bool>("vessels", s.vessels);
+  s.anatomy = parse_phantom_anatomy(cfg.get<std::string>("anatomy", to_string(s.anatomy)),
+                                    core::cat("config key '", cfg.full_key("anatomy"), "'"));
+  s.vessel_terminal_radius_mm = cfg.get<double>("vessel_terminal_radius_mm", s.vessel_terminal_radius_mm);
   s.validate();
   return s;
 }

@@ -1,3 +1,4 @@
+#include "xraylift/core/error.hpp"
 #include "xraylift/data/phantom.hpp"
 
 namespace xraylift::data {
@@ -34,6 +35,14 @@ const char* to_string(NoduleSite s) {
       return "juxta-vascular";
   }
   return "?";
+}
+
+const char* to_string(PhantomAnatomy a) { return a == PhantomAnatomy::kChest ? "chest" : "simple"; }
+
+PhantomAnatomy parse_phantom_anatomy(const std::string& s, const std::string& where) {
+  if (s == "simple") return PhantomAnatomy::kSimple;
+  if (s == "chest") return PhantomAnatomy::kChest;
+  throw core::ConfigError(core::cat(where, " = '", s, "', expected simple or chest"));
 }
 
 }  // namespace xraylift::data

@@ -140,8 +140,9 @@ void setup_phantom(CLI::App& app, std::shared_ptr<PhantomOpts> o, std::function<
   sub->add_option("--readers", o->readers, "Simulated readers in the XML (1..4)")->capture_default_str();
   o->config = std::make_unique<tools::ConfigOptions>(*sub);
   sub->footer(
-      "Config keys (under phantom.): dims, spacing_mm, nodules, nodule_min_diameter_mm, nodule_max_diameter_mm, "
-      "noise_hu, vessels.");
+      "Config keys (under phantom.): anatomy (simple | chest; configs/data/phantom_chest.yaml), dims, spacing_mm, "
+      "nodules, nodule_min_diameter_mm, nodule_max_diameter_mm, noise_hu, vessels, vessel_terminal_radius_mm "
+      "(chest).");
   sub->callback([o, &run] {
     run = [o] {
       core::Config cfg = o->config->load();

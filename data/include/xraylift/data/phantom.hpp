@@ -33,6 +33,13 @@ const char* to_string(NoduleKind k);
 const char* to_string(NoduleShape s);
 const char* to_string(NoduleSite s);
 
+// Which anatomy model draws the chest (docs/data.md "Phantoms"): `simple` (analytic shapes and a short vessel tree,
+// the model the shipped weights were trained on; the default) or `chest` (domed lungs shaped by the thorax,
+// heart, great vessels, abdomen below the domes, and space-colonization vessel trees down to sub-millimetre radii).
+enum class PhantomAnatomy { kSimple, kChest };
+const char* to_string(PhantomAnatomy a);
+PhantomAnatomy parse_phantom_anatomy(const std::string& s, const std::string& where);  // ConfigError if unknown
+
 struct PhantomSpec {
   std::uint64_t seed = 0;
   Eigen::Vector3i dims{256, 256, 160};
@@ -42,7 +49,9 @@ struct PhantomSpec {
   double nodule_max_diameter_mm = 20.0;
   double noise_hu = 15.0;  // CT noise standard deviation
   bool vessels = true;     // the branching vessel tree (the slowest part)
-  std::string id;          // empty: "phantom-<seed>"
+  PhantomAnatomy anatomy = PhantomAnatomy::kSimple;
+  double vessel_terminal_radius_mm = 0.38;  // chest model: radius of the tree's end segments (Murray's law above)
+  std::string id;                           // empty: "phantom-<seed>"
 
   void validate() const;  // throws ConfigError naming the field
 };
@@ -57,17 +66,28 @@ struct PhantomNodule {
   int voxels = 0;
 };
 
+// One node of a chest-model vessel tree: the segment from nodes[parent] to this node has radius radius_mm.
+// Roots have parent -1. Radii follow Murray's law: at a node with children c, r^3 = sum r_c^3.
+struct PhantomVesselNode {
+  Eigen::Vector3d p = Eigen::Vector3d::Zero();  // world mm
+  int parent = -1;
+  double radius_mm = 0;
+  int tree = 0;  // 0 right artery, 1 right vein, 2 left artery, 3 left vein
+};
+
 struct Phantom {
   Case ct;                // ct.nodules mirrors nodules[i].truth; ct.meta.source = "phantom"
   core::VolumeU8 labels;  // PhantomLabel codes
   std::vector<PhantomNodule> nodules;
-  core::VolumeU8 nodule_ids;  // 0 = none, n = nodules[n - 1] (for simulated reader contours)
+  core::VolumeU8 nodule_ids;                   // 0 = none, n = nodules[n - 1] (for simulated reader contours)
+  std::vector<PhantomVesselNode> vessel_tree;  // chest model only (empty for `simple`)
 };
 
 Phantom generate_phantom(const PhantomSpec& spec);
 
 // Reads a spec from config keys (relative to cfg): seed, dims [x, y, z], spacing_mm [x, y, z], nodules,
-// nodule_min_diameter_mm, nodule_max_diameter_mm, noise_hu, vessels; absent keys keep `base`'s values.
+// nodule_min_diameter_mm, nodule_max_diameter_mm, noise_hu, vessels, anatomy (simple | chest),
+// vessel_terminal_radius_mm; absent keys keep `base`'s values.
 PhantomSpec phantom_spec_from_config(const core::Config& cfg, PhantomSpec base = {});
 
 }  // namespace xraylift::data

@@ -1,0 +1,142 @@
+// The `chest` anatomy model of the phantoms (data/src/chest_anatomy.cpp; docs/data.md "Phantoms").
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <ctime>
+
+#include "xraylift/core/config.hpp"
+#include "xraylift/data/phantom.hpp"
+
+using namespace xraylift;
+
+namespace {
+// The grid of configs/data/phantom_chest_small.yaml.
+data::PhantomSpec chest_spec(std::uint64_t seed, int nodules = 0) {
+  data::PhantomSpec s;
+  s.anatomy = data::PhantomAnatomy::kChest;
+  s.seed = seed;
+  s.dims = {128, 128, 48};
+  s.spacing_mm = {2.6, 2.2, 6.5};
+  s.nodules = nodules;
+  s.nodule_min_diameter_mm = 8;
+  s.nodule_max_diameter_mm = 20;
+  return s;
+}
+
+std::uint64_t fnv1a(std::uint64_t h, const void* p, std::size_t n) {
+  const auto* b = static_cast<const unsigned char*>(p);
+  for (std::size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ull;
+  return h;
+}
+}  // namespace
+
+// Catches any draw that depends on memory addresses, thread order or uninitialized state.
+TEST(ChestAnatomy, DeterministicPerSeed) {
+  const auto a = data::generate_phantom(chest_spec(5, 3));
+  const auto b = data::generate_phantom(chest_spec(5, 3));
+  EXPECT_EQ(a.ct.hu.values(), b.ct.hu.values());
+  EXPECT_EQ(a.labels.values(), b.labels.values());
+  EXPECT_EQ(a.nodule_ids.values(), b.nodule_ids.values());
+  ASSERT_EQ(a.vessel_tree.size(), b.vessel_tree.size());
+  for (std::size_t n = 0; n < a.vessel_tree.size(); ++n) EXPECT_EQ(a.vessel_tree[n].p, b.vessel_tree[n].p) << n;
+  EXPECT_EQ(a.ct.meta.value("anatomy", ""), "chest");
+  EXPECT_NE(data::generate_phantom(chest_spec(6)).ct.hu.values(), a.ct.hu.values());  // the seed matters
+}
+
+// The `simple` model stays byte-for-byte what main generated before the chest model existed (the shipped weights
+// were trained on it): the hash below was computed with main's library (commit deb5272) and this branch's alike.
+// Catches a shared step (nodules, noise, meta) that changed for both models.
+TEST(ChestAnatomy, SimpleModelIsUnchanged) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (int seed : {7, 91101}) {
+    data::PhantomSpec s = chest_spec(seed, 3);
+    s.anatomy = data::PhantomAnatomy::kSimple;
+    const auto ph = data::generate_phantom(s);
+    h = fnv1a(h, ph.ct.hu.values().data(), ph.ct.hu.values().size() * 2);
+    h = fnv1a(h, ph.labels.values().data(), ph.labels.values().size());
+    h = fnv1a(h, ph.nodule_ids.values().data(), ph.nodule_ids.values().size());
+    const std::string m = ph.ct.meta.dump();
+    h = fnv1a(h, m.data(), m.size());
+  }
+  EXPECT_EQ(h, 0x3930728b9e731debull);
+  EXPECT_EQ(data::PhantomSpec{}.anatomy, data::PhantomAnatomy::kSimple);  // still the default
+}
+
+// Lungs of an adult at breath-hold (3.5-6.5 L) for several seeds, and the right dome above the left: the lowest
+// lung voxel in the column through each lung's centroid. Catches lungs shaped by the box (7 L) or flat bases.
+TEST(ChestAnatomy, LungVolumesAndDomes) {
+  for (std::uint64_t seed : {1, 2, 3}) {
+    const auto ph = data::generate_phantom(chest_spec(seed));
+    const auto& g = ph.labels.geometry();
+    const double ml = g.spacing.prod() / 1000.0;
+    double vol[2] = {0, 0};
+    Eigen::Vector2d sum[2] = {Eigen::Vector2d::Zero(), Eigen::Vector2d::Zero()};
+    for (int k = 0; k < g.dims.z(); ++k)
+      for (int j = 0; j < g.dims.y(); ++j)
+        for (int i = 0; i < g.dims.x(); ++i) {
+          const auto l = ph.labels.at(i, j, k);
+          // Vessels (painted only inside the lungs) count for the lung they sit in (x < 0 right).
+          if (l != data::kLabelRightLung && l != data::kLabelLeftLung && l != data::kLabelVessel) continue;
+          const int side = g.index_to_world(Eigen::Vector3d(i, j, k)).x() < 0 ? 0 : 1;
+          vol[side] += ml;
+          sum[side] += Eigen::Vector2d(i, j);
+        }
+    const double litres = (vol[0] + vol[1]) / 1000.0;
+    EXPECT_GE(litres, 3.5) << "seed " << seed;
+    EXPECT_LE(litres, 6.5) << "seed " << seed;
+    double floor_z[2];
+    for (int side = 0; side < 2; ++side) {
+      const Eigen::Vector2d c = sum[side] / (vol[side] / ml);
+      const int i = int(std::lround(c.x())), j = int(std::lround(c.y()));
+      int k = 0;
+      while (k < g.dims.z() && ph.labels.at(i, j, k) != (side == 0 ? data::kLabelRightLung : data::kLabelLeftLung)) ++k;
+      ASSERT_LT(k, g.dims.z()) << "no lung in the centroid column, side " << side;
+      floor_z[side] = g.index_to_world(Eigen::Vector3d(i, j, k)).z();
+    }
+    EXPECT_GT(floor_z[0], floor_z[1] + 5) << "seed " << seed << ": the right dome must be higher";
+  }
+}
+
+// Tissues land in their literature HU: fat, muscle, blood, liver, bone (docs/data.md "Phantoms"). Catches a
+// tissue painted in the wrong units or a layer that is missing (no fat, no liver below the right dome).
+TEST(ChestAnatomy, TissuesHaveTheirHounsfieldValues) {
+  data::PhantomSpec s = chest_spec(4);
+  s.noise_hu = 0;
+  const auto ph = data::generate_phantom(s);
+  std::int64_t fat = 0, liver_like = 0, bone = 0, lung = 0;
+  double lung_sum = 0;
+  for (std::size_t n = 0; n < ph.labels.values().size(); ++n) {
+    const int hu = ph.ct.hu.values()[n];
+    const auto l = ph.labels.values()[n];
+    if (l == data::kLabelSoftTissue && hu >= -130 && hu <= -70) ++fat;
+    if (l == data::kLabelSoftTissue && hu >= 50 && hu <= 70) ++liver_like;
+    if (l == data::kLabelBone && hu >= 150) ++bone;
+    if (l == data::kLabelRightLung || l == data::kLabelLeftLung) ++lung, lung_sum += hu;
+  }
+  EXPECT_GT(fat, 1000);
+  EXPECT_GT(liver_like, 1000);
+  EXPECT_GT(bone, 500);
+  ASSERT_GT(lung, 0);
+  EXPECT_NEAR(lung_sum / double(lung), -860, 40);
+}
+
+// The small config stays cheap for the tests: CPU seconds (all threads), so a loaded machine does not fail it.
+TEST(ChestAnatomy, SmallConfigIsFast) {
+  const std::clock_t t0 = std::clock();
+  const auto ph = data::generate_phantom(chest_spec(9, 3));
+  const double cpu_s = double(std::clock() - t0) / CLOCKS_PER_SEC;
+  EXPECT_FALSE(ph.vessel_tree.empty());
+  EXPECT_LT(cpu_s, 3.0);
+}
+
+// Catches a misspelt model silently falling back to `simple`, and a terminal radius outside 0.1..1.5 mm.
+TEST(ChestAnatomy, ConfigKeysAreChecked) {
+  const auto cfg = core::Config::from_yaml("anatomy: chest\nvessel_terminal_radius_mm: 0.4\n", "a.yaml");
+  const auto s = data::phantom_spec_from_config(cfg);
+  EXPECT_EQ(s.anatomy, data::PhantomAnatomy::kChest);
+  EXPECT_DOUBLE_EQ(s.vessel_terminal_radius_mm, 0.4);
+  EXPECT_THROW(data::phantom_spec_from_config(core::Config::from_yaml("anatomy: chset\n", "b.yaml")),
+               core::ConfigError);
+  EXPECT_THROW(data::phantom_spec_from_config(core::Config::from_yaml("vessel_terminal_radius_mm: 3\n", "c.yaml")),
+               core::ConfigError);
+}
