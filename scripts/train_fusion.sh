@@ -5,7 +5,7 @@
 # config) in ROUNDS rounds on the CPU (below). The filter bank is fixed, so every case's lifted features are computed once
 # (the first pass over the data) and later steps train the 3D network alone. Deterministic up to the thread
 # scheduling of float sums.
-#   TRAIN_CASES (200) STEPS (round 1: the config's) ROUNDS (2) ROUND_STEPS (2500) OUT (bench-out/detect3d)
+#   TRAIN_CASES (200) STEPS (round 1: the config's) ROUNDS (3) ROUND_STEPS (2500) OUT (bench-out/detect3d)
 #   BIN (build/bin/xraylift) THREADS (2)
 #   TEXTURES ("solid, part-solid"; empty: every texture counts) INSTALL (0; 1 copies the weights to models/)
 set -euo pipefail
@@ -14,7 +14,7 @@ BIN="${BIN:-$ROOT/build/bin/xraylift}"
 OUT="${OUT:-$ROOT/bench-out/detect3d}"
 TRAIN_CASES="${TRAIN_CASES:-200}"
 THREADS="${THREADS:-2}"
-ROUNDS="${ROUNDS:-2}"
+ROUNDS="${ROUNDS:-3}"
 ROUND_STEPS="${ROUND_STEPS:-2500}"
 TEXTURES="${TEXTURES-solid, part-solid}"
 CONFIG="$ROOT/configs/detect3d/fusion_cpu.yaml"
