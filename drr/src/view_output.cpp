@@ -11,6 +11,7 @@
 #include "xraylift/core/atomic_file.hpp"
 #include "xraylift/core/error.hpp"
 #include "xraylift/core/npy.hpp"
+#include "xraylift/data/radiograph.hpp"
 
 namespace fs = std::filesystem;
 
@@ -107,6 +108,7 @@ ViewOutputOptions ViewOutputOptions::from_config(const core::Config& config) {
   o.transmission = drr.get<bool>("transmission", o.transmission);
   o.photons = drr.get<double>("photons", o.photons);
   o.noise_seed = drr.get<std::uint64_t>("noise_seed", o.noise_seed);
+  o.dicom = drr.get<bool>("dicom", o.dicom);
   if (!(std::isfinite(o.png_l_max) && o.png_l_max > 0))
     throw core::ConfigError(
         core::cat("config key '", drr.full_key("png_l_max"), "' = ", o.png_l_max, ", expected a line integral > 0"));
@@ -129,9 +131,22 @@ std::uint16_t png_value(float line_integral, double png_l_max) {
   return static_cast<std::uint16_t>(std::lround(65535.0 * t));
 }
 
+std::uint16_t transmission_value(float line_integral, double i0) {
+  const double q = i0 * std::exp(-static_cast<double>(std::max(0.0f, line_integral)));
+  return static_cast<std::uint16_t>(std::clamp<long>(std::lround(q), 0, 65535));
+}
+
 core::ViewSet write_views(const fs::path& dir, const std::string& case_id, const core::Rig& rig,
                           const DrrImages& images, const std::vector<core::BoxRecord>& nodules,
                           const RenderOptions& render_options, const ViewOutputOptions& out) {
+  nlohmann::json info = render_options.to_json();
+  info["line_integral"] = "float32 .npy, integral of mu ds (unitless), rays through pixel centres";
+  return write_view_files(dir, case_id, rig, images, nodules, std::move(info), out);
+}
+
+core::ViewSet write_view_files(const fs::path& dir, const std::string& case_id, const core::Rig& rig,
+                               const DrrImages& images, const std::vector<core::BoxRecord>& nodules,
+                               nlohmann::json render_info, const ViewOutputOptions& out) {
   XL_CHECK(std::isfinite(out.png_l_max) && out.png_l_max > 0, "drr: png_l_max = ", out.png_l_max,
            ", expected a finite value > 0");
   XL_CHECK(images.views == static_cast<int>(rig.size()), "drr: ", images.views, " rendered views but the rig has ",
@@ -141,12 +156,12 @@ core::ViewSet write_views(const fs::path& dir, const std::string& case_id, const
   fs::create_directories(dir);
   core::ViewSet set;
   set.case_id = case_id;
-  set.render = render_options.to_json();
+  set.render = std::move(render_info);
+  if (!out.source_case.empty()) set.render["source_case"] = out.source_case;
   set.render["png_window"] = {
       {"kind", "linear"},
       {"png_l_max", out.png_l_max},
       {"formula", "png = round(65535 * clamp(L / png_l_max, 0, 1)); L = png / 65535 * png_l_max"}};
-  set.render["line_integral"] = "float32 .npy, integral of mu ds (unitless), rays through pixel centres";
   out.truth.validate("truth filter");
   set.render["truth_filter"] = {{"min_diameter_mm", out.truth.min_diameter_mm},
                                 {"min_readers", out.truth.min_readers},
@@ -160,6 +175,14 @@ core::ViewSet write_views(const fs::path& dir, const std::string& case_id, const
     set.render["transmission"] = {{"photons", out.photons},
                                   {"noise_seed", out.noise_seed},
                                   {"formula", "I/I0 = exp(-L), Poisson(photons * exp(-L)) / photons when photons > 0"}};
+  }
+  if (out.dicom) {
+    XL_CHECK(out.dicom_sdd_mm.size() == rig.size(), "drr: dicom output needs a source-detector distance per view (",
+             out.dicom_sdd_mm.size(), " for ", rig.size(), " views)");
+    set.render["dicom"] = {
+        {"i0", out.dicom_i0},
+        {"formula", "stored = round(i0 * exp(-L)) (uint16, MONOCHROME1, PixelIntensityRelationship LIN, sign +1)"},
+        {"quantization", "|L' - L| <= -ln(1 - 0.5 / stored), about 0.5 * exp(L) / i0"}};
   }
   const int H = images.height, W = images.width;
   for (int v = 0; v < images.views; ++v) {
@@ -182,6 +205,17 @@ core::ViewSet write_views(const fs::path& dir, const std::string& case_id, const
     }
     if (out.transmission)
       core::write_npy(dir / view_file(v, "_transmission.npy"), transmitted.data() + v * images.view_pixels(), {H, W});
+    if (out.dicom) {
+      std::vector<std::uint16_t> stored(images.view_pixels());
+      for (std::size_t n = 0; n < stored.size(); ++n) stored[n] = transmission_value(L[n], out.dicom_i0);
+      data::RadiographWriteOptions wo;
+      wo.patient_id = case_id;
+      wo.uid_seed = case_id;
+      wo.instance = v + 1;
+      wo.i0 = out.dicom_i0;
+      wo.sdd_mm = out.dicom_sdd_mm[v];
+      data::write_radiograph_dicom(dir / view_file(v, ".dcm"), stored, rig[v], wo);
+    }
     if (out.overlay) {
       cv::Mat overlay = display_image(L, H, W);
       draw_boxes(overlay, rec.boxes);

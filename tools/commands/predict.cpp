@@ -9,6 +9,8 @@
 //   pred_eval/                 with --eval: the eval module's 3D report against the views' truth
 //   pred_heatmaps/<case>.nrrd  with --heatmap: the method's 3D evidence (probability per voxel, float, world frame)
 //   --scene FILE               predictions and truth (distinct colours) in the lung model
+//   pred.lung_filter.json      what the lung filter removed per case (predictions whose centre is outside the CT's
+//                              lung mask; skipped, and said so, for view sets without a CT; --keep-outside-lungs)
 // Nothing is left behind when a step fails.
 #include <chrono>
 #include <filesystem>
@@ -21,6 +23,9 @@
 #include "xraylift/core/progress.hpp"
 #include "xraylift/core/projection.hpp"
 #include "xraylift/core/rig.hpp"
+#include "xraylift/core/view_set.hpp"
+#include "xraylift/data/lung_filter.hpp"
+#include "xraylift/data/lung_segmentation.hpp"
 #include "xraylift/data/nrrd.hpp"
 #include "xraylift/detect2d/inference.hpp"
 #include "xraylift/detect3d/job.hpp"
@@ -48,6 +53,7 @@ struct Options {
   bool eval = false;
   bool no_overlays = false;
   bool oracle_2d = false;
+  bool keep_outside_lungs = false;
   double overlay_score = 0.3;
   int size = 0;
   std::unique_ptr<tools::ConfigOptions> config;
@@ -101,6 +107,17 @@ detect2d::ImageDetections image_detections(const std::string& case_id, const cor
   return out;
 }
 
+// The CT a view set was rendered from, when it is known and still there: the case input itself, else the
+// `render.source_case` that `render` records in infos.json. Empty otherwise (imported radiographs have none).
+fs::path ct_of_view_set(const fs::path& infos) {
+  const core::ViewSet set = core::read_view_set(infos);
+  const auto it = set.render.find("source_case");
+  if (it == set.render.end() || !it->is_string()) return {};
+  const fs::path p = it->get<std::string>();
+  std::error_code ec;
+  return fs::exists(p, ec) ? p : fs::path();
+}
+
 // The visible projections of the non-ignore boxes in a view (with their scores when asked).
 std::vector<core::Box2D> projected(const core::Camera& cam, const std::vector<core::BoxRecord>& boxes,
                                    std::vector<float>* scores) {
@@ -138,6 +155,9 @@ tools::Runner setup(CLI::App& app) {
   app.add_option("--size", opt->size,
                  "Render case inputs at N px across (default: the size the weights were trained on)");
   app.add_flag("--no-overlays", opt->no_overlays, "Skip the overlay PNGs");
+  app.add_flag("--keep-outside-lungs", opt->keep_outside_lungs,
+               "Keep predictions whose centre lies outside the lungs (by default they are removed when the case's CT "
+               "is known: its lung mask; without a CT the filter is skipped, and the run says so)");
   app.add_flag("--oracle-2d", opt->oracle_2d,
                "Diagnostic: the views' projected truth boxes replace the 2D detections (measures the 3D stage alone)");
   app.add_option("--overlay-score", opt->overlay_score, "Draw predictions with at least this score")
@@ -171,6 +191,7 @@ tools::Runner setup(CLI::App& app) {
     // Inputs -> view sets (case inputs are rendered; the rig is checked before any rendering).
     std::vector<fs::path> sets;
     std::vector<fs::path> case_dirs;  // per view set: the case folder it came from (for scenes), or empty
+    std::vector<fs::path> ct_inputs;  // per view set: the CT it was rendered from (lung filter), or empty
     const int trained_width = predictor.rig().empty() ? 0 : predictor.rig().intrinsics.front().width;
     const int width = opt->size > 0 ? opt->size : trained_width;
     const core::Rig rig = width > 0 ? configured.with_detector_width(width) : configured;
@@ -178,7 +199,8 @@ tools::Runner setup(CLI::App& app) {
       const fs::path p(in);
       if (!fs::exists(p)) throw core::InputError(core::cat("predict: input '", in, "' does not exist"));
       if (!is_case_input(p)) {
-        for (const auto& s : view_sets_of(p)) sets.push_back(s), case_dirs.emplace_back();
+        for (const auto& s : view_sets_of(p))
+          sets.push_back(s), case_dirs.emplace_back(), ct_inputs.push_back(ct_of_view_set(s));
         continue;
       }
       core::check_rig(predictor.rig(), rig.cameras(), core::cat("predict: rig of config '", cfg.origin("rig"), "'"));
@@ -191,6 +213,7 @@ tools::Runner setup(CLI::App& app) {
                               cfg.dump() + core::cat("# width ", width, "\n") + drr::render_input_stamp(p));
       sets.push_back(dir / "infos.json");
       case_dirs.push_back(fs::is_directory(p) ? p : fs::path());
+      ct_inputs.push_back(p);
     }
 
     core::BoxSet predictions, truth;
@@ -200,7 +223,10 @@ tools::Runner setup(CLI::App& app) {
     std::vector<std::pair<std::string, core::VolumeF>> evidence;  // --heatmap: per case
     core::Progress progress("predict", static_cast<std::int64_t>(sets.size()));
     double seconds = 0;
-    for (const auto& s : sets) {
+    nlohmann::json lung_cases = nlohmann::json::array();
+    std::size_t lung_removed = 0, lung_filtered = 0, lung_skipped = 0;
+    for (std::size_t si = 0; si < sets.size(); ++si) {
+      const fs::path& s = sets[si];
       core::throw_if_interrupted("predict (nothing written)");
       auto views = detect3d::load_views(s, job.data);
       std::vector<std::vector<core::Box2D>> oracle;
@@ -210,11 +236,39 @@ tools::Runner setup(CLI::App& app) {
           predictor.predict({views.images, views.cameras, s.string(), opt->oracle_2d ? &oracle : nullptr});
       seconds += pred.seconds;
       if (opt->heatmap) evidence.emplace_back(views.case_id, pred.evidence);
-      predictions.case_for(views.case_id).boxes = pred.boxes;
+      std::vector<core::BoxRecord> boxes = pred.boxes;
+      if (!opt->keep_outside_lungs) {
+        nlohmann::json entry = {{"case_id", views.case_id}, {"predictions", boxes.size()}};
+        std::optional<data::LungSegmentation> lungs;
+        std::string why = "no CT for this view set and no lung model from the views";
+        if (!ct_inputs[si].empty()) {
+          try {
+            lungs = data::segment_lungs(drr::load_render_input(ct_inputs[si]).hu);
+          } catch (const core::InputError& e) {  // a CT without two lungs found: say so, predict anyway
+            why = core::cat("lung segmentation of '", ct_inputs[si].string(), "' failed: ", e.what());
+            core::log::warn("predict: ", views.case_id, ": ", why, "; lung filter skipped");
+          }
+        }
+        if (lungs) {
+          auto kept = data::keep_inside_lungs(boxes, lungs->labels, data::kLungFilterMarginMm);
+          entry["ct"] = ct_inputs[si].string();
+          entry["removed"] = kept.removed.size();
+          entry["removed_ids"] = nlohmann::json::array();
+          for (const auto& b : kept.removed) entry["removed_ids"].push_back(b.id);
+          lung_removed += kept.removed.size();
+          ++lung_filtered;
+          boxes = std::move(kept.kept);
+        } else {
+          entry["skipped"] = why + ": filter skipped";
+          ++lung_skipped;
+        }
+        lung_cases.push_back(std::move(entry));
+      }
+      predictions.case_for(views.case_id).boxes = boxes;
       truth.case_for(views.case_id).boxes = views.truth;
       for (std::size_t v = 0; v < views.cameras.size(); ++v)
         detections.push_back(image_detections(views.case_id, views.cameras[v], pred.detections[v]));
-      progress.set_status(core::cat(views.case_id, ": ", pred.boxes.size(), " boxes"));
+      progress.set_status(core::cat(views.case_id, ": ", boxes.size(), " boxes"));
       progress.tick();
       loaded.push_back(std::move(views));
     }
@@ -283,6 +337,20 @@ tools::Runner setup(CLI::App& app) {
       written.push_back(opt->scene + "  lung model with predictions (red) and truth (green)");
     }
     core::write_file_atomic(det_file, detect2d::detections_json(detections).dump(1) + "\n");
+    const fs::path lung_file = sibling(out, ".lung_filter.json");
+    const nlohmann::json lung_doc = {{"format", "xraylift.lung_filter"},
+                                     {"version", 1},
+                                     {"enabled", !opt->keep_outside_lungs},
+                                     {"rule",
+                                      "kept: the centre's nearest voxel is in the CT lung mask "
+                                      "(data::segment_lungs), or the box grown by margin_mm holds a lung "
+                                      "voxel centre"},
+                                     {"margin_mm", data::kLungFilterMarginMm},
+                                     {"removed", lung_removed},
+                                     {"cases_filtered", lung_filtered},
+                                     {"cases_skipped", lung_skipped},
+                                     {"cases", lung_cases}};
+    core::write_file_atomic(lung_file, lung_doc.dump(1) + "\n");
     core::write_box_set(out, predictions);
     cleanup.armed = false;
     core::throw_if_interrupted(core::cat("predict: every output of the ", sets.size(), " case(s) written"));
@@ -293,6 +361,14 @@ tools::Runner setup(CLI::App& app) {
         opt->device, ", ",
         core::Progress::format_duration(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()),
         " in all");
+    if (opt->keep_outside_lungs)
+      core::log::info("predict: lung filter off (--keep-outside-lungs)");
+    else
+      core::log::info("predict: lung filter removed ", lung_removed, " prediction(s) outside the lungs in ",
+                      lung_filtered, " case(s) with a CT",
+                      lung_skipped ? core::cat("; skipped for ", lung_skipped,
+                                               " case(s) without a CT (no lung model from the views yet)")
+                                   : std::string());
     if (result) {
       const auto& m = result->overall;
       auto at = [&](double rate) {
@@ -308,6 +384,7 @@ tools::Runner setup(CLI::App& app) {
     core::log::info("outputs:");
     core::log::info("  ", out.string(), "  3D predictions (xraylift.boxes3d)");
     core::log::info("  ", det_file.string(), "  2D detections (xraylift.boxes2d)");
+    core::log::info("  ", lung_file.string(), "  lung filter: removed predictions per case");
     if (fs::exists(views_root)) core::log::info("  ", views_root.string(), "/  rendered views of the case inputs");
     for (const auto& w : written) core::log::info("  ", w);
     return 0;

@@ -27,8 +27,23 @@ struct Options {
   std::string integrator;
   std::string device;
   bool mask = false;
+  bool dicom = false;
   std::unique_ptr<tools::ConfigOptions> config;
 };
+
+// Per view the source-detector distance of the configured rig (the DICOM's DistanceSourceToDetector; with fx it
+// gives the detector's pixel spacing): rig.sdd_mm for a ring, each pose's sdd_mm (or the section's) for poses.
+std::vector<double> source_detector_distances(const core::Config& cfg, std::size_t views) {
+  if (!cfg.has("rig")) return std::vector<double>(views, core::RingSpec{}.sdd_mm);
+  const core::Config rig = cfg.section("rig");
+  std::vector<double> out(views, rig.get<double>("sdd_mm", core::RingSpec{}.sdd_mm));
+  if (rig.get<std::string>("type", "ring") == "poses") {
+    const YAML::Node poses = rig.node("poses");
+    for (std::size_t i = 0; i < views && i < poses.size(); ++i)
+      if (poses[i]["sdd_mm"]) out[i] = poses[i]["sdd_mm"].as<double>();
+  }
+  return out;
+}
 
 tools::Runner setup(CLI::App& app) {
   auto opt = std::make_shared<Options>();
@@ -43,13 +58,16 @@ tools::Runner setup(CLI::App& app) {
   app.add_option("--integrator", opt->integrator, "siddon | trilinear (overrides drr.integrator)");
   app.add_option("--device", opt->device, "cpu | cuda (overrides drr.device)");
   app.add_flag("--mask", opt->mask, "Also write the nodule label images (viewNN_mask.png)");
+  app.add_flag("--dicom", opt->dicom,
+               "Also write each view as DICOM (viewNN.dcm: DX-like Secondary Capture, 16-bit round(I0 exp(-L)), "
+               "camera in a private block; `views import` reads it back)");
   opt->config = std::make_unique<tools::ConfigOptions>(app);
   app.footer(
       "Writes per view viewNN.png (uint16 = 65535 * clamp(L / drr.png_l_max, 0, 1)), viewNN.npy (float32 line\n"
       "integrals L), viewNN_overlay.png (boxes drawn) and infos.json (cameras, 3D and 2D boxes; format\n"
       "xraylift.views). Config: a rig section (configs/rig/*.yaml; default the seed ring) and a drr section\n"
       "(integrator, step_voxels, step_mm, half_texture, mu_water_per_mm, bone, mu_bone_per_mm, bone_start_hu,\n"
-      "mask, device, png_l_max, overlay, transmission, photons, noise_seed); an optional truth section\n"
+      "mask, device, png_l_max, overlay, transmission, photons, noise_seed, dicom); an optional truth section\n"
       "(min_diameter_mm, min_readers: truths failing it become ignore regions, as in evaluation). The top-level\n"
       "key `threads` (or --threads) sets the CPU workers. Ignore regions\n"
       "(sub-3 mm marks, non-nodules) are flagged \"ignore\" in gt_boxes_2d and drawn dashed orange in the overlays.\n"
@@ -62,10 +80,12 @@ tools::Runner setup(CLI::App& app) {
     if (!opt->integrator.empty()) cfg.set("drr.integrator=" + opt->integrator);
     if (!opt->device.empty()) cfg.set("drr.device=" + opt->device);
     if (opt->mask) cfg.set("drr.mask=true");
+    if (opt->dicom) cfg.set("drr.dicom=true");
     const core::Rig configured = cfg.has("rig") ? core::Rig::from_config(cfg.section("rig")) : core::Rig::ring({});
     const core::Rig rig = opt->size > 0 ? configured.with_detector_width(opt->size) : configured;
     const drr::RenderOptions options = drr::RenderOptions::from_config(cfg.section("drr"));
-    const drr::ViewOutputOptions output = drr::ViewOutputOptions::from_config(cfg);
+    drr::ViewOutputOptions output = drr::ViewOutputOptions::from_config(cfg);
+    if (output.dicom) output.dicom_sdd_mm = source_detector_distances(cfg, rig.size());
     cfg.check_no_unknown_keys();
     std::optional<core::BoxSet> boxes;
     if (!opt->boxes.empty()) boxes = core::read_box_set(opt->boxes);
@@ -109,10 +129,12 @@ tools::Runner setup(CLI::App& app) {
       // Batch: each case folder appears whole or not at all. One case: the files into --out, each atomic.
       const fs::path dir = batch ? fs::path(opt->out) / c.id : fs::path(opt->out);
       drr::RenderCaseResult r;
+      drr::ViewOutputOptions case_output = output;
+      case_output.source_case = fs::absolute(input).lexically_normal().string();
       if (batch) {
-        r = drr::render_case_folder(c, rig, options, output, dir, case_record);
+        r = drr::render_case_folder(c, rig, options, case_output, dir, case_record);
       } else {
-        r = drr::render_case(c, rig, options, output, dir);
+        r = drr::render_case(c, rig, options, case_output, dir);
         core::write_file_atomic(dir / drr::kRenderRecordFile, case_record);
       }
       seconds += r.render_seconds;
@@ -123,7 +145,8 @@ tools::Runner setup(CLI::App& app) {
       progress.tick();
     });
     progress.finish();
-    for (const auto& w : written) core::log::info("wrote ", w, " (+ viewNN.png/.npy/_overlay.png per view)");
+    for (const auto& w : written)
+      core::log::info("wrote ", w, " (+ viewNN.png/.npy/_overlay.png", output.dicom ? "/.dcm" : "", " per view)");
     core::log::info("render: ", std::lround(seconds * 1000.0 / std::max<std::size_t>(rendered, 1)), " ms per case, ",
                     seconds > 0 ? static_cast<double>(rays) / seconds / 1e6 : 0.0, " M rays/s");
     return 0;
