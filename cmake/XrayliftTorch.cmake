@@ -85,4 +85,7 @@ function(xraylift_torch_unity target)
     math(EXPR i "${i} + 1")
   endforeach()
   set_target_properties(${target} PROPERTIES UNITY_BUILD ON UNITY_BUILD_MODE GROUP)
+  # GCC warns about a class with external linkage holding a member of an anonymous-namespace type when the class is
+  # not in the main file (detect2d's RPNImpl holds an RPNHead): in a unity file every source is an included file.
+  target_compile_options(${target} PRIVATE $<$<AND:$<COMPILE_LANGUAGE:CXX>,$<CXX_COMPILER_ID:GNU>>:-Wno-subobject-linkage>)
 endfunction()
