@@ -63,6 +63,9 @@ void apply_threads(const core::Config& config, std::optional<int> flag);
 #define XL_CONCAT_INNER(a, b) a##b
 #define XL_CONCAT(a, b) XL_CONCAT_INNER(a, b)
 // XL_REGISTER_COMMAND("name", "summary", setup_function)
-#define XL_REGISTER_COMMAND(name, summary, setup)                 \
-  static const bool XL_CONCAT(xl_command_registered_, __LINE__) = \
+// The torch commands are compiled together as one unity file (docs/BUILDING.md "Build time"): the static is named
+// after __COUNTER__ (unique in the unity file), and such a command keeps its Options, setup and helpers in a
+// namespace named after it (demo_command::setup), not in an anonymous one shared with the other commands.
+#define XL_REGISTER_COMMAND(name, summary, setup)                    \
+  static const bool XL_CONCAT(xl_command_registered_, __COUNTER__) = \
       ::xraylift::tools::register_command({name, summary, setup})

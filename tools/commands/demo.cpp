@@ -32,7 +32,8 @@ extern const char* const kDemoDetect3DConfig;  // configs/detect3d/cpu_small.yam
 namespace fs = std::filesystem;
 using namespace xraylift;
 
-namespace {
+// Named, not anonymous: the torch commands are compiled as one unity file (docs/BUILDING.md "Build time").
+namespace demo_command {
 
 std::string seconds_since(std::chrono::steady_clock::time_point t0) {
   return core::Progress::format_duration(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
@@ -216,8 +217,8 @@ tools::Runner setup(CLI::App& app) {
   };
 }
 
-}  // namespace
+}  // namespace demo_command
 
 XL_REGISTER_COMMAND(
     "demo", "Run the pipeline on an embedded default: phantom -> ten DRRs -> 2D + 3D detection -> eval -> 3D scene",
-    setup);
+    demo_command::setup);

@@ -13,7 +13,8 @@
 namespace fs = std::filesystem;
 using namespace xraylift;
 
-namespace {
+// Named, not anonymous: the torch commands are compiled as one unity file (docs/BUILDING.md "Build time").
+namespace detect2d_command {
 
 struct Options {
   std::string out = "detect2d-out";
@@ -80,6 +81,6 @@ tools::Runner setup(CLI::App& app) {
   };
 }
 
-}  // namespace
+}  // namespace detect2d_command
 
-XL_REGISTER_COMMAND("detect2d", "Detect nodules in rendered views with a trained 2D detector", setup);
+XL_REGISTER_COMMAND("detect2d", "Detect nodules in rendered views with a trained 2D detector", detect2d_command::setup);

@@ -5,7 +5,8 @@
 #include "../command.hpp"
 #include "xraylift/detect3d/method.hpp"
 
-namespace {
+// Named, not anonymous: the torch commands are compiled as one unity file (docs/BUILDING.md "Build time").
+namespace methods_command {
 
 xraylift::tools::Runner setup(CLI::App& app) {
   auto names_only = std::make_shared<bool>(false);
@@ -22,6 +23,7 @@ xraylift::tools::Runner setup(CLI::App& app) {
   };
 }
 
-}  // namespace
+}  // namespace methods_command
 
-XL_REGISTER_COMMAND("methods", "List the registered 3D methods (name, trained or not, config section, summary)", setup);
+XL_REGISTER_COMMAND("methods", "List the registered 3D methods (name, trained or not, config section, summary)",
+                    methods_command::setup);

@@ -40,7 +40,8 @@
 namespace fs = std::filesystem;
 using namespace xraylift;
 
-namespace {
+// Named, not anonymous: the torch commands are compiled as one unity file (docs/BUILDING.md "Build time").
+namespace predict_command {
 
 struct Options {
   std::vector<std::string> inputs;
@@ -391,7 +392,8 @@ tools::Runner setup(CLI::App& app) {
   };
 }
 
-}  // namespace
+}  // namespace predict_command
 
 XL_REGISTER_COMMAND("predict",
-                    "Radiographs -> 3D nodule boxes (a registered detect3d method), with overlays, eval, scene", setup);
+                    "Radiographs -> 3D nodule boxes (a registered detect3d method), with overlays, eval, scene",
+                    predict_command::setup);

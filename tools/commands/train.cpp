@@ -11,7 +11,8 @@
 
 using namespace xraylift;
 
-namespace {
+// Named, not anonymous: the torch commands are compiled as one unity file (docs/BUILDING.md "Build time").
+namespace train_command {
 
 struct Options {
   std::string out = "train-out";
@@ -43,9 +44,9 @@ tools::Runner setup(CLI::App& app) {
   };
 }
 
-}  // namespace
+}  // namespace train_command
 
 XL_REGISTER_COMMAND("train",
                     "Train a model (detect2d, or a detect3d method with its 2D detector) from a config, with "
                     "exact resume",
-                    setup);
+                    train_command::setup);

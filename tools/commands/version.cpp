@@ -11,7 +11,8 @@
 #include "../command.hpp"
 #include "xraylift/core/device.hpp"
 
-namespace {
+// Named, not anonymous: the torch commands are compiled as one unity file (docs/BUILDING.md "Build time").
+namespace version_command {
 
 xraylift::tools::Runner setup(CLI::App&) {
   return [] {
@@ -26,6 +27,6 @@ xraylift::tools::Runner setup(CLI::App&) {
   };
 }
 
-}  // namespace
+}  // namespace version_command
 
-XL_REGISTER_COMMAND("version", "Print versions of xraylift, libtorch, CUDA, OpenCV, DCMTK", setup);
+XL_REGISTER_COMMAND("version", "Print versions of xraylift, libtorch, CUDA, OpenCV, DCMTK", version_command::setup);

@@ -106,6 +106,7 @@ const MethodSpec& method_spec(const std::string& name, const std::string& origin
 #define XL_METHOD_CONCAT_INNER(a, b) a##b
 #define XL_METHOD_CONCAT(a, b) XL_METHOD_CONCAT_INNER(a, b)
 // XL_REGISTER_METHOD(spec_expression): one line in the method's own file. The method library is linked whole
-// (detect3d/CMakeLists.txt), so nothing needs to reference the registration.
+// (detect3d/CMakeLists.txt), so nothing needs to reference the registration. __COUNTER__, not __LINE__: the method
+// files are compiled together as unity files (docs/BUILDING.md "Build time").
 #define XL_REGISTER_METHOD(spec) \
-  static const bool XL_METHOD_CONCAT(xl_method_registered_, __LINE__) = ::xraylift::detect3d::register_method(spec)
+  static const bool XL_METHOD_CONCAT(xl_method_registered_, __COUNTER__) = ::xraylift::detect3d::register_method(spec)
