@@ -7,6 +7,7 @@
 #include <cmath>
 #include <functional>
 #include <random>
+#include <tuple>
 
 #include "xraylift/core/device.hpp"
 #include "xraylift/core/rig.hpp"
@@ -647,6 +648,30 @@ TEST(FusionFilterBank, ConfigRefusesOptionsThatDoNotApply) {
   // The memory estimate counts the bank's full-resolution maps: V x 3 x 256 x 256 floats.
   const auto e = estimate_memory(bank, 10, 256, 256, false);
   EXPECT_NEAR(e.feature_mb, 10.0 * 3 * 256 * 256 * 4 / (1024.0 * 1024.0), 1e-9);
+}
+
+TEST(FusionConfig, ShippedConfigsFitTheirMachines) {
+  // Catches a training estimate that charges the 3D network for the whole grid while it trains on crops (the
+  // GPU-scale config would be refused by its own budget), and configs that grew past the machines they are for:
+  // cpu_small.yaml's fusion on the 24 GiB development machine, fusion_r50.yaml on an 80 GB H100.
+  auto crops = FusionConfig::from_config(yaml("fusion: {voxel_mm: 5, crop: {voxels: 24}}\n").section("fusion"));
+  auto whole = crops;
+  whole.crop_voxels = 0;
+  const auto with_crops = estimate_memory(crops, 10, 256, 256, true);
+  const auto without = estimate_memory(whole, 10, 256, 256, true);
+  EXPECT_NEAR(with_crops.network_mb * 80.0 * 80 * 80, without.network_mb * 24.0 * 24 * 24, 1e-6 * without.network_mb);
+  EXPECT_EQ(with_crops.lifted_mb, without.lifted_mb);  // the lifted grid is whole either way
+  for (const auto& [file, gpu_mb, px] : {std::tuple<const char*, double, int>{"cpu_small.yaml", 24.0 * 1024, 256},
+                                         {"fusion_r50.yaml", 80.0 * 1024, 1024}}) {
+    const auto config = core::Config::load(xraylift::testing::source_dir() / "configs/detect3d" / file);
+    const auto fusion = FusionConfig::from_config(config.section("detect3d").section("fusion"),
+                                                  SceneRange::from_config(config.section("detect3d.scene")));
+    for (bool training : {false, true}) {
+      const auto estimate = estimate_memory(fusion, 10, px, px, training);
+      EXPECT_LT(estimate.total_mb, gpu_mb) << file << (training ? " training" : " inference");
+      EXPECT_LE(estimate.total_mb, fusion.max_memory_mb) << file << (training ? " training" : " inference");
+    }
+  }
 }
 
 TEST(FusionModel, TrainingCropsAreCubesOfTheGridAroundTruths) {

@@ -1,6 +1,7 @@
 // FusionConfig: reading, validation, the voxel grid and the memory estimate (torch-free).
 #include "xraylift/detect3d/fusion/config.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -182,10 +183,16 @@ FusionMemoryEstimate estimate_memory(const FusionConfig& config, int views, int 
   e.lifted_mb = (v * cl * n * per_sample + config.input_channels() * n) * f / kMb;
   // Convolutions at full resolution: stem, 2 per block, one hidden layer per head (3 heads); each keeps its conv,
   // norm and ReLU outputs for backward. The half-resolution stage has twice the channels on an eighth of the voxels.
+  // Training on crops runs the network on a crop.voxels^3 cube of the grid (clamped to it), not the whole grid.
+  double network_voxels = n;
+  if (training && config.crop_voxels > 0) {
+    network_voxels = 1;
+    for (int a = 0; a < 3; ++a) network_voxels *= std::min(config.crop_voxels, grid.dims[a]);
+  }
   const double full_layers = 1 + 2.0 * config.blocks + 3;
   const double half_layers = config.scales == 2 ? (1 + 2.0 * config.blocks) * 2.0 / 8.0 + 1 : 0.0;
   if (training) {
-    e.network_mb = 3 * (full_layers + half_layers) * c3 * n * f / kMb;
+    e.network_mb = 3 * (full_layers + half_layers) * c3 * network_voxels * f / kMb;
     // Gradients of the same tensors during backward, as an upper bound.
     e.network_mb *= 2;
     e.lifted_mb *= 2;

@@ -103,7 +103,8 @@ struct FusionMemoryEstimate {
   double projection_mb = 0;  // cached sampling grids and visibility, [V, N] x 3 floats
   double feature_mb = 0;     // the per-view maps at the lifted level, [V, lift_channels, H / s, W / s]
   double lifted_mb = 0;      // samples [V, lift_channels, N] (+ the sort of mean_quantile) and the aggregate
-  double network_mb = 0;     // 3D CNN activations (kept for backward when training, plus their gradients)
+  double network_mb = 0;     // 3D CNN activations (kept for backward when training, plus their gradients; on
+                             // the crop.voxels^3 cube when training on crops)
   double total_mb = 0;
 };
 FusionMemoryEstimate estimate_memory(const FusionConfig& config, int views, int width, int height, bool training);
