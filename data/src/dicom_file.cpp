@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "dicom_codecs.hpp"
+#include "dicom_tags.hpp"
 #include "xraylift/core/error.hpp"
 #include "xraylift/core/parallel.hpp"
 
@@ -18,16 +19,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string get_string(DcmDataset* ds, const DcmTagKey& tag) {
-  OFString v;
-  if (ds->findAndGetOFStringArray(tag, v).good()) {
-    std::string s = v.c_str();
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\0')) s.pop_back();
-    return s;
-  }
-  return {};
-}
-
 bool get_doubles(DcmDataset* ds, const DcmTagKey& tag, double* out, int n) {
   for (int i = 0; i < n; ++i) {
     Float64 v;
@@ -35,20 +26,6 @@ bool get_doubles(DcmDataset* ds, const DcmTagKey& tag, double* out, int n) {
     out[i] = v;
   }
   return true;
-}
-
-long get_long(DcmDataset* ds, const DcmTagKey& tag, long fallback) {
-  Uint16 u;
-  if (ds->findAndGetUint16(tag, u).good()) return u;
-  Sint32 s;
-  if (ds->findAndGetSint32(tag, s).good()) return s;
-  const std::string text = get_string(ds, tag);
-  if (!text.empty()) {
-    try {
-      return std::stol(text);
-    } catch (...) {}
-  }
-  return fallback;
 }
 
 // Reads the padding value as a 16-bit pattern whether it was written as US or SS.
@@ -69,13 +46,13 @@ bool get_pattern(DcmDataset* ds, const DcmTagKey& tag, std::uint16_t& out) {
 }
 
 void read_header(DcmDataset* ds, DicomFile& f) {
-  f.series_uid = get_string(ds, DCM_SeriesInstanceUID);
-  f.study_uid = get_string(ds, DCM_StudyInstanceUID);
-  f.patient_id = get_string(ds, DCM_PatientID);
-  f.modality = get_string(ds, DCM_Modality);
-  f.image_type = get_string(ds, DCM_ImageType);
-  f.description = get_string(ds, DCM_SeriesDescription);
-  f.sop_uid = get_string(ds, DCM_SOPInstanceUID);
+  f.series_uid = get_string(*ds, DCM_SeriesInstanceUID);
+  f.study_uid = get_string(*ds, DCM_StudyInstanceUID);
+  f.patient_id = get_string(*ds, DCM_PatientID);
+  f.modality = get_string(*ds, DCM_Modality);
+  f.image_type = get_string(*ds, DCM_ImageType);
+  f.description = get_string(*ds, DCM_SeriesDescription);
+  f.sop_uid = get_string(*ds, DCM_SOPInstanceUID);
   double v[6];
   if ((f.has_ipp = get_doubles(ds, DCM_ImagePositionPatient, v, 3))) f.ipp = Eigen::Vector3d(v[0], v[1], v[2]);
   if ((f.has_iop = get_doubles(ds, DCM_ImageOrientationPatient, v, 6))) {
@@ -84,12 +61,12 @@ void read_header(DcmDataset* ds, DicomFile& f) {
   }
   f.has_spacing = get_doubles(ds, DCM_PixelSpacing, f.pixel_spacing, 2);
   get_doubles(ds, DCM_SliceThickness, &f.thickness, 1);
-  f.rows = get_long(ds, DCM_Rows, 0);
-  f.cols = get_long(ds, DCM_Columns, 0);
-  f.bits_allocated = get_long(ds, DCM_BitsAllocated, 16);
-  f.bits_stored = get_long(ds, DCM_BitsStored, f.bits_allocated);
-  f.pixel_representation = get_long(ds, DCM_PixelRepresentation, 0);
-  f.instance = get_long(ds, DCM_InstanceNumber, 0);
+  f.rows = get_long(*ds, DCM_Rows, 0);
+  f.cols = get_long(*ds, DCM_Columns, 0);
+  f.bits_allocated = get_long(*ds, DCM_BitsAllocated, 16);
+  f.bits_stored = get_long(*ds, DCM_BitsStored, f.bits_allocated);
+  f.pixel_representation = get_long(*ds, DCM_PixelRepresentation, 0);
+  f.instance = get_long(*ds, DCM_InstanceNumber, 0);
   get_doubles(ds, DCM_RescaleSlope, &f.slope, 1);
   get_doubles(ds, DCM_RescaleIntercept, &f.intercept, 1);
   f.has_padding = get_pattern(ds, DCM_PixelPaddingValue, f.padding);

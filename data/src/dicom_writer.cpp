@@ -7,12 +7,15 @@
 #include <cstdio>
 
 #include "dicom_codecs.hpp"
+#include "dicom_tags.hpp"
 #include "xraylift/core/atomic_file.hpp"
 #include "xraylift/core/error.hpp"
 #include "xraylift/data/dicom.hpp"
 
 namespace xraylift::data {
 namespace fs = std::filesystem;
+using detail::ds_text;
+using detail::put;
 
 namespace {
 std::uint64_t fnv1a(const std::string& text, std::uint64_t h) {
@@ -23,16 +26,6 @@ std::uint64_t fnv1a(const std::string& text, std::uint64_t h) {
   return h;
 }
 
-std::string ds(double v) {  // DICOM decimal strings hold at most 16 characters
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.10g", v);
-  return buf;
-}
-
-void put(DcmDataset& d, const DcmTagKey& tag, const std::string& value, const std::string& file) {
-  const OFCondition st = d.putAndInsertString(tag, value.c_str());
-  XL_CHECK(st.good(), file, ": cannot set DICOM tag ", DcmTag(tag).getTagName(), " to '", value, "' (", st.text(), ")");
-}
 }  // namespace
 
 std::string derived_uid(const std::string& text) {
@@ -77,11 +70,13 @@ std::vector<DicomSlice> write_dicom_series(const fs::path& folder, const core::V
       put(d, DCM_ImageType, "ORIGINAL\\PRIMARY\\AXIAL", f);
       put(d, DCM_SeriesNumber, "1", f);
       put(d, DCM_InstanceNumber, std::to_string(instance), f);
-      put(d, DCM_ImagePositionPatient, ds(corner.x()) + "\\" + ds(corner.y()) + "\\" + ds(corner.z()), f);
+      put(d, DCM_ImagePositionPatient, ds_text(corner.x()) + "\\" + ds_text(corner.y()) + "\\" + ds_text(corner.z()),
+          f);
       put(d, DCM_ImageOrientationPatient, "1\\0\\0\\0\\1\\0", f);
-      put(d, DCM_SliceLocation, ds(corner.z()), f);
-      put(d, DCM_PixelSpacing, ds(g.spacing.y()) + "\\" + ds(g.spacing.x()), f);  // [row spacing, column spacing]
-      put(d, DCM_SliceThickness, ds(g.spacing.z()), f);
+      put(d, DCM_SliceLocation, ds_text(corner.z()), f);
+      put(d, DCM_PixelSpacing, ds_text(g.spacing.y()) + "\\" + ds_text(g.spacing.x()),
+          f);  // [row spacing, column spacing]
+      put(d, DCM_SliceThickness, ds_text(g.spacing.z()), f);
       put(d, DCM_SamplesPerPixel, "1", f);
       put(d, DCM_PhotometricInterpretation, "MONOCHROME2", f);
       put(d, DCM_Rows, std::to_string(ny), f);

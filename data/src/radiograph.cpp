@@ -11,12 +11,18 @@
 #include <fstream>
 
 #include "dicom_codecs.hpp"
+#include "dicom_tags.hpp"
 #include "xraylift/core/atomic_file.hpp"
 #include "xraylift/core/error.hpp"
 #include "xraylift/data/dicom.hpp"
 
 namespace xraylift::data {
 namespace fs = std::filesystem;
+using detail::ds_text;
+using detail::get_long;
+using detail::get_string;
+using detail::put;
+using detail::tag_name;
 
 namespace {
 
@@ -27,51 +33,10 @@ const DcmTagKey kWorld2CamTag(kPrivateGroup, 0x1001);
 const DcmTagKey kI0Tag(kPrivateGroup, 0x1002);
 const DcmTagKey kNameTag(kPrivateGroup, 0x1003);
 
-std::string get_string(DcmItem& ds, const DcmTagKey& tag) {
-  OFString v;
-  if (ds.findAndGetOFStringArray(tag, v).good()) {
-    std::string s = v.c_str();
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\0')) s.pop_back();
-    return s;
-  }
-  return {};
-}
-
 std::optional<double> get_double(DcmItem& ds, const DcmTagKey& tag, unsigned long pos = 0) {
   Float64 v;
   if (ds.findAndGetFloat64(tag, v, pos).good() && std::isfinite(v)) return v;
   return std::nullopt;
-}
-
-long get_long(DcmItem& ds, const DcmTagKey& tag, long fallback) {
-  Uint16 u;
-  if (ds.findAndGetUint16(tag, u).good()) return u;
-  Sint32 s;
-  if (ds.findAndGetSint32(tag, s).good()) return s;
-  const std::string text = get_string(ds, tag);
-  if (!text.empty()) {
-    try {
-      return std::stol(text);
-    } catch (...) {}
-  }
-  return fallback;
-}
-
-std::string tag_name(const DcmTagKey& tag) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "(%04X,%04X)", tag.getGroup(), tag.getElement());
-  return core::cat(DcmTag(tag).getTagName(), " ", buf);
-}
-
-std::string ds_text(double v) {  // DICOM decimal strings hold at most 16 characters
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.10g", v);
-  return buf;
-}
-
-void put(DcmDataset& d, const DcmTag& tag, const std::string& value, const std::string& file) {
-  const OFCondition st = d.putAndInsertString(tag, value.c_str());
-  XL_CHECK(st.good(), file, ": cannot set DICOM tag ", tag_name(tag), " to '", value, "' (", st.text(), ")");
 }
 
 void put_doubles(DcmDataset& d, const DcmTagKey& key, const std::vector<double>& values, const std::string& file) {
