@@ -5,11 +5,13 @@
 # (`xraylift methods --names`), and on
 # the real LIDC sample with inserted nodules when ../shared/data is present. Prints each method's summary line.
 #   TEST_CASES (40) OUT (bench-out/detect3d) BIN (build/bin/xraylift) WEIGHTS (OUT/train/model.safetensors)
+#   ANATOMY (simple | chest: the held-out phantoms' model, docs/data.md "Phantoms")
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${BIN:-$ROOT/build/bin/xraylift}"
 OUT="${OUT:-$ROOT/bench-out/detect3d}"
 TEST_CASES="${TEST_CASES:-40}"
+ANATOMY="${ANATOMY:-simple}"
 WEIGHTS="${WEIGHTS:-$OUT/train/model.safetensors}"
 CONFIG="$ROOT/configs/detect3d/cpu_small.yaml"
 # The size and texture rows of an eval report (group | bin | nodules | CPM | mAP | ATE | score).
@@ -31,7 +33,8 @@ predict_eval() {
 [ -f "$OUT/fusion/model.safetensors" ] || OUT="$OUT" "$ROOT/scripts/train_fusion.sh"
 
 if [ ! -f "$OUT/phantoms/test/manifest.json" ]; then
-  "$BIN" data phantom --count "$TEST_CASES" --seed 5000 --out "$OUT/phantoms/test"
+  "$BIN" data phantom --count "$TEST_CASES" --seed 5000 --out "$OUT/phantoms/test" \
+    --set "phantom.anatomy=$ANATOMY"
 fi
 if [ ! -d "$OUT/views/test" ]; then
   "$BIN" render --manifest "$OUT/phantoms/test/manifest.json" --size 256 --out "$OUT/views/test.tmp"

@@ -8,6 +8,7 @@
 #   TRAIN_CASES (200) STEPS (round 1: the config's) ROUNDS (3) ROUND_STEPS (2500) OUT (bench-out/detect3d)
 #   BIN (build/bin/xraylift) THREADS (2)
 #   TEXTURES ("solid, part-solid"; empty: every texture counts) INSTALL (0; 1 copies the weights to models/)
+#   ANATOMY (simple | chest: the phantom model, docs/data.md "Phantoms")
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${BIN:-$ROOT/build/bin/xraylift}"
@@ -17,20 +18,22 @@ THREADS="${THREADS:-2}"
 ROUNDS="${ROUNDS:-3}"
 ROUND_STEPS="${ROUND_STEPS:-2500}"
 TEXTURES="${TEXTURES-solid, part-solid}"
+ANATOMY="${ANATOMY:-simple}"
 CONFIG="$ROOT/configs/detect3d/fusion_cpu.yaml"
 steps=()
 [ -n "${STEPS:-}" ] && steps=(--set "train.steps=$STEPS")
 
 start=$(date +%s)
 if [ ! -f "$OUT/phantoms/train/manifest.json" ]; then
-  "$BIN" data phantom --count "$TRAIN_CASES" --seed 1000 --out "$OUT/phantoms/train" --threads "$THREADS"
+  "$BIN" data phantom --count "$TRAIN_CASES" --seed 1000 --out "$OUT/phantoms/train" --threads "$THREADS" \
+    --set "phantom.anatomy=$ANATOMY"
 fi
 if [ ! -d "$OUT/views/train" ]; then
   "$BIN" render --manifest "$OUT/phantoms/train/manifest.json" --size 256 --threads "$THREADS" \
     --set "truth.textures=[$TEXTURES]" --out "$OUT/views/train.tmp"
   mv "$OUT/views/train.tmp" "$OUT/views/train"
 fi
-echo "train_fusion: data ($TRAIN_CASES phantoms, views) ready after $(( $(date +%s) - start )) s"
+echo "train_fusion: data ($TRAIN_CASES $ANATOMY phantoms, views) ready after $(( $(date +%s) - start )) s"
 # Round 1: the config's schedule (1500 steps, lr 2e-3). Each further round: ROUND_STEPS more steps from the
 # previous round's weights (--weights) at lr 1e-3 with a 50-step warmup. Every round recomputes the lifted
 # features of the cases it meets first (its own process), then trains at ~2 steps/s on 2 cores.
