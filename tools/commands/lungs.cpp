@@ -10,9 +10,12 @@
 
 #include "../command.hpp"
 #include "xraylift/core/atomic_file.hpp"
+#include "xraylift/core/box_set.hpp"
 #include "xraylift/core/log.hpp"
 #include "xraylift/core/npy.hpp"
+#include "xraylift/core/view_set.hpp"
 #include "xraylift/data/case.hpp"
+#include "xraylift/data/lung_filter.hpp"
 #include "xraylift/data/lung_segmentation.hpp"
 #include "xraylift/drr/visual_hull.hpp"
 #include "xraylift/eval/mask3d.hpp"
@@ -29,7 +32,7 @@ namespace lungs_command {
 
 struct Options {
   std::vector<std::string> inputs;
-  std::string cases, out, mesh, dump;
+  std::string cases, out, mesh, dump, boxes, filtered, truth;
   double grid_mm = 2.0;
   drr::LungFieldOptions fields;
   drr::VisualHullOptions hull;
@@ -81,6 +84,10 @@ tools::Runner setup(CLI::App& app) {
   app.add_option("--cases", o->cases, "Folder of the case folders (<case_id>/): measure against their CT lungs");
   app.add_option("-o,--out", o->out, "Report (JSON): per case the fit and, with --cases, the measurements");
   app.add_option("--mesh", o->mesh, "Scene file (.glb, .html, .obj, .ply) of the fitted lungs (one view set only)");
+  app.add_option("--boxes", o->boxes,
+                 "Predictions (xraylift.boxes3d) to filter by the fitted lungs as predict's lung filter does");
+  app.add_option("--filtered", o->filtered, "With --boxes: the predictions kept (xraylift.boxes3d)");
+  app.add_option("--truth-out", o->truth, "The view sets' truth boxes (xraylift.boxes3d), e.g. for `xraylift eval`");
   app.add_option("--dump", o->dump,
                  "Folder: per case and view <case>_viewNN_fields.npy (1: the fitted field, 2: the label, 3: both)");
   app.add_option("--grid-mm", o->grid_mm, "Grid of the measurement (mm)")
@@ -121,6 +128,15 @@ tools::Runner setup(CLI::App& app) {
       for (const auto& s : view_sets(in)) sets.push_back(s);
     }
     XL_USAGE_CHECK(o->mesh.empty() || sets.size() == 1, "lungs --mesh: needs exactly one view set, got ", sets.size());
+    XL_USAGE_CHECK(o->filtered.empty() || !o->boxes.empty(), "lungs --filtered: needs --boxes");
+    std::optional<core::BoxSet> boxes, kept_set, truth_set;
+    if (!o->boxes.empty()) {
+      boxes = core::read_box_set(o->boxes);
+      kept_set.emplace();
+      kept_set->source = boxes->source;
+    }
+    if (!o->truth.empty()) truth_set.emplace();
+    std::size_t removed_total = 0, boxes_total = 0;
     std::optional<LungTemplate> tmpl;
     nlohmann::json cases = nlohmann::json::array();
     struct Sum {
@@ -166,6 +182,15 @@ tools::Runner setup(CLI::App& app) {
                           {"right_ml", fit.lungs.right_ml},
                           {"left_ml", fit.lungs.left_ml},
                           {"seconds", fit.seconds}};
+      if (boxes) {
+        const core::CaseBoxes* cb = boxes->find(fit.case_id);
+        const std::vector<core::BoxRecord> in = cb ? cb->boxes : std::vector<core::BoxRecord>{};
+        const auto k = data::keep_inside_lungs(in, fit.lungs.labels, data::kLungFilterMarginMm);
+        kept_set->case_for(fit.case_id).boxes = k.kept;
+        c["boxes"] = in.size(), c["removed"] = k.removed.size();
+        removed_total += k.removed.size(), boxes_total += in.size();
+      }
+      if (truth_set) truth_set->case_for(fit.case_id).boxes = core::read_view_set(s).boxes_3d;
       std::string line = core::cat(fit.case_id, ": hull ", std::lround(fit.lungs.total_ml()), " mL in ",
                                    std::lround(fit.seconds * 1000), " ms");
       if (!o->cases.empty()) {
@@ -248,6 +273,16 @@ tools::Runner setup(CLI::App& app) {
           sum_template.json()["surface_mean_mm"].get<double>(), " / p95 ",
           sum_template.json()["surface_p95_mm"].get<double>(), " mm; fit ", seconds / double(sets.size()),
           " s per case");
+    }
+    if (boxes) {
+      doc["filter"] = {{"boxes", boxes_total}, {"removed", removed_total}, {"margin_mm", data::kLungFilterMarginMm}};
+      core::log::info("lungs: the lung filter by the fitted lungs removed ", removed_total, " of ", boxes_total,
+                      " prediction(s)");
+      if (!o->filtered.empty()) core::write_box_set(o->filtered, *kept_set);
+    }
+    if (truth_set) {
+      truth_set->source = core::BoxSource::kTruth;
+      core::write_box_set(o->truth, *truth_set);
     }
     if (!o->out.empty()) core::write_file_atomic(o->out, doc.dump(1) + "\n");
     return 0;
