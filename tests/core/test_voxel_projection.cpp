@@ -27,8 +27,7 @@ TEST(VoxelProjection, MatchesCameraProjectVoxelByVoxel) {
   int visible = 0, hidden = 0;
   for (std::size_t v = 0; v < rig.size(); ++v)
     for (std::int64_t i = 0; i < p.voxels; ++i) {
-      const Eigen::Vector3d x =
-          g.index_to_world(Eigen::Vector3d(double(i % 7), double((i / 7) % 5), double(i / 35)));
+      const Eigen::Vector3d x = g.index_to_world(Eigen::Vector3d(double(i % 7), double((i / 7) % 5), double(i / 35)));
       EXPECT_LT((core::voxel_centre(g, i) - x).norm(), 1e-12);
       const auto& cam = rig[v];
       const Eigen::Vector2d uv = cam.project(x);

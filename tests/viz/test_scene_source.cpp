@@ -5,8 +5,8 @@
 #include <filesystem>
 
 #include "xraylift/core/error.hpp"
-#include "xraylift/core/rig.hpp"
 #include "xraylift/core/npy.hpp"
+#include "xraylift/core/rig.hpp"
 #include "xraylift/core/view_set.hpp"
 #include "xraylift/data/case.hpp"
 #include "xraylift/drr/render_case.hpp"
@@ -32,8 +32,8 @@ const Rendered& rendered() {
     core::RingSpec spec;
     spec.detector.width = spec.detector.height = 96;
     spec.detector.pixel_size_mm = 1024.0 * 0.78125 / 96;
-    drr::render_case_folder(ph.ct, core::Rig::ring(spec), drr::RenderOptions{}, drr::ViewOutputOptions{},
-                            dir / "views", "test");
+    drr::render_case_folder(ph.ct, core::Rig::ring(spec), drr::RenderOptions{}, drr::ViewOutputOptions{}, dir / "views",
+                            "test");
     data::save_case(dir / "case", ph.ct);
     return Rendered{dir / "views" / "infos.json", dir / "case"};
   }();
