@@ -44,6 +44,9 @@ tools::Runner setup(CLI::App& app) {
   app.add_flag("--synthetic", o->in.synthetic, "Use the built-in synthetic chest instead of a CT");
   app.add_option("--phantom", o->in.phantom_seed,
                  "Use a synthetic phantom of the data module (this seed) with its truth nodules");
+  app.add_option("--views", o->in.views,
+                 "X-rays without a CT: a view set (infos.json) whose lung model is fitted to its views (visual hull of "
+                 "the lung fields); with --generic, the template is the fallback when the fit fails");
   app.add_option("--generic", o->sex, "Generic lung model for this sex (male|female); with --age and --height");
   app.add_option("--age", o->age, "Patient age in years (generic model)");
   app.add_option("--height", o->height_cm, "Patient height in cm (generic model)");
@@ -99,6 +102,7 @@ tools::Runner setup(CLI::App& app) {
     const auto t0 = std::chrono::steady_clock::now();
     const viz::LoadedScene loaded = viz::load_scene(o->in, rig);
     for (const auto& n : loaded.notes) core::log::info(n);
+    core::log::info("scene: lung model from ", loaded.lung_source);
     core::log::info("scene: ", loaded.scene.nodes.size(), " nodes, ", loaded.scene.triangle_count(), " triangles, ",
                     loaded.nodule_count, " nodules, lung model ", loaded.lungs.total_ml(), " mL (",
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), " s)");

@@ -10,7 +10,8 @@
 //   pred_heatmaps/<case>.nrrd  with --heatmap: the method's 3D evidence (probability per voxel, float, world frame)
 //   --scene FILE               predictions and truth (distinct colours) in the lung model
 //   pred.lung_filter.json      what the lung filter removed per case (predictions whose centre is outside the CT's
-//                              lung mask; skipped, and said so, for view sets without a CT; --keep-outside-lungs)
+//                              lung mask, or for view sets without a CT the lung model fitted to the views;
+//                              lung_source per case; --keep-outside-lungs)
 // Nothing is left behind when a step fails.
 #include <chrono>
 #include <filesystem>
@@ -30,6 +31,7 @@
 #include "xraylift/detect2d/inference.hpp"
 #include "xraylift/detect3d/job.hpp"
 #include "xraylift/drr/render_case.hpp"
+#include "xraylift/drr/visual_hull.hpp"
 #include "xraylift/eval/cases3d.hpp"
 #include "xraylift/eval/evaluate3d.hpp"
 #include "xraylift/eval/options.hpp"
@@ -157,8 +159,8 @@ tools::Runner setup(CLI::App& app) {
                  "Render case inputs at N px across (default: the size the weights were trained on)");
   app.add_flag("--no-overlays", opt->no_overlays, "Skip the overlay PNGs");
   app.add_flag("--keep-outside-lungs", opt->keep_outside_lungs,
-               "Keep predictions whose centre lies outside the lungs (by default they are removed when the case's CT "
-               "is known: its lung mask; without a CT the filter is skipped, and the run says so)");
+               "Keep predictions whose centre lies outside the lungs (by default they are removed: the lungs are the "
+               "case's CT lung mask when the CT is known, else the lung model fitted to the views)");
   app.add_flag("--oracle-2d", opt->oracle_2d,
                "Diagnostic: the views' projected truth boxes replace the 2D detections (measures the 3D stage alone)");
   app.add_option("--overlay-score", opt->overlay_score, "Draw predictions with at least this score")
@@ -225,7 +227,7 @@ tools::Runner setup(CLI::App& app) {
     core::Progress progress("predict", static_cast<std::int64_t>(sets.size()));
     double seconds = 0;
     nlohmann::json lung_cases = nlohmann::json::array();
-    std::size_t lung_removed = 0, lung_filtered = 0, lung_skipped = 0;
+    std::size_t lung_removed = 0, lung_filtered = 0, lung_skipped = 0, lung_by_ct = 0, lung_by_views = 0;
     for (std::size_t si = 0; si < sets.size(); ++si) {
       const fs::path& s = sets[si];
       core::throw_if_interrupted("predict (nothing written)");
@@ -240,26 +242,45 @@ tools::Runner setup(CLI::App& app) {
       std::vector<core::BoxRecord> boxes = pred.boxes;
       if (!opt->keep_outside_lungs) {
         nlohmann::json entry = {{"case_id", views.case_id}, {"predictions", boxes.size()}};
-        std::optional<data::LungSegmentation> lungs;
-        std::string why = "no CT for this view set and no lung model from the views";
+        // The best lung mask available: the CT's when the input has one, else the lung model fitted to the views
+        // (drr/visual_hull.hpp); neither: the filter is skipped, and said so.
+        std::optional<core::VolumeU8> lungs;
+        std::string why, source;
         if (!ct_inputs[si].empty()) {
           try {
-            lungs = data::segment_lungs(drr::load_render_input(ct_inputs[si]).hu);
-          } catch (const core::InputError& e) {  // a CT without two lungs found: say so, predict anyway
+            lungs = data::segment_lungs(drr::load_render_input(ct_inputs[si]).hu).labels;
+            source = "ct";
+            entry["ct"] = ct_inputs[si].string();
+          } catch (const core::InputError& e) {  // a CT without two lungs found: say so, try the views
             why = core::cat("lung segmentation of '", ct_inputs[si].string(), "' failed: ", e.what());
+            core::log::warn("predict: ", views.case_id, ": ", why);
+          }
+        }
+        if (!lungs) {
+          try {
+            const drr::ViewsLungs fit = drr::lungs_from_views(s);
+            lungs = fit.lungs.labels;
+            source = "views";
+            entry["views_lung_ml"] = fit.lungs.total_ml();
+          } catch (const core::ConfigError&) {
+            throw;
+          } catch (const core::InputError& e) {  // e.g. no lung field in the views: predict anyway
+            why += core::cat(why.empty() ? "" : "; ", "lung model from the views failed: ", e.what());
             core::log::warn("predict: ", views.case_id, ": ", why, "; lung filter skipped");
           }
         }
         if (lungs) {
-          auto kept = data::keep_inside_lungs(boxes, lungs->labels, data::kLungFilterMarginMm);
-          entry["ct"] = ct_inputs[si].string();
+          auto kept = data::keep_inside_lungs(boxes, *lungs, data::kLungFilterMarginMm);
+          entry["lung_source"] = source;
           entry["removed"] = kept.removed.size();
           entry["removed_ids"] = nlohmann::json::array();
           for (const auto& b : kept.removed) entry["removed_ids"].push_back(b.id);
           lung_removed += kept.removed.size();
           ++lung_filtered;
+          ++(source == "ct" ? lung_by_ct : lung_by_views);
           boxes = std::move(kept.kept);
         } else {
+          entry["lung_source"] = "none";
           entry["skipped"] = why + ": filter skipped";
           ++lung_skipped;
         }
@@ -321,9 +342,16 @@ tools::Runner setup(CLI::App& app) {
       viz::SceneInputs si;
       const fs::path truth_file = sibling(out, ".truth.json");
       if (loaded.size() != 1) throw core::InputError("predict: --scene needs exactly one case");
-      if (!case_dirs.front().empty()) {
-        si.ct = case_dirs.front().string();
+      // The best lung model: the CT (a case input, or the case folder a view set was rendered from), else the one
+      // fitted to the views, else (the fit failing) the template; the scene says which (lung nodes' lung_model).
+      const fs::path ct = !case_dirs.front().empty() ? case_dirs.front() : ct_inputs.front();
+      std::error_code ec;
+      if (!ct.empty() && (fs::exists(ct / "case.json", ec) || fs::is_directory(ct, ec))) {
+        si.ct = ct.string();
+        si.ct_truth = !case_dirs.front().empty();
+        if (!si.ct_truth) si.box_files.push_back(truth_file.string());
       } else {
+        si.views = sets.front().string();
         si.generic = viz::PatientSpec{};
         si.box_files.push_back(truth_file.string());
       }
@@ -335,7 +363,8 @@ tools::Runner setup(CLI::App& app) {
       cleanup.paths.push_back(truth_file);
       const auto scene = viz::load_scene(si, rig);
       viz::write_scene(opt->scene, scene.scene);
-      written.push_back(opt->scene + "  lung model with predictions (red) and truth (green)");
+      for (const auto& n : scene.notes) core::log::info("predict --scene: ", n);
+      written.push_back(opt->scene + "  " + scene.lung_source + " lung model with predictions (red) and truth (green)");
     }
     core::write_file_atomic(det_file, detect2d::detections_json(detections).dump(1) + "\n");
     const fs::path lung_file = sibling(out, ".lung_filter.json");
@@ -343,12 +372,15 @@ tools::Runner setup(CLI::App& app) {
                                      {"version", 1},
                                      {"enabled", !opt->keep_outside_lungs},
                                      {"rule",
-                                      "kept: the centre's nearest voxel is in the CT lung mask "
-                                      "(data::segment_lungs), or the box grown by margin_mm holds a lung "
-                                      "voxel centre"},
+                                      "kept: the centre's nearest voxel is in the lung mask (lung_source per case: "
+                                      "ct = the CT's, data::segment_lungs; views = the visual hull of the views' "
+                                      "lung fields, drr::lungs_from_views), or the box grown by margin_mm holds a "
+                                      "lung voxel centre"},
                                      {"margin_mm", data::kLungFilterMarginMm},
                                      {"removed", lung_removed},
                                      {"cases_filtered", lung_filtered},
+                                     {"cases_by_ct", lung_by_ct},
+                                     {"cases_by_views", lung_by_views},
                                      {"cases_skipped", lung_skipped},
                                      {"cases", lung_cases}};
     core::write_file_atomic(lung_file, lung_doc.dump(1) + "\n");
@@ -366,9 +398,10 @@ tools::Runner setup(CLI::App& app) {
       core::log::info("predict: lung filter off (--keep-outside-lungs)");
     else
       core::log::info("predict: lung filter removed ", lung_removed, " prediction(s) outside the lungs in ",
-                      lung_filtered, " case(s) with a CT",
+                      lung_filtered, " case(s) (", lung_by_ct, " by the CT, ", lung_by_views,
+                      " by the lung model fitted to the views)",
                       lung_skipped ? core::cat("; skipped for ", lung_skipped,
-                                               " case(s) without a CT (no lung model from the views yet)")
+                                               " case(s) without a CT and without a lung model from the views")
                                    : std::string());
     if (result) {
       const auto& m = result->overall;

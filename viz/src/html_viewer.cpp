@@ -60,7 +60,7 @@ html,body{margin:0;height:100%;background:#1b1e24;color:#e8e8e8;font:13px sans-s
 lung opacity <input id="opacity" type="range" min="0" max="100" value="@OPACITY@">
 <div id="evui" style="display:none">evidence &ge; <input id="evthr" type="range" min="0" max="100" value="0">
 <span id="evval">0.00</span></div>
-<div style="opacity:.7">drag: orbit, wheel: zoom, click a nodule or evidence: details</div></div>
+@LUNGMODEL@<div style="opacity:.7">drag: orbit, wheel: zoom, click a nodule or evidence: details</div></div>
 <div id="info"></div><div id="err"></div>
 <script type="application/json" id="scene-data">@DATA@</script>
 <script>
@@ -245,7 +245,11 @@ void write_html(const std::filesystem::path& path, const Scene& scene, const std
   XL_CHECK(!scene.nodes.empty(), "write_html ", path.string(), ": empty scene");
   nlohmann::json nodes = nlohmann::json::array();
   float lung_opacity = 0.35f;
+  std::string lung_model;  // which lung model the scene shows (scene_source.hpp: ct, views or template)
   for (const auto& node : scene.nodes) {
+    if (node.kind == NodeKind::kLung && lung_model.empty() && node.info.contains("lung_model") &&
+        node.info["lung_model"].is_string())
+      lung_model = node.info["lung_model"].get<std::string>();
     validate_mesh(node.mesh, "write_html node " + node.name);
     std::vector<Eigen::Vector3f> pos(node.mesh.vertices.size());
     for (std::size_t i = 0; i < pos.size(); ++i) pos[i] = lps_mm_to_gltf(node.mesh.vertices[i]);
@@ -267,6 +271,9 @@ void write_html(const std::filesystem::path& path, const Scene& scene, const std
   std::string page = kPage;
   replace_all(page, "@TITLE@", html_escape(title));
   replace_all(page, "@OPACITY@", std::to_string(int(std::lround(lung_opacity * 100))));
+  replace_all(
+      page, "@LUNGMODEL@",
+      lung_model.empty() ? std::string() : "<div id=\"lungmodel\">lung model: " + html_escape(lung_model) + "</div>");
   replace_all(page, "@DATA@", data);
   core::write_file_atomic(path, page);
 }

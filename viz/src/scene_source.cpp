@@ -40,8 +40,15 @@ CtInput read_ct(const std::string& path) {
   return in;
 }
 
-// The template for generic models: the data module's phantom lungs.
-LungSegmentation template_segmentation(std::string& note) {
+cv::Mat read_heat_map(const std::string& path) {
+  const cv::Mat m = cv::imread(path, cv::IMREAD_ANYDEPTH | cv::IMREAD_GRAYSCALE);
+  XL_CHECK(!m.empty(), "attention map ", path, ": cannot read as an image");
+  return m;
+}
+
+}  // namespace
+
+LungSegmentation generic_template_segmentation(std::string* note) {
   // Only the lung shapes matter for a template: a coarse grid (same field of view) keeps this fast.
   data::PhantomSpec spec;
   spec.vessels = false;
@@ -59,23 +66,17 @@ LungSegmentation template_segmentation(std::string& note) {
   }
   seg.right_ml = label_volume_ml(seg.labels, kRightLung);
   seg.left_ml = label_volume_ml(seg.labels, kLeftLung);
-  note = "generic template: phantom lungs (data module, seed 0, 2.8 x 2.8 x 4 mm grid)";
+  if (note) *note = "generic template: phantom lungs (data module, seed 0, 2.8 x 2.8 x 4 mm grid)";
   return seg;
 }
 
-cv::Mat read_heat_map(const std::string& path) {
-  const cv::Mat m = cv::imread(path, cv::IMREAD_ANYDEPTH | cv::IMREAD_GRAYSCALE);
-  XL_CHECK(!m.empty(), "attention map ", path, ": cannot read as an image");
-  return m;
-}
-
-}  // namespace
-
 LoadedScene load_scene(const SceneInputs& in, const core::Rig& rig) {
-  const int sources = int(!in.ct.empty()) + int(in.synthetic) + int(in.generic.has_value()) + int(in.phantom_seed >= 0);
+  // --views with --generic: the template is the fallback of the fit, not a second source.
+  const int sources = int(!in.ct.empty()) + int(in.synthetic) + int(in.generic.has_value() && in.views.empty()) +
+                      int(in.phantom_seed >= 0) + int(!in.views.empty());
   if (sources != 1)  // a usage error (exit 2), not bad data
-    throw core::ConfigError(
-        core::cat("scene input: give exactly one of a CT, --synthetic, --phantom or --generic (got ", sources, ")"));
+    throw core::ConfigError(core::cat(
+        "scene input: give exactly one of a CT, --synthetic, --phantom, --views or --generic (got ", sources, ")"));
   if (!in.evidence.empty()) in.evidence_options.validate();  // before the slow part: a usage error fails fast
   LoadedScene out;
   std::optional<LungSegmentation> seg;
@@ -101,12 +102,32 @@ LoadedScene load_scene(const SceneInputs& in, const core::Rig& rig) {
                                   " mL (airway removed ", seg->airway_ml, " mL)"));
     out.lungs = build_lung_model(*seg, in.lung);
     if (in.ct_truth) boxes = ct.truth;
-  } else {
+    out.lung_source = "ct";
+  }
+  if (!in.views.empty()) {
+    try {
+      const drr::ViewsLungs fit = drr::lungs_from_views(in.views, in.lung_fields, in.hull);
+      out.lungs = build_lung_model(fit.lungs, in.lung);
+      out.case_id = fit.case_id;
+      out.lung_source = "views";
+      out.notes.push_back(core::cat("lungs fitted to the ", fit.cameras.size(), " views of ", in.views,
+                                    " (visual hull of the lung fields): right ", fit.lungs.right_ml, " mL, left ",
+                                    fit.lungs.left_ml, " mL, ", std::lround(fit.seconds * 1000), " ms"));
+    } catch (const core::ConfigError&) {
+      throw;
+    } catch (const core::InputError& e) {
+      if (!in.generic) throw;
+      out.notes.push_back(core::cat("lung model from the views of ", in.views, " failed (", e.what(),
+                                    "); the generic template instead"));
+    }
+  }
+  if (out.lung_source.empty()) {
     std::string note;
-    const LungSegmentation t = template_segmentation(note);
+    const LungSegmentation t = generic_template_segmentation(&note);
     out.notes.push_back(note);
     out.lungs = generic_lung_model(build_lung_model(t, in.lung), *in.generic);
-    out.case_id = "generic";
+    if (out.case_id.empty()) out.case_id = "generic";
+    out.lung_source = "template";
     out.notes.push_back(
         core::cat("generic model: predicted TLC ", predicted_tlc_litres(*in.generic), " L (ERS/ECSC 1993)"));
   }
@@ -121,6 +142,8 @@ LoadedScene load_scene(const SceneInputs& in, const core::Rig& rig) {
     out.notes.push_back(core::cat(c->boxes.size(), " boxes of case ", c->case_id, " from ", f));
   }
   out.scene = make_scene(out.lungs, boxes, in.style);
+  for (auto& node : out.scene.nodes)
+    if (node.kind == NodeKind::kLung) node.info["lung_model"] = out.lung_source;
   for (const auto& b : boxes) out.nodule_count += !b.ignore;
   if (!in.attention_map.empty()) {
     XL_CHECK(seg.has_value(), "attention map ", in.attention_map, ": needs a CT (or --synthetic) lung mask");

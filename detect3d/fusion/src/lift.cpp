@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "xraylift/core/error.hpp"
+#include "xraylift/core/voxel_projection.hpp"
 #include "xraylift/detect3d/fusion/model.hpp"
 
 namespace xraylift::detect3d::fusion {
@@ -60,23 +61,29 @@ torch::Tensor sample_coordinates(const torch::Tensor& uv, std::int64_t feature_w
 
 LiftGrid make_lift_grid(const core::VolumeGeometry& grid, const std::vector<core::Camera>& cameras, std::int64_t stride,
                         std::int64_t feature_width, std::int64_t feature_height, const torch::Device& device) {
-  const auto centers = voxel_centers(grid, device);
-  const auto projection = project_points(centers, projection_matrices(cameras).to(device));
-  const auto options = torch::TensorOptions().dtype(torch::kFloat64).device(device);
-  std::vector<double> widths, heights;
-  for (const auto& c : cameras) {
-    widths.push_back(c.width());
-    heights.push_back(c.height());
+  grid.validate("fusion voxel grid");
+  XL_CHECK(grid.axis_aligned(), "fusion: the voxel grid must be axis-aligned");
+  XL_CHECK(!cameras.empty(), "fusion: no cameras; expected one per view");
+  // The one voxel -> pixel projection (core/voxel_projection.hpp), shared with the visual hull of drr.
+  const core::VoxelProjections vp =
+      core::project_voxel_centres(grid, cameras, std::numeric_limits<std::int64_t>::max());
+  const std::int64_t views = std::int64_t(cameras.size()), n = vp.voxels;
+  auto uv_cpu = torch::empty({views, n, 2}, torch::kFloat64);
+  auto visible_cpu = torch::empty({views, n}, torch::kBool);
+  {
+    double* uv = uv_cpu.data_ptr<double>();
+    bool* vis = visible_cpu.data_ptr<bool>();
+    for (std::size_t k = 0; k < vp.pixels.size(); ++k) {
+      uv[2 * k] = vp.pixels[k].u, uv[2 * k + 1] = vp.pixels[k].v;
+      vis[k] = vp.visible[k] != 0;
+    }
   }
-  const auto w = torch::tensor(widths, options).unsqueeze(1);
-  const auto h = torch::tensor(heights, options).unsqueeze(1);
-  const auto u = projection.uv.select(2, 0), v = projection.uv.select(2, 1);
-  const auto visible = (projection.depth > 0) & (u >= 0) & (u < w) & (v >= 0) & (v < h);
+  const auto visible = visible_cpu.to(device);
   XL_CHECK(visible.any().item<bool>(), "fusion: no voxel of the grid (", grid.dims.x(), " x ", grid.dims.y(), " x ",
            grid.dims.z(), " voxels from ", grid.world_bounds().min().transpose(), " to ",
            grid.world_bounds().max().transpose(), " mm) is seen by any of the ", cameras.size(),
            " views; expected a scene box inside the views' field");
-  auto coords = sample_coordinates(projection.uv, feature_width, feature_height, stride);
+  auto coords = sample_coordinates(uv_cpu.to(device), feature_width, feature_height, stride);
   // Points behind a source have meaningless (or infinite) pixels: park them outside the map (sampled as zero, and
   // masked out anyway).
   coords = torch::where(visible.unsqueeze(2), coords, torch::full_like(coords, -2.0));

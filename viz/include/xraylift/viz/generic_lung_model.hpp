@@ -29,4 +29,15 @@ double predicted_tlc_litres(const PatientSpec& p);
 LungModel generic_lung_model(const LungModel& template_model, const PatientSpec& patient,
                              const Eigen::Vector3d& isocentre_mm = Eigen::Vector3d::Zero());
 
+// generic_lung_model's similarity: p -> to + scale (p - from).
+struct GenericPlacement {
+  double scale = 1;
+  Eigen::Vector3d from = Eigen::Vector3d::Zero(), to = Eigen::Vector3d::Zero();
+};
+GenericPlacement generic_placement(const LungModel& template_model, const PatientSpec& patient,
+                                   const Eigen::Vector3d& isocentre_mm = Eigen::Vector3d::Zero());
+// A template's label volume moved by the placement (the generic model as a mask: its grid scaled and shifted, the
+// labels untouched), so that the template is measured as the other lung models are (docs/viz.md).
+core::VolumeU8 place_labels(const core::VolumeU8& labels, const GenericPlacement& placement);
+
 }  // namespace xraylift::viz

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "xraylift/core/rig.hpp"
+#include "xraylift/drr/visual_hull.hpp"
 #include "xraylift/viz/attention.hpp"
 #include "xraylift/viz/evidence.hpp"
 #include "xraylift/viz/generic_lung_model.hpp"
@@ -20,6 +21,11 @@ struct SceneInputs {
   bool synthetic = false;              // the built-in synthetic chest (synthetic_chest.hpp)
   int phantom_seed = -1;               // >= 0: a phantom of the data module (its CT and truth nodules)
   std::optional<PatientSpec> generic;  // a generic model scaled to this patient (template: phantom or synthetic)
+  // A view set (infos.json) without a CT: the lung model fitted to its views (drr/visual_hull.hpp). With `generic`
+  // also set, the template is the fallback when the fit fails (said in the notes).
+  std::string views;
+  drr::LungFieldOptions lung_fields{};
+  drr::VisualHullOptions hull{};
   std::vector<std::string> box_files;
   std::string case_id;        // which case of the box files; empty: the CT's id, else the only case
   bool ct_truth = true;       // add the case folder's own truth nodules
@@ -38,8 +44,14 @@ struct LoadedScene {
   LungModel lungs;
   std::string case_id;
   std::size_t nodule_count = 0, attention_count = 0, evidence_count = 0;
+  // Which lung model: "ct" (segmented from a CT, the synthetic chest or a phantom), "views" (fitted to the views),
+  // "template" (the generic model); written into every lung node's info (glTF extras, HTML) as `lung_model`.
+  std::string lung_source;
   std::vector<std::string> notes;  // what was loaded, for the command's report
 };
+
+// The generic model's template: the data module's phantom lungs (seed 0) on a coarse grid.
+LungSegmentation generic_template_segmentation(std::string* note = nullptr);
 
 // `rig` is used for the attention map (its camera attention_view). Not exactly one source: ConfigError (usage).
 LoadedScene load_scene(const SceneInputs& inputs, const core::Rig& rig);

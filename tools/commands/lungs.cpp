@@ -1,0 +1,295 @@
+// `xraylift lungs`: the lung model of a view set fitted to its views (lung fields per view, visual hull;
+// docs/viz.md "Lung model from the views"), optionally measured against the CT it was rendered from.
+//   xraylift lungs VIEWS... [--cases DIR] [-o report.json] [--mesh lungs.glb]
+// VIEWS: infos.json files or folders of view sets. With --cases, each view set's case folder DIR/<case_id> gives
+// the reference: its CT lung mask (data::segment_lungs) and, per view, that mask projected (the lung-field label).
+// Per case the template (generic model), the visual hull and, for reference, the CT lung model are measured
+// (eval/mask3d.hpp: Dice, volume error, surface distance) with the per-view lung-field Dice and the time of the fit.
+#include <chrono>
+#include <filesystem>
+
+#include "../command.hpp"
+#include "xraylift/core/atomic_file.hpp"
+#include "xraylift/core/box_set.hpp"
+#include "xraylift/core/log.hpp"
+#include "xraylift/core/npy.hpp"
+#include "xraylift/core/view_set.hpp"
+#include "xraylift/data/case.hpp"
+#include "xraylift/data/lung_filter.hpp"
+#include "xraylift/data/lung_segmentation.hpp"
+#include "xraylift/drr/visual_hull.hpp"
+#include "xraylift/eval/mask3d.hpp"
+#include "xraylift/viz/export.hpp"
+#include "xraylift/viz/generic_lung_model.hpp"
+#include "xraylift/viz/lung_model.hpp"
+#include "xraylift/viz/scene.hpp"
+#include "xraylift/viz/scene_source.hpp"
+
+namespace fs = std::filesystem;
+using namespace xraylift;
+
+namespace lungs_command {
+
+struct Options {
+  std::vector<std::string> inputs;
+  std::string cases, out, mesh, dump, boxes, filtered, truth;
+  double grid_mm = 2.0;
+  drr::LungFieldOptions fields;
+  drr::VisualHullOptions hull;
+};
+
+std::vector<fs::path> view_sets(const fs::path& p) {
+  if (fs::is_regular_file(p)) return {p};
+  if (fs::exists(p / "infos.json")) return {p / "infos.json"};
+  std::vector<fs::path> found;
+  if (fs::is_directory(p))
+    for (const auto& e : fs::directory_iterator(p))
+      if (e.is_directory() && fs::exists(e.path() / "infos.json")) found.push_back(e.path() / "infos.json");
+  std::sort(found.begin(), found.end());
+  if (found.empty())
+    throw core::InputError(
+        core::cat("lungs: '", p.string(), "' is neither an infos.json view set nor a folder of them"));
+  return found;
+}
+
+// The generic model as a mask: scene_source's template placed for the default patient, as predict --scene does.
+struct LungTemplate {
+  viz::LungSegmentation seg;
+  viz::GenericPlacement place;
+  double seconds = 0;
+  LungTemplate() {
+    const auto t0 = std::chrono::steady_clock::now();
+    seg = viz::generic_template_segmentation();
+    place = viz::generic_placement(viz::build_lung_model(seg), viz::PatientSpec{});
+    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  core::VolumeU8 labels() const { return viz::place_labels(seg.labels, place); }
+};
+
+nlohmann::json to_json(const eval::MaskComparison& m) {
+  return {{"dice", m.dice},
+          {"truth_ml", m.truth_ml},
+          {"model_ml", m.other_ml},
+          {"volume_error_ml", m.volume_error_ml},
+          {"volume_error_pct", m.volume_error_pct},
+          {"extra_ml", m.extra_ml},
+          {"missed_ml", m.missed_ml},
+          {"surface_mean_mm", m.surface_mean_mm},
+          {"surface_p95_mm", m.surface_p95_mm}};
+}
+
+tools::Runner setup(CLI::App& app) {
+  auto o = std::make_shared<Options>();
+  app.add_option("inputs", o->inputs, "infos.json view sets or folders of them")->required();
+  app.add_option("--cases", o->cases, "Folder of the case folders (<case_id>/): measure against their CT lungs");
+  app.add_option("-o,--out", o->out, "Report (JSON): per case the fit and, with --cases, the measurements");
+  app.add_option("--mesh", o->mesh, "Scene file (.glb, .html, .obj, .ply) of the fitted lungs (one view set only)");
+  app.add_option("--boxes", o->boxes,
+                 "Predictions (xraylift.boxes3d) to filter by the fitted lungs as predict's lung filter does");
+  app.add_option("--filtered", o->filtered, "With --boxes: the predictions kept (xraylift.boxes3d)");
+  app.add_option("--truth-out", o->truth, "The view sets' truth boxes (xraylift.boxes3d), e.g. for `xraylift eval`");
+  app.add_option("--dump", o->dump,
+                 "Folder: per case and view <case>_viewNN_fields.npy (1: the fitted field, 2: the label, 3: both)");
+  app.add_option("--grid-mm", o->grid_mm, "Grid of the measurement (mm)")
+      ->capture_default_str()
+      ->check(tools::within(0.5, 10));
+  app.add_option("--voxel-mm", o->hull.voxel_mm, "Visual hull voxel size (mm)")
+      ->capture_default_str()
+      ->check(tools::within(0.5, 50));
+  app.add_option("--min-views", o->hull.min_views,
+                 "Keep voxels inside the lung field of >= this many views (<= 0: all but that many)")
+      ->capture_default_str()
+      ->check(tools::within(-1000, 1000));
+  app.add_option("--max-voxels", o->hull.max_voxels, "Largest hull grid")
+      ->capture_default_str()
+      ->check(tools::within(1, 1e9));
+  app.add_option("--min-deficit-mm", o->fields.min_deficit_mm,
+                 "Lung field: body path minus L / mu_water above this (mm)")
+      ->capture_default_str()
+      ->check(tools::within(0, 500));
+  app.add_option("--min-deficit-fraction", o->fields.min_deficit_fraction,
+                 "Lung field: and above this fraction of the body path")
+      ->capture_default_str()
+      ->check(tools::within(0, 0.99));
+  app.add_option("--open-px", o->fields.open_px, "Lung field: opening radius (px at 256)")
+      ->capture_default_str()
+      ->check(tools::within(0, 32));
+  app.add_option("--body-threshold", o->fields.body_threshold, "Lung field: L of the body outline")
+      ->capture_default_str()
+      ->check(tools::within(0.01, 10));
+  app.add_option("--body-margin", o->fields.body_margin, "Lung field: body erosion, fraction of the width")
+      ->capture_default_str()
+      ->check(tools::within(0, 0.4));
+  return [o] {
+    o->fields.validate();
+    std::vector<fs::path> sets;
+    for (const auto& in : o->inputs) {
+      XL_CHECK(fs::exists(in), "lungs: input '", in, "' does not exist");
+      for (const auto& s : view_sets(in)) sets.push_back(s);
+    }
+    XL_USAGE_CHECK(o->mesh.empty() || sets.size() == 1, "lungs --mesh: needs exactly one view set, got ", sets.size());
+    XL_USAGE_CHECK(o->filtered.empty() || !o->boxes.empty(), "lungs --filtered: needs --boxes");
+    std::optional<core::BoxSet> boxes, kept_set, truth_set;
+    if (!o->boxes.empty()) {
+      boxes = core::read_box_set(o->boxes);
+      kept_set.emplace();
+      kept_set->source = boxes->source;
+    }
+    if (!o->truth.empty()) truth_set.emplace();
+    std::size_t removed_total = 0, boxes_total = 0;
+    std::optional<LungTemplate> tmpl;
+    nlohmann::json cases = nlohmann::json::array();
+    struct Sum {
+      double dice = 0, err_pct = 0, abs_err_pct = 0, err_ml = 0, mean = 0, p95 = 0, extra = 0, missed = 0;
+      int n = 0;
+      void add(const eval::MaskComparison& m) {
+        dice += m.dice, err_pct += m.volume_error_pct, abs_err_pct += std::abs(m.volume_error_pct),
+            err_ml += m.volume_error_ml, mean += m.surface_mean_mm, p95 += m.surface_p95_mm, extra += m.extra_ml,
+            missed += m.missed_ml, ++n;
+      }
+      nlohmann::json json() const {
+        const double k = n ? 1.0 / n : 0;
+        return {{"cases", n},
+                {"dice", dice * k},
+                {"volume_error_pct", err_pct * k},
+                {"abs_volume_error_pct", abs_err_pct * k},
+                {"volume_error_ml", err_ml * k},
+                {"surface_mean_mm", mean * k},
+                {"surface_p95_mm", p95 * k},
+                {"extra_ml", extra * k},
+                {"missed_ml", missed * k}};
+      }
+    } sum_hull, sum_template, sum_ct;
+    double field_dice = 0, seconds = 0;
+    int failed = 0;
+    std::size_t field_count = 0;
+    for (const auto& s : sets) {
+      drr::ViewsLungs fit;
+      try {
+        fit = drr::lungs_from_views(s, o->fields, o->hull);
+      } catch (const core::ConfigError&) {
+        throw;
+      } catch (const core::InputError& e) {  // measured as a failure, the other cases go on
+        if (sets.size() == 1) throw;
+        core::log::warn("lungs: ", s.string(), ": ", e.what());
+        cases.push_back({{"views", s.string()}, {"error", e.what()}});
+        ++failed;
+        continue;
+      }
+      seconds += fit.seconds;
+      nlohmann::json c = {{"views", s.string()},
+                          {"case_id", fit.case_id},
+                          {"right_ml", fit.lungs.right_ml},
+                          {"left_ml", fit.lungs.left_ml},
+                          {"seconds", fit.seconds}};
+      if (boxes) {
+        const core::CaseBoxes* cb = boxes->find(fit.case_id);
+        const std::vector<core::BoxRecord> in = cb ? cb->boxes : std::vector<core::BoxRecord>{};
+        const auto k = data::keep_inside_lungs(in, fit.lungs.labels, data::kLungFilterMarginMm);
+        kept_set->case_for(fit.case_id).boxes = k.kept;
+        c["boxes"] = in.size(), c["removed"] = k.removed.size();
+        removed_total += k.removed.size(), boxes_total += in.size();
+      }
+      if (truth_set) truth_set->case_for(fit.case_id).boxes = core::read_view_set(s).boxes_3d;
+      std::string line = core::cat(fit.case_id, ": hull ", std::lround(fit.lungs.total_ml()), " mL in ",
+                                   std::lround(fit.seconds * 1000), " ms");
+      if (!o->cases.empty()) {
+        const fs::path dir = fs::path(o->cases) / fit.case_id;
+        XL_CHECK(fs::exists(dir / "case.json"), "lungs --cases: no case folder ", dir.string(), " for view set ",
+                 s.string());
+        const data::Case cs = data::load_case(dir);
+        const auto t0 = std::chrono::steady_clock::now();
+        const data::LungSegmentation ct = data::segment_lungs(cs.hu);
+        const double ct_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const auto labels = drr::projected_lung_fields(ct.labels, fit.cameras);
+        nlohmann::json per_view = nlohmann::json::array();
+        for (std::size_t v = 0; v < labels.size(); ++v) {
+          const double d = drr::mask_dice(labels[v], fit.fields[v]);
+          per_view.push_back(d);
+          field_dice += d, ++field_count;
+        }
+        c["field_dice"] = per_view;
+        if (!o->dump.empty()) {
+          fs::create_directories(o->dump);
+          for (std::size_t v = 0; v < labels.size(); ++v) {
+            std::vector<float> img(labels[v].pixels.size());
+            for (std::size_t p = 0; p < img.size(); ++p)
+              img[p] = float(fit.fields[v].pixels[p] + 2 * labels[v].pixels[p]);
+            core::write_npy(fs::path(o->dump) / core::cat(fit.case_id, "_view", v / 10, v % 10, "_fields.npy"),
+                            img.data(), {labels[v].height, labels[v].width});
+          }
+        }
+        if (!tmpl) tmpl.emplace();
+        const auto t1 = std::chrono::steady_clock::now();
+        const core::VolumeU8 generic = tmpl->labels();
+        const double t_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+        const auto mh = eval::compare_masks(ct.labels, fit.lungs.labels, o->grid_mm);
+        const auto mt = eval::compare_masks(ct.labels, generic, o->grid_mm);
+        const auto mc = eval::compare_masks(ct.labels, ct.labels, o->grid_mm);
+        sum_hull.add(mh), sum_template.add(mt), sum_ct.add(mc);
+        c["hull"] = to_json(mh), c["template"] = to_json(mt), c["ct"] = to_json(mc);
+        c["ct_seconds"] = ct_seconds, c["template_seconds"] = t_seconds + tmpl->seconds;
+        line += core::cat("; Dice hull ", std::lround(mh.dice * 1000) / 1000.0, " template ",
+                          std::lround(mt.dice * 1000) / 1000.0, ", volume error hull ",
+                          std::lround(mh.volume_error_pct * 10) / 10.0, " % template ",
+                          std::lround(mt.volume_error_pct * 10) / 10.0, " %, field Dice ",
+                          std::lround(1000 * per_view.get<std::vector<double>>().front()) / 1000.0, " (view 0)");
+      }
+      core::log::info("lungs: ", line);
+      cases.push_back(std::move(c));
+      if (!o->mesh.empty()) {
+        const viz::LungModel model = viz::build_lung_model(fit.lungs);
+        viz::Scene scene = viz::make_scene(model, {});
+        for (auto& node : scene.nodes) node.info["lung_model"] = "views";
+        viz::write_scene(o->mesh, scene);
+        core::log::info("lungs: ", o->mesh, "  lung model fitted to the views");
+      }
+    }
+    nlohmann::json doc = {{"format", "xraylift.lungs_from_views"},
+                          {"version", 1},
+                          {"lung_fields",
+                           {{"body_threshold", o->fields.body_threshold},
+                            {"body_margin", o->fields.body_margin},
+                            {"min_deficit_mm", o->fields.min_deficit_mm},
+                            {"min_deficit_fraction", o->fields.min_deficit_fraction},
+                            {"open_px", o->fields.open_px}}},
+                          {"hull", {{"voxel_mm", o->hull.voxel_mm}, {"min_views", o->hull.min_views}}},
+                          {"mean_seconds", seconds / double(sets.size())},
+                          {"failed", failed},
+                          {"cases", cases}};
+    if (!o->cases.empty()) {
+      doc["summary"] = {{"hull", sum_hull.json()},
+                        {"template", sum_template.json()},
+                        {"ct", sum_ct.json()},
+                        {"field_dice", field_count ? field_dice / double(field_count) : 0.0}};
+      core::log::info(
+          "lungs: ", sets.size(), " case(s): field Dice ", doc["summary"]["field_dice"].get<double>(), "; hull Dice ",
+          sum_hull.json()["dice"].get<double>(), ", volume error ", sum_hull.json()["volume_error_pct"].get<double>(),
+          " % (|.| ", sum_hull.json()["abs_volume_error_pct"].get<double>(), " %), surface ",
+          sum_hull.json()["surface_mean_mm"].get<double>(), " / p95 ", sum_hull.json()["surface_p95_mm"].get<double>(),
+          " mm; template Dice ", sum_template.json()["dice"].get<double>(), ", volume error ",
+          sum_template.json()["volume_error_pct"].get<double>(), " % (|.| ",
+          sum_template.json()["abs_volume_error_pct"].get<double>(), " %), surface ",
+          sum_template.json()["surface_mean_mm"].get<double>(), " / p95 ",
+          sum_template.json()["surface_p95_mm"].get<double>(), " mm; fit ", seconds / double(sets.size()),
+          " s per case");
+    }
+    if (boxes) {
+      doc["filter"] = {{"boxes", boxes_total}, {"removed", removed_total}, {"margin_mm", data::kLungFilterMarginMm}};
+      core::log::info("lungs: the lung filter by the fitted lungs removed ", removed_total, " of ", boxes_total,
+                      " prediction(s)");
+      if (!o->filtered.empty()) core::write_box_set(o->filtered, *kept_set);
+    }
+    if (truth_set) {
+      truth_set->source = core::BoxSource::kTruth;
+      core::write_box_set(o->truth, *truth_set);
+    }
+    if (!o->out.empty()) core::write_file_atomic(o->out, doc.dump(1) + "\n");
+    return 0;
+  };
+}
+
+}  // namespace lungs_command
+
+XL_REGISTER_COMMAND("lungs", "A view set's lung model fitted to its views (lung fields, visual hull), measured",
+                    lungs_command::setup);
