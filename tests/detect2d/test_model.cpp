@@ -237,3 +237,28 @@ TEST(Weights, SafetensorsAndTorchArchivesLoadByNameWithReport) {
   core::write_file_atomic(dir / "junk.bin", "not a weight file");
   EXPECT_THROW(read_state_dict(dir / "junk.bin"), core::InputError);
 }
+
+// Catches the weight reader trusting the storage sizes a torch.save pickle declares: the fuzz loop's file declares
+// 16 bytes for a storage whose zip record holds 0, and reading the tensor (what load_state_dict's copy does) ran
+// past the buffer (SEGV) before read_state_dict gave each storage its record's real size and checked every tensor
+// against it (docs/RELIABILITY.md "Fuzzing the file readers").
+TEST(Weights, TorchSaveFileWithARecordShorterThanItsStorageIsAnInputError) {
+  const auto dir = xraylift::testing::scratch_dir("detect2d_weights_pickle");
+  // The same file intact (C++'s torch::pickle_save writes Python's torch.save zip) reads back whole.
+  c10::Dict<std::string, torch::Tensor> dict;
+  dict.insert("w", torch::arange(6, torch::kFloat).reshape({2, 3}));
+  const auto bytes = torch::pickle_save(dict);
+  core::write_file_atomic(dir / "state.pt", std::string(bytes.begin(), bytes.end()));
+  const auto state = read_state_dict(dir / "state.pt");
+  ASSERT_EQ(state.count("w"), 1u);
+  EXPECT_TRUE(torch::equal(state.at("w"), torch::arange(6, torch::kFloat).reshape({2, 3})));
+
+  const auto bad =
+      xraylift::testing::source_dir() / "tests/fuzz/corpus/torch_weights/crash-record-shorter-than-storage";
+  try {
+    read_state_dict(bad);
+    ADD_FAILURE() << "expected an InputError";
+  } catch (const core::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("needs 16 bytes but its data holds 0"), std::string::npos) << e.what();
+  }
+}

@@ -13,6 +13,7 @@
 //                              lung mask, or for view sets without a CT the lung model fitted to the views;
 //                              lung_source per case; --keep-outside-lungs)
 // Nothing is left behind when a step fails.
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
@@ -191,46 +192,62 @@ tools::Runner setup(CLI::App& app) {
     tools::remove_stale_temporaries({opt->out, opt->scene, (views_root / "case").string()}, "predict");
     Cleanup cleanup;
 
-    // Inputs -> view sets (case inputs are rendered; the rig is checked before any rendering).
-    std::vector<fs::path> sets;
-    std::vector<fs::path> case_dirs;  // per view set: the case folder it came from (for scenes), or empty
-    std::vector<fs::path> ct_inputs;  // per view set: the CT it was rendered from (lung filter), or empty
-    const int trained_width = predictor.rig().empty() ? 0 : predictor.rig().intrinsics.front().width;
-    const int width = opt->size > 0 ? opt->size : trained_width;
-    const core::Rig rig = width > 0 ? configured.with_detector_width(width) : configured;
+    // Inputs -> units, one per case: a view set, or a case input that its unit renders into <out>_views/<case>/
+    // (the rig is checked before any rendering; a case folder of the same config and input is reused).
+    struct Unit {
+      fs::path view_set, case_input;  // one of them
+    };
+    std::vector<Unit> units;
     for (const auto& in : opt->inputs) {
       const fs::path p(in);
       if (!fs::exists(p)) throw core::InputError(core::cat("predict: input '", in, "' does not exist"));
       if (!is_case_input(p)) {
-        for (const auto& s : view_sets_of(p))
-          sets.push_back(s), case_dirs.emplace_back(), ct_inputs.push_back(ct_of_view_set(s));
+        for (const auto& s : view_sets_of(p)) units.push_back({s, {}});
         continue;
       }
-      core::check_rig(predictor.rig(), rig.cameras(), core::cat("predict: rig of config '", cfg.origin("rig"), "'"));
-      const data::Case c = drr::load_render_input(p);
-      const fs::path dir = views_root / c.id;
-      if (!fs::exists(views_root)) cleanup.paths.push_back(views_root);
-      // Whole or not at all (a temporary sibling folder renamed into place, as `render --manifest` does): a failure
-      // or a kill mid-case never leaves a case folder without its infos.json under the final name.
-      drr::render_case_folder(c, rig, render_options, {}, dir,
-                              cfg.dump() + core::cat("# width ", width, "\n") + drr::render_input_stamp(p));
-      sets.push_back(dir / "infos.json");
-      case_dirs.push_back(fs::is_directory(p) ? p : fs::path());
-      ct_inputs.push_back(p);
+      units.push_back({{}, p});
     }
+    const int trained_width = predictor.rig().empty() ? 0 : predictor.rig().intrinsics.front().width;
+    const int width = opt->size > 0 ? opt->size : trained_width;
+    const core::Rig rig = width > 0 ? configured.with_detector_width(width) : configured;
+    if (std::any_of(units.begin(), units.end(), [](const Unit& u) { return !u.case_input.empty(); }))
+      core::check_rig(predictor.rig(), rig.cameras(), core::cat("predict: rig of config '", cfg.origin("rig"), "'"));
+    if (!opt->scene.empty() && units.size() != 1)
+      throw core::InputError(core::cat("predict: --scene needs exactly one case, got ", units.size()));
 
+    std::vector<fs::path> sets;       // per finished unit: its view set
+    std::vector<fs::path> case_dirs;  // per view set: the case folder it came from (for scenes), or empty
+    std::vector<fs::path> ct_inputs;  // per view set: the CT it was rendered from (lung filter), or empty
     core::BoxSet predictions, truth;
     predictions.source = core::BoxSource::kPrediction;
     std::vector<detect2d::ImageDetections> detections;
     std::vector<detect3d::LoadedViews> loaded;
     std::vector<std::pair<std::string, core::VolumeF>> evidence;  // --heatmap: per case
-    core::Progress progress("predict", static_cast<std::int64_t>(sets.size()));
+    core::Progress progress("predict", static_cast<std::int64_t>(units.size()));
     double seconds = 0;
     nlohmann::json lung_cases = nlohmann::json::array();
-    std::size_t lung_removed = 0, lung_filtered = 0, lung_skipped = 0, lung_by_ct = 0, lung_by_views = 0;
-    for (std::size_t si = 0; si < sets.size(); ++si) {
-      const fs::path& s = sets[si];
-      core::throw_if_interrupted("predict (nothing written)");
+    std::size_t lung_removed = 0, lung_filtered = 0, lung_skipped = 0, lung_by_ct = 0, lung_by_views = 0, rendered = 0;
+    const bool views_root_existed = fs::exists(views_root);
+    auto predict_unit = [&](std::size_t ui) {
+      fs::path s = units[ui].view_set, case_dir, ct;
+      if (const fs::path& p = units[ui].case_input; !p.empty()) {
+        const fs::path dir = views_root / drr::render_input_id(p);
+        const std::string record = cfg.dump() + core::cat("# width ", width, "\n") + drr::render_input_stamp(p);
+        if (drr::render_folder_complete(dir, record)) {
+          core::log::info("predict: ", dir.string(), " is complete (same config and input), reused");
+        } else {
+          if (!views_root_existed) cleanup.paths.push_back(views_root);
+          // Whole or not at all (a temporary sibling folder renamed into place, as `render --manifest` does): a
+          // failure or a kill mid-case never leaves a case folder without its infos.json under the final name.
+          drr::render_case_folder(drr::load_render_input(p), rig, render_options, {}, dir, record);
+        }
+        ++rendered;
+        s = dir / "infos.json";
+        case_dir = fs::is_directory(p) ? p : fs::path();
+        ct = p;
+      } else {
+        ct = ct_of_view_set(s);
+      }
       auto views = detect3d::load_views(s, job.data);
       std::vector<std::vector<core::Box2D>> oracle;
       if (opt->oracle_2d)
@@ -246,13 +263,13 @@ tools::Runner setup(CLI::App& app) {
         // (drr/visual_hull.hpp); neither: the filter is skipped, and said so.
         std::optional<core::VolumeU8> lungs;
         std::string why, source;
-        if (!ct_inputs[si].empty()) {
+        if (!ct.empty()) {
           try {
-            lungs = data::segment_lungs(drr::load_render_input(ct_inputs[si]).hu).labels;
+            lungs = data::segment_lungs(drr::load_render_input(ct).hu).labels;
             source = "ct";
-            entry["ct"] = ct_inputs[si].string();
+            entry["ct"] = ct.string();
           } catch (const core::InputError& e) {  // a CT without two lungs found: say so, try the views
-            why = core::cat("lung segmentation of '", ct_inputs[si].string(), "' failed: ", e.what());
+            why = core::cat("lung segmentation of '", ct.string(), "' failed: ", e.what());
             core::log::warn("predict: ", views.case_id, ": ", why);
           }
         }
@@ -293,8 +310,24 @@ tools::Runner setup(CLI::App& app) {
       progress.set_status(core::cat(views.case_id, ": ", boxes.size(), " boxes"));
       progress.tick();
       loaded.push_back(std::move(views));
+      sets.push_back(s), case_dirs.push_back(case_dir), ct_inputs.push_back(ct);
+    };
+    // An interrupt stops between cases, and after the last one too (core::for_each_unit: exit 130 whenever one
+    // was received). Every output but the rendered views covers the whole set (one predictions file, one eval),
+    // so none is written for part of it: a predictions file of K of N cases would pass for the whole set, and its
+    // eval would score a partial set as if complete. The finished case folders under <out>_views/ are whole and
+    // kept; the rerun of the same command reuses them.
+    try {
+      core::for_each_unit("predict", units.size(), "case(s)", predict_unit);
+    } catch (const core::Interrupted& e) {
+      cleanup.paths.erase(std::remove(cleanup.paths.begin(), cleanup.paths.end(), views_root), cleanup.paths.end());
+      const std::string kept = rendered ? core::cat("; the views of the ", rendered, " finished case(s) stay in ",
+                                                    views_root.string(), "/ and a rerun reuses them")
+                                        : std::string();
+      throw core::Interrupted(core::cat(e.what(), "; nothing written: the predictions", opt->eval ? ", the eval" : "",
+                                        " and the other outputs are written for the whole set only",
+                                        opt->eval ? " (no eval of a partial set)" : "", kept));
     }
-    core::throw_if_interrupted(core::cat("predict: all ", sets.size(), " case(s) predicted, nothing written"));
     progress.finish();
 
     std::vector<std::string> written;
@@ -341,7 +374,6 @@ tools::Runner setup(CLI::App& app) {
     if (!opt->scene.empty()) {
       viz::SceneInputs si;
       const fs::path truth_file = sibling(out, ".truth.json");
-      if (loaded.size() != 1) throw core::InputError("predict: --scene needs exactly one case");
       // The best lung model: the CT (a case input, or the case folder a view set was rendered from), else the one
       // fitted to the views, else (the fit failing) the template; the scene says which (lung nodes' lung_model).
       const fs::path ct = !case_dirs.front().empty() ? case_dirs.front() : ct_inputs.front();

@@ -20,6 +20,7 @@
 #include "xraylift/core/interrupt.hpp"
 #include "xraylift/core/log.hpp"
 #include "xraylift/core/progress.hpp"
+#include "xraylift/train/torch_archive.hpp"
 
 namespace fs = std::filesystem;
 
@@ -162,6 +163,9 @@ void Trainer::save_checkpoint(const fs::path& path) const {
 
 void Trainer::load_checkpoint(const fs::path& path) {
   XL_CHECK(fs::exists(path), "checkpoint '", path.string(), "' does not exist");
+  // What libtorch does not check before it trusts the file (a memo index that allocates 64 GB, a record size
+  // beyond the file): train/torch_archive.hpp.
+  check_torch_archive(core::read_file(path), core::cat("checkpoint '", path.string(), "'"));
   torch::serialize::InputArchive archive, model_archive, optim_archive;
   try {
     archive.load_from(path.string(), torch::Device(options_.device));
