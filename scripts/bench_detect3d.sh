@@ -31,6 +31,8 @@ predict_eval() {
 }
 [ -f "$WEIGHTS" ] || OUT="$OUT" "$ROOT/scripts/train_demo_model.sh"
 [ -f "$OUT/fusion/model.safetensors" ] || OUT="$OUT" "$ROOT/scripts/train_fusion.sh"
+[ -f "$OUT/mv2d_fusion/model.safetensors" ] || OUT="$OUT" MV2D_WEIGHTS="$WEIGHTS" \
+  FUSION_WEIGHTS="$OUT/fusion/model.safetensors" "$ROOT/scripts/train_mv2d_fusion.sh"
 
 if [ ! -f "$OUT/phantoms/test/manifest.json" ]; then
   "$BIN" data phantom --count "$TEST_CASES" --seed 5000 --out "$OUT/phantoms/test" \

@@ -17,7 +17,8 @@ Detect3DJob Detect3DJob::from_config(const core::Config& config) {
   method_spec(job.method, d3.origin("method"));
   if (d3.has("scene")) job.scene = SceneRange::from_config(d3.section("scene"));
   for (const auto& spec : registered_methods())
-    job.method_options[spec.name] = spec.parse(d3.has(spec.name) ? d3.section(spec.name) : core::Config(), job.scene);
+    job.method_options[spec.name] =
+        spec.parse(d3.has(spec.name) ? d3.section(spec.name) : core::Config(), job.scene, d3);
   job.trainer = train::TrainerOptions::from_config(config.section("train"));
   return job;
 }
@@ -25,7 +26,7 @@ Detect3DJob Detect3DJob::from_config(const core::Config& config) {
 std::unique_ptr<Method> Detect3DJob::make_method(const std::string& name) const {
   const auto& spec = method_spec(name, "detect3d job");
   const auto it = method_options.find(name);
-  const std::any options = it != method_options.end() ? it->second : spec.parse(core::Config(), scene);
+  const std::any options = it != method_options.end() ? it->second : spec.parse(core::Config(), scene, core::Config());
   return spec.make(model, options);
 }
 

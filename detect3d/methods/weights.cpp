@@ -76,6 +76,12 @@ core::TrainedRig load_method_weights(const std::filesystem::path& path, Method& 
     throw NoWeightsForMethod(
         core::cat(path.string(), ": holds no weights of method '", method.name(),
                   "' (no tensor of its own modules); train it with detect3d.method: ", method.name()));
+  const auto borrowed = method.borrowed_prefixes();
+  for (const auto& prefix : borrowed)
+    if (std::none_of(state.begin(), state.end(), [&](const auto& e) { return e.first.rfind(prefix, 0) == 0; }))
+      throw NoWeightsForMethod(core::cat(path.string(), ": holds none of the '", prefix, "' tensors method '",
+                                         method.name(), "' runs on (another method's trained model; ",
+                                         "docs/detect3d.md \"Proposal sources\" says how the file is made)"));
   // Another method's head in the file: the 2D detector is what serves a method with no parameters of its own, and
   // what initializes training of another method.
   const bool foreign_head = !recorded.empty() && recorded != method.name();

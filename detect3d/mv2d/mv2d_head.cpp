@@ -1,5 +1,6 @@
 // The MV2D head's modules and forward pass (docs/detect3d.md "MV2D head").
 #include <cmath>
+#include <map>
 
 #include "xraylift/core/error.hpp"
 #include "xraylift/detect2d/case_data.hpp"
@@ -231,7 +232,8 @@ Mv2dHeadImpl::Mv2dHeadImpl(const Mv2dConfig& c, int in_channels) : config_(c) {
 }
 
 Mv2dHeadOutput Mv2dHeadImpl::forward(const torch::Tensor& features, std::int64_t stride,
-                                     const std::vector<core::Camera>& cameras, const std::vector<torch::Tensor>& rois) {
+                                     const std::vector<core::Camera>& cameras, const std::vector<torch::Tensor>& rois,
+                                     const CandidateQueries* candidates) {
   const auto& c = config_;
   const auto V = static_cast<int64_t>(cameras.size());
   XL_CHECK(features.dim() == 4 && features.size(0) == V, "mv2d: features ", features.sizes(), " for ", V, " views");
@@ -252,6 +254,10 @@ Mv2dHeadOutput Mv2dHeadImpl::forward(const torch::Tensor& features, std::int64_t
     rois5.push_back(torch::cat({torch::full({r.size(0), 1}, float(v)), r}, 1));
   }
   const auto Q = static_cast<int64_t>(views.size());
+  const bool fused = candidates != nullptr && !candidates->empty();
+  if (fused)
+    XL_CHECK(static_cast<int64_t>(candidates->candidate.size()) == Q, "mv2d: ", candidates->candidate.size(),
+             " candidate indices for ", Q, " RoIs");
   out.cameras = cameras;
   for (const auto& b : boxes) out.rois.insert(out.rois.end(), b.begin(), b.end());
   out.query_view = torch::tensor(views, torch::TensorOptions().dtype(torch::kLong)).to(features.device());
@@ -280,15 +286,40 @@ Mv2dHeadOutput Mv2dHeadImpl::forward(const torch::Tensor& features, std::int64_t
   const auto uvd = qg_center(qg_mlp->forward(torch::cat({x, kt}, 1)));  // [Q, 3]
   const double n = c.roi_size;
   const int64_t T = int64_t(c.roi_size) * c.roi_size, D = c.key_pe_depths;
-  const auto u_img = (uvd.select(1, 0) + 0.5) * gt.select(1, 2) / n + gt.select(1, 0);
-  const auto v_img = (uvd.select(1, 1) + 0.5) * gt.select(1, 3) / n + gt.select(1, 1);
+  auto u_img = (uvd.select(1, 0) + 0.5) * gt.select(1, 2) / n + gt.select(1, 0);
+  auto v_img = (uvd.select(1, 1) + 0.5) * gt.select(1, 3) / n + gt.select(1, 1);
   auto prior_depth = cams.iso_depth.index_select(0, out.query_view);
   if (c.depth_prior == "rays") {
     const auto rays = ray_consensus_depths(cameras, boxes, c.ray_depth);
     const auto found = torch::tensor(rays, torch::TensorOptions().dtype(torch::kDouble)).to(opts);
     prior_depth = torch::where(torch::isfinite(found), found, prior_depth);
   }
-  const auto depth = prior_depth + c.depth_scale_mm * uvd.select(1, 2);
+  auto depth = prior_depth + c.depth_scale_mm * uvd.select(1, 2);
+  if (fused) {
+    // A fused query starts at its candidate's centre: the centre's pixel and depth in the query's view, moved by
+    // the generator's output relative to its initial value (RoI-grid centre, depth 0), so an untrained generator
+    // leaves the reference exactly at the candidate (tests/detect3d/test_mv2d.cpp).
+    std::vector<float> cu(Q), cv(Q), cd(Q), prior(Q, -1.f);
+    std::vector<uint8_t> is(Q, 0);
+    for (int64_t q = 0; q < Q; ++q) {
+      const int k = candidates->candidate[q];
+      if (k < 0) continue;
+      XL_CHECK(k < static_cast<int>(candidates->candidates.size()), "mv2d: candidate ", k, " of ",
+               candidates->candidates.size());
+      const auto& cam = cameras[views[q]];
+      const Eigen::Vector3d centre = candidates->candidates[k].box.center;
+      const Eigen::Vector2d uv = cam.project(centre);
+      cu[q] = float(uv.x()), cv[q] = float(uv.y()), cd[q] = float(cam.depth(centre)), is[q] = 1;
+      prior[q] = float(candidates->candidates[k].score);
+    }
+    auto t = [&](std::vector<float>& x) { return torch::from_blob(x.data(), {Q}, torch::kFloat).clone().to(opts); };
+    const auto mask = torch::from_blob(is.data(), {Q}, torch::kUInt8).clone().to(torch::kBool).to(features.device());
+    const double mid = 0.5 * (c.roi_size - 1);
+    u_img = torch::where(mask, t(cu) + (uvd.select(1, 0) - mid) * gt.select(1, 2) / n, u_img);
+    v_img = torch::where(mask, t(cv) + (uvd.select(1, 1) - mid) * gt.select(1, 3) / n, v_img);
+    depth = torch::where(mask, t(cd) + c.depth_scale_mm * uvd.select(1, 2), depth);
+    out.prior_score = t(prior);
+  }
   const auto ref_mm = lift(u_img, v_img, depth.clamp_min(1.0), cams, out.query_view);
   out.reference = normalize_points(ref_mm, c.range);
   const auto ref_clamped = out.reference.clamp(0, 1);
@@ -303,6 +334,20 @@ Mv2dHeadOutput Mv2dHeadImpl::forward(const torch::Tensor& features, std::int64_t
 
   // Correlation: own RoI + in each other view the RoI overlapping the projected frustum most.
   out.correlation = correlate_rois(cameras, boxes, c.range, c.frustum_depth_mm);
+  if (fused) {
+    // A fused query's keys: its candidate's own RoI in every other view (absent where the candidate is not seen).
+    std::map<std::pair<int, int64_t>, int> roi_of;  // (candidate, view) -> global RoI index
+    for (int64_t q = 0; q < Q; ++q)
+      if (candidates->candidate[q] >= 0) roi_of[{candidates->candidate[q], views[q]}] = static_cast<int>(q);
+    for (int64_t q = 0; q < Q; ++q) {
+      const int k = candidates->candidate[q];
+      if (k < 0) continue;
+      for (int64_t w = 0; w < V; ++w) {
+        const auto it = roi_of.find({k, w});
+        out.correlation[q][w] = it == roi_of.end() ? -1 : it->second;
+      }
+    }
+  }
   const auto [it, mask] = key_index(out.correlation, T, features.device());
   const auto keys = tokens.index_select(0, it).view({Q, V * T, c.d_model}).permute({1, 0, 2});
   const auto key_pos = key_pos_all.index_select(0, it).view({Q, V * T, c.d_model}).permute({1, 0, 2});

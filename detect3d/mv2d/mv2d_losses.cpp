@@ -139,7 +139,15 @@ std::vector<core::BoxRecord> Mv2dHeadImpl::decode(const Mv2dHeadOutput& out) con
   const auto& c = config_;
   std::vector<core::BoxRecord> boxes;
   if (out.logits.empty() || out.logits.back().numel() == 0) return boxes;
-  const auto scores = torch::sigmoid(out.logits.back()).detach().to(torch::kCPU, torch::kDouble).contiguous();
+  auto probability = torch::sigmoid(out.logits.back()).detach().to(torch::kCPU, torch::kDouble);
+  if (out.prior_score.defined() && c.fusion_score_weight > 0) {
+    // Fused queries (prior_score >= 0): p_head^(1 - w) s_fusion^w; 2D queries (prior -1) keep p_head.
+    const auto prior = out.prior_score.detach().to(torch::kCPU, torch::kDouble);
+    const auto mixed =
+        probability.clamp_min(1e-12).pow(1 - c.fusion_score_weight) * prior.clamp_min(1e-12).pow(c.fusion_score_weight);
+    probability = torch::where(prior >= 0, mixed, probability);
+  }
+  const auto scores = probability.contiguous();
   const auto centres = out.centers.back().detach().to(torch::kCPU, torch::kDouble).contiguous();
   const auto sizes = out.log_sizes.back().detach().exp().to(torch::kCPU, torch::kDouble).contiguous();
   const auto s = scores.accessor<double, 1>();

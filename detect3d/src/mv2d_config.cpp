@@ -1,11 +1,22 @@
 #include "xraylift/detect3d/mv2d_config.hpp"
 
+#include <algorithm>
+
 #include "xraylift/core/error.hpp"
 
 namespace xraylift::detect3d {
 
-Mv2dConfig Mv2dConfig::from_config(const core::Config& c) {
-  Mv2dConfig m;
+bool Mv2dConfig::uses_source(const std::string& source) const {
+  return std::find(proposal_sources.begin(), proposal_sources.end(), source) != proposal_sources.end();
+}
+
+Mv2dConfig Mv2dConfig::from_config(const core::Config& c, const Mv2dConfig& defaults) {
+  Mv2dConfig m = defaults;
+  m.proposal_sources = c.get("proposals.sources", m.proposal_sources);
+  m.fusion_top_k = c.get("proposals.fusion_candidates.top_k", m.fusion_top_k);
+  m.fusion_score_threshold = c.get("proposals.fusion_candidates.score_threshold", m.fusion_score_threshold);
+  m.fusion_gt_append_mm = c.get("proposals.fusion_candidates.gt_append_mm", m.fusion_gt_append_mm);
+  m.fusion_score_weight = c.get("proposals.fusion_candidates.score_weight", m.fusion_score_weight);
   m.proposal_score_threshold = c.get("proposals.score_threshold", m.proposal_score_threshold);
   m.proposal_nms_threshold = c.get("proposals.nms_threshold", m.proposal_nms_threshold);
   m.proposals_per_view = c.get("proposals.per_view", m.proposals_per_view);
@@ -45,6 +56,7 @@ Mv2dConfig Mv2dConfig::from_config(const core::Config& c) {
   m.match_iou2d = c.get("match.iou2d", m.match_iou2d);
   m.loss_weight_2d = c.get("loss.weight_2d", m.loss_weight_2d);
   m.loss_weight_3d = c.get("loss.weight_3d", m.loss_weight_3d);
+  m.freeze_detector = c.get("freeze_detector", m.freeze_detector);
   m.top_k = c.get("test.top_k", m.top_k);
   m.score_threshold = c.get("test.score_threshold", m.score_threshold);
   m.nms_3d_distance_mm = c.get("test.nms_3d_distance_mm", m.nms_3d_distance_mm);
@@ -63,7 +75,8 @@ Mv2dConfig Mv2dConfig::from_config(const core::Config& c) {
                                            "loss",
                                            "size_prior_mm",
                                            "match",
-                                           "test"};
+                                           "test",
+                                           "freeze_detector"};
   c.check_section_keys(groups);
   try {
     m.validate();
@@ -77,10 +90,22 @@ Mv2dConfig Mv2dConfig::from_config(const core::Config& c) {
 }
 
 void Mv2dConfig::validate() const {
-  auto fail = [](const std::string& what) { throw core::ConfigError("detect3d.mv2d config: " + what); };
+  auto fail = [&](const std::string& what) { throw core::ConfigError(section_name + " config: " + what); };
   auto in01 = [&](double v, const char* name) {
     if (!(v >= 0 && v <= 1)) fail(core::cat(name, " must be in [0, 1], got ", v));
   };
+  if (proposal_sources.empty()) fail("proposals.sources must name one or more of detect2d, fusion, got none");
+  for (std::size_t i = 0; i < proposal_sources.size(); ++i) {
+    const auto& s = proposal_sources[i];
+    if (s != "detect2d" && s != "fusion")
+      fail(core::cat("proposals.sources: unknown source '", s, "' (expected detect2d or fusion)"));
+    if (std::find(proposal_sources.begin(), proposal_sources.begin() + i, s) != proposal_sources.begin() + i)
+      fail(core::cat("proposals.sources names '", s, "' twice"));
+  }
+  if (fusion_top_k < 1) fail(core::cat("proposals.fusion_candidates.top_k must be >= 1, got ", fusion_top_k));
+  in01(fusion_score_threshold, "proposals.fusion_candidates.score_threshold");
+  in01(fusion_score_weight, "proposals.fusion_candidates.score_weight");
+  if (!(fusion_gt_append_mm >= 0)) fail("proposals.fusion_candidates.gt_append_mm must be >= 0");
   in01(proposal_score_threshold, "proposals.score_threshold");
   in01(proposal_nms_threshold, "proposals.nms_threshold");
   in01(gt_append_iou, "proposals.gt_append_iou");

@@ -62,7 +62,7 @@ MethodSpec triangulate_spec() {
   s.name = "triangulate";
   s.summary = "geometry only: rays of the 2D detections associated across views, least-squares centre, fitted box";
   s.trainable = false;
-  s.parse = [](const core::Config& section, const SceneRange& scene) -> std::any {
+  s.parse = [](const core::Config& section, const SceneRange& scene, const core::Config&) -> std::any {
     return TriangulateOptions::from_config(section, scene);
   };
   s.make = [](const detect2d::ModelConfig& model, const std::any& options) -> std::unique_ptr<Method> {

@@ -10,7 +10,8 @@
 #         -DRUN_CHECKS=<expect_run.cmake> [-DNOT_SHIPPED=<methods>] [-DNO_2D_STAGE=<methods>] -P quality_gate.cmake
 # A method with its own weights file next to WEIGHTS (<folder of WEIGHTS>/<method>.safetensors, as the demo looks
 # them up) is run with it, the others with WEIGHTS. NOT_SHIPPED names the registered methods whose weights are not
-# shipped yet (so the gate cannot hold them); NO_2D_STAGE those that decide in 3D without 2D boxes (no oracle run,
+# shipped yet (so the gate cannot hold them); NO_2D_STAGE those that decide in 3D without 2D boxes (fusion, and
+# mv2d_fusion, whose queries are fusion's 3D candidates: --oracle-2d replaces only 2D proposals) (no oracle run,
 # the real run only). Each is named in the log, and one that is not registered is an error, so the lists cannot go
 # stale silently.
 foreach(input XRAYLIFT VIEWS CONFIG WEIGHTS OUT MIN_ORACLE_CPM MAX_ORACLE_ATE_MM MIN_REAL_DETECTED RUN_CHECKS)
@@ -39,6 +40,9 @@ if(NOT rc EQUAL 0 OR method_count EQUAL 0)
                       "or more:\n${listed}${err}")
 endif()
 message(STATUS "methods (from ${source}): ${methods}")
+# Comma-separated lists too (a `;` in an add_test argument would split it).
+string(REPLACE "," ";" NOT_SHIPPED "${NOT_SHIPPED}")
+string(REPLACE "," ";" NO_2D_STAGE "${NO_2D_STAGE}")
 foreach(method IN LISTS NOT_SHIPPED NO_2D_STAGE)
   list(FIND methods "${method}" found)
   if(found EQUAL -1)

@@ -7,6 +7,7 @@
 #include "xraylift/detect2d/weights.hpp"
 #include "xraylift/detect3d/fusion/config.hpp"
 #include "xraylift/detect3d/job.hpp"
+#include "xraylift/detect3d/mv2d.hpp"
 #include "xraylift/detect3d/mv2d_config.hpp"
 #include "xraylift/detect3d/triangulate.hpp"
 #include "xraylift/testing/testing.hpp"
@@ -40,7 +41,7 @@ const bool probe_registered = [] {
   s.name = "zz_probe";
   s.summary = "test only";
   s.trainable = true;
-  s.parse = [](const core::Config& section, const detect3d::SceneRange&) -> std::any {
+  s.parse = [](const core::Config& section, const detect3d::SceneRange&, const core::Config&) -> std::any {
     section.check_section_keys({});
     return 0;
   };
@@ -69,13 +70,13 @@ TEST(Method, RegistryListsEveryMethodByNameAndRefusesAnother) {
   ASSERT_TRUE(probe_registered);
   std::vector<std::string> names;
   for (const auto& m : detect3d::registered_methods()) names.push_back(m.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"fusion", "mv2d", "triangulate", "zz_probe"}));  // sorted
+  EXPECT_EQ(names, (std::vector<std::string>{"fusion", "mv2d", "mv2d_fusion", "triangulate", "zz_probe"}));  // sorted
   try {
     detect3d::method_spec("voxels", "x.yaml");
     FAIL();
   } catch (const core::ConfigError& e) {
     const std::string msg = e.what();
-    EXPECT_NE(msg.find("fusion | mv2d | triangulate"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("fusion | mv2d | mv2d_fusion | triangulate"), std::string::npos) << msg;
     EXPECT_NE(msg.find("x.yaml"), std::string::npos) << msg;
   }
   EXPECT_NE(config_error("detect3d:\n  method: voxels\n").find("'voxels'"), std::string::npos);
@@ -97,7 +98,7 @@ TEST(Method, EveryMethodSectionRefusesUnknownKeysAndMetreScalesAsConfigErrors) {
   // One scene box for every method.
   const auto job = detect3d::Detect3DJob::from_config(
       core::Config::from_yaml("detect3d:\n  scene: {min_mm: [-150, -150, -150], max_mm: [150, 150, 180]}\n", "s"));
-  EXPECT_DOUBLE_EQ(std::any_cast<const detect3d::Mv2dConfig&>(job.method_options.at("mv2d")).range.max_mm.z(), 180);
+  EXPECT_DOUBLE_EQ(detect3d::mv2d_head_options(job.method_options.at("mv2d")).range.max_mm.z(), 180);
   EXPECT_DOUBLE_EQ(
       std::any_cast<const detect3d::TriangulateOptions&>(job.method_options.at("triangulate")).scene.max_mm.z(), 180);
   EXPECT_DOUBLE_EQ(
@@ -190,11 +191,51 @@ TEST(Method, TheShippedWeightsLoadForEveryShippedMethod) {
     EXPECT_EQ(predictor.method(), name);
     EXPECT_EQ(predictor.rig().sources.size(), 10u) << name;
   }
+  // mv2d_fusion's own file (scripts/train_mv2d_fusion.sh) holds the detector, its head and the fusion model.
+  const auto fused = xraylift::testing::source_dir() / "models/mv2d_fusion.safetensors";
+  if (fs::exists(fused)) {
+    detect3d::Predictor predictor(job, "mv2d_fusion", fused, torch::kCPU);
+    EXPECT_EQ(predictor.rig().sources.size(), 10u);
+  }
   // A trained method whose weights the file does not hold says so by name (the demo skips it with this reason).
   try {
     detect3d::Predictor fusion(job, "fusion", weights, torch::kCPU);
     FAIL() << "the shipped file has no fusion weights";
   } catch (const detect3d::NoWeightsForMethod& e) {  // the demo skips exactly this, and no other error
     EXPECT_NE(std::string(e.what()).find("holds no weights of method 'fusion'"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Method, ProposalSourcesDefaultToTheOfficialPathAndBadNamesAreConfigErrors) {
+  // mv2d's default is the official path; mv2d_fusion starts from the fused candidates and reads the fusion model's
+  // options from `detect3d.fusion`. A bad source is a ConfigError (exit 2) naming the key and the file.
+  const auto job = detect3d::Detect3DJob::from_config(small_config());
+  EXPECT_EQ(detect3d::mv2d_head_options(job.method_options.at("mv2d")).proposal_sources,
+            (std::vector<std::string>{"detect2d"}));
+  const auto& fused = detect3d::mv2d_head_options(job.method_options.at("mv2d_fusion"));
+  EXPECT_EQ(fused.proposal_sources, (std::vector<std::string>{"fusion"}));
+  EXPECT_EQ(fused.fusion_top_k, 20);
+  EXPECT_TRUE(fused.freeze_detector);
+  EXPECT_DOUBLE_EQ(fused.fusion_score_weight, 1.0);
+  EXPECT_EQ(job.make_method("mv2d")->borrowed_prefixes(), std::vector<std::string>{});
+  EXPECT_EQ(job.make_method("mv2d_fusion")->borrowed_prefixes(), (std::vector<std::string>{"fusion."}));
+  for (const char* yaml : {"detect3d:\n  mv2d:\n    proposals: {sources: [detect2d, voxels]}\n",
+                           "detect3d:\n  mv2d_fusion:\n    proposals: {sources: []}\n",
+                           "detect3d:\n  mv2d:\n    proposals: {sources: [fusion, fusion]}\n"}) {
+    const auto msg = config_error(yaml);
+    EXPECT_NE(msg.find("proposals.sources"), std::string::npos) << yaml << ": " << msg;
+    EXPECT_NE(msg.find("bad.yaml"), std::string::npos) << yaml << ": " << msg;
+  }
+  EXPECT_NE(config_error("detect3d:\n  mv2d:\n    proposals: {fusion_candidates: {top_k: 0}}\n")
+                .find("proposals.fusion_candidates.top_k"),
+            std::string::npos);
+  // A file without the fusion model's tensors does not serve mv2d_fusion, and says which prefix it lacks.
+  const auto weights = xraylift::testing::source_dir() / "models/demo_tiny.safetensors";
+  if (!fs::exists(weights)) GTEST_SKIP() << "no " << weights;
+  try {
+    detect3d::Predictor p(job, "mv2d_fusion", weights, torch::kCPU);
+    FAIL() << "loaded mv2d_fusion without the fusion model";
+  } catch (const detect3d::NoWeightsForMethod& e) {
+    EXPECT_NE(std::string(e.what()).find("'fusion.'"), std::string::npos) << e.what();
   }
 }

@@ -249,3 +249,151 @@ TEST(Mv2dModel, OverfitsOnePhantomCaseOnTheCpu) {
   EXPECT_GE(near, 0.9 * total) << near << " of " << total << " queries within a quarter diameter of their nodule";
   EXPECT_GT(worst_nodule_score, best_empty_score);
 }
+
+TEST(Mv2dHead, TheDetect2dProposalPathIsUnchangedByTheProposalSources) {
+  // Pins the official path (proposals.sources: [detect2d], the default): a seeded head on fixed features and RoIs
+  // gives the outputs recorded before the fused-candidate source was added (main at 70bbffd). Catches any change
+  // of the default path's queries, references, keys or heads (e.g. the candidate anchors leaking into 2D queries).
+  torch::manual_seed(7);
+  const core::Rig rig = core::Rig::ring(core::RingSpec{}).with_detector_width(128);
+  auto config = tiny_head();
+  config.depth_prior = "rays";
+  detect3d::Mv2dHead head(config, 32);
+  head->eval();
+  std::vector<torch::Tensor> rois;
+  const core::Box3D a{Eigen::Vector3d(30, -20, 40), Eigen::Vector3d(15, 15, 15)};
+  const core::Box3D b{Eigen::Vector3d(-40, 10, -30), Eigen::Vector3d(10, 12, 9)};
+  for (const auto& cam : rig) {
+    const auto pa = core::project_box(cam, a).box, pb = core::project_box(cam, b).box;
+    rois.push_back(torch::tensor({{float(pa.x0), float(pa.y0), float(pa.x1), float(pa.y1)},
+                                  {float(pb.x0), float(pb.y0), float(pb.x1), float(pb.y1)},
+                                  {5.f, 6.f, 20.f, 24.f}}));
+  }
+  const auto features = torch::randn({10, 32, 16, 16});
+  torch::NoGradGuard g;
+  const auto out = head->forward(features, 8, rig.cameras(), rois);
+  ASSERT_EQ(out.reference.size(0), 30);
+  const double ref = out.reference.to(torch::kDouble).sum().item<double>();
+  const double logits = out.logits.back().to(torch::kDouble).sum().item<double>();
+  const double centers = out.centers.back().to(torch::kDouble).sum().item<double>();
+  const double sizes = out.log_sizes.back().to(torch::kDouble).sum().item<double>();
+  EXPECT_NEAR(ref, 48.5826385, 1e-4);
+  EXPECT_NEAR(logits, -132.893501, 1e-3);
+  EXPECT_NEAR(centers, 47.5994101, 1e-4);
+  EXPECT_NEAR(sizes, 206.827545, 1e-3);
+}
+
+namespace {
+
+core::BoxRecord candidate(const Eigen::Vector3d& centre, const Eigen::Vector3d& size, double score) {
+  core::BoxRecord r;
+  r.source = core::BoxSource::kPrediction;
+  r.box.center = centre, r.box.size = size, r.score = score;
+  return r;
+}
+
+}  // namespace
+
+TEST(Mv2dProposals, FusedCandidatesBecomeTheirProjectedBoxInEveryViewThatSeesThem) {
+  // Against core::project_box view by view: catches RoIs in another view's order, an unclipped box, a candidate
+  // kept in a view it is outside of, or the 2D proposals displaced from the front of their view's list.
+  const core::Rig rig = core::Rig::ring(core::RingSpec{}).with_detector_width(128);
+  const std::vector<core::BoxRecord> cands = {candidate({30, -20, 40}, {15, 15, 15}, 0.9),
+                                              candidate({-40, 10, -30}, {10, 12, 9}, 0.5),
+                                              candidate({0, 0, 900}, {10, 10, 10}, 0.4)};  // above every view
+  std::vector<torch::Tensor> given(10, torch::zeros({0, 4}));
+  given[3] = torch::tensor({{1.f, 2.f, 10.f, 12.f}});
+  detect3d::CandidateQueries q;
+  const auto rois = detect3d::add_candidate_rois(given, cands, rig.cameras(), 1.5, q);
+  ASSERT_EQ(rois.size(), 10u);
+  std::size_t g = 0;
+  for (int v = 0; v < 10; ++v) {
+    int row = 0;
+    if (v == 3) {
+      EXPECT_EQ(q.candidate[g++], -1);
+      EXPECT_FLOAT_EQ(rois[v][0][2].item<float>(), 10.f);
+      ++row;
+    }
+    for (int k = 0; k < 3; ++k) {
+      const auto p = core::project_box(rig[v], cands[k].box);
+      const bool seen = p.visible && p.box.width() >= 1.5 && p.box.height() >= 1.5;
+      if (k == 2) EXPECT_FALSE(seen) << "view " << v;
+      if (!seen) continue;
+      ASSERT_LT(g, q.candidate.size());
+      EXPECT_EQ(q.candidate[g++], k) << "view " << v;
+      EXPECT_NEAR(rois[v][row][0].item<double>(), p.box.x0, 1e-4);
+      EXPECT_NEAR(rois[v][row][1].item<double>(), p.box.y0, 1e-4);
+      EXPECT_NEAR(rois[v][row][2].item<double>(), p.box.x1, 1e-4);
+      EXPECT_NEAR(rois[v][row][3].item<double>(), p.box.y1, 1e-4);
+      ++row;
+    }
+    EXPECT_EQ(rois[v].size(0), row) << "view " << v;
+  }
+  EXPECT_EQ(g, q.candidate.size());
+  EXPECT_EQ(q.candidates.size(), 3u);
+}
+
+TEST(Mv2dProposals, SelectCandidatesKeepsTheBestAndAppendsMissedTruthInTraining) {
+  // Catches a threshold or top_k not applied, truth appended at inference, or truth appended next to a candidate.
+  detect3d::Mv2dConfig c;
+  c.fusion_top_k = 2, c.fusion_score_threshold = 0.3, c.fusion_gt_append_mm = 10;
+  const std::vector<core::BoxRecord> found = {
+      candidate({0, 0, 0}, {8, 8, 8}, 0.9), candidate({50, 0, 0}, {8, 8, 8}, 0.2),    // below the threshold
+      candidate({0, 50, 0}, {8, 8, 8}, 0.8), candidate({0, 0, 50}, {8, 8, 8}, 0.7)};  // beyond top_k
+  const auto truth = torch::tensor({{3.0, 0.0, 0.0, 9.0, 9.0, 9.0},     // 3 mm from candidate 0: not appended
+                                    {0.0, 0.0, 50.0, 7.0, 7.0, 7.0},    // missed (its candidate was cut)
+                                    {-60.0, 0.0, 0.0, 7.0, 7.0, 7.0}},  // ignore region: never appended
+                                   torch::kDouble);
+  const auto ignore = torch::tensor({false, false, true});
+  const auto test = detect3d::select_candidates(found, truth, ignore, c, false);
+  ASSERT_EQ(test.size(), 2u);
+  EXPECT_DOUBLE_EQ(test[0].score, 0.9);
+  EXPECT_DOUBLE_EQ(test[1].score, 0.8);
+  const auto train = detect3d::select_candidates(found, truth, ignore, c, true);
+  ASSERT_EQ(train.size(), 3u);
+  EXPECT_NEAR((train[2].box.center - Eigen::Vector3d(0, 0, 50)).norm(), 0, 1e-9);
+  EXPECT_NEAR(train[2].box.size.x(), 7, 1e-9);
+}
+
+TEST(Mv2dHead, AFusedQueryStartsAtItsCandidatesCentreAndKeysOnItsOwnRois) {
+  // The reference of a fused query starts at the candidate's 3D centre in every view (not on the RoI ray at a
+  // prior depth: the candidate is off the centre of its clipped, truncated box in none of these views, but its
+  // depth differs from the isocentre's by 50-70 mm), and its keys are the candidate's RoIs in the other views. A 2D
+  // query in the same pass keeps MV2D's frustum correlation. Catches the ray-derived reference for fused queries
+  // and keys taken from another candidate's RoIs.
+  torch::manual_seed(5);
+  const core::Rig rig = core::Rig::ring(core::RingSpec{}).with_detector_width(128);
+  detect3d::Mv2dHead head(tiny_head(), 32);
+  head->eval();
+  {
+    torch::NoGradGuard g;
+    head->qg_center->weight.zero_();  // the generator's initial output exactly: (mid, mid, 0)
+  }
+  const std::vector<core::BoxRecord> cands = {candidate({30, -20, 40}, {15, 15, 15}, 0.9),
+                                              candidate({-40, 10, -30}, {10, 12, 9}, 0.5)};
+  std::vector<torch::Tensor> given(10, torch::zeros({0, 4}));
+  given[0] = torch::tensor({{20.f, 20.f, 40.f, 40.f}});  // one 2D proposal in view 0
+  detect3d::CandidateQueries q;
+  const auto rois = detect3d::add_candidate_rois(given, cands, rig.cameras(), 1.5, q);
+  torch::NoGradGuard g;
+  const auto out = head->forward(torch::randn({10, 32, 16, 16}), 8, rig.cameras(), rois, &q);
+  ASSERT_EQ(out.reference.size(0), static_cast<int64_t>(q.candidate.size()));
+  ASSERT_TRUE(out.prior_score.defined());
+  EXPECT_FLOAT_EQ(out.prior_score[0].item<float>(), -1.f);
+  int fused = 0;
+  for (std::size_t i = 0; i < q.candidate.size(); ++i) {
+    const int k = q.candidate[i];
+    if (k < 0) continue;
+    ++fused;
+    const Eigen::Vector3d expected = head->config().range.normalize(cands[k].box.center);
+    for (int a = 0; a < 3; ++a) EXPECT_NEAR(out.reference[i][a].item<double>(), expected[a], 1e-4) << i;
+    EXPECT_FLOAT_EQ(out.prior_score[i].item<float>(), float(cands[k].score));
+    const int64_t view = out.query_view[i].item<int64_t>();
+    for (int w = 0; w < 10; ++w) {
+      const int key = out.correlation[i][w];
+      if (w == view) EXPECT_EQ(key, int(i));
+      if (key >= 0) EXPECT_EQ(q.candidate[key], k) << "query " << i << " view " << w;
+    }
+  }
+  EXPECT_EQ(fused, 20);  // both candidates in all ten views
+}

@@ -84,7 +84,7 @@ MethodSpec fusion_spec() {
   s.name = "fusion";
   s.summary = "voxel detector: per-view features lifted into the scene grid, a 3D CNN decides (CenterPoint heads)";
   s.trainable = true;
-  s.parse = [](const core::Config& section, const SceneRange& scene) -> std::any {
+  s.parse = [](const core::Config& section, const SceneRange& scene, const core::Config&) -> std::any {
     return FusionConfig::from_config(section, scene);
   };
   s.make = [](const detect2d::ModelConfig& model, const std::any& options) -> std::unique_ptr<Method> {
@@ -94,6 +94,22 @@ MethodSpec fusion_spec() {
 }
 
 }  // namespace
+
+std::vector<core::BoxRecord> fused_candidates(FusionModel& model, const torch::Tensor& images,
+                                              const std::vector<core::Camera>& cameras) {
+  const bool training = model->is_training();
+  model->eval();  // also keeps a fixed encoder's lifted-feature cache (a training-mode cache) out of it
+  torch::NoGradGuard no_grad;
+  std::vector<core::BoxRecord> boxes;
+  try {
+    boxes = model->decode(model->forward(images, cameras));
+  } catch (...) {
+    model->train(training);
+    throw;
+  }
+  model->train(training);
+  return boxes;
+}
 
 XL_REGISTER_METHOD(fusion_spec());
 

@@ -66,6 +66,10 @@ class Method {
   // weights file with the detector's tensors serves it).
   virtual std::vector<std::string> own_prefixes() const = 0;
   bool has_own_parameters() const { return !own_prefixes().empty(); }
+  // Prefixes of children whose weights another method trains (mv2d with fused candidates: the fusion model,
+  // "fusion."): never trained by this method, so a weights file must hold them for training's start as well as for
+  // prediction; a file with none of them is NoWeightsForMethod (the demo skips the method, naming the prefix).
+  virtual std::vector<std::string> borrowed_prefixes() const { return {}; }
 
   // One case, in eval mode without gradient.
   virtual CasePrediction predict(const CaseViews& views) = 0;
@@ -86,9 +90,10 @@ struct MethodSpec {
   std::string name;
   std::string summary;  // one line, for --help and the docs
   bool trainable = false;
-  // Reads the method's typed options from its `detect3d.<name>` section (which may be empty: defaults) and the shared
-  // scene box; throws ConfigError (exit 2) naming the key and file for bad or unknown keys.
-  std::function<std::any(const core::Config& section, const SceneRange& scene)> parse;
+  // Reads the method's typed options from its `detect3d.<name>` section (which may be empty: defaults), the shared
+  // scene box and, for a method built on another's model (mv2d with fused candidates reads `detect3d.fusion`), the
+  // whole `detect3d` section; throws ConfigError (exit 2) naming the key and file for bad or unknown keys.
+  std::function<std::any(const core::Config& section, const SceneRange& scene, const core::Config& detect3d)> parse;
   // Builds the method from the shared 2D detector config and the options parse() returned.
   std::function<std::unique_ptr<Method>(const detect2d::ModelConfig& model, const std::any& options)> make;
 };

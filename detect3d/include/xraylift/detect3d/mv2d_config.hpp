@@ -11,6 +11,20 @@
 namespace xraylift::detect3d {
 
 struct Mv2dConfig {
+  // Where the queries come from (`proposals.sources`, docs/detect3d.md "Proposal sources"): "detect2d" (official
+  // MV2D: one query per 2D detection of every view) and/or "fusion" (the fusion model's 3D candidates, each
+  // projected into every view with core::project_box: one query per view that sees it, its reference point starting
+  // at the candidate's centre). The default is the official path, unchanged.
+  std::vector<std::string> proposal_sources = {"detect2d"};
+  // Fused candidates (`proposals.fusion_candidates`): the best top_k scoring >= score_threshold; during training the
+  // counted truths whose centre lies farther than gt_append_mm from every candidate join as candidates (as
+  // gt_append_iou does for 2D proposals). score_weight w: a fused query's score is p_head^(1 - w) s_fusion^w.
+  int fusion_top_k = 20;
+  double fusion_score_threshold = 0.05;
+  double fusion_gt_append_mm = 10.0;
+  double fusion_score_weight = 0.0;
+  bool uses_source(const std::string& source) const;
+
   // Proposals from detect2d (per view).
   double proposal_score_threshold = 0.05;
   double proposal_nms_threshold = 0.6;  // class-agnostic
@@ -62,14 +76,23 @@ struct Mv2dConfig {
   std::string match_mode = "hungarian";
   double match_iou2d = 0.5;
   double loss_weight_2d = 1.0, loss_weight_3d = 1.0;
+  // Training: the 2D detector runs without gradient (its losses are still logged, not optimized), so a step costs
+  // the 3D head's backward pass alone (the recipes freeze the stage-1 detector anyway; train.param_groups with
+  // lr_mult 0 still computes its gradients).
+  bool freeze_detector = false;
 
   // Inference.
   int top_k = 100;
   double score_threshold = 0.0;
   double nms_3d_distance_mm = 0.0;  // > 0: suppress lower-scored boxes whose centre lies closer (off, as MV2D)
 
-  // The `detect3d.mv2d` section (unknown keys and bad values: ConfigError naming the key and its file).
-  static Mv2dConfig from_config(const core::Config& section);
+  // The section's name in messages (`detect3d.mv2d`, or `detect3d.mv2d_fusion` for the method of that name).
+  std::string section_name = "detect3d.mv2d";
+
+  // The `detect3d.mv2d` section (unknown keys and bad values: ConfigError naming the key and its file); keys absent
+  // from it keep the values of `defaults`.
+  static Mv2dConfig from_config(const core::Config& section, const Mv2dConfig& defaults);
+  static Mv2dConfig from_config(const core::Config& section) { return from_config(section, Mv2dConfig()); }
   void validate() const;  // throws ConfigError naming the field
 };
 
