@@ -5,13 +5,13 @@
 # (`xraylift methods --names`), and on
 # the real LIDC sample with inserted nodules when ../shared/data is present. Prints each method's summary line.
 #   TEST_CASES (40) OUT (bench-out/detect3d) BIN (build/bin/xraylift) WEIGHTS (OUT/train/model.safetensors)
-#   ANATOMY (simple | chest: the held-out phantoms' model, docs/data.md "Phantoms")
+#   ANATOMIES ("simple chest": the held-out phantoms' models, docs/data.md "Phantoms"; each its own 40 cases)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${BIN:-$ROOT/build/bin/xraylift}"
 OUT="${OUT:-$ROOT/bench-out/detect3d}"
 TEST_CASES="${TEST_CASES:-40}"
-ANATOMY="${ANATOMY:-simple}"
+ANATOMIES="${ANATOMIES:-simple chest}"
 WEIGHTS="${WEIGHTS:-$OUT/train/model.safetensors}"
 CONFIG="$ROOT/configs/detect3d/cpu_small.yaml"
 # The size and texture rows of an eval report (group | bin | nodules | CPM | mAP | ATE | score).
@@ -34,30 +34,32 @@ predict_eval() {
 [ -f "$OUT/mv2d_fusion/model.safetensors" ] || OUT="$OUT" MV2D_WEIGHTS="$WEIGHTS" \
   FUSION_WEIGHTS="$OUT/fusion/model.safetensors" "$ROOT/scripts/train_mv2d_fusion.sh"
 
-if [ ! -f "$OUT/phantoms/test/manifest.json" ]; then
-  "$BIN" data phantom --count "$TEST_CASES" --seed 5000 --out "$OUT/phantoms/test" \
-    --set "phantom.anatomy=$ANATOMY"
-fi
-if [ ! -d "$OUT/views/test" ]; then
-  "$BIN" render --manifest "$OUT/phantoms/test/manifest.json" --size 256 --out "$OUT/views/test.tmp"
-  mv "$OUT/views/test.tmp" "$OUT/views/test"
-fi
 METHODS=$("$BIN" methods --names)
-for method in $METHODS; do
-  echo "== held-out phantoms, $method"
-  predict_eval "$OUT/views/test" "$OUT/pred_phantoms_$method.json" "$method" || continue
-  breakdown "$OUT/pred_phantoms_${method}_eval/summary.md"
+for anatomy in $ANATOMIES; do
+  TEST=test; [ "$anatomy" = simple ] || TEST="test-$anatomy"
+  if [ ! -f "$OUT/phantoms/$TEST/manifest.json" ]; then
+    "$BIN" data phantom --count "$TEST_CASES" --seed 5000 --out "$OUT/phantoms/$TEST" --set "phantom.anatomy=$anatomy"
+  fi
+  if [ ! -d "$OUT/views/$TEST" ]; then
+    "$BIN" render --manifest "$OUT/phantoms/$TEST/manifest.json" --size 256 --out "$OUT/views/$TEST.tmp"
+    mv "$OUT/views/$TEST.tmp" "$OUT/views/$TEST"
+  fi
+  for method in $METHODS; do
+    echo "== held-out $anatomy phantoms, $method"
+    predict_eval "$OUT/views/$TEST" "$OUT/pred_phantoms${TEST#test}_$method.json" "$method" || continue
+    breakdown "$OUT/pred_phantoms${TEST#test}_${method}_eval/summary.md"
+  done
 done
 LIDC="$ROOT/../shared/data/LIDC-IDRI-0001"
 if [ -d "$LIDC" ]; then
-  for seed in $(seq 1 "${LIDC_INSERTS:-10}"); do
+  for seed in $(seq 1 "${LIDC_INSERTS:-30}"); do
     [ -d "$OUT/lidc/insert-$seed" ] || "$BIN" data insert --ct "$LIDC" --out "$OUT/lidc/insert-$seed" --count 4 \
       --seed "$seed" --min-diameter 6 --max-diameter 20
     [ -d "$OUT/views/lidc/insert-$seed" ] || "$BIN" render "$OUT/lidc/insert-$seed" --size 256 \
       --out "$OUT/views/lidc/insert-$seed"
   done
   for method in $METHODS; do
-    echo "== LIDC-IDRI-0001 with inserted nodules (${LIDC_INSERTS:-10} insertions of 4), $method"
+    echo "== LIDC-IDRI-0001 with inserted nodules (${LIDC_INSERTS:-30} insertions of 4), $method"
     predict_eval "$OUT/views/lidc" "$OUT/pred_lidc_$method.json" "$method" || continue
     breakdown "$OUT/pred_lidc_${method}_eval/summary.md"
   done

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # The reproducible recipe of models/mv2d_fusion.safetensors (docs/detect3d.md "Proposal sources"): the MV2D head
 # of configs/detect3d/cpu_small.yaml (`detect3d.mv2d_fusion`, seed 11 in the config) trained on the fusion model's
-# 3D candidates as its queries, on the views of scripts/train_demo_model.sh (200 phantoms, seeds from 1000; made
-# there or by scripts/train_fusion.sh). Starting point: the shipped demo weights (stage 1's 2D detector and the
+# 3D candidates as its queries, on the chest-phantom views of scripts/train_fusion.sh (200 phantoms, seeds from 1000,
+# views/train-chest). Starting point: the shipped demo weights (stage 1's 2D detector and the
 # official MV2D head) merged with the shipped fusion weights under "fusion." (scripts/merge_safetensors.py); the 2D
 # detector stays frozen (as in stage 2 of train_demo_model.sh) and the fusion model is not trained (its parameters
 # do not require gradients). Each case's fused candidates are computed once (the first time the case is met,
 # ~1.5 s on the CPU) and cached for the later steps. Deterministic up to the thread scheduling of float sums.
-#   VIEWS ($OUT/views/train) CASES (40: the first 40 view sets, by name; fusion inference of a case costs ~1.5 s
+#   VIEWS ($OUT/views/train-chest: scripts/train_fusion.sh's chest phantoms) CASES (40: the first 40 view sets, by name; fusion inference of a case costs ~1.5 s
 #   once, so fewer cases keep a budget for steps) STEPS (160) OUT (bench-out/detect3d) BIN (build/bin/xraylift) THREADS (2)
 #   MV2D_WEIGHTS (models/demo_tiny.safetensors) FUSION_WEIGHTS (models/fusion.safetensors): the starting point's parts
 #   WARMUP (20: train.warmup_steps) INSTALL (0; 1 copies the weights to models/mv2d_fusion.safetensors)
@@ -15,7 +15,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${BIN:-$ROOT/build/bin/xraylift}"
 OUT="${OUT:-$ROOT/bench-out/detect3d}"
-VIEWS="${VIEWS:-$OUT/views/train}"
+VIEWS="${VIEWS:-$OUT/views/train-chest}"
 STEPS="${STEPS:-160}"
 CASES="${CASES:-40}"
 WARMUP="${WARMUP:-20}"
@@ -24,7 +24,7 @@ FUSION_WEIGHTS="${FUSION_WEIGHTS:-$ROOT/models/fusion.safetensors}"
 THREADS="${THREADS:-2}"
 CONFIG="$ROOT/configs/detect3d/cpu_small.yaml"
 if [ ! -d "$VIEWS" ]; then
-  echo "train_mv2d_fusion: no views '$VIEWS' (make them with scripts/train_demo_model.sh, or set VIEWS)" >&2
+  echo "train_mv2d_fusion: no views '$VIEWS' (make them with scripts/train_fusion.sh, or set VIEWS)" >&2
   exit 3
 fi
 mkdir -p "$OUT/mv2d_fusion-train"

@@ -61,6 +61,7 @@ struct Options {
   std::string weights;
   int render_size = 256;
   int seed = 1;
+  std::string anatomy = "chest";
   std::unique_ptr<tools::ConfigOptions> config;
 };
 
@@ -140,6 +141,9 @@ tools::Runner setup(CLI::App& app) {
       ->check(CLI::Range(16, 2048))
       ->capture_default_str();
   app.add_option("--seed", opt->seed, "Phantom seed")->capture_default_str();
+  // chest: the anatomy the shipped fusion weights were trained on (docs/data.md "Phantoms").
+  app.add_option("--anatomy", opt->anatomy, "Phantom anatomy model: chest | simple (docs/data.md \"Phantoms\")")
+      ->capture_default_str();
   app.add_option("--weights", opt->weights, "detect3d weights (default: models/demo_tiny.safetensors)");
   opt->config = std::make_unique<tools::ConfigOptions>(app);
   return [opt] {
@@ -151,6 +155,7 @@ tools::Runner setup(CLI::App& app) {
     auto t0 = std::chrono::steady_clock::now();
     data::PhantomSpec spec;
     spec.seed = static_cast<std::uint64_t>(opt->seed);
+    spec.anatomy = data::parse_phantom_anatomy(opt->anatomy, "demo --anatomy");
     spec.id = "demo-phantom";
     spec.nodules = 4;
     spec.nodule_min_diameter_mm = 8;
