@@ -27,7 +27,7 @@ APT_PACKAGES=(
   libpng-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev libtinyobjloader-dev python3-venv chromium
   libtinyxml2-dev clang-format
-  libmeshoptimizer-dev libtinygltf-dev
+  libmeshoptimizer-dev libtinygltf-dev libjs-three
 )
 # Test-only python modules, installed into the torch venv (tests skip cleanly without them).
 PY_TEST_MODULES=(pygltflib)

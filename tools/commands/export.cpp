@@ -27,6 +27,7 @@ struct Options {
   std::string mode = "both";
   double lung_opacity = 0.35;
   bool check = false;
+  std::string viewer = "webgl";
   std::unique_ptr<tools::ConfigOptions> config;
 };
 
@@ -77,6 +78,9 @@ tools::Runner setup(CLI::App& app) {
   app.add_option("--frames", o->frames, "Turntable frames (one turn)")->capture_default_str();
   app.add_option("--size", o->size, "Turntable frame size WIDTHxHEIGHT")->capture_default_str();
   app.add_option("--mode", o->mode, "Turntable display mode: both | lungs | nodules")->capture_default_str();
+  app.add_option("--viewer", o->viewer,
+                 "HTML viewer renderer: webgl (own, small) | three (three.js from libjs-three inlined)")
+      ->capture_default_str();
   app.add_flag("--check", o->check, "Read every written .glb/.ply back and compare counts");
   o->config = std::make_unique<tools::ConfigOptions>(app);
   return [o] {
@@ -89,6 +93,7 @@ tools::Runner setup(CLI::App& app) {
                    ": expected 0 .. 1");
     o->in.style.lung_rgba[3] = float(o->lung_opacity);
     const viz::DisplayMode mode = viz::parse_display_mode(o->mode);
+    const viz::HtmlViewer viewer = viz::parse_html_viewer(o->viewer);
     const cv::Size size = parse_size(o->size);
     if (o->outputs.empty() && o->turntable.empty())
       throw core::ConfigError("export: nothing to write (give -o FILE and/or --turntable OUT)");
@@ -107,7 +112,7 @@ tools::Runner setup(CLI::App& app) {
                     loaded.nodule_count, " nodules, lung model ", loaded.lungs.total_ml(), " mL (",
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), " s)");
     for (const auto& out : o->outputs) {
-      viz::write_scene(out, loaded.scene);
+      viz::write_scene(out, loaded.scene, viewer);
       if (o->check) {
         const std::string ext = fs::path(out).extension().string();
         if (ext == ".glb") {

@@ -123,12 +123,12 @@ MeshSummary read_ply(const std::filesystem::path& path, Mesh* mesh) {
   return m;
 }
 
-void write_scene(const std::filesystem::path& path, const Scene& scene) {
+void write_scene(const std::filesystem::path& path, const Scene& scene, HtmlViewer viewer) {
   const std::string ext = path.extension().string();
   if (ext == ".glb") return write_glb(path, scene);
   if (ext == ".obj") return write_obj(path, scene);
   if (ext == ".ply") return write_ply(path, scene);
-  if (ext == ".html") return write_html(path, scene);
+  if (ext == ".html") return write_html(path, scene, "xraylift scene", viewer);
   throw core::InputError(
       core::cat("scene output ", path.string(), ": extension '", ext, "' is not one of .glb, .obj, .ply, .html"));
 }

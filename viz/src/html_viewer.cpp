@@ -1,6 +1,9 @@
-// The self-contained HTML viewer: scene geometry (glTF axes, metres) base64-embedded in a JSON block and a
-// small WebGL renderer written here (no network, no external library).
+// The self-contained HTML viewer: scene geometry (glTF axes, metres) base64-embedded in a JSON block and either a
+// small WebGL renderer written here (no network, no external library; the default) or three.js inlined from the
+// system's libjs-three (HtmlViewer::kThree). Measured comparison: docs/viz.md.
 #include <nlohmann/json.hpp>
+
+#include <cstdlib>
 
 #include "xraylift/core/atomic_file.hpp"
 #include "xraylift/core/error.hpp"
@@ -155,7 +158,7 @@ window.addEventListener('error', function (e) {
     gl.enable(gl.BLEND); gl.blendFunc(gl.SRC_ALPHA, gl.ONE_MINUS_SRC_ALPHA); gl.depthMask(false);
     blended.forEach(function (nd) { drawNode(nd, nd.d.kind === 'lung' ? view.opacity : nd.d.rgba[3]); });
     gl.depthMask(true);
-    if (frames++ === 0) console.log('XRAYLIFT_VIEWER_OK nodes=' + nodes.length);
+    if (frames++ === 0) console.log('XRAYLIFT_VIEWER_OK nodes=' + nodes.length + ' first_frame_ms=' + performance.now().toFixed(0));
   }
   function drawNode(nd, alpha) {
     gl.bindBuffer(gl.ARRAY_BUFFER, nd.buf[0]); gl.enableVertexAttribArray(loc.p); gl.vertexAttribPointer(loc.p, 3,
@@ -234,6 +237,157 @@ window.addEventListener('error', function (e) {
 </script></body></html>
 )HTML";
 
+// The three.js variant: the same page, UI, console lines and '#selftest' as kPage, but the scene is drawn by
+// three.js (inlined at @THREE@, so the file stays self-contained). r111 ships no OrbitControls in its classic
+// (non-module) build, so the orbit below is the same small yaw/pitch/distance control as the own renderer's.
+const char* kPageThreeHead = R"HTML(<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>@TITLE@</title>
+<style>
+html,body{margin:0;height:100%;background:#1b1e24;color:#e8e8e8;font:13px sans-serif;overflow:hidden}
+#view{width:100%;height:100%;display:block}
+#ui{position:absolute;top:8px;left:8px;background:rgba(20,22,28,.85);padding:8px 10px;border-radius:6px}
+#ui label{margin-right:8px}
+#info{position:absolute;bottom:8px;left:8px;background:rgba(20,22,28,.85);padding:8px 10px;border-radius:6px;
+      white-space:pre;font-family:monospace;display:none}
+#err{position:absolute;top:8px;right:8px;color:#ff8080}
+</style></head><body>
+<canvas id="view"></canvas>
+<div id="ui"><b>@TITLE@</b><br>
+<label><input type="radio" name="mode" value="both" checked>both</label>
+<label><input type="radio" name="mode" value="lungs">lungs</label>
+<label><input type="radio" name="mode" value="nodules">nodules</label><br>
+lung opacity <input id="opacity" type="range" min="0" max="100" value="@OPACITY@">
+<div id="evui" style="display:none">evidence &ge; <input id="evthr" type="range" min="0" max="100" value="0">
+<span id="evval">0.00</span></div>
+@LUNGMODEL@<div style="opacity:.7">drag: orbit, wheel: zoom, click a nodule or evidence: details</div></div>
+<div id="info"></div><div id="err"></div>
+<script>
+window.addEventListener('error', function (e) {
+  console.error('XRAYLIFT_VIEWER_ERROR ' + e.message);
+  document.getElementById('err').textContent = 'error: ' + e.message;
+});
+</script>
+<script>)HTML";
+const char* kPageThreeTail = R"HTML(</script>
+<script type="application/json" id="scene-data">@DATA@</script>
+<script>
+"use strict";
+(function () {
+  if (typeof THREE === 'undefined') throw new Error('three.js did not load');
+  const S = JSON.parse(document.getElementById('scene-data').textContent);
+  const canvas = document.getElementById('view');
+  const renderer = new THREE.WebGLRenderer({canvas: canvas, antialias: true, preserveDrawingBuffer: true});
+  renderer.setClearColor(new THREE.Color(0.106, 0.118, 0.141), 1);
+  renderer.sortObjects = true;  // translucent lungs drawn back to front after the opaque nodules
+  const scene = new THREE.Scene();
+  const camera = new THREE.PerspectiveCamera(0.7 * 180 / Math.PI, 1, 0.01, 100);
+  // Same shading as the own renderer (0.35 ambient + 0.65 head light), the light moving with the camera.
+  scene.add(new THREE.AmbientLight(0xffffff, 0.35));
+  const head = new THREE.DirectionalLight(0xffffff, 0.65);
+  camera.add(head); scene.add(camera);
+  function bytes(s) { const b = atob(s), u = new Uint8Array(b.length); for (let i = 0; i < b.length;
+    i++) u[i] = b.charCodeAt(i); return u.buffer; }
+  const box3 = new THREE.Box3();
+  const nodes = S.nodes.map(function (nd) {
+    const g = new THREE.BufferGeometry();
+    g.setAttribute('position', new THREE.BufferAttribute(new Float32Array(bytes(nd.positions)), 3));
+    g.setAttribute('normal', new THREE.BufferAttribute(new Float32Array(bytes(nd.normals)), 3));
+    g.setIndex(new THREE.BufferAttribute(new Uint32Array(bytes(nd.indices)), 1));
+    g.computeBoundingSphere();
+    const m = new THREE.MeshLambertMaterial({color: new THREE.Color(nd.rgba[0], nd.rgba[1], nd.rgba[2]),
+      transparent: !!nd.translucent, opacity: nd.rgba[3], depthWrite: !nd.translucent,
+      side: nd.kind === 'lung' ? THREE.DoubleSide : THREE.FrontSide});
+    const mesh = new THREE.Mesh(g, m); scene.add(mesh);
+    box3.expandByObject(mesh);
+    const out = {d: nd, mesh: mesh, centre: g.boundingSphere.center.toArray(), radius: g.boundingSphere.radius};
+    mesh.userData.node = out;
+    return out;
+  });
+  const target = box3.getCenter(new THREE.Vector3()), sz = box3.getSize(new THREE.Vector3());
+  const extent = Math.max(sz.x, sz.y, sz.z, 1e-3);
+  const view = {yaw: 0, pitch: 0.15, dist: 1.9 * extent, mode: 'both', opacity: @OPACITY@ / 100, evidence: 0};
+  function visible(nd) { const k = nd.d.kind;
+    if (k === 'evidence' && Number(nd.d.info.score) < view.evidence) return false;
+    return view.mode === 'both' || (view.mode === 'lungs' ? k === 'lung' : k !== 'lung'); }
+  let frames = 0;
+  function place() {
+    const w = canvas.clientWidth || window.innerWidth, h = canvas.clientHeight || window.innerHeight;
+    renderer.setSize(w, h, false);
+    const cp = Math.cos(view.pitch);
+    camera.position.set(target.x + view.dist * cp * Math.sin(view.yaw), target.y + view.dist * Math.sin(view.pitch),
+      target.z + view.dist * cp * Math.cos(view.yaw));
+    camera.up.set(0, 1, 0); camera.lookAt(target);
+    camera.aspect = w / h; camera.near = view.dist * 0.02; camera.far = view.dist * 10;
+    camera.updateProjectionMatrix(); camera.updateMatrixWorld();
+  }
+  function draw() {
+    place();
+    nodes.forEach(function (nd) { nd.mesh.visible = visible(nd);
+      if (nd.d.kind === 'lung') nd.mesh.material.opacity = view.opacity; });
+    renderer.render(scene, camera);
+    if (frames++ === 0) console.log('XRAYLIFT_VIEWER_OK nodes=' + nodes.length + ' three r' + THREE.REVISION +
+      ' first_frame_ms=' + performance.now().toFixed(0));
+  }
+  const ray = new THREE.Raycaster();
+  function pick(px, py) {
+    place();
+    const w = canvas.clientWidth || window.innerWidth, h = canvas.clientHeight || window.innerHeight;
+    ray.setFromCamera(new THREE.Vector2(2 * px / w - 1, 1 - 2 * py / h), camera);
+    const hits = ray.intersectObjects(nodes.filter(function (nd) { return visible(nd) && nd.d.kind !== 'lung'; })
+      .map(function (nd) { return nd.mesh; }));
+    const box = document.getElementById('info');
+    if (!hits.length) { box.style.display = 'none'; return null; }
+    const best = hits[0].object.userData.node;
+    const i = best.d.info, f2 = function (a) { return a ? a.map(function (v) { return v.toFixed(1); }).join(', ') : '-';
+      };
+    box.textContent = best.d.name + '\nsource   ' + i.source + '\nscore    ' + Number(i.score).toFixed(3) +
+      '\ndiameter ' + Number(i.diameter_mm).toFixed(1) + ' mm\nsize     ' + f2(i.size_mm) + ' mm\ncentre   ' +
+        f2(i.center_mm) + ' mm (LPS)';
+    box.style.display = 'block';
+    return best.d.name;
+  }
+  let drag = null;
+  canvas.addEventListener('mousedown', function (ev) { drag = {x: ev.clientX, y: ev.clientY, moved: false}; });
+  window.addEventListener('mouseup', function (ev) { if (drag && !drag.moved) pick(ev.clientX, ev.clientY); drag = null;
+    });
+  window.addEventListener('mousemove', function (ev) {
+    if (!drag) return; const dx = ev.clientX - drag.x, dy = ev.clientY - drag.y;
+    if (Math.abs(dx) + Math.abs(dy) > 2) drag.moved = true;
+    view.yaw -= dx * 0.01; view.pitch = Math.max(-1.5, Math.min(1.5, view.pitch + dy * 0.01)); drag.x = ev.clientX;
+      drag.y = ev.clientY; draw();
+  });
+  canvas.addEventListener('wheel', function (ev) { ev.preventDefault(); view.dist *= Math.exp(ev.deltaY * 0.001);
+    draw(); }, {passive: false});
+  document.getElementById('opacity').addEventListener('input', function (ev) { view.opacity = ev.target.value / 100;
+    draw(); });
+  document.querySelectorAll('input[name=mode]').forEach(function (r) { r.addEventListener('change', function (ev) {
+    view.mode = ev.target.value; draw(); }); });
+  const evidenceCount = nodes.filter(function (n) { return n.d.kind === 'evidence'; }).length;
+  if (evidenceCount) document.getElementById('evui').style.display = 'block';
+  document.getElementById('evthr').addEventListener('input', function (ev) { view.evidence = ev.target.value / 100;
+    document.getElementById('evval').textContent = view.evidence.toFixed(2); draw(); });
+  window.addEventListener('resize', draw);
+  window.xrayliftViewer = {draw: draw, pick: pick, view: view, nodes: nodes, three: THREE.REVISION};
+  draw();
+  if (location.hash === '#selftest') {
+    const nd = nodes.find(function (n) { return n.d.kind === 'nodule'; });
+    if (nd) {
+      const p = new THREE.Vector3().fromArray(nd.centre).project(camera);
+      const w = canvas.clientWidth || window.innerWidth, h = canvas.clientHeight || window.innerHeight;
+      console.log('XRAYLIFT_PICK ' + pick((p.x + 1) / 2 * w, (1 - p.y) / 2 * h) + ' expected ' + nd.d.name +
+        ' info ' + document.getElementById('info').textContent.split('\n').length);
+    }
+    if (evidenceCount) {
+      const slider = document.getElementById('evthr');
+      slider.value = 50; slider.dispatchEvent(new Event('input'));
+      const shown = nodes.filter(function (n) { return n.d.kind === 'evidence' && visible(n); }).length;
+      console.log('XRAYLIFT_EVIDENCE shown=' + shown + ' of ' + evidenceCount + ' at ' + view.evidence.toFixed(2));
+    }
+  }
+})();
+</script></body></html>
+)HTML";
+
 void replace_all(std::string& s, const std::string& from, const std::string& to) {
   for (std::size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
     s.replace(at, from.size(), to);
@@ -241,8 +395,30 @@ void replace_all(std::string& s, const std::string& from, const std::string& to)
 
 }  // namespace
 
-void write_html(const std::filesystem::path& path, const Scene& scene, const std::string& title) {
+HtmlViewer parse_html_viewer(const std::string& s) {
+  if (s == "webgl") return HtmlViewer::kWebGL;
+  if (s == "three") return HtmlViewer::kThree;
+  throw core::ConfigError(core::cat("html viewer '", s, "': expected webgl | three"));
+}
+
+std::filesystem::path three_js_path() {
+  if (const char* env = std::getenv("XRAYLIFT_THREE_JS"); env && *env) return env;
+  return "/usr/share/javascript/three/three.min.js";
+}
+
+void write_html(const std::filesystem::path& path, const Scene& scene, const std::string& title, HtmlViewer viewer) {
   XL_CHECK(!scene.nodes.empty(), "write_html ", path.string(), ": empty scene");
+  std::string three;
+  if (viewer == HtmlViewer::kThree) {
+    // Read before any work so a missing library fails fast, naming where it was looked for.
+    const std::filesystem::path js = three_js_path();
+    if (!std::filesystem::is_regular_file(js))
+      throw core::ConfigError(core::cat("write_html ", path.string(), ": viewer three needs three.js at ", js.string(),
+                                        " (Debian package libjs-three, or set XRAYLIFT_THREE_JS); not found"));
+    three = core::read_file(js);
+    XL_CHECK(three.find("</script") == std::string::npos, "write_html: ", js.string(),
+             " contains '</script' and cannot be inlined");
+  }
   nlohmann::json nodes = nlohmann::json::array();
   float lung_opacity = 0.35f;
   std::string lung_model;  // which lung model the scene shows (scene_source.hpp: ct, views or template)
@@ -268,14 +444,18 @@ void write_html(const std::filesystem::path& path, const Scene& scene, const std
   std::string data =
       nlohmann::json{{"frame", "glTF axes (X left, Y superior, Z anterior), metres"}, {"nodes", nodes}}.dump();
   replace_all(data, "</", "<\\/");  // never close the script element early
-  std::string page = kPage;
-  replace_all(page, "@TITLE@", html_escape(title));
-  replace_all(page, "@OPACITY@", std::to_string(int(std::lround(lung_opacity * 100))));
-  replace_all(
-      page, "@LUNGMODEL@",
-      lung_model.empty() ? std::string() : "<div id=\"lungmodel\">lung model: " + html_escape(lung_model) + "</div>");
-  replace_all(page, "@DATA@", data);
-  core::write_file_atomic(path, page);
+  // three.js is spliced in between the two halves after substitution, so nothing in it is taken for a marker.
+  std::string head = viewer == HtmlViewer::kThree ? kPageThreeHead : kPage;
+  std::string tail = viewer == HtmlViewer::kThree ? kPageThreeTail : "";
+  for (std::string* page : {&head, &tail}) {
+    replace_all(*page, "@TITLE@", html_escape(title));
+    replace_all(*page, "@OPACITY@", std::to_string(int(std::lround(lung_opacity * 100))));
+    replace_all(
+        *page, "@LUNGMODEL@",
+        lung_model.empty() ? std::string() : "<div id=\"lungmodel\">lung model: " + html_escape(lung_model) + "</div>");
+    replace_all(*page, "@DATA@", data);
+  }
+  core::write_file_atomic(path, head + three + tail);
 }
 
 }  // namespace xraylift::viz

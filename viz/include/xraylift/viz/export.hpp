@@ -4,7 +4,7 @@
 //          alphaMode BLEND (double-sided), nodules OPAQUE, attention spheres BLEND; node extras carry `info`.
 //   .obj : Wavefront OBJ + sibling .mtl (Kd colour, d = opacity "dissolve"), one `o` object per node, LPS mm.
 //   .ply : binary little-endian PLY, all nodes merged, per-vertex RGBA, LPS mm.
-//   .html: one self-contained file with an embedded WebGL viewer (html_viewer.hpp).
+//   .html: one self-contained file with an embedded viewer: own WebGL code or three.js inlined (HtmlViewer).
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -16,9 +16,16 @@ namespace xraylift::viz {
 void write_glb(const std::filesystem::path& path, const Scene& scene);
 void write_obj(const std::filesystem::path& path, const Scene& scene);  // also writes path.stem() + ".mtl"
 void write_ply(const std::filesystem::path& path, const Scene& scene);
-void write_html(const std::filesystem::path& path, const Scene& scene, const std::string& title = "xraylift scene");
+// The HTML viewer's renderer: the own WebGL code (default) or three.js inlined from three_js_path().
+enum class HtmlViewer { kWebGL, kThree };
+HtmlViewer parse_html_viewer(const std::string& s);  // "webgl" | "three"; ConfigError otherwise
+// three.min.js to inline: $XRAYLIFT_THREE_JS if set, else Debian libjs-three's /usr/share/javascript/three/.
+std::filesystem::path three_js_path();
+// kThree: ConfigError naming three_js_path() when the file is absent.
+void write_html(const std::filesystem::path& path, const Scene& scene, const std::string& title = "xraylift scene",
+                HtmlViewer viewer = HtmlViewer::kWebGL);
 // Picks the writer by extension (.glb, .obj, .ply, .html); InputError for another extension.
-void write_scene(const std::filesystem::path& path, const Scene& scene);
+void write_scene(const std::filesystem::path& path, const Scene& scene, HtmlViewer viewer = HtmlViewer::kWebGL);
 
 // Read-back (for tests and for `xraylift export --check`): what a file holds, per mesh, in the file's frame.
 struct MeshSummary {
