@@ -27,7 +27,7 @@ struct Options {
   std::string mode = "both";
   double lung_opacity = 0.35;
   bool check = false;
-  std::string viewer = "webgl";
+  std::string viewer;  // empty: the config's viz.viewer, else webgl
   std::unique_ptr<tools::ConfigOptions> config;
 };
 
@@ -79,13 +79,14 @@ tools::Runner setup(CLI::App& app) {
   app.add_option("--size", o->size, "Turntable frame size WIDTHxHEIGHT")->capture_default_str();
   app.add_option("--mode", o->mode, "Turntable display mode: both | lungs | nodules")->capture_default_str();
   app.add_option("--viewer", o->viewer,
-                 "HTML viewer renderer: webgl (own, small) | three (three.js from libjs-three inlined)")
-      ->capture_default_str();
+                 "HTML viewer renderer: webgl (own, small) | three (three.js from libjs-three inlined); default: the "
+                 "config's viz.viewer, else webgl (docs/viz.md)");
   app.add_flag("--check", o->check, "Read every written .glb/.ply back and compare counts");
   o->config = std::make_unique<tools::ConfigOptions>(app);
   return [o] {
     core::Config cfg = o->config->load();
     const core::Rig rig = cfg.has("rig") ? core::Rig::from_config(cfg.section("rig")) : core::Rig::ring({});
+    const std::string viewer_name = !o->viewer.empty() ? o->viewer : cfg.get<std::string>("viz.viewer", "webgl");
     cfg.check_no_unknown_keys();
     if (!o->sex.empty()) o->in.generic = viz::PatientSpec{viz::parse_sex(o->sex), o->age, o->height_cm};
     o->in.style.nodule_shape = viz::parse_nodule_shape(o->shape);
@@ -93,7 +94,7 @@ tools::Runner setup(CLI::App& app) {
                    ": expected 0 .. 1");
     o->in.style.lung_rgba[3] = float(o->lung_opacity);
     const viz::DisplayMode mode = viz::parse_display_mode(o->mode);
-    const viz::HtmlViewer viewer = viz::parse_html_viewer(o->viewer);
+    const viz::HtmlViewer viewer = viz::parse_html_viewer(viewer_name);
     const cv::Size size = parse_size(o->size);
     if (o->outputs.empty() && o->turntable.empty())
       throw core::ConfigError("export: nothing to write (give -o FILE and/or --turntable OUT)");

@@ -238,8 +238,9 @@ window.addEventListener('error', function (e) {
 )HTML";
 
 // The three.js variant: the same page, UI, console lines and '#selftest' as kPage, but the scene is drawn by
-// three.js (inlined at @THREE@, so the file stays self-contained). r111 ships no OrbitControls in its classic
-// (non-module) build, so the orbit below is the same small yaw/pitch/distance control as the own renderer's.
+// three.js (inlined between the two halves, so the file stays self-contained). The orbit is the own renderer's
+// small yaw/pitch/distance control, not libjs-three's examples/js/controls/OrbitControls.js: it keeps both
+// viewers' interaction (and the picking camera) identical, so the measurement compares renderers only.
 const char* kPageThreeHead = R"HTML(<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>@TITLE@</title>
 <style>
