@@ -158,7 +158,8 @@ window.addEventListener('error', function (e) {
     gl.enable(gl.BLEND); gl.blendFunc(gl.SRC_ALPHA, gl.ONE_MINUS_SRC_ALPHA); gl.depthMask(false);
     blended.forEach(function (nd) { drawNode(nd, nd.d.kind === 'lung' ? view.opacity : nd.d.rgba[3]); });
     gl.depthMask(true);
-    if (frames++ === 0) console.log('XRAYLIFT_VIEWER_OK nodes=' + nodes.length + ' first_frame_ms=' + performance.now().toFixed(0));
+    if (frames++ === 0)
+      console.log('XRAYLIFT_VIEWER_OK nodes=' + nodes.length + ' first_frame_ms=' + performance.now().toFixed(0));
   }
   function drawNode(nd, alpha) {
     gl.bindBuffer(gl.ARRAY_BUFFER, nd.buf[0]); gl.enableVertexAttribArray(loc.p); gl.vertexAttribPointer(loc.p, 3,
