@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "xraylift/core/atomic_file.hpp"
@@ -76,6 +77,18 @@ void apply_threads(const core::Config& config, std::optional<int> flag) {
                  "), expected >= 0 (0: all cores)");
   core::set_thread_count(threads);
   if (threads > 0) at::set_num_threads(threads);
+}
+
+std::vector<std::filesystem::path> view_sets_under(const std::filesystem::path& p) {
+  namespace fs = std::filesystem;
+  if (fs::is_regular_file(p)) return {p};
+  if (fs::exists(p / "infos.json")) return {p / "infos.json"};
+  std::vector<fs::path> found;
+  if (fs::is_directory(p))
+    for (const auto& e : fs::directory_iterator(p))
+      if (e.is_directory() && fs::exists(e.path() / "infos.json")) found.push_back(e.path() / "infos.json");
+  std::sort(found.begin(), found.end());
+  return found;
 }
 
 }  // namespace xraylift::tools

@@ -2,6 +2,7 @@
 // Subcommands register themselves: one file per command in tools/commands/, no central list to edit.
 #include <CLI/CLI.hpp>
 
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -24,6 +25,10 @@ struct CommandSpec {
 };
 
 bool register_command(CommandSpec spec);
+
+// The view sets under a path: the infos.json file itself, a folder's infos.json, or each sub-folder's (sorted);
+// empty when there is none (the caller says what it expected).
+std::vector<std::filesystem::path> view_sets_under(const std::filesystem::path& p);
 const std::vector<CommandSpec>& registered_commands();
 
 // `--config FILE` (optional unless required) and repeated `--set key=value` on a command.

@@ -39,13 +39,7 @@ struct Options {
 };
 
 std::vector<fs::path> view_sets(const fs::path& p) {
-  if (fs::is_regular_file(p)) return {p};
-  if (fs::exists(p / "infos.json")) return {p / "infos.json"};
-  std::vector<fs::path> found;
-  if (fs::is_directory(p))
-    for (const auto& e : fs::directory_iterator(p))
-      if (e.is_directory() && fs::exists(e.path() / "infos.json")) found.push_back(e.path() / "infos.json");
-  std::sort(found.begin(), found.end());
+  const std::vector<fs::path> found = tools::view_sets_under(p);
   if (found.empty())
     throw core::InputError(
         core::cat("lungs: '", p.string(), "' is neither an infos.json view set nor a folder of them"));

@@ -88,13 +88,7 @@ bool is_case_input(const fs::path& p) {
 
 // View sets under a rendered input: the file itself, its folder's infos.json, or each sub-folder's.
 std::vector<fs::path> view_sets_of(const fs::path& p) {
-  if (fs::is_regular_file(p)) return {p};
-  if (fs::exists(p / "infos.json")) return {p / "infos.json"};
-  std::vector<fs::path> found;
-  if (fs::is_directory(p))
-    for (const auto& e : fs::directory_iterator(p))
-      if (e.is_directory() && fs::exists(e.path() / "infos.json")) found.push_back(e.path() / "infos.json");
-  std::sort(found.begin(), found.end());
+  const std::vector<fs::path> found = tools::view_sets_under(p);
   if (found.empty())
     throw core::InputError(core::cat("predict: '", p.string(), "' is neither a case folder, a .nrrd volume, an ",
                                      "infos.json view set nor a folder of view sets"));
