@@ -119,6 +119,33 @@ ChestLayout chest_layout(const core::VolumeGeometry& g, std::uint64_t seed) {
   return c;
 }
 
+void add_contrast(ChestLayout& c, std::uint64_t seed, const ChestContrastOptions& options) {
+  HashRng rng(seed ^ 0xC0C7A57ull);
+  const double enhanced = rng.uniform(), dense = rng.uniform();
+  const double enhancement = rng.range(150, 350), dense_hu = rng.range(1500, 3071);
+  const double arm = rng.uniform(), core_fraction = rng.range(0.4, 0.8), vein_r = rng.range(5, 7.5);
+  if (enhanced >= options.probability) return;
+  c.blood_enhancement_hu = enhancement;
+  if (dense >= options.dense_vein_probability) return;
+  // The arm veins most often injected: right (~3 of 4). The path of the contrast: subclavian vein over the first rib
+  // to the body edge, brachiocephalic vein down to the SVC's top (the left one crosses the midline in front of the
+  // arch), then a core of the SVC (undiluted contrast streams along the wall before mixing in the atrium).
+  c.injection_side = arm < 0.75 ? 0 : 1;
+  c.dense_vein_hu = dense_hu;
+  const Capsule& svc = c.blood[4];  // chest_layout's order: ascending aorta, arch, arch, descending, SVC, ...
+  const Eigen::Vector3d top = svc.b.z() > svc.a.z() ? svc.b : svc.a, bottom = svc.b.z() > svc.a.z() ? svc.a : svc.b;
+  const double sx = c.injection_side == 0 ? -1 : 1;
+  const double s = c.a / 155.0, zs = std::min(1.0, c.L / 320.0);
+  const Eigen::Vector3d junction(sx * 0.32 * c.a, -0.25 * c.b, top.z() + 22 * zs);
+  const Eigen::Vector3d edge(sx * 1.05 * c.a, -0.05 * c.b, std::min(c.zhi, junction.z() + 45 * zs));
+  c.dense_veins.push_back({edge, junction, vein_r * s});                                 // subclavian (and axillary)
+  c.dense_veins.push_back({junction, top, vein_r * s});                                  // brachiocephalic
+  c.dense_veins.push_back({top, bottom + 0.2 * (top - bottom), core_fraction * svc.r});  // SVC core
+  // As blood too, so that the lungs keep their 3 mm from the new veins (the SVC core lies inside the SVC already).
+  c.blood.push_back(c.dense_veins[0]);
+  c.blood.push_back(c.dense_veins[1]);
+}
+
 namespace {
 
 // Beyond kReach mm from a capsule's surface only "far" matters (the lungs keep 3 mm from mediastinal organs).
@@ -134,7 +161,7 @@ inline bool near_xy(const Capsule& c, double x, double y) {
 class ChestTissues {
  public:
   ChestTissues(const ChestLayout& lay, const LatticeNoise& coarse, const LatticeNoise& fine)
-      : c_(lay), coarse_(coarse), fine_(fine) {}
+      : c_(lay), coarse_(coarse), fine_(fine), enhancement_(float(lay.blood_enhancement_hu)) {}
 
   // Capsules that can touch slice z.
   void select(double z, std::vector<const Capsule*>& blood, std::vector<const Capsule*>& airways) const {
@@ -168,6 +195,9 @@ class ChestTissues {
     const Lazy f{fine_, p};
 
     if (const auto bone = spine(p)) return *bone;
+    for (const Capsule& vein : c_.dense_veins)
+      if (vein.distance(p) < vein.r)
+        return {kLabelMediastinum, std::min(3071.f, float(c_.dense_vein_hu) + 40 * f)};  // the scanner's ceiling
     if (depth < c_.skin_mm) return {kLabelSoftTissue, kSkin + 6 * f};
     const double posterior = std::max(0.0, v / std::max(rho, 1e-6));  // paraspinal muscles: a thicker back wall
     const double fat_end = c_.skin_mm + c_.fat_mm;
@@ -198,11 +228,11 @@ class ChestTissues {
     for (const Capsule* cap : blood) {
       if (!near_xy(*cap, x, y)) continue;
       const double d = cap->distance(p) - cap->r;
-      if (d < 0) return {kLabelMediastinum, kBlood + 6 * f};
+      if (d < 0) return {kLabelMediastinum, kBlood + enhancement_ + 6 * f};
       near_blood = std::min(near_blood, d);
     }
     const double hq = (p - c_.heart_c).cwiseQuotient(c_.heart_r).norm();
-    if (hq <= 1) return {kLabelMediastinum, kBlood + 8 * f};  // myocardium and blood alike without contrast
+    if (hq <= 1) return {kLabelMediastinum, kBlood + 0.7f * enhancement_ + 8 * f};  // chambers and myocardium as one
     const int side = x < 0 ? 0 : 1;
     const double floor = diaphragm(side, x, y);
     if (z < floor - 4) return abdomen(p, side, floor, float(f));
@@ -303,6 +333,7 @@ class ChestTissues {
   const ChestLayout& c_;
   const LatticeNoise& coarse_;
   const LatticeNoise& fine_;
+  float enhancement_;
 };
 
 }  // namespace

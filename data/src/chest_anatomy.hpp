@@ -51,9 +51,27 @@ struct ChestLayout {
   std::vector<Capsule> blood;    // aorta, SVC, pulmonary trunk and arteries, pulmonary veins (+40 HU)
   std::vector<Capsule> airways;  // trachea and main bronchi (lumen r; wall added)
   Capsule esophagus;
+  // Intravenous contrast (add_contrast; none by default): HU added to the blood pool (great vessels, pulmonary
+  // trees; the heart, myocardium included, gets 70 % of it), and undiluted contrast in the veins it was injected
+  // through (subclavian -> brachiocephalic -> a core of the SVC) at dense_vein_hu.
+  double blood_enhancement_hu = 0;
+  std::vector<Capsule> dense_veins;
+  double dense_vein_hu = 0;
+  int injection_side = -1;  // 0 right arm, 1 left arm, -1 no dense veins
 };
 
 ChestLayout chest_layout(const core::VolumeGeometry& g, std::uint64_t seed);
+
+// How often a phantom is a contrast-enhanced scan (docs/data.md "Contrast"); PhantomSpec carries the numbers.
+struct ChestContrastOptions {
+  double probability = 0;             // of an enhanced blood pool
+  double dense_vein_probability = 0;  // of undiluted contrast in the injection veins, given an enhanced scan
+};
+
+// Draws the contrast phase of the seed into the layout from its own random stream, so that a phantom without
+// contrast keeps the bytes it had before contrast existed. The enhancement is uniform in 150-350 HU and the dense
+// veins 1500-3071 HU (LIDC-IDRI-0001: blood pool 300-450 HU, SVC and right subclavian 2000-3071 HU).
+void add_contrast(ChestLayout& lay, std::uint64_t seed, const ChestContrastOptions& options);
 
 // Labels and HU of every voxel (no vessels inside the lungs yet).
 void paint_chest_tissues(const ChestLayout& lay, const LatticeNoise& coarse, const LatticeNoise& fine, Phantom& ph);
@@ -72,8 +90,8 @@ struct ChestVesselOptions {
 std::vector<PhantomVesselNode> grow_chest_vessels(const ChestLayout& lay, const Phantom& ph, std::uint64_t seed,
                                                   const ChestVesselOptions& opt);
 
-// Partial-volume rendering of the trees into the lungs (blood +40 HU), and of airways (lumen -1000 HU, wall
-// +40 HU) beside the arteries of radius >= 1 mm. Returns the number of airway segments.
-int paint_chest_vessels(const std::vector<PhantomVesselNode>& nodes, Phantom& ph);
+// Partial-volume rendering of the trees into the lungs (blood +40 HU plus the layout's contrast enhancement), and of
+// airways (lumen -1000 HU, wall +40 HU) beside the arteries of radius >= 1 mm. Returns the number of airway segments.
+int paint_chest_vessels(const std::vector<PhantomVesselNode>& nodes, double blood_enhancement_hu, Phantom& ph);
 
 }  // namespace xraylift::data::detail

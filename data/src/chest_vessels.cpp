@@ -312,7 +312,7 @@ void rasterize(const std::vector<Tube>& tubes, const core::VolumeU8& labels, dou
 
 }  // namespace
 
-int paint_chest_vessels(const std::vector<PhantomVesselNode>& nodes, Phantom& ph) {
+int paint_chest_vessels(const std::vector<PhantomVesselNode>& nodes, double blood_enhancement_hu, Phantom& ph) {
   const auto& g = ph.labels.geometry();
   const double sigma = 0.45 * std::cbrt(g.spacing.prod());
   std::vector<Tube> vessels, outer, inner;
@@ -344,6 +344,7 @@ int paint_chest_vessels(const std::vector<PhantomVesselNode>& nodes, Phantom& ph
   rasterize(inner, ph.labels, sigma, fi);
   auto& hu = ph.ct.hu.values();
   auto& lab = ph.labels.values();
+  const float blood_hu = kBloodHu + float(blood_enhancement_hu);
   core::parallel_for(g.dims.z(), [&](int k) {
     const std::size_t n0 = std::size_t(k) * g.dims.x() * g.dims.y(), n1 = n0 + std::size_t(g.dims.x()) * g.dims.y();
     for (std::size_t n = n0; n < n1; ++n) {
@@ -351,7 +352,7 @@ int paint_chest_vessels(const std::vector<PhantomVesselNode>& nodes, Phantom& ph
       const float v = fv[n] / 255.f, o = std::max(0.f, fo[n] / 255.f - v), i = std::min(fi[n] / 255.f, o);
       const float h = hu[n];
       const float rest = std::max(0.f, 1 - v - o);
-      hu[n] = static_cast<std::int16_t>(std::lround(rest * h + v * kBloodHu + (o - i) * kWallHu + i * kAirHu));
+      hu[n] = static_cast<std::int16_t>(std::lround(rest * h + v * blood_hu + (o - i) * kWallHu + i * kAirHu));
       if (v >= 0.5f)
         lab[n] = kLabelVessel;
       else if (o >= 0.5f)

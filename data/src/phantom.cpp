@@ -40,6 +40,9 @@ void PhantomSpec::validate() const {
                                       nodule_max_diameter_mm, "] mm, expected 1 <= min <= max <= 40"));
   if (!(noise_hu >= 0 && noise_hu <= 200))
     throw core::ConfigError(core::cat("phantom: noise_hu = ", noise_hu, ", expected 0..200"));
+  for (const auto& [name, p] : {std::pair<const char*, double>{"contrast_probability", contrast_probability},
+                                {"dense_vein_probability", dense_vein_probability}})
+    if (!(p >= 0 && p <= 1)) throw core::ConfigError(core::cat("phantom: ", name, " = ", p, ", expected 0..1"));
   if (!(vessel_terminal_radius_mm >= 0.1 && vessel_terminal_radius_mm <= 1.5))
     throw core::ConfigError(
         core::cat("phantom: vessel_terminal_radius_mm = ", vessel_terminal_radius_mm, ", expected 0.1..1.5 mm"));
@@ -171,13 +174,15 @@ class Builder {
   // The `chest` model's tissues and vessel trees (chest_anatomy.cpp, chest_vessels.cpp) in place of anatomy() and
   // trees(); nodules() and noise() are shared.
   void chest() {
-    const detail::ChestLayout lay = detail::chest_layout(g_, spec_.seed);
+    lay_ = detail::chest_layout(g_, spec_.seed);
+    detail::add_contrast(lay_, spec_.seed, {spec_.contrast_probability, spec_.dense_vein_probability});
+    const detail::ChestLayout& lay = lay_;
     detail::paint_chest_tissues(lay, *coarse_, *fine_, ph_);
     if (!spec_.vessels) return;
     detail::ChestVesselOptions opt;
     opt.terminal_radius_mm = spec_.vessel_terminal_radius_mm;
     ph_.vessel_tree = detail::grow_chest_vessels(lay, ph_, spec_.seed, opt);
-    chest_airways_ = detail::paint_chest_vessels(ph_.vessel_tree, ph_);
+    chest_airways_ = detail::paint_chest_vessels(ph_.vessel_tree, lay.blood_enhancement_hu, ph_);
     for (const auto& n : ph_.vessel_tree)
       if (n.parent >= 0) vessels_.push_back({ph_.vessel_tree[n.parent].p, n.p, n.radius_mm, 0});
     vessels_painted_ = true;
@@ -529,11 +534,13 @@ class Builder {
   std::vector<Segment> vessels_, airways_;
   bool vessels_painted_ = false;
   int chest_airways_ = 0;
+  detail::ChestLayout lay_;
 
  public:
   void seed_shapes() { shape_rng_.seed(spec_.seed * 31 + 7); }
   std::size_t vessel_segments() const { return vessels_.size(); }
   std::size_t airway_segments() const { return airways_.size() + std::size_t(chest_airways_); }
+  const detail::ChestLayout& chest_layout() const { return lay_; }
 };
 
 }  // namespace
@@ -573,7 +580,16 @@ Phantom generate_phantom(const PhantomSpec& spec) {
                 {"vessel_segments", b.vessel_segments()},
                 {"airway_segments", b.airway_segments()},
                 {"nodules", nodules}};
-  if (spec.anatomy != PhantomAnatomy::kSimple) ph.ct.meta["anatomy"] = to_string(spec.anatomy);
+  if (spec.anatomy != PhantomAnatomy::kSimple) {
+    ph.ct.meta["anatomy"] = to_string(spec.anatomy);
+    const auto& lay = b.chest_layout();
+    nlohmann::json contrast = {{"blood_enhancement_hu", lay.blood_enhancement_hu}};
+    if (lay.injection_side >= 0) {
+      contrast["dense_vein_hu"] = lay.dense_vein_hu;
+      contrast["injection_side"] = lay.injection_side == 0 ? "right" : "left";
+    }
+    ph.ct.meta["contrast"] = contrast;
+  }
   return ph;
 }
 

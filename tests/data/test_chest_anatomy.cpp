@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <ctime>
+#include <map>
 
 #include "xraylift/core/config.hpp"
 #include "xraylift/data/phantom.hpp"
@@ -60,6 +61,86 @@ TEST(ChestAnatomy, SimpleModelIsUnchanged) {
   }
   EXPECT_EQ(h, 0x3930728b9e731debull);
   EXPECT_EQ(data::PhantomSpec{}.anatomy, data::PhantomAnatomy::kSimple);  // still the default
+}
+
+// Contrast draws come from their own stream: a seed drawn unenhanced (and every seed at contrast_probability 0) keeps
+// the voxels main generated before contrast existed. The hashes were computed with main's library at commit 1c7a378
+// (hu, labels, nodule ids of chest_spec(seed, 3)). Catches a contrast draw taken from the layout's stream, which would
+// move every chest phantom's anatomy.
+TEST(ChestAnatomy, UnenhancedSeedsAreUnchanged) {
+  // Seeds 6 and 8 are drawn unenhanced at the default probabilities, seed 1 enhanced.
+  const std::map<std::uint64_t, std::uint64_t> before = {
+      {1, 0xde0c67ddd5354889ull}, {6, 0x53cb7aa6588a2ae4ull}, {8, 0x3e769639b961d7abull}};
+  auto hash = [](const data::Phantom& ph) {
+    std::uint64_t h = 1469598103934665603ull;
+    h = fnv1a(h, ph.ct.hu.values().data(), ph.ct.hu.values().size() * 2);
+    h = fnv1a(h, ph.labels.values().data(), ph.labels.values().size());
+    return fnv1a(h, ph.nodule_ids.values().data(), ph.nodule_ids.values().size());
+  };
+  int unenhanced = 0, enhanced = 0;
+  for (const auto& [seed, h] : before) {
+    data::PhantomSpec off = chest_spec(seed, 3);
+    off.contrast_probability = 0;
+    if (seed == 1) EXPECT_EQ(hash(data::generate_phantom(off)), h) << "seed " << seed << " without contrast";
+    const auto ph = data::generate_phantom(chest_spec(seed, 3));  // the default probabilities
+    ASSERT_TRUE(ph.ct.meta.contains("contrast"));
+    if (ph.ct.meta["contrast"].value("blood_enhancement_hu", -1.0) == 0.0) {
+      ++unenhanced;
+      EXPECT_EQ(hash(ph), h) << "seed " << seed << " drawn unenhanced";
+    } else {
+      ++enhanced;
+      EXPECT_NE(hash(ph), h) << "seed " << seed << " drawn enhanced";
+    }
+  }
+  EXPECT_GT(unenhanced, 0);
+  EXPECT_GT(enhanced, 0);
+}
+
+// An enhanced scan with dense injection veins (noise 0): the blood pool at +40 + 150..350 HU, the intrapulmonary
+// vessels brighter than the same seed's unenhanced ones, dense contrast (>= 1500 HU) mostly on the injection side
+// and above the heart, and never inside the lungs. Catches enhancement that misses the trees or the mediastinal
+// blood, and dense veins drawn into the lung (which would make them nodule-like blobs in the parenchyma).
+TEST(ChestAnatomy, ContrastEnhancesBloodAndFillsTheInjectionVeins) {
+  data::PhantomSpec s = chest_spec(11);
+  s.noise_hu = 0;
+  s.contrast_probability = 1;
+  s.dense_vein_probability = 1;
+  const auto ph = data::generate_phantom(s);
+  const auto& c = ph.ct.meta["contrast"];
+  const double e = c.value("blood_enhancement_hu", 0.0);
+  EXPECT_GE(e, 150);
+  EXPECT_LE(e, 350);
+  ASSERT_TRUE(c.contains("injection_side"));
+  const double side = c["injection_side"] == "right" ? -1 : 1;
+  s.contrast_probability = 0;
+  const auto plain = data::generate_phantom(s);
+  const auto& g = ph.labels.geometry();
+  std::int64_t dense = 0, dense_on_side = 0, dense_in_lung = 0, pool = 0;
+  double vessel_sum[2] = {0, 0};
+  std::int64_t vessels[2] = {0, 0};
+  for (int k = 0; k < g.dims.z(); ++k)
+    for (int j = 0; j < g.dims.y(); ++j)
+      for (int i = 0; i < g.dims.x(); ++i) {
+        const int hu = ph.ct.hu.at(i, j, k);
+        const auto l = ph.labels.at(i, j, k);
+        const Eigen::Vector3d p = g.index_to_world(Eigen::Vector3d(i, j, k));
+        if (hu >= 1500) {
+          ++dense;
+          dense_on_side += side * p.x() > 0;
+          dense_in_lung += l == data::kLabelRightLung || l == data::kLabelLeftLung || l == data::kLabelVessel;
+        }
+        if (l == data::kLabelMediastinum && hu >= 40 + 150 - 10 && hu <= 40 + 350 + 10) ++pool;
+        if (l == data::kLabelVessel && plain.labels.at(i, j, k) == data::kLabelVessel) {
+          vessel_sum[0] += plain.ct.hu.at(i, j, k), vessel_sum[1] += hu;
+          ++vessels[0], ++vessels[1];
+        }
+      }
+  EXPECT_GT(dense, 50);
+  EXPECT_GT(double(dense_on_side), 0.6 * double(dense));
+  EXPECT_EQ(dense_in_lung, 0);
+  EXPECT_GT(pool, 1000);
+  ASSERT_GT(vessels[0], 100);
+  EXPECT_GT(vessel_sum[1] / vessels[1], vessel_sum[0] / vessels[0] + 0.3 * e);
 }
 
 // Lungs of an adult at breath-hold (3.5-6.5 L) for several seeds, and the right dome above the left: the lowest
@@ -139,4 +220,11 @@ TEST(ChestAnatomy, ConfigKeysAreChecked) {
                core::ConfigError);
   EXPECT_THROW(data::phantom_spec_from_config(core::Config::from_yaml("vessel_terminal_radius_mm: 3\n", "c.yaml")),
                core::ConfigError);
+  const auto contrast = data::phantom_spec_from_config(
+      core::Config::from_yaml("contrast_probability: 1\ndense_vein_probability: 0.25\n", "d.yaml"));
+  EXPECT_DOUBLE_EQ(contrast.contrast_probability, 1);
+  EXPECT_DOUBLE_EQ(contrast.dense_vein_probability, 0.25);
+  for (const char* bad :
+       {"contrast_probability: 1.5\n", "dense_vein_probability: -0.1\n", "contrast_probability: .nan\n"})
+    EXPECT_THROW(data::phantom_spec_from_config(core::Config::from_yaml(bad, "e.yaml")), core::ConfigError) << bad;
 }

@@ -141,8 +141,8 @@ void setup_phantom(CLI::App& app, std::shared_ptr<PhantomOpts> o, std::function<
   o->config = std::make_unique<tools::ConfigOptions>(*sub);
   sub->footer(
       "Config keys (under phantom.): anatomy (simple | chest; configs/data/phantom_chest.yaml), dims, spacing_mm, "
-      "nodules, nodule_min_diameter_mm, nodule_max_diameter_mm, noise_hu, vessels, vessel_terminal_radius_mm "
-      "(chest).");
+      "nodules, nodule_min_diameter_mm, nodule_max_diameter_mm, noise_hu, vessels, and for chest: "
+      "vessel_terminal_radius_mm, contrast_probability, dense_vein_probability (docs/data.md \"Contrast\").");
   sub->callback([o, &run] {
     run = [o] {
       core::Config cfg = o->config->load();

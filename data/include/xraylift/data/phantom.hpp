@@ -51,7 +51,11 @@ struct PhantomSpec {
   bool vessels = true;     // the branching vessel tree (the slowest part)
   PhantomAnatomy anatomy = PhantomAnatomy::kSimple;
   double vessel_terminal_radius_mm = 0.38;  // chest model: radius of the tree's end segments (Murray's law above)
-  std::string id;                           // empty: "phantom-<seed>"
+  // chest model: the share of seeds scanned with intravenous contrast (enhanced blood pool), and of those the share
+  // with undiluted contrast in the injection veins (docs/data.md "Contrast"; LIDC-IDRI-0001 has both)
+  double contrast_probability = 0.5;
+  double dense_vein_probability = 0.5;
+  std::string id;  // empty: "phantom-<seed>"
 
   void validate() const;  // throws ConfigError naming the field
 };
@@ -87,7 +91,7 @@ Phantom generate_phantom(const PhantomSpec& spec);
 
 // Reads a spec from config keys (relative to cfg): seed, dims [x, y, z], spacing_mm [x, y, z], nodules,
 // nodule_min_diameter_mm, nodule_max_diameter_mm, noise_hu, vessels, anatomy (simple | chest),
-// vessel_terminal_radius_mm; absent keys keep `base`'s values.
+// vessel_terminal_radius_mm, contrast_probability, dense_vein_probability; absent keys keep `base`'s values.
 PhantomSpec phantom_spec_from_config(const core::Config& cfg, PhantomSpec base = {});
 
 }  // namespace xraylift::data
