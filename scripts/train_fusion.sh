@@ -11,6 +11,12 @@
 #   BIN (build/bin/xraylift) THREADS (2)
 #   TEXTURES ("solid, part-solid"; empty: every texture counts) INSTALL (0; 1 copies the weights to models/)
 #   ANATOMY (chest | simple: the phantom model, docs/data.md "Phantoms"; the shipped weights: chest)
+#   CONTRAST_STEPS (1500; chest only, 0: none): the last round's steps, on phantoms with intravenous contrast
+#   (docs/data.md "Contrast"; the same seeds at the config's contrast probabilities). Rounds 1..N train on the same
+#   seeds drawn without contrast (phantom.contrast_probability=0: the phantoms made before contrast existed, byte for
+#   byte), in OUT/phantoms/train-chest-unenhanced.
+#   START_WEIGHTS (empty): skip rounds 1..N and start the contrast round from these weights (the round-N weights of
+#   an earlier run, e.g. models/fusion.safetensors before contrast: commit 1c7a378)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${BIN:-$ROOT/build/bin/xraylift}"
@@ -22,40 +28,64 @@ TEXTURES="${TEXTURES-solid, part-solid}"
 ANATOMY="${ANATOMY:-chest}"
 # simple phantoms are train_demo_model.sh's training set (OUT/phantoms/train, shared); chest ones have their own.
 SET=train; [ "$ANATOMY" = simple ] || SET="train-$ANATOMY"
+CONTRAST_STEPS="${CONTRAST_STEPS:-1500}"
+[ "$ANATOMY" = chest ] || CONTRAST_STEPS=0
+# Rounds 1..N: without contrast for chest (the contrast round comes last), the anatomy's own set otherwise.
+PLAIN_SET="$SET"; plain_args=()
+if [ "$CONTRAST_STEPS" != 0 ]; then PLAIN_SET="$SET-unenhanced"; plain_args=(--set phantom.contrast_probability=0); fi
 CONFIG="$ROOT/configs/detect3d/fusion_cpu.yaml"
 steps=()
 [ -n "${STEPS:-}" ] && steps=(--set "train.steps=$STEPS")
 
+make_set() {  # folder, extra phantom options...
+  local set="$1"; shift
+  if [ ! -f "$OUT/phantoms/$set/manifest.json" ]; then
+    "$BIN" data phantom --count "$TRAIN_CASES" --seed 1000 --out "$OUT/phantoms/$set" --threads "$THREADS" \
+      --set "phantom.anatomy=$ANATOMY" "$@"
+  fi
+  if [ ! -d "$OUT/views/$set" ]; then
+    "$BIN" render --manifest "$OUT/phantoms/$set/manifest.json" --size 256 --threads "$THREADS" \
+      --set "truth.textures=[$TEXTURES]" --out "$OUT/views/$set.tmp"
+    mv "$OUT/views/$set.tmp" "$OUT/views/$set"
+  fi
+}
 start=$(date +%s)
-if [ ! -f "$OUT/phantoms/$SET/manifest.json" ]; then
-  "$BIN" data phantom --count "$TRAIN_CASES" --seed 1000 --out "$OUT/phantoms/$SET" --threads "$THREADS" \
-    --set "phantom.anatomy=$ANATOMY"
-fi
-if [ ! -d "$OUT/views/$SET" ]; then
-  "$BIN" render --manifest "$OUT/phantoms/$SET/manifest.json" --size 256 --threads "$THREADS" \
-    --set "truth.textures=[$TEXTURES]" --out "$OUT/views/$SET.tmp"
-  mv "$OUT/views/$SET.tmp" "$OUT/views/$SET"
-fi
+[ -n "${START_WEIGHTS:-}" ] || make_set "$PLAIN_SET" "${plain_args[@]}"
+[ "$CONTRAST_STEPS" = 0 ] || make_set "$SET"
 echo "train_fusion: data ($TRAIN_CASES $ANATOMY phantoms, views) ready after $(( $(date +%s) - start )) s"
 # Round 1: the config's schedule (1500 steps, lr 2e-3). Each further round: its ROUND_STEPS entry of steps from the
 # previous round's weights (--weights) at lr 1e-3 with a 50-step warmup. Every round recomputes the lifted
 # features of the cases it meets first (its own process), then trains at ~2 steps/s on 2 cores.
-start=$(date +%s)
-"$BIN" train --config "$CONFIG" --data "$OUT/views/$SET" --threads "$THREADS" --out "$OUT/fusion-r1" "${steps[@]}"
-echo "train_fusion: round 1 took $(( $(date +%s) - start )) s"
-last="$OUT/fusion-r1"
-round=1
-for steps_of_round in $ROUND_STEPS; do
-  round=$((round + 1))
+train_round() {  # round, data set, steps, initial weights
+  local t0; t0=$(date +%s)
+  "$BIN" train --config "$CONFIG" --data "$OUT/views/$2" --threads "$THREADS" --out "$OUT/fusion-r$1" \
+    --weights "$4" --set train.steps="$3" --set train.lr=0.001 --set train.warmup_steps=50
+  echo "train_fusion: round $1 ($3 steps on $2) took $(( $(date +%s) - t0 )) s"
+}
+if [ -n "${START_WEIGHTS:-}" ]; then
+  last="$START_WEIGHTS"
+  round=$(( 1 + $(echo "$ROUND_STEPS" | wc -w) ))
+  echo "train_fusion: rounds 1..$round skipped, starting from $START_WEIGHTS"
+else
   start=$(date +%s)
-  "$BIN" train --config "$CONFIG" --data "$OUT/views/$SET" --threads "$THREADS" --out "$OUT/fusion-r$round" \
-    --weights "$last/model.safetensors" --set train.steps="$steps_of_round" --set train.lr=0.001 \
-    --set train.warmup_steps=50
-  echo "train_fusion: round $round took $(( $(date +%s) - start )) s"
-  last="$OUT/fusion-r$round"
-done
+  "$BIN" train --config "$CONFIG" --data "$OUT/views/$PLAIN_SET" --threads "$THREADS" --out "$OUT/fusion-r1" \
+    "${steps[@]}"
+  echo "train_fusion: round 1 took $(( $(date +%s) - start )) s"
+  last="$OUT/fusion-r1/model.safetensors"
+  round=1
+  for steps_of_round in $ROUND_STEPS; do
+    round=$((round + 1))
+    train_round "$round" "$PLAIN_SET" "$steps_of_round" "$last"
+    last="$OUT/fusion-r$round/model.safetensors"
+  done
+fi
+if [ "$CONTRAST_STEPS" != 0 ]; then
+  round=$((round + 1))
+  train_round "$round" "$SET" "$CONTRAST_STEPS" "$last"
+  last="$OUT/fusion-r$round/model.safetensors"
+fi
 mkdir -p "$OUT/fusion"
-cp "$last/model.safetensors" "$OUT/fusion/model.safetensors"
+cp "$last" "$OUT/fusion/model.safetensors"
 echo "train_fusion: weights: $OUT/fusion/model.safetensors (round $round)"
 if [ "${INSTALL:-0}" = 1 ]; then
   mkdir -p "$ROOT/models"
