@@ -48,14 +48,14 @@ TEST(AtomicFile, StaleTemporariesOfDeadWritersAreRemoved) {
   const auto dir = xraylift::testing::scratch_dir("stale_temporaries");
   // pid 2^22 + 1 is above Linux's largest pid (pid_max <= 2^22): a writer that cannot be running.
   const std::string dead = "4194305";
-  write_file_atomic(dir / (".checkpoint.pt.tmp." + dead + ".3"), "half a checkpoint");
+  write_file_atomic(dir / (".checkpoint.safetensors.tmp." + dead + ".3"), "half a checkpoint");
   fs::create_directories(dir / (".case-1.tmp." + dead + ".0") / "sub");  // write_folder_atomic's temp folder
   const fs::path live = temp_path_for(dir / "pred.json");                // this process: still writing
   write_file_atomic(live, "in progress");
   for (const char* user : {"notes.tmp", ".hidden", "x.tmp.1.2", ".a.tmp.12x.3", ".tmp.1.2"})
     write_file_atomic(dir / user, "user data");
   EXPECT_EQ(remove_stale_temporaries(dir), 2u);
-  EXPECT_FALSE(fs::exists(dir / (".checkpoint.pt.tmp." + dead + ".3")));
+  EXPECT_FALSE(fs::exists(dir / (".checkpoint.safetensors.tmp." + dead + ".3")));
   EXPECT_FALSE(fs::exists(dir / (".case-1.tmp." + dead + ".0")));
   EXPECT_TRUE(fs::exists(live));
   for (const char* user : {"notes.tmp", ".hidden", "x.tmp.1.2", ".a.tmp.12x.3", ".tmp.1.2"})

@@ -125,7 +125,7 @@ void two_ranks_equal_one(const std::string& backend) {
       << "the run must move the weights by far more than the tolerance";
   // Each rank trained into its own folder: rank 0 wrote the run's files, one metrics line per 2 steps of the
   // 2-rank run; rank 1 wrote nothing.
-  EXPECT_TRUE(fs::is_regular_file(root / "dist" / "rank0" / "checkpoint.pt"));
+  EXPECT_TRUE(fs::is_regular_file(root / "dist" / "rank0" / "checkpoint.safetensors"));
   const std::string metrics = slurp(root / "dist" / "rank0" / "metrics.jsonl");
   EXPECT_EQ(count_of(metrics, "\n"), 6u) << metrics;
   EXPECT_EQ(count_of(metrics, "\"world_size\":2"), 6u) << metrics;

@@ -31,12 +31,26 @@ TEST(TorchArchive, FilesTorchWritesPass) {
   const std::string file(bytes.begin(), bytes.end());
   ASSERT_TRUE(looks_like_zip(file));
   EXPECT_NO_THROW(check_torch_archive(file, "state.pt"));
-  // An InputArchive (the trainer's checkpoint format), written by torch::save.
+  EXPECT_EQ(torchscript_record(torch_archive_records(file, "state.pt")), "");
+}
+
+// Catches a TorchScript archive passing for a state dict (libtorch compiles the code it carries; the readers
+// refuse it) and a state dict taken for one: an InputArchive (the old checkpoint.pt, C++ torch::save) and
+// torch.jit.save's archive (tests/fuzz/corpus/torch_weights/script_module) have code/ sources and constants.pkl.
+TEST(TorchArchive, TorchScriptArchivesAreRecognisedByTheirRecords) {
   const auto dir = xraylift::testing::scratch_dir("train_torch_archive");
   torch::serialize::OutputArchive archive;
   archive.write("step", torch::tensor(7));
   archive.save_to((dir / "checkpoint.pt").string());
-  EXPECT_NO_THROW(check_torch_archive(core::read_file(dir / "checkpoint.pt"), "checkpoint.pt"));
+  const std::string old_checkpoint = core::read_file(dir / "checkpoint.pt");
+  EXPECT_NE(torchscript_record(torch_archive_records(old_checkpoint, "checkpoint.pt")), "");
+  EXPECT_NO_THROW(check_torch_archive(old_checkpoint, "checkpoint.pt"));
+  const auto script = xraylift::testing::source_dir() / "tests/fuzz/corpus/torch_weights/script_module";
+  EXPECT_NE(torchscript_record(torch_archive_records(core::read_file(script), "script_module")), "");
+  EXPECT_EQ(torchscript_record({"data.pkl", "data/0", "version", ".data/serialization_id"}), "");
+  EXPECT_EQ(torchscript_record({"data.pkl", "CODE/__torch__.py"}), "CODE/__torch__.py");  // names without case
+  EXPECT_EQ(torchscript_record({"data.pkl", "constants.pkl"}), "constants.pkl");
+  EXPECT_THROW(torch_archive_records("PK\x03\x04 not a zip", "x.pt"), core::InputError);
 }
 
 // Catches libtorch's unpickler being handed a memo index far beyond the next slot: it grows its memo table to the

@@ -207,14 +207,14 @@ TEST(Checkpoint, FromAnotherConfigIsRefused) {
   torch::nn::Linear model(2, 1);
   Trainer t(o, model.ptr(), mse_loss(model));
   try {
-    t.load_checkpoint(dir / "checkpoint.pt");
+    t.load_checkpoint(dir / kCheckpointFile);
     FAIL() << "expected ConfigError";
   } catch (const core::ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("another config"), std::string::npos) << e.what();
   }
   o.config_fingerprint = "aaaa";
   Trainer same(o, model.ptr(), mse_loss(model));
-  EXPECT_NO_THROW(same.load_checkpoint(dir / "checkpoint.pt"));
+  EXPECT_NO_THROW(same.load_checkpoint(dir / kCheckpointFile));
 }
 
 TEST(Trainer, InterruptStopsBetweenStepsWithACheckpointThatResumesExactly) {

@@ -194,6 +194,27 @@ void check_pickle(std::string_view p, const std::string& where) {
   throw core::InputError(core::cat(where, ": pickle has no STOP opcode"));
 }
 
+std::vector<std::string> torch_archive_records(const std::string& bytes, const std::string& where) {
+  try {
+    caffe2::serialize::PyTorchStreamReader reader(std::make_shared<BytesReader>(bytes));
+    return reader.getAllRecords();
+  } catch (const c10::Error& e) {
+    throw core::InputError(core::cat(where, ": not a readable torch archive (",
+                                     std::string(e.what_without_backtrace()).substr(0, 200), ")"));
+  }
+}
+
+std::string torchscript_record(const std::vector<std::string>& records) {
+  for (const auto& name : records) {
+    // Compared without case: miniz finds records without case too (crash-pickle-name-in-other-case).
+    std::string lower = name;
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (lower.rfind("code/", 0) == 0 || lower == "constants.pkl" || lower.find(".debug_pkl") != std::string::npos)
+      return name;
+  }
+  return {};
+}
+
 void check_torch_archive(const std::string& bytes, const std::string& where) {
   try {
     caffe2::serialize::PyTorchStreamReader reader(std::make_shared<BytesReader>(bytes));

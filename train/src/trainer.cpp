@@ -20,7 +20,7 @@
 #include "xraylift/core/interrupt.hpp"
 #include "xraylift/core/log.hpp"
 #include "xraylift/core/progress.hpp"
-#include "xraylift/train/torch_archive.hpp"
+#include "xraylift/train/checkpoint.hpp"
 
 namespace fs = std::filesystem;
 
@@ -127,75 +127,12 @@ void Trainer::set_learning_rates() {
     static_cast<torch::optim::AdamWOptions&>(groups[g].options()).lr(options_.schedule.lr * group_mults_[g] * f);
 }
 
-namespace {
-
-// Names and shapes of every parameter and buffer: two models with equal signatures can exchange checkpoints.
-std::string model_signature(const torch::nn::Module& model) {
-  std::ostringstream os;
-  for (const auto& p : model.named_parameters(true)) os << p.key() << p.value().sizes() << ";";
-  for (const auto& b : model.named_buffers(true)) os << b.key() << b.value().sizes() << ";";
-  return os.str();
-}
-
-}  // namespace
-
 void Trainer::save_checkpoint(const fs::path& path) const {
-  torch::serialize::OutputArchive archive, model_archive, optim_archive;
-  model_->save(model_archive);
-  optimizer_->save(optim_archive);
-  archive.write("model", model_archive);
-  archive.write("optimizer", optim_archive);
-  archive.write("step", torch::tensor(static_cast<std::int64_t>(step_)));
-  auto gen = at::detail::getDefaultCPUGenerator();
-  torch::Tensor rng;
-  {
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    rng = gen.get_state();
-  }
-  archive.write("rng_cpu", rng);
-  archive.write("signature", c10::IValue(model_signature(*model_)));
-  archive.write("config_fingerprint", c10::IValue(options_.config_fingerprint));
-  if (path.has_parent_path()) fs::create_directories(path.parent_path());
-  const fs::path temp = core::temp_path_for(path);
-  archive.save_to(temp.string());
-  core::commit_temp_file(temp, path);
+  write_checkpoint(path, *model_, *optimizer_, step_, options_.config_fingerprint);
 }
 
 void Trainer::load_checkpoint(const fs::path& path) {
-  XL_CHECK(fs::exists(path), "checkpoint '", path.string(), "' does not exist");
-  // What libtorch does not check before it trusts the file (a memo index that allocates 64 GB, a record size
-  // beyond the file): train/torch_archive.hpp.
-  check_torch_archive(core::read_file(path), core::cat("checkpoint '", path.string(), "'"));
-  torch::serialize::InputArchive archive, model_archive, optim_archive;
-  try {
-    archive.load_from(path.string(), torch::Device(options_.device));
-    archive.read("model", model_archive);
-    archive.read("optimizer", optim_archive);
-    // Module::load replaces tensors whatever their shape: compare the architectures' signatures first.
-    c10::IValue signature;
-    archive.read("signature", signature);
-    XL_CHECK(signature.isString() && signature.toStringRef() == model_signature(*model_), "checkpoint '", path.string(),
-             "' was written for another model (parameter names or shapes differ)");
-    c10::IValue fingerprint;
-    if (archive.try_read("config_fingerprint", fingerprint) && fingerprint.isString() &&
-        !fingerprint.toStringRef().empty() && !options_.config_fingerprint.empty() &&
-        fingerprint.toStringRef() != options_.config_fingerprint)
-      throw core::ConfigError(core::cat("checkpoint '", path.string(), "' was written by another config (fingerprint ",
-                                        fingerprint.toStringRef(), ", this config's is ", options_.config_fingerprint,
-                                        "): use another --out or remove the checkpoint to start over"));
-    model_->load(model_archive);
-    optimizer_->load(optim_archive);
-    torch::Tensor step, rng;
-    archive.read("step", step);
-    archive.read("rng_cpu", rng);
-    step_ = step.item<std::int64_t>();
-    auto gen = at::detail::getDefaultCPUGenerator();
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    gen.set_state(rng.cpu());
-  } catch (const c10::Error& e) {
-    throw core::InputError(core::cat("checkpoint '", path.string(), "' does not match this model/optimizer: ",
-                                     std::string(e.what_without_backtrace()).substr(0, 300)));
-  }
+  step_ = read_checkpoint(path, *model_, *optimizer_, options_.config_fingerprint);
 }
 
 namespace {
@@ -265,11 +202,19 @@ TrainResult Trainer::fit_impl(const Dataset& dataset) {
   const int world = comm != nullptr ? comm->world_size() : 1;
   fs::create_directories(options_.out_dir);
   TrainResult result;
-  result.checkpoint = options_.out_dir / "checkpoint.pt";
+  result.checkpoint = options_.out_dir / kCheckpointFile;
   result.metrics = options_.out_dir / "metrics.jsonl";
   result.plot = options_.out_dir / "loss.png";
   // Every rank resumes from the same file (a shared folder on clusters); the loader's batches depend on the global
   // step only, so a run resumes exactly under another world size.
+  // The libtorch archive of an older xraylift is not read (a TorchScript archive carries code that libtorch
+  // compiles at load); resuming would silently start over next to it, so say what to do instead.
+  const fs::path old_checkpoint = options_.out_dir / "checkpoint.pt";
+  if (options_.resume && !fs::exists(result.checkpoint) && fs::exists(old_checkpoint))
+    throw core::InputError(core::cat(old_checkpoint.string(),
+                                     " is a checkpoint in the old format (a libtorch archive), which this xraylift no "
+                                     "longer reads (checkpoints are now ",
+                                     kCheckpointFile, "): use another --out, or remove it to start over"));
   if (options_.resume && fs::exists(result.checkpoint)) {
     load_checkpoint(result.checkpoint);
     if (root) core::log::info("resumed from ", result.checkpoint.string(), " at step ", step_);

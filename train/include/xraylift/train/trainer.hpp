@@ -2,7 +2,8 @@
 // The generic trainer: a model (any torch::nn::Module) and a loss function that maps a Batch to named loss
 // tensors ("loss" is the total that is back-propagated). AdamW with parameter groups by name prefix, linear warmup
 // then cosine decay, gradient clipping, optional bf16 autocast on CUDA, checkpoints with exact resume
-// (model, optimizer, step, RNG), metrics as JSONL and a PNG loss plot, and a progress bar.
+// (model, optimizer, step, RNG in one safetensors file: train/checkpoint.hpp), metrics as JSONL and a PNG loss
+// plot, and a progress bar.
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -17,6 +18,9 @@
 #include "xraylift/train/distributed.hpp"
 
 namespace xraylift::train {
+
+// The checkpoint in TrainerOptions::out_dir (train/checkpoint.hpp).
+inline constexpr const char* kCheckpointFile = "checkpoint.safetensors";
 
 struct ParamGroupRule {
   std::string prefix;    // parameter names starting with this
@@ -42,7 +46,7 @@ struct TrainerOptions {
   std::int64_t stop_after = -1;       // stop at this step (< total_steps) to simulate an interruption
   std::int64_t checkpoint_every = 0;  // 0: only at the end
   std::int64_t log_every = 10;
-  bool resume = true;  // continue from out_dir/checkpoint.pt when present
+  bool resume = true;  // continue from out_dir/checkpoint.safetensors when present
   std::uint64_t seed = 0;
   std::string device = "cpu";  // cpu | cuda | cuda:N
   bool bf16_autocast = true;   // on CUDA only
@@ -76,6 +80,7 @@ class Trainer {
   Trainer(TrainerOptions options, std::shared_ptr<torch::nn::Module> model, LossFunction loss);
   TrainResult fit(const Dataset& dataset);
 
+  // write_checkpoint / read_checkpoint (train/checkpoint.hpp) of this trainer's model, optimizer and step.
   void save_checkpoint(const std::filesystem::path& path) const;
   void load_checkpoint(const std::filesystem::path& path);
   std::int64_t step() const { return step_; }
