@@ -48,7 +48,7 @@ start=$(date +%s)
 echo "train_demo_model: stage 1 (2D, visible nodules) took $(( $(date +%s) - start )) s"
 FROZEN_2D='[{prefix: backbone., lr_mult: 0}, {prefix: rpn., lr_mult: 0}, {prefix: roi_heads., lr_mult: 0}]'
 start=$(date +%s)
-"$BIN" train --config "$CONFIG" --data "$OUT/views/train" --weights "$OUT/pretrain2d/model.pt" \
+"$BIN" train --config "$CONFIG" --data "$OUT/views/train" --weights "$OUT/pretrain2d/model.safetensors" \
   --set train.steps="$STEPS" --threads "$THREADS" --out "$OUT/train" \
   --set "train.param_groups=$FROZEN_2D"
 echo "train_demo_model: stage 2 (MV2D head on the frozen detector) took $(( $(date +%s) - start )) s; weights: $OUT/train/model.safetensors"

@@ -60,11 +60,13 @@ int train_detector(const core::Config& cfg, const train::RunRequest& request) {
     const auto result = trainer.fit(*data);
     if (otf) log_cache_stats(static_cast<const OnTheFlyDataset&>(*data));
     if (!train::is_root(job.trainer)) return 0;
-    const fs::path weights = request.out / "model.pt";
-    model->to(torch::kCPU);
-    const fs::path temp = core::temp_path_for(weights);
-    torch::save(model, temp.string());
-    core::commit_temp_file(temp, weights);
+    // Data only, by name (a TorchScript archive, as torch::save of the module wrote, carries code that a reader
+    // compiles; docs/RELIABILITY.md).
+    const fs::path weights = request.out / "model.safetensors";
+    std::map<std::string, torch::Tensor> state;
+    for (const auto& p : model->named_parameters(true)) state[p.key()] = p.value().detach();
+    for (const auto& b : model->named_buffers(true)) state[b.key()] = b.value().detach();
+    write_safetensors(weights, state);
     train::log_run_outputs(result, weights, "weights by name (xraylift detect2d --weights, train --weights)");
     return 0;
   });

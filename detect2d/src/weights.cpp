@@ -1,62 +1,22 @@
-// Weight files: a small dependency-free safetensors reader/writer and torch archive readers; load by name.
+// Weight files: safetensors (train/safetensors.hpp) and Python torch.save state dicts; load by name.
 #include "xraylift/detect2d/weights.hpp"
 
-#include <nlohmann/json.hpp>
-
-#include <cstring>
-#include <fstream>
+#include <sstream>
 
 #include "xraylift/core/atomic_file.hpp"
 #include "xraylift/core/error.hpp"
 #include "xraylift/core/log.hpp"
 #include "xraylift/core/safetensors.hpp"
+#include "xraylift/train/safetensors.hpp"
 #include "xraylift/train/torch_archive.hpp"
 
 namespace xraylift::detect2d {
 namespace {
 
-struct DtypeName {
-  const char* name;
-  torch::ScalarType type;
-};
-const DtypeName kDtypes[] = {{"F32", torch::kFloat},     {"F64", torch::kDouble}, {"F16", torch::kHalf},
-                             {"BF16", torch::kBFloat16}, {"I64", torch::kLong},   {"I32", torch::kInt},
-                             {"U8", torch::kByte},       {"I8", torch::kChar},    {"BOOL", torch::kBool}};
-
 std::string shape_text(torch::IntArrayRef s) {
   std::ostringstream os;
   os << s;
   return os.str();
-}
-
-// Every size in the header is checked (core::parse_safetensors_header) before a tensor is allocated.
-std::map<std::string, torch::Tensor> parse_safetensors(const std::string& bytes, const std::string& where) {
-  std::map<std::string, torch::Tensor> out;
-  for (const auto& e : core::parse_safetensors_header(bytes, where)) {
-    const DtypeName* known = nullptr;
-    for (const auto& d : kDtypes)
-      if (e.dtype == d.name) known = &d;
-    XL_CHECK(known, where, ": tensor '", e.name, "' has unsupported dtype ", e.dtype);
-    auto t = torch::empty(e.shape, torch::TensorOptions().dtype(known->type));
-    XL_CHECK(static_cast<std::uint64_t>(t.nbytes()) == e.end - e.begin, where, ": tensor '", e.name, "' has ",
-             e.end - e.begin, " bytes but needs ", t.nbytes());
-    std::memcpy(t.data_ptr(), bytes.data() + e.begin, t.nbytes());
-    out[e.name] = t;
-  }
-  return out;
-}
-
-void read_archive(torch::serialize::InputArchive& archive, const std::string& prefix,
-                  std::map<std::string, torch::Tensor>& out) {
-  for (const auto& key : archive.keys()) {
-    c10::IValue value;
-    if (archive.try_read(key, value) && value.isTensor()) {
-      out[prefix + key] = value.toTensor();
-      continue;
-    }
-    torch::serialize::InputArchive child;
-    if (archive.try_read(key, child)) read_archive(child, prefix + key + ".", out);
-  }
 }
 
 // libtorch's message without its C++ backtrace: c10::Error::what() symbolizes the backtrace (dladdr over every
@@ -111,23 +71,20 @@ std::string WeightLoadReport::summary() const {
 
 std::map<std::string, torch::Tensor> read_state_dict(const std::filesystem::path& path) {
   const std::string bytes = core::read_file(path);
-  if (core::looks_like_safetensors(bytes)) return parse_safetensors(bytes, path.string());
-  // Before libtorch reads it; every file that is not safetensors (miniz finds a zip by its end record, whatever
-  // the first bytes: a check only of files that start like one let such a file through).
+  if (core::looks_like_safetensors(bytes)) return train::parse_safetensors(bytes, path.string());
+  // Every file that is not safetensors is looked at as a zip (miniz finds one by its end record, whatever the first
+  // bytes: a check only of files that start like one let such a file through). A TorchScript archive is refused
+  // before anything reads its pickles: libtorch would compile the code it carries (docs/RELIABILITY.md).
+  const std::string script_record = train::torchscript_record(train::torch_archive_records(bytes, path.string()));
+  if (!script_record.empty())
+    throw core::InputError(core::cat(
+        path.string(), " is a TorchScript / libtorch archive (record '", script_record,
+        "'; torch.jit.save, or C++ torch::save of a module such as an old xraylift model.pt), which xraylift no "
+        "longer reads (libtorch compiles the code such files carry): convert it to safetensors with the same names, "
+        "`python scripts/convert_weights.py ",
+        path.string(), " <out>.safetensors`, or train again (train writes model.safetensors)"));
   train::check_torch_archive(bytes, path.string());
   std::map<std::string, torch::Tensor> out;
-  std::string archive_error;
-  try {
-    torch::serialize::InputArchive archive;
-    archive.load_from(path.string());
-    read_archive(archive, "", out);
-    for (const auto& [name, t] : out) check_fits_storage(t, name, path.string());
-    if (!out.empty()) return out;
-  } catch (const core::InputError&) {
-    throw;
-  } catch (const std::exception& e) {
-    archive_error = torch_error_text(e);
-  }
   try {  // Python torch.save(state_dict) (zip pickle)
     const auto value = train::load_torch_pickle(bytes);
     XL_CHECK(value.isGenericDict(), path.string(), ": torch.save file does not hold a dict of tensors");
@@ -138,8 +95,8 @@ std::map<std::string, torch::Tensor> read_state_dict(const std::filesystem::path
   } catch (const core::InputError&) {
     throw;
   } catch (const std::exception& e) {
-    throw core::InputError(core::cat(path.string(), ": not a safetensors file or a torch archive (",
-                                     archive_error.substr(0, 200), " / ", torch_error_text(e).substr(0, 200), ")"));
+    throw core::InputError(core::cat(path.string(), ": not a safetensors file or a torch.save state dict (",
+                                     torch_error_text(e).substr(0, 300), ")"));
   }
   XL_CHECK(!out.empty(), path.string(), ": no tensors found");
   return out;
@@ -147,25 +104,7 @@ std::map<std::string, torch::Tensor> read_state_dict(const std::filesystem::path
 
 void write_safetensors(const std::filesystem::path& path, const std::map<std::string, torch::Tensor>& tensors,
                        const std::map<std::string, std::string>& metadata) {
-  nlohmann::json header = nlohmann::json::object();
-  if (!metadata.empty()) header["__metadata__"] = metadata;
-  std::string data;
-  for (const auto& [name, tensor] : tensors) {
-    const auto t = tensor.detach().cpu().contiguous();
-    const char* dt = nullptr;
-    for (const auto& d : kDtypes)
-      if (d.type == t.scalar_type()) dt = d.name;
-    XL_CHECK(dt, "write_safetensors: tensor '", name, "' has unsupported dtype ", t.scalar_type());
-    const auto begin = data.size();
-    data.append(static_cast<const char*>(t.data_ptr()), t.nbytes());
-    header[name] = {{"dtype", dt}, {"shape", t.sizes().vec()}, {"data_offsets", {begin, data.size()}}};
-  }
-  std::string head = header.dump();
-  while ((head.size() + 8) % 8) head.push_back(' ');  // keep tensor data 8-byte aligned
-  std::string bytes(8, '\0');
-  const std::uint64_t n = head.size();
-  std::memcpy(bytes.data(), &n, 8);
-  core::write_file_atomic(path, bytes + head + data);
+  train::write_safetensors(path, tensors, metadata);
 }
 
 std::map<std::string, std::string> read_weights_metadata(const std::filesystem::path& path) {

@@ -205,7 +205,7 @@ TEST(Model, EveryTrainingEntryValidatesItsTargets) {
   }
 }
 
-TEST(Weights, SafetensorsAndTorchArchivesLoadByNameWithReport) {
+TEST(Weights, SafetensorsLoadByNameWithReportAndTorchScriptIsRefused) {
   torch::manual_seed(1);
   FasterRCNN a(tiny_config()), b(tiny_config());
   const auto dir = xraylift::testing::scratch_dir("detect2d_weights");
@@ -226,13 +226,22 @@ TEST(Weights, SafetensorsAndTorchArchivesLoadByNameWithReport) {
   EXPECT_FALSE(torch::equal(b->named_parameters()["roi_heads.box_head.fc7.weight"],
                             a->named_parameters()["roi_heads.box_head.fc7.weight"]));
 
-  // libtorch archive (torch::save of the module) loads completely.
+  // A TorchScript / libtorch archive (torch::save of the module: what `train` wrote as model.pt before) is
+  // refused, naming the file and the converter, and the model is left as it was. Catches a reader that hands
+  // such a file to libtorch, which compiles the code it carries.
   FasterRCNN c(tiny_config());
   torch::save(a, (dir / "w.pt").string());
-  const auto r2 = load_weights(*c, dir / "w.pt");
-  EXPECT_TRUE(r2.missing.empty() && r2.unexpected.empty() && r2.mismatched.empty()) << r2.summary();
-  for (const auto& p : a->named_parameters())
-    EXPECT_TRUE(torch::equal(p.value(), c->named_parameters()[p.key()])) << p.key();
+  const auto before = c->named_parameters()["backbone.body.conv1.weight"].clone();
+  try {
+    load_weights(*c, dir / "w.pt");
+    ADD_FAILURE() << "expected an InputError";
+  } catch (const core::InputError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find((dir / "w.pt").string() + " is a TorchScript / libtorch archive"), std::string::npos)
+        << message;
+    EXPECT_NE(message.find("scripts/convert_weights.py"), std::string::npos) << message;
+  }
+  EXPECT_TRUE(torch::equal(c->named_parameters()["backbone.body.conv1.weight"], before));
 
   core::write_file_atomic(dir / "junk.bin", "not a weight file");
   EXPECT_THROW(read_state_dict(dir / "junk.bin"), core::InputError);

@@ -30,7 +30,8 @@ struct Options {
 tools::Runner setup(CLI::App& app) {
   auto opt = std::make_shared<Options>();
   app.add_option("-d,--data", opt->data, "View-set folders or infos.json files")->required();
-  app.add_option("-w,--weights", opt->weights, "Trained weights (model.pt from `xraylift train`, or .safetensors)")
+  app.add_option("-w,--weights", opt->weights,
+                 "Trained weights (model.safetensors from `xraylift train`, or a torch.save state dict)")
       ->required();
   app.add_option("-o,--out", opt->out, "Output folder")->capture_default_str();
   app.add_option("--device", opt->device, "cpu or cuda[:N]")->capture_default_str();

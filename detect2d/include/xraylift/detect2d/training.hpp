@@ -1,6 +1,7 @@
 #pragma once
 // `task: detect2d` of `xraylift train`: the Faster R-CNN trained on single views, from rendered view sets (--data),
-// data.on_the_fly, or the config's data.synthetic set; model.pt (weights by name) next to the trainer's outputs.
+// data.on_the_fly, or the config's data.synthetic set; model.safetensors (weights by name) next to the trainer's
+// outputs.
 #include "xraylift/core/config.hpp"
 #include "xraylift/train/run.hpp"
 

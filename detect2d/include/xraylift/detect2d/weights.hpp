@@ -1,7 +1,9 @@
 #pragma once
 // Loading converted weights by parameter name, from
 //   - safetensors files (.safetensors: 8-byte header length, JSON header, raw little-endian tensors), or
-//   - torch archives: libtorch's torch::save / checkpoint archives, or Python's torch.save of a state_dict.
+//   - Python's torch.save of a state_dict (a zip of pickles and raw storages, torchvision-style .pth files).
+// TorchScript / libtorch archives (torch.jit.save, C++ torch::save of a module: they carry code that libtorch
+// compiles when it loads them) are refused naming the file and scripts/convert_weights.py, which converts them.
 // Keys are matched against module->named_parameters() and named_buffers(); a report lists what was missing,
 // unexpected, or of the wrong shape (those are skipped, never silently reshaped).
 #include <torch/torch.h>
@@ -21,10 +23,11 @@ struct WeightLoadReport {
   std::string summary() const;
 };
 
-// Reads every tensor of a file (format by content: safetensors header, zip archive, else torch archive).
+// Reads every tensor of a file (format by content: safetensors header, else a torch.save zip); core::InputError
+// naming the file for anything else.
 std::map<std::string, torch::Tensor> read_state_dict(const std::filesystem::path& path);
-// Writes a safetensors file (float32/float64/int64/bf16/f16 tensors), atomically; `metadata` goes to the header's
-// "__metadata__" map of strings (the format's place for who wrote the file and what it holds).
+// Writes a safetensors file atomically (train::write_safetensors); `metadata` goes to the header's "__metadata__"
+// map of strings (the format's place for who wrote the file and what it holds).
 void write_safetensors(const std::filesystem::path& path, const std::map<std::string, torch::Tensor>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 // The "__metadata__" strings of a safetensors file (empty for files without them and for torch archives).

@@ -50,8 +50,9 @@ enum class WeightsUse {
 };
 // Loads by name into method.module(). Throws InputError naming the file and the first missing, unexpected or
 // shape-mismatched tensor, or the method the file was written for. Files without a method record (written before
-// methods were recorded, or detect2d's model.pt) load for every method whose tensors they hold. Tensors of another
-// method's head are skipped for methods that have none of their own (they run on the file's 2D detector).
+// methods were recorded, or detect2d's model.safetensors) load for every method whose tensors they hold. Tensors
+// of another method's head are skipped for methods that have none of their own (they run on the file's 2D
+// detector).
 core::TrainedRig load_method_weights(const std::filesystem::path& path, Method& method, WeightsUse use);
 // What load_method_weights throws (kPredict) for a file that holds none of a trained method's own tensors: the method
 // has not been trained into that file, which callers that run every method (the demo) skip with its message.
