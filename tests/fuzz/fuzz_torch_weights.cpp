@@ -1,5 +1,6 @@
-// The torch weight reader (detect2d::read_state_dict on a .pt file: libtorch's InputArchive, i.e. torch::save
-// archives and the trainer's checkpoint.pt format, then Python torch.save zip pickles through torch::pickle_load):
+// The torch weight reader (detect2d::read_state_dict on a weight file: safetensors through core's header parser,
+// Python torch.save zips through train::check_torch_archive and train::load_torch_pickle; TorchScript / libtorch
+// archives are refused by their records before any pickle of theirs is read, so no code is compiled here):
 // tensors or core::InputError, whatever the bytes. Every returned tensor is checked the way load_state_dict uses
 // it: dense, its elements inside its storage, and read in full (sum) when small. An allocation of gigabytes is
 // caught by libFuzzer's -malloc_limit_mb, and in the mutation loop by its address-space limit and new handler
