@@ -71,7 +71,13 @@ std::string WeightLoadReport::summary() const {
 
 std::map<std::string, torch::Tensor> read_state_dict(const std::filesystem::path& path) {
   const std::string bytes = core::read_file(path);
-  if (core::looks_like_safetensors(bytes)) return train::parse_safetensors(bytes, path.string());
+  if (core::looks_like_safetensors(bytes)) {
+    // A header of only __metadata__ is a valid container but no weights (the fuzz loop's
+    // tests/fuzz/corpus/torch_weights/crash-safetensors-without-tensors came back as an empty state).
+    auto out = train::parse_safetensors(bytes, path.string());
+    XL_CHECK(!out.empty(), path.string(), ": no tensors found");
+    return out;
+  }
   // Every file that is not safetensors is looked at as a zip (miniz finds one by its end record, whatever the first
   // bytes: a check only of files that start like one let such a file through). A TorchScript archive is refused
   // before anything reads its pickles: libtorch would compile the code it carries (docs/RELIABILITY.md).
