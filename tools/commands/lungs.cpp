@@ -204,7 +204,7 @@ tools::Runner setup(CLI::App& app) {
                           {"left_ml", fit.lungs.left_ml},
                           {"seconds", fit.seconds}};
       std::optional<drr::LungShapeFit> param;
-      if (shape) {
+      if (shape && (!o->cases.empty() || chosen != "hull")) {  // measured, or the lungs asked for
         param = drr::fit_lung_shape(*shape, fit.cameras, fit.fields, fit.lungs, o->fit);
         param_seconds += param->seconds;
         c["parametric_fit"] = {{"seconds", param->seconds},

@@ -127,7 +127,9 @@ struct LungShapeFit {
 
 // The views-fitted lung model that measured best (docs/viz.md "Lung model from the views"): "hull", "parametric"
 // (the fitted SDF) or "parametric_in_hull" (the fitted SDF where the visual hull has lung).
-inline constexpr const char* kBestViewsLungModel = "parametric_in_hull";
+// Measured on held-out chest phantoms: the hull (the parametric fit scored below it; docs/viz.md), so a scene uses the
+// hull even when the model is present until a model measures better.
+inline constexpr const char* kBestViewsLungModel = "hull";
 
 // Fits the model to the lung fields (one per camera, the cameras' sizes) starting from the box of `init` (the
 // visual hull's lungs: centre and half extent of both lungs' bounding box). InputError for fields that do not match
