@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 
 #include "xraylift/core/atomic_file.hpp"
 #include "xraylift/core/log.hpp"
 #include "xraylift/core/parallel.hpp"
+#include "xraylift/drr/lung_shape.hpp"
 
 namespace xraylift::tools {
 
@@ -77,6 +79,25 @@ void apply_threads(const core::Config& config, std::optional<int> flag) {
                  "), expected >= 0 (0: all cores)");
   core::set_thread_count(threads);
   if (threads > 0) at::set_num_threads(threads);
+}
+
+std::filesystem::path shipped_lung_shape_model() {
+  for (const std::filesystem::path& root : {std::filesystem::path("."), std::filesystem::path(XRAYLIFT_SOURCE_DIR)})
+    if (std::filesystem::exists(root / "models/lung_shape.safetensors")) return root / "models/lung_shape.safetensors";
+  return {};
+}
+
+ViewsLungsFunction views_lungs_function() {
+  auto model = std::make_shared<std::optional<drr::LungShapeModel>>();
+  auto loaded = std::make_shared<bool>(false);
+  return [model, loaded](const drr::ViewsLungs& views, std::string& name, std::string& note) {
+    if (!*loaded) {
+      const std::filesystem::path p = shipped_lung_shape_model();
+      if (!p.empty()) *model = drr::LungShapeModel::load(p);
+      *loaded = true;
+    }
+    return drr::best_views_lungs(views, model->has_value() ? &**model : nullptr, name, &note);
+  };
 }
 
 std::vector<std::filesystem::path> view_sets_under(const std::filesystem::path& p) {

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "xraylift/core/config.hpp"
+#include "xraylift/data/lung_segmentation.hpp"
+#include "xraylift/drr/visual_hull.hpp"
 
 namespace xraylift::tools {
 
@@ -30,6 +32,16 @@ bool register_command(CommandSpec spec);
 // empty when there is none (the caller says what it expected).
 std::vector<std::filesystem::path> view_sets_under(const std::filesystem::path& p);
 const std::vector<CommandSpec>& registered_commands();
+
+// The shipped parametric lung model (scripts/train_lung_shape.sh): models/lung_shape.safetensors in the working
+// folder or the source tree, as the demo finds its weights; empty when there is none.
+std::filesystem::path shipped_lung_shape_model();
+// The views' best lung model for viz::SceneInputs::views_lungs and predict's lung filter: the parametric fit
+// (drr::best_views_lungs) with the shipped model, loaded on first use (a file that is not a lung shape model is an
+// InputError naming it); the visual hull without one.
+using ViewsLungsFunction =
+    std::function<data::LungSegmentation(const drr::ViewsLungs&, std::string& model, std::string& note)>;
+ViewsLungsFunction views_lungs_function();
 
 // `--config FILE` (optional unless required) and repeated `--set key=value` on a command.
 class ConfigOptions {

@@ -106,6 +106,7 @@ tools::Runner setup(CLI::App& app) {
             core::cat("scene output ", out, ": extension '", ext, "' is not one of .glb, .obj, .ply, .html"));
     }
     const auto t0 = std::chrono::steady_clock::now();
+    if (!o->in.views.empty()) o->in.views_lungs = tools::views_lungs_function();
     const viz::LoadedScene loaded = viz::load_scene(o->in, rig);
     for (const auto& n : loaded.notes) core::log::info(n);
     core::log::info("scene: lung model from ", loaded.lung_source);

@@ -17,6 +17,7 @@
 #include "xraylift/data/case.hpp"
 #include "xraylift/data/lung_filter.hpp"
 #include "xraylift/data/lung_segmentation.hpp"
+#include "xraylift/drr/lung_shape.hpp"
 #include "xraylift/drr/visual_hull.hpp"
 #include "xraylift/eval/mask3d.hpp"
 #include "xraylift/viz/export.hpp"
@@ -36,6 +37,9 @@ struct Options {
   double grid_mm = 2.0;
   drr::LungFieldOptions fields;
   drr::VisualHullOptions hull;
+  std::string shape_model;     // empty: the shipped one when present
+  std::string model = "best";  // which fitted model --mesh / --boxes use
+  drr::LungShapeFitOptions fit;
 };
 
 std::vector<fs::path> view_sets(const fs::path& p) {
@@ -84,6 +88,21 @@ tools::Runner setup(CLI::App& app) {
   app.add_option("--truth-out", o->truth, "The view sets' truth boxes (xraylift.boxes3d), e.g. for `xraylift eval`");
   app.add_option("--dump", o->dump,
                  "Folder: per case and view <case>_viewNN_fields.npy (1: the fitted field, 2: the label, 3: both)");
+  app.add_option("--shape-model", o->shape_model,
+                 "Parametric lung model (.safetensors; default: models/lung_shape.safetensors when present)");
+  app.add_option("--model", o->model,
+                 "Lungs for --mesh / --boxes: hull, parametric, parametric_in_hull or best (the best measured)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"hull", "parametric", "parametric_in_hull", "best"}));
+  app.add_option("--fit-iterations", o->fit.iterations, "Parametric fit: optimiser steps")
+      ->capture_default_str()
+      ->check(tools::within(0, 100000));
+  app.add_option("--fit-grid-mm", o->fit.grid_mm, "Parametric fit: voxel grid (mm)")
+      ->capture_default_str()
+      ->check(tools::within(1, 50));
+  app.add_option("--fit-code-prior", o->fit.code_prior, "Parametric fit: weight of the code prior")
+      ->capture_default_str()
+      ->check(tools::within(0, 1e6));
   app.add_option("--grid-mm", o->grid_mm, "Grid of the measurement (mm)")
       ->capture_default_str()
       ->check(tools::within(0.5, 10));
@@ -116,6 +135,13 @@ tools::Runner setup(CLI::App& app) {
       ->check(tools::within(0, 0.4));
   return [o] {
     o->fields.validate();
+    o->fit.validate();
+    std::optional<drr::LungShapeModel> shape;
+    const fs::path shape_path = o->shape_model.empty() ? tools::shipped_lung_shape_model() : fs::path(o->shape_model);
+    if (!shape_path.empty()) shape = drr::LungShapeModel::load(shape_path);
+    XL_USAGE_CHECK(shape || o->model == "hull" || o->model == "best", "lungs --model ", o->model,
+                   ": needs a parametric lung model (--shape-model or models/lung_shape.safetensors)");
+    const std::string chosen = o->model == "best" ? (shape ? drr::kBestViewsLungModel : "hull") : o->model;
     std::vector<fs::path> sets;
     for (const auto& in : o->inputs) {
       XL_CHECK(fs::exists(in), "lungs: input '", in, "' does not exist");
@@ -153,7 +179,8 @@ tools::Runner setup(CLI::App& app) {
                 {"extra_ml", extra * k},
                 {"missed_ml", missed * k}};
       }
-    } sum_hull, sum_template, sum_ct;
+    } sum_hull, sum_template, sum_ct, sum_param, sum_param_hull;
+    double param_seconds = 0;
     double field_dice = 0, seconds = 0;
     int failed = 0;
     std::size_t field_count = 0;
@@ -176,10 +203,24 @@ tools::Runner setup(CLI::App& app) {
                           {"right_ml", fit.lungs.right_ml},
                           {"left_ml", fit.lungs.left_ml},
                           {"seconds", fit.seconds}};
+      std::optional<drr::LungShapeFit> param;
+      if (shape && (!o->cases.empty() || chosen != "hull")) {  // measured, or the lungs asked for
+        param = drr::fit_lung_shape(*shape, fit.cameras, fit.fields, fit.lungs, o->fit);
+        param_seconds += param->seconds;
+        c["parametric_fit"] = {{"seconds", param->seconds},
+                               {"right_ml", param->lungs.right_ml},
+                               {"left_ml", param->lungs.left_ml},
+                               {"first_loss", param->first_loss},
+                               {"last_loss", param->last_loss}};
+      }
+      const data::LungSegmentation& used = chosen == "parametric"           ? param->lungs
+                                           : chosen == "parametric_in_hull" ? param->lungs_in_hull
+                                                                            : fit.lungs;
+      c["model"] = chosen;
       if (boxes) {
         const core::CaseBoxes* cb = boxes->find(fit.case_id);
         const std::vector<core::BoxRecord> in = cb ? cb->boxes : std::vector<core::BoxRecord>{};
-        const auto k = data::keep_inside_lungs(in, fit.lungs.labels, data::kLungFilterMarginMm);
+        const auto k = data::keep_inside_lungs(in, used.labels, data::kLungFilterMarginMm);
         kept_set->case_for(fit.case_id).boxes = k.kept;
         c["boxes"] = in.size(), c["removed"] = k.removed.size();
         removed_total += k.removed.size(), boxes_total += in.size();
@@ -222,6 +263,16 @@ tools::Runner setup(CLI::App& app) {
         const auto mc = eval::compare_masks(ct.labels, ct.labels, o->grid_mm);
         sum_hull.add(mh), sum_template.add(mt), sum_ct.add(mc);
         c["hull"] = to_json(mh), c["template"] = to_json(mt), c["ct"] = to_json(mc);
+        if (param) {
+          const auto mp = eval::compare_masks(ct.labels, param->lungs.labels, o->grid_mm);
+          const auto mph = eval::compare_masks(ct.labels, param->lungs_in_hull.labels, o->grid_mm);
+          sum_param.add(mp), sum_param_hull.add(mph);
+          c["parametric"] = to_json(mp), c["parametric_in_hull"] = to_json(mph);
+          line += core::cat("; parametric Dice ", std::lround(mp.dice * 1000) / 1000.0, " (",
+                            std::lround(mp.volume_error_pct * 10) / 10.0, " %), in hull ",
+                            std::lround(mph.dice * 1000) / 1000.0, " (", std::lround(mph.volume_error_pct * 10) / 10.0,
+                            " %), fit ", std::lround(param->seconds * 10) / 10.0, " s");
+        }
         c["ct_seconds"] = ct_seconds, c["template_seconds"] = t_seconds + tmpl->seconds;
         line += core::cat("; Dice hull ", std::lround(mh.dice * 1000) / 1000.0, " template ",
                           std::lround(mt.dice * 1000) / 1000.0, ", volume error hull ",
@@ -232,9 +283,9 @@ tools::Runner setup(CLI::App& app) {
       core::log::info("lungs: ", line);
       cases.push_back(std::move(c));
       if (!o->mesh.empty()) {
-        const viz::LungModel model = viz::build_lung_model(fit.lungs);
+        const viz::LungModel model = viz::build_lung_model(used);
         viz::Scene scene = viz::make_scene(model, {});
-        for (auto& node : scene.nodes) node.info["lung_model"] = "views";
+        for (auto& node : scene.nodes) node.info["lung_model"] = "views: " + chosen;
         viz::write_scene(o->mesh, scene);
         core::log::info("lungs: ", o->mesh, "  lung model fitted to the views");
       }
@@ -249,12 +300,21 @@ tools::Runner setup(CLI::App& app) {
                             {"open_px", o->fields.open_px}}},
                           {"hull", {{"voxel_mm", o->hull.voxel_mm}, {"min_views", o->hull.min_views}}},
                           {"mean_seconds", seconds / double(sets.size())},
+                          {"model", chosen},
+                          {"shape_model", shape_path.string()},
+                          {"parametric_fit",
+                           {{"iterations", o->fit.iterations},
+                            {"grid_mm", o->fit.grid_mm},
+                            {"code_prior", o->fit.code_prior},
+                            {"mean_seconds", param_seconds / double(sets.size())}}},
                           {"failed", failed},
                           {"cases", cases}};
     if (!o->cases.empty()) {
       doc["summary"] = {{"hull", sum_hull.json()},
                         {"template", sum_template.json()},
                         {"ct", sum_ct.json()},
+                        {"parametric", sum_param.json()},
+                        {"parametric_in_hull", sum_param_hull.json()},
                         {"field_dice", field_count ? field_dice / double(field_count) : 0.0}};
       core::log::info(
           "lungs: ", sets.size(), " case(s): field Dice ", doc["summary"]["field_dice"].get<double>(), "; hull Dice ",
@@ -267,6 +327,17 @@ tools::Runner setup(CLI::App& app) {
           sum_template.json()["surface_mean_mm"].get<double>(), " / p95 ",
           sum_template.json()["surface_p95_mm"].get<double>(), " mm; fit ", seconds / double(sets.size()),
           " s per case");
+      if (shape)
+        core::log::info("lungs: parametric Dice ", sum_param.json()["dice"].get<double>(), ", volume error ",
+                        sum_param.json()["volume_error_pct"].get<double>(), " % (|.| ",
+                        sum_param.json()["abs_volume_error_pct"].get<double>(), " %), surface ",
+                        sum_param.json()["surface_mean_mm"].get<double>(), " / p95 ",
+                        sum_param.json()["surface_p95_mm"].get<double>(), " mm; in the hull Dice ",
+                        sum_param_hull.json()["dice"].get<double>(), ", volume error ",
+                        sum_param_hull.json()["volume_error_pct"].get<double>(), " %, surface ",
+                        sum_param_hull.json()["surface_mean_mm"].get<double>(), " / p95 ",
+                        sum_param_hull.json()["surface_p95_mm"].get<double>(), " mm; fit ",
+                        param_seconds / double(sets.size()), " s per case");
     }
     if (boxes) {
       doc["filter"] = {{"boxes", boxes_total}, {"removed", removed_total}, {"margin_mm", data::kLungFilterMarginMm}};

@@ -221,6 +221,7 @@ tools::Runner setup(CLI::App& app) {
     double seconds = 0;
     nlohmann::json lung_cases = nlohmann::json::array();
     std::size_t lung_removed = 0, lung_filtered = 0, lung_skipped = 0, lung_by_ct = 0, lung_by_views = 0, rendered = 0;
+    const tools::ViewsLungsFunction views_lungs = tools::views_lungs_function();  // loads the model once
     const bool views_root_existed = fs::exists(views_root);
     auto predict_unit = [&](std::size_t ui) {
       fs::path s = units[ui].view_set, case_dir, ct;
@@ -270,9 +271,12 @@ tools::Runner setup(CLI::App& app) {
         if (!lungs) {
           try {
             const drr::ViewsLungs fit = drr::lungs_from_views(s);
-            lungs = fit.lungs.labels;
+            std::string model, note;
+            const data::LungSegmentation best = views_lungs(fit, model, note);
+            lungs = best.labels;
             source = "views";
-            entry["views_lung_ml"] = fit.lungs.total_ml();
+            entry["views_lung_model"] = model;
+            entry["views_lung_ml"] = best.total_ml();
           } catch (const core::ConfigError&) {
             throw;
           } catch (const core::InputError& e) {  // e.g. no lung field in the views: predict anyway
@@ -378,6 +382,7 @@ tools::Runner setup(CLI::App& app) {
         if (!si.ct_truth) si.box_files.push_back(truth_file.string());
       } else {
         si.views = sets.front().string();
+        si.views_lungs = tools::views_lungs_function();
         si.generic = viz::PatientSpec{};
         si.box_files.push_back(truth_file.string());
       }

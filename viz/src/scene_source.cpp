@@ -107,9 +107,11 @@ LoadedScene load_scene(const SceneInputs& in, const core::Rig& rig) {
   if (!in.views.empty()) {
     try {
       const drr::ViewsLungs fit = drr::lungs_from_views(in.views, in.lung_fields, in.hull);
-      out.lungs = build_lung_model(fit.lungs, in.lung);
+      std::string model = "hull", note;
+      out.lungs = build_lung_model(in.views_lungs ? in.views_lungs(fit, model, note) : fit.lungs, in.lung);
       out.case_id = fit.case_id;
-      out.lung_source = "views";
+      out.lung_source = in.views_lungs ? "views: " + model : "views";
+      if (!note.empty()) out.notes.push_back(note);
       out.notes.push_back(core::cat("lungs fitted to the ", fit.cameras.size(), " views of ", in.views,
                                     " (visual hull of the lung fields): right ", fit.lungs.right_ml, " mL, left ",
                                     fit.lungs.left_ml, " mL, ", std::lround(fit.seconds * 1000), " ms"));

@@ -2,6 +2,7 @@
 // Where a scene comes from, for the CLI commands (export, view-ar): a CT (a DICOM folder or a case folder from
 // the data module), the built-in synthetic chest, or a generic model (patient sex/age/height), plus box files
 // (xraylift.boxes3d), an optional attention map seen by one view of a rig and an optional 3D evidence volume.
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +27,10 @@ struct SceneInputs {
   std::string views;
   drr::LungFieldOptions lung_fields{};
   drr::VisualHullOptions hull{};
+  // The views' best lung model from their fit (the visual hull and fields): set by the CLI to the parametric model's
+  // fit when models/lung_shape.safetensors exists (drr/lung_shape.hpp, which needs torch); it names the model it
+  // chose ("hull", "parametric_in_hull", ...) and may add a note. Unset: the visual hull.
+  std::function<data::LungSegmentation(const drr::ViewsLungs&, std::string& model, std::string& note)> views_lungs;
   std::vector<std::string> box_files;
   std::string case_id;        // which case of the box files; empty: the CT's id, else the only case
   bool ct_truth = true;       // add the case folder's own truth nodules
@@ -44,7 +49,8 @@ struct LoadedScene {
   LungModel lungs;
   std::string case_id;
   std::size_t nodule_count = 0, attention_count = 0, evidence_count = 0;
-  // Which lung model: "ct" (segmented from a CT, the synthetic chest or a phantom), "views" (fitted to the views),
+  // Which lung model: "ct" (segmented from a CT, the synthetic chest or a phantom), "views" (fitted to the views:
+  // the visual hull) or "views: <model>" (SceneInputs::views_lungs's choice, e.g. "views: parametric_in_hull"),
   // "template" (the generic model); written into every lung node's info (glTF extras, HTML) as `lung_model`.
   std::string lung_source;
   std::vector<std::string> notes;  // what was loaded, for the command's report
