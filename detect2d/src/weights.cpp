@@ -13,12 +13,6 @@
 namespace xraylift::detect2d {
 namespace {
 
-std::string shape_text(torch::IntArrayRef s) {
-  std::ostringstream os;
-  os << s;
-  return os.str();
-}
-
 // libtorch's message without its C++ backtrace: c10::Error::what() symbolizes the backtrace (dladdr over every
 // frame, ~10 ms; 70 % of the time of a rejected file in the fuzz loop) and the frames say nothing to a user.
 std::string torch_error_text(const std::exception& e) {
@@ -132,8 +126,8 @@ WeightLoadReport load_state_dict(torch::nn::Module& module, const std::map<std::
       continue;
     }
     if (it->second.sizes() != target.sizes()) {
-      report.mismatched.push_back(
-          core::cat(name, ": file ", shape_text(it->second.sizes()), " vs model ", shape_text(target.sizes())));
+      report.mismatched.push_back(core::cat(name, ": file ", train::shape_text(it->second.sizes()), " vs model ",
+                                            train::shape_text(target.sizes())));
       continue;
     }
     auto t = target;

@@ -19,12 +19,6 @@ namespace fs = std::filesystem;
 namespace xraylift::train {
 namespace {
 
-std::string shape_text(at::IntArrayRef s) {
-  std::ostringstream os;
-  os << s;
-  return os.str();
-}
-
 struct OptimizedParam {
   std::string name;
   torch::Tensor param;

@@ -5,12 +5,19 @@
 #include <nlohmann/json.hpp>
 
 #include <cstring>
+#include <sstream>
 
 #include "xraylift/core/atomic_file.hpp"
 #include "xraylift/core/error.hpp"
 #include "xraylift/core/safetensors.hpp"
 
 namespace xraylift::train {
+
+std::string shape_text(at::IntArrayRef shape) {
+  std::ostringstream os;
+  os << shape;
+  return os.str();
+}
 namespace {
 
 struct DtypeName {

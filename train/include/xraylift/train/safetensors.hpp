@@ -19,6 +19,8 @@ std::map<std::string, at::Tensor> parse_safetensors(const std::string& bytes, co
 // of strings (the format's place for who wrote the file and what it holds).
 void write_safetensors(const std::filesystem::path& path, const std::map<std::string, at::Tensor>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
+// A shape as torch prints it ("[2, 3]"), for the messages of readers that compare a file's tensors with a model's.
+std::string shape_text(at::IntArrayRef shape);
 // The safetensors name of a torch dtype ("F32", ...); empty for one the format does not hold here.
 std::string safetensors_dtype_name(at::ScalarType type);
 
