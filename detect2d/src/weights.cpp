@@ -26,6 +26,15 @@ std::string torch_error_text(const std::exception& e) {
 void check_fits_storage(const torch::Tensor& t, const std::string& name, const std::string& where) {
   XL_CHECK(t.defined() && t.layout() == torch::kStrided && !t.is_quantized(), where, ": tensor '", name,
            "' is not a dense tensor");
+  // Only the element types a state dict of real weights holds: libtorch's sub-byte, bit and float8 types unpickle
+  // but cannot be converted to float (copy_ throws c10::NotImplementedError past every caller:
+  // tests/fuzz/corpus/torch_weights/crash-int2-storage).
+  const auto type = t.scalar_type();
+  XL_CHECK(type == torch::kFloat || type == torch::kHalf || type == torch::kBFloat16 || type == torch::kDouble ||
+               type == torch::kLong || type == torch::kInt || type == torch::kShort || type == torch::kChar ||
+               type == torch::kByte || type == torch::kBool,
+           where, ": tensor '", name, "' has element type ", c10::toString(type),
+           "; expected a float (32, 16, bfloat16, 64), integer (8-64 bit) or bool tensor");
   std::int64_t last = t.storage_offset();  // the furthest element (-1: none)
   XL_CHECK(last >= 0, where, ": tensor '", name, "' has storage offset ", last);
   for (std::int64_t d = 0; d < t.dim(); ++d) {
