@@ -69,6 +69,8 @@ class Mv2dMethod : public Method {
     }
   }
 
+  // With the fused candidates, the fusion model's heatmap is where the method looked first (docs/viz.md "Evidence").
+  bool gives_evidence() const override { return bool(fusion_); }
   std::shared_ptr<torch::nn::Module> module() const override { return model_.ptr(); }
   std::vector<std::string> own_prefixes() const override { return {"head3d."}; }
   std::vector<std::string> borrowed_prefixes() const override {
@@ -84,10 +86,10 @@ class Mv2dMethod : public Method {
     if (views.oracle_2d)
       for (const auto& boxes : *views.oracle_2d) oracle.push_back(detect2d::box_tensor(boxes));
     std::vector<core::BoxRecord> candidates;
-    if (fusion_) candidates = fusion::fused_candidates(fusion_, views.images, views.cameras);
+    CasePrediction p;
+    if (fusion_) candidates = fusion::fused_candidates(fusion_, views.images, views.cameras, &p.evidence);
     auto r = model_->predict(views.images, views.cameras, views.oracle_2d ? &oracle : nullptr,
                              fusion_ ? &candidates : nullptr);
-    CasePrediction p;
     p.boxes = std::move(r.boxes);
     p.detections = std::move(r.detections);
     return p;

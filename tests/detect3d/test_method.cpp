@@ -217,6 +217,9 @@ TEST(Method, ProposalSourcesDefaultToTheOfficialPathAndBadNamesAreConfigErrors) 
   EXPECT_EQ(fused.fusion_top_k, 20);
   EXPECT_TRUE(fused.freeze_detector);
   EXPECT_DOUBLE_EQ(fused.fusion_score_weight, 1.0);
+  // Only a method that starts from the fused candidates has their heatmap to show (predict --heatmap, scenes).
+  EXPECT_FALSE(job.make_method("mv2d")->gives_evidence());
+  EXPECT_TRUE(job.make_method("mv2d_fusion")->gives_evidence());
   EXPECT_EQ(job.make_method("mv2d")->borrowed_prefixes(), std::vector<std::string>{});
   EXPECT_EQ(job.make_method("mv2d_fusion")->borrowed_prefixes(), (std::vector<std::string>{"fusion."}));
   for (const char* yaml : {"detect3d:\n  mv2d:\n    proposals: {sources: [detect2d, voxels]}\n",

@@ -96,13 +96,15 @@ MethodSpec fusion_spec() {
 }  // namespace
 
 std::vector<core::BoxRecord> fused_candidates(FusionModel& model, const torch::Tensor& images,
-                                              const std::vector<core::Camera>& cameras) {
+                                              const std::vector<core::Camera>& cameras, core::VolumeF* evidence) {
   const bool training = model->is_training();
   model->eval();  // also keeps a fixed encoder's lifted-feature cache (a training-mode cache) out of it
   torch::NoGradGuard no_grad;
   std::vector<core::BoxRecord> boxes;
   try {
-    boxes = model->decode(model->forward(images, cameras));
+    const auto out = model->forward(images, cameras);
+    boxes = model->decode(out);
+    if (evidence) *evidence = heatmap_volume(out);
   } catch (...) {
     model->train(training);
     throw;

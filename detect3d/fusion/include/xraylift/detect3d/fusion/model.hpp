@@ -192,8 +192,10 @@ TORCH_MODULE(FusionModel);
 
 // The fused candidates of one case, for methods that start from them (mv2d's proposal source "fusion",
 // docs/detect3d.md "Proposal sources"): the model's decoded boxes (best first; the config's decode top_k and
-// score threshold), computed in eval mode without gradient (the model's training mode is restored after).
+// score threshold), computed in eval mode without gradient (the model's training mode is restored after). With
+// `evidence`, also the model's heatmap (heatmap_volume): the 3D evidence of a method that starts from the candidates.
 std::vector<core::BoxRecord> fused_candidates(FusionModel& model, const torch::Tensor& images,
-                                              const std::vector<core::Camera>& cameras);
+                                              const std::vector<core::Camera>& cameras,
+                                              core::VolumeF* evidence = nullptr);
 
 }  // namespace xraylift::detect3d::fusion
