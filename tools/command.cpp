@@ -9,6 +9,7 @@
 #include "xraylift/core/atomic_file.hpp"
 #include "xraylift/core/log.hpp"
 #include "xraylift/core/parallel.hpp"
+#include "xraylift/drr/lung_field_net.hpp"
 #include "xraylift/drr/lung_shape.hpp"
 
 namespace xraylift::tools {
@@ -87,16 +88,31 @@ std::filesystem::path shipped_lung_shape_model() {
   return {};
 }
 
+std::filesystem::path shipped_lung_field_model() {
+  for (const std::filesystem::path& root : {std::filesystem::path("."), std::filesystem::path(XRAYLIFT_SOURCE_DIR)})
+    if (std::filesystem::exists(root / "models/lung_fields.safetensors"))
+      return root / "models/lung_fields.safetensors";
+  return {};
+}
+
 ViewsLungsFunction views_lungs_function() {
   auto model = std::make_shared<std::optional<drr::LungShapeModel>>();
+  auto field_net = std::make_shared<std::optional<drr::LungFieldNet>>();
   auto loaded = std::make_shared<bool>(false);
-  return [model, loaded](const drr::ViewsLungs& views, std::string& name, std::string& note) {
+  return [model, field_net, loaded](const drr::ViewsLungs& views, std::string& name, std::string& note) {
     if (!*loaded) {
       const std::filesystem::path p = shipped_lung_shape_model();
       if (!p.empty()) *model = drr::LungShapeModel::load(p);
+      const std::filesystem::path f = shipped_lung_field_model();
+      if (!f.empty() && std::string(drr::kBestLungFields) == "net") *field_net = drr::LungFieldNet::load(f);
       *loaded = true;
     }
-    return drr::best_views_lungs(views, model->has_value() ? &**model : nullptr, name, &note);
+    if (!field_net->has_value())
+      return drr::best_views_lungs(views, model->has_value() ? &**model : nullptr, name, &note);
+    const drr::ViewsLungs refit = drr::with_net_lung_fields(**field_net, views);
+    data::LungSegmentation lungs = drr::best_views_lungs(refit, model->has_value() ? &**model : nullptr, name, &note);
+    name += " (net fields)";
+    return lungs;
   };
 }
 

@@ -36,6 +36,8 @@ const std::vector<CommandSpec>& registered_commands();
 // The shipped parametric lung model (scripts/train_lung_shape.sh): models/lung_shape.safetensors in the working
 // folder or the source tree, as the demo finds its weights; empty when there is none.
 std::filesystem::path shipped_lung_shape_model();
+// models/lung_fields.safetensors (the lung-field network) when present, else empty.
+std::filesystem::path shipped_lung_field_model();
 // The views' best lung model for viz::SceneInputs::views_lungs and predict's lung filter: the parametric fit
 // (drr::best_views_lungs) with the shipped model, loaded on first use (a file that is not a lung shape model is an
 // InputError naming it); the visual hull without one.

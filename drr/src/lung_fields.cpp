@@ -142,8 +142,6 @@ Mask2D lung_field(const float* L, const Mask2D& body, const float* T, const Lung
   XL_CHECK(L && T && width > 0 && height > 0 && body.pixels.size() == std::size_t(width) * height,
            "lung field: an empty image or body field (", width, " x ", height, ")");
   const std::size_t n = body.pixels.size();
-  const double scale = width / 256.0;  // pixel radii are stated at 256 px
-  auto px = [&](double r) { return int(std::lround(r * scale)); };
   Mask2D inner = body;
   morph(inner, int(std::lround(o.body_margin * width)), false);
   Mask2D field{width, height, std::vector<std::uint8_t>(n, 0)};
@@ -153,13 +151,35 @@ Mask2D lung_field(const float* L, const Mask2D& body, const float* T, const Lung
     const double deficit = double(T[p]) - double(L[p]) / o.mu_water_per_mm;
     field.pixels[p] = inner.pixels[p] && deficit > o.min_deficit_mm && deficit > o.min_deficit_fraction * T[p];
   }
+  clean_up_lung_field(field, o);
+  return field;
+}
+
+void clean_up_lung_field(Mask2D& field, const LungFieldOptions& o) {
+  o.validate();
+  XL_CHECK(field.width > 0 && field.height > 0 && field.pixels.size() == std::size_t(field.width) * field.height,
+           "lung field clean-up: an empty or inconsistent mask (", field.width, " x ", field.height, ", ",
+           field.pixels.size(), " pixels)");
+  const double scale = field.width / 256.0;  // pixel radii are stated at 256 px
+  auto px = [&](double r) { return int(std::lround(r * scale)); };
   morph(field, px(o.open_px), false);
   morph(field, px(o.open_px), true);
   keep_largest(field, o.max_components, o.min_component_fraction);
   morph(field, px(o.close_px), true);
   morph(field, px(o.close_px), false);
   fill_holes(field);
-  return field;
+}
+
+std::vector<std::vector<float>> projected_lung_paths(const core::VolumeU8& labels,
+                                                     const std::vector<core::Camera>& cameras) {
+  XL_CHECK(!labels.empty(), "projected lung paths: empty lung mask");
+  core::VolumeF mu(labels.geometry(), 0.0f);
+  for (std::size_t p = 0; p < mu.values().size(); ++p) mu.values()[p] = labels.values()[p] != 0 ? 1.0f : 0.0f;
+  RenderOptions options;  // Siddon: exact path lengths through the voxels
+  const DrrImages img = render_attenuation(mu, core::Rig(cameras), options);
+  std::vector<std::vector<float>> out;
+  for (int v = 0; v < img.views; ++v) out.emplace_back(img.view(v), img.view(v) + img.view_pixels());
+  return out;
 }
 
 std::vector<Mask2D> projected_lung_fields(const core::VolumeU8& labels, const std::vector<core::Camera>& cameras,
@@ -167,15 +187,11 @@ std::vector<Mask2D> projected_lung_fields(const core::VolumeU8& labels, const st
   XL_CHECK(!labels.empty(), "projected lung fields: empty lung mask");
   XL_CHECK(std::isfinite(min_path_mm) && min_path_mm >= 0, "projected lung fields: min_path_mm ", min_path_mm,
            ", expected >= 0");
-  core::VolumeF mu(labels.geometry(), 0.0f);
-  for (std::size_t p = 0; p < mu.values().size(); ++p) mu.values()[p] = labels.values()[p] != 0 ? 1.0f : 0.0f;
-  RenderOptions options;  // Siddon: exact path lengths through the voxels
-  const DrrImages img = render_attenuation(mu, core::Rig(cameras), options);
+  const auto paths = projected_lung_paths(labels, cameras);
   std::vector<Mask2D> out;
-  for (int v = 0; v < img.views; ++v) {
-    Mask2D m{img.width, img.height, std::vector<std::uint8_t>(img.view_pixels())};
-    const float* L = img.view(v);
-    for (std::size_t p = 0; p < m.pixels.size(); ++p) m.pixels[p] = L[p] > min_path_mm;
+  for (std::size_t v = 0; v < paths.size(); ++v) {
+    Mask2D m{cameras[v].width(), cameras[v].height(), std::vector<std::uint8_t>(paths[v].size())};
+    for (std::size_t p = 0; p < m.pixels.size(); ++p) m.pixels[p] = paths[v][p] > min_path_mm;
     out.push_back(std::move(m));
   }
   return out;

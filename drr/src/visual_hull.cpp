@@ -22,7 +22,8 @@ void config_check(bool ok, const std::string& what) {
   if (!ok) throw core::ConfigError("visual hull: " + what);
 }
 
-// Keeps the largest 6-connected component of voxels equal to `label` (others of that label become background).
+}  // namespace
+
 void keep_largest_component(core::VolumeU8& v, std::uint8_t label) {
   const Eigen::Vector3i d = v.dims();
   const std::int64_t nx = d.x(), ny = d.y(), nz = d.z(), n = nx * ny * nz;
@@ -51,8 +52,6 @@ void keep_largest_component(core::VolumeU8& v, std::uint8_t label) {
   for (std::int64_t p = 0; p < n; ++p)
     if (val[p] == label && comp[p] != best) val[p] = data::kBackground;
 }
-
-}  // namespace
 
 void VisualHullOptions::validate(std::size_t views) const {
   config_check(std::isfinite(voxel_mm) && voxel_mm >= 0.5 && voxel_mm <= 50,
@@ -165,8 +164,12 @@ ViewsLungs lungs_from_images(const std::vector<std::vector<float>>& images, cons
   RenderOptions ro;
   ro.threads = ho.threads;
   const DrrImages t = render_attenuation(path, core::Rig(out.cameras), ro);  // mm of body along each ray
-  for (std::size_t v = 0; v < images.size(); ++v)
+  out.mu_water_per_mm = fo.mu_water_per_mm;
+  for (std::size_t v = 0; v < images.size(); ++v) {
     out.fields.push_back(lung_field(images[v].data(), out.body_fields[v], t.view(int(v)), fo));
+    out.line_integrals.push_back(images[v]);
+    out.body_path_mm.emplace_back(t.view(int(v)), t.view(int(v)) + t.view_pixels());
+  }
   out.lungs = carve_visual_hull(out.cameras, out.fields, ho);
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;

@@ -15,6 +15,7 @@
 #include "xraylift/core/error.hpp"
 #include "xraylift/core/safetensors.hpp"
 #include "xraylift/core/voxel_projection.hpp"
+#include "xraylift/drr/lung_tomography.hpp"
 
 namespace fs = std::filesystem;
 
@@ -585,6 +586,18 @@ LungShapeFit fit_lung_shape(const LungShapeModel& model, const std::vector<core:
 data::LungSegmentation best_views_lungs(const ViewsLungs& views, const LungShapeModel* model, std::string& model_name,
                                         std::string* note, const LungShapeFitOptions& options) {
   model_name = "hull";
+  if (std::string(kBestViewsLungModel) == "tomography") {
+    try {
+      LungTomography t = reconstruct_lungs(views.cameras, lung_path_estimate(views), views.lungs);
+      model_name = "tomography";
+      if (note)
+        *note = core::cat("lungs from their path lengths (tomography) in ", std::lround(t.seconds * 10) / 10.0, " s");
+      return std::move(t.lungs);
+    } catch (const core::InputError& e) {
+      if (note) *note = core::cat("lung tomography failed (", e.what(), "); the visual hull instead");
+      return views.lungs;
+    }
+  }
   if (!model || std::string(kBestViewsLungModel) == "hull") return views.lungs;
   try {
     LungShapeFit fit = fit_lung_shape(*model, views.cameras, views.fields, views.lungs, options);

@@ -17,7 +17,9 @@
 #include "xraylift/data/case.hpp"
 #include "xraylift/data/lung_filter.hpp"
 #include "xraylift/data/lung_segmentation.hpp"
+#include "xraylift/drr/lung_field_net.hpp"
 #include "xraylift/drr/lung_shape.hpp"
+#include "xraylift/drr/lung_tomography.hpp"
 #include "xraylift/drr/visual_hull.hpp"
 #include "xraylift/eval/mask3d.hpp"
 #include "xraylift/viz/export.hpp"
@@ -39,7 +41,11 @@ struct Options {
   drr::VisualHullOptions hull;
   std::string shape_model;     // empty: the shipped one when present
   std::string model = "best";  // which fitted model --mesh / --boxes use
+  std::string field_model;     // empty: the shipped one when present; "none": the rule only
+  std::string field_source = "best";
   drr::LungShapeFitOptions fit;
+  bool tomography = false;
+  drr::LungTomographyOptions tomo;
 };
 
 std::vector<fs::path> view_sets(const fs::path& p) {
@@ -88,12 +94,32 @@ tools::Runner setup(CLI::App& app) {
   app.add_option("--truth-out", o->truth, "The view sets' truth boxes (xraylift.boxes3d), e.g. for `xraylift eval`");
   app.add_option("--dump", o->dump,
                  "Folder: per case and view <case>_viewNN_fields.npy (1: the fitted field, 2: the label, 3: both)");
-  app.add_option("--shape-model", o->shape_model,
-                 "Parametric lung model (.safetensors; default: models/lung_shape.safetensors when present)");
+  app.add_option(
+      "--shape-model", o->shape_model,
+      "Parametric lung model (.safetensors; default: models/lung_shape.safetensors when present; none: no fit)");
+  app.add_option("--field-model", o->field_model,
+                 "Lung-field network (.safetensors; default: models/lung_fields.safetensors when present; none: the "
+                 "rule only)");
+  app.add_option("--fields", o->field_source,
+                 "Lung fields the hull is carved from: rule, net or best (the best measured)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"rule", "net", "best"}));
   app.add_option("--model", o->model,
                  "Lungs for --mesh / --boxes: hull, parametric, parametric_in_hull or best (the best measured)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"hull", "parametric", "parametric_in_hull", "best"}));
+      ->check(CLI::IsMember({"hull", "parametric", "parametric_in_hull", "tomography", "best"}));
+  app.add_flag("--tomography", o->tomography,
+               "Also reconstruct the lungs from their path length per view inside the hull (SIRT; docs/drr.md)");
+  app.add_option("--tomography-iterations", o->tomo.iterations, "Tomography: SIRT iterations")
+      ->capture_default_str()
+      ->check(tools::within(0, 10000));
+  app.add_option("--tomography-threshold", o->tomo.threshold, "Tomography: occupancy threshold")
+      ->capture_default_str()
+      ->check(tools::within(0.01, 0.99));
+  app.add_option("--tomography-deficit", o->tomo.lung_deficit_per_mm,
+                 "Tomography: deficit (T - L / mu_water) per mm of lung along a ray")
+      ->capture_default_str()
+      ->check(tools::within(0.05, 1));
   app.add_option("--fit-iterations", o->fit.iterations, "Parametric fit: optimiser steps")
       ->capture_default_str()
       ->check(tools::within(0, 100000));
@@ -137,11 +163,26 @@ tools::Runner setup(CLI::App& app) {
     o->fields.validate();
     o->fit.validate();
     std::optional<drr::LungShapeModel> shape;
-    const fs::path shape_path = o->shape_model.empty() ? tools::shipped_lung_shape_model() : fs::path(o->shape_model);
+    const fs::path shape_path = o->shape_model == "none" ? fs::path()
+                                : o->shape_model.empty() ? tools::shipped_lung_shape_model()
+                                                         : fs::path(o->shape_model);
     if (!shape_path.empty()) shape = drr::LungShapeModel::load(shape_path);
-    XL_USAGE_CHECK(shape || o->model == "hull" || o->model == "best", "lungs --model ", o->model,
+    XL_USAGE_CHECK(shape || o->model.rfind("parametric", 0) != 0, "lungs --model ", o->model,
                    ": needs a parametric lung model (--shape-model or models/lung_shape.safetensors)");
-    const std::string chosen = o->model == "best" ? (shape ? drr::kBestViewsLungModel : "hull") : o->model;
+    const std::string best = drr::kBestViewsLungModel;
+    const std::string chosen = o->model != "best"                             ? o->model
+                               : (best.rfind("parametric", 0) == 0 && !shape) ? std::string("hull")
+                                                                              : best;
+    std::optional<drr::LungFieldNet> field_net;
+    const fs::path field_path = o->field_model == "none" ? fs::path()
+                                : o->field_model.empty() ? tools::shipped_lung_field_model()
+                                                         : fs::path(o->field_model);
+    if (!field_path.empty()) field_net = drr::LungFieldNet::load(field_path);
+    XL_USAGE_CHECK(field_net || o->field_source != "net",
+                   "lungs --fields net: needs a lung-field network "
+                   "(--field-model or models/lung_fields.safetensors)");
+    const std::string fields_used =
+        o->field_source == "best" ? (field_net ? drr::kBestLungFields : "rule") : o->field_source;
     std::vector<fs::path> sets;
     for (const auto& in : o->inputs) {
       XL_CHECK(fs::exists(in), "lungs: input '", in, "' does not exist");
@@ -179,9 +220,10 @@ tools::Runner setup(CLI::App& app) {
                 {"extra_ml", extra * k},
                 {"missed_ml", missed * k}};
       }
-    } sum_hull, sum_template, sum_ct, sum_param, sum_param_hull;
+    } sum_hull, sum_template, sum_ct, sum_param, sum_param_hull, sum_hull_net, sum_tomo, sum_tomo_oracle;
+    double tomo_seconds = 0;
     double param_seconds = 0;
-    double field_dice = 0, seconds = 0;
+    double field_dice = 0, net_field_dice = 0, seconds = 0, net_seconds = 0;
     int failed = 0;
     std::size_t field_count = 0;
     for (const auto& s : sets) {
@@ -198,14 +240,21 @@ tools::Runner setup(CLI::App& app) {
         continue;
       }
       seconds += fit.seconds;
-      nlohmann::json c = {{"views", s.string()},
-                          {"case_id", fit.case_id},
-                          {"right_ml", fit.lungs.right_ml},
-                          {"left_ml", fit.lungs.left_ml},
-                          {"seconds", fit.seconds}};
+      std::optional<drr::ViewsLungs> net_fit;
+      if (field_net) {
+        net_fit = drr::with_net_lung_fields(*field_net, fit, o->fields, o->hull);
+        net_seconds += net_fit->seconds - fit.seconds;
+      }
+      const drr::ViewsLungs& fitted = fields_used == "net" ? *net_fit : fit;
+      nlohmann::json c = {{"views", s.string()},          {"case_id", fit.case_id}, {"right_ml", fit.lungs.right_ml},
+                          {"left_ml", fit.lungs.left_ml}, {"seconds", fit.seconds}, {"fields", fields_used}};
+      if (net_fit)
+        c["net_fields"] = {{"right_ml", net_fit->lungs.right_ml},
+                           {"left_ml", net_fit->lungs.left_ml},
+                           {"seconds", net_fit->seconds - fit.seconds}};
       std::optional<drr::LungShapeFit> param;
       if (shape && (!o->cases.empty() || chosen != "hull")) {  // measured, or the lungs asked for
-        param = drr::fit_lung_shape(*shape, fit.cameras, fit.fields, fit.lungs, o->fit);
+        param = drr::fit_lung_shape(*shape, fitted.cameras, fitted.fields, fitted.lungs, o->fit);
         param_seconds += param->seconds;
         c["parametric_fit"] = {{"seconds", param->seconds},
                                {"right_ml", param->lungs.right_ml},
@@ -213,9 +262,19 @@ tools::Runner setup(CLI::App& app) {
                                {"first_loss", param->first_loss},
                                {"last_loss", param->last_loss}};
       }
-      const data::LungSegmentation& used = chosen == "parametric"           ? param->lungs
+      std::optional<drr::LungTomography> tomo;
+      if (o->tomography || chosen == "tomography") {
+        tomo = drr::reconstruct_lungs(fitted.cameras, drr::lung_path_estimate(fitted, o->tomo), fitted.lungs, o->tomo);
+        tomo_seconds += tomo->seconds;
+        c["tomography"] = {{"seconds", tomo->seconds},
+                           {"right_ml", tomo->lungs.right_ml},
+                           {"left_ml", tomo->lungs.left_ml},
+                           {"residual_mm", tomo->residual_mm}};
+      }
+      const data::LungSegmentation& used = chosen == "tomography"           ? tomo->lungs
+                                           : chosen == "parametric"         ? param->lungs
                                            : chosen == "parametric_in_hull" ? param->lungs_in_hull
-                                                                            : fit.lungs;
+                                                                            : fitted.lungs;
       c["model"] = chosen;
       if (boxes) {
         const core::CaseBoxes* cb = boxes->find(fit.case_id);
@@ -237,19 +296,32 @@ tools::Runner setup(CLI::App& app) {
         const data::LungSegmentation ct = data::segment_lungs(cs.hu);
         const double ct_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         const auto labels = drr::projected_lung_fields(ct.labels, fit.cameras);
-        nlohmann::json per_view = nlohmann::json::array();
+        nlohmann::json per_view = nlohmann::json::array(), per_view_net = nlohmann::json::array();
         for (std::size_t v = 0; v < labels.size(); ++v) {
           const double d = drr::mask_dice(labels[v], fit.fields[v]);
           per_view.push_back(d);
           field_dice += d, ++field_count;
+          if (net_fit) {
+            const double dn = drr::mask_dice(labels[v], net_fit->fields[v]);
+            per_view_net.push_back(dn);
+            net_field_dice += dn;
+          }
         }
         c["field_dice"] = per_view;
+        if (net_fit) {
+          c["net_field_dice"] = per_view_net;
+          const auto mn = eval::compare_masks(ct.labels, net_fit->lungs.labels, o->grid_mm);
+          sum_hull_net.add(mn);
+          c["hull_net"] = to_json(mn);
+          line += core::cat("; net fields: Dice ", std::lround(mn.dice * 1000) / 1000.0, " (",
+                            std::lround(mn.volume_error_pct * 10) / 10.0, " %)");
+        }
         if (!o->dump.empty()) {
           fs::create_directories(o->dump);
           for (std::size_t v = 0; v < labels.size(); ++v) {
             std::vector<float> img(labels[v].pixels.size());
             for (std::size_t p = 0; p < img.size(); ++p)
-              img[p] = float(fit.fields[v].pixels[p] + 2 * labels[v].pixels[p]);
+              img[p] = float(fitted.fields[v].pixels[p] + 2 * labels[v].pixels[p]);
             core::write_npy(fs::path(o->dump) / core::cat(fit.case_id, "_view", v / 10, v % 10, "_fields.npy"),
                             img.data(), {labels[v].height, labels[v].width});
           }
@@ -272,6 +344,19 @@ tools::Runner setup(CLI::App& app) {
                             std::lround(mp.volume_error_pct * 10) / 10.0, " %), in hull ",
                             std::lround(mph.dice * 1000) / 1000.0, " (", std::lround(mph.volume_error_pct * 10) / 10.0,
                             " %), fit ", std::lround(param->seconds * 10) / 10.0, " s");
+        }
+        if (tomo) {
+          const auto mt2 = eval::compare_masks(ct.labels, tomo->lungs.labels, o->grid_mm);
+          // the upper bound: the CT's own path lengths through the same hull
+          const auto oracle = drr::reconstruct_lungs(
+              fitted.cameras, drr::projected_lung_paths(ct.labels, fitted.cameras), fitted.lungs, o->tomo);
+          const auto mo = eval::compare_masks(ct.labels, oracle.lungs.labels, o->grid_mm);
+          sum_tomo.add(mt2), sum_tomo_oracle.add(mo);
+          c["tomography"]["measured"] = to_json(mt2), c["tomography_ct_paths"] = to_json(mo);
+          line += core::cat("; tomography Dice ", std::lround(mt2.dice * 1000) / 1000.0, " (",
+                            std::lround(mt2.volume_error_pct * 10) / 10.0, " %), from the CT's paths ",
+                            std::lround(mo.dice * 1000) / 1000.0, " (", std::lround(mo.volume_error_pct * 10) / 10.0,
+                            " %)");
         }
         c["ct_seconds"] = ct_seconds, c["template_seconds"] = t_seconds + tmpl->seconds;
         line += core::cat("; Dice hull ", std::lround(mh.dice * 1000) / 1000.0, " template ",
@@ -299,6 +384,9 @@ tools::Runner setup(CLI::App& app) {
                             {"min_deficit_fraction", o->fields.min_deficit_fraction},
                             {"open_px", o->fields.open_px}}},
                           {"hull", {{"voxel_mm", o->hull.voxel_mm}, {"min_views", o->hull.min_views}}},
+                          {"fields", fields_used},
+                          {"field_model", field_path.string()},
+                          {"net_mean_seconds", net_seconds / double(sets.size())},
                           {"mean_seconds", seconds / double(sets.size())},
                           {"model", chosen},
                           {"shape_model", shape_path.string()},
@@ -316,6 +404,29 @@ tools::Runner setup(CLI::App& app) {
                         {"parametric", sum_param.json()},
                         {"parametric_in_hull", sum_param_hull.json()},
                         {"field_dice", field_count ? field_dice / double(field_count) : 0.0}};
+      if (sum_tomo.n) {
+        doc["summary"]["tomography"] = sum_tomo.json();
+        doc["summary"]["tomography_ct_paths"] = sum_tomo_oracle.json();
+        core::log::info("lungs: tomography Dice ", sum_tomo.json()["dice"].get<double>(), ", volume error ",
+                        sum_tomo.json()["volume_error_pct"].get<double>(), " % (|.| ",
+                        sum_tomo.json()["abs_volume_error_pct"].get<double>(), " %), surface ",
+                        sum_tomo.json()["surface_mean_mm"].get<double>(), " / p95 ",
+                        sum_tomo.json()["surface_p95_mm"].get<double>(), " mm; from the CT's paths Dice ",
+                        sum_tomo_oracle.json()["dice"].get<double>(), ", volume error ",
+                        sum_tomo_oracle.json()["volume_error_pct"].get<double>(), " %; ",
+                        tomo_seconds / double(sets.size()), " s per case");
+      }
+      if (field_net) {
+        doc["summary"]["hull_net"] = sum_hull_net.json();
+        doc["summary"]["net_field_dice"] = field_count ? net_field_dice / double(field_count) : 0.0;
+        core::log::info("lungs: net fields: field Dice ", doc["summary"]["net_field_dice"].get<double>(),
+                        "; hull Dice ", sum_hull_net.json()["dice"].get<double>(), ", volume error ",
+                        sum_hull_net.json()["volume_error_pct"].get<double>(), " % (|.| ",
+                        sum_hull_net.json()["abs_volume_error_pct"].get<double>(), " %), surface ",
+                        sum_hull_net.json()["surface_mean_mm"].get<double>(), " / p95 ",
+                        sum_hull_net.json()["surface_p95_mm"].get<double>(), " mm; ", net_seconds / double(sets.size()),
+                        " s per case");
+      }
       core::log::info(
           "lungs: ", sets.size(), " case(s): field Dice ", doc["summary"]["field_dice"].get<double>(), "; hull Dice ",
           sum_hull.json()["dice"].get<double>(), ", volume error ", sum_hull.json()["volume_error_pct"].get<double>(),

@@ -53,10 +53,16 @@ Mask2D body_field(const float* line_integral, int width, int height, const LungF
 Mask2D lung_field(const float* line_integral, const Mask2D& body, const float* body_path_mm,
                   const LungFieldOptions& options = {});
 
+// Step 4 alone on a raw field (opening, the largest components, closing, holes filled), e.g. a network's.
+void clean_up_lung_field(Mask2D& field, const LungFieldOptions& options = {});
+
 // The projected lung mask of a CT (labels != 0 are lung) through each camera: ray path length through the mask
 // (the DRR renderer's Siddon integrator on the mask as an attenuation of 1/mm) > min_path_mm.
 std::vector<Mask2D> projected_lung_fields(const core::VolumeU8& lung_labels, const std::vector<core::Camera>& cameras,
                                           double min_path_mm = 1.0);
+// The path length (mm) through the lung mask per pixel of each camera (row-major), what the fields threshold.
+std::vector<std::vector<float>> projected_lung_paths(const core::VolumeU8& lung_labels,
+                                                     const std::vector<core::Camera>& cameras);
 
 // Dice of two masks of the same size (1 when both are empty). InputError for differing sizes.
 double mask_dice(const Mask2D& a, const Mask2D& b);

@@ -46,11 +46,18 @@ core::VolumeU8 carve_mask(const std::vector<core::Camera>& cameras, const std::v
 data::LungSegmentation carve_visual_hull(const std::vector<core::Camera>& cameras, const std::vector<Mask2D>& fields,
                                          const VisualHullOptions& options = {});
 
+// Keeps the largest 6-connected component of the voxels equal to `label` (the others of that label become
+// background).
+void keep_largest_component(core::VolumeU8& labels, std::uint8_t label);
+
 struct ViewsLungs {
   data::LungSegmentation lungs;
   core::VolumeU8 body;                      // the visual hull of the body fields
   std::vector<Mask2D> body_fields, fields;  // per view
   std::vector<core::Camera> cameras;
+  // per view, what the fields were made of (the inputs of a learned field, lung_field_net.hpp)
+  std::vector<std::vector<float>> line_integrals, body_path_mm;
+  double mu_water_per_mm = 0;
   std::string case_id;
   double seconds = 0;
 };
