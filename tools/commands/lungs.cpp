@@ -241,13 +241,20 @@ tools::Runner setup(CLI::App& app) {
       }
       seconds += fit.seconds;
       std::optional<drr::ViewsLungs> net_fit;
+      std::string net_error;
       if (field_net) {
-        net_fit = drr::with_net_lung_fields(*field_net, fit, o->fields, o->hull);
-        net_seconds += net_fit->seconds - fit.seconds;
+        try {
+          net_fit = drr::with_net_lung_fields(*field_net, fit, o->fields, o->hull);
+          net_seconds += net_fit->seconds - fit.seconds;
+        } catch (const core::InputError& e) {  // e.g. no lung in the network's fields: the rule's for this case
+          net_error = e.what();
+          core::log::warn("lungs: ", s.string(), ": the network's fields: ", net_error, "; the rule's fields instead");
+        }
       }
-      const drr::ViewsLungs& fitted = fields_used == "net" ? *net_fit : fit;
+      const drr::ViewsLungs& fitted = fields_used == "net" && net_fit ? *net_fit : fit;
       nlohmann::json c = {{"views", s.string()},          {"case_id", fit.case_id}, {"right_ml", fit.lungs.right_ml},
                           {"left_ml", fit.lungs.left_ml}, {"seconds", fit.seconds}, {"fields", fields_used}};
+      if (!net_error.empty()) c["net_fields_error"] = net_error, c["fields"] = "rule";
       if (net_fit)
         c["net_fields"] = {{"right_ml", net_fit->lungs.right_ml},
                            {"left_ml", net_fit->lungs.left_ml},
