@@ -19,7 +19,8 @@ void LungTomographyOptions::validate() const {
   check(iterations >= 0 && iterations <= 10000, core::cat("iterations ", iterations, ": expected 0 .. 10000"));
   check(std::isfinite(relaxation) && relaxation > 0 && relaxation <= 2,
         core::cat("relaxation ", relaxation, ": expected (0, 2]"));
-  check(std::isfinite(threshold) && threshold > 0 && threshold < 1, core::cat("threshold ", threshold, ": expected (0, 1)"));
+  check(std::isfinite(threshold) && threshold > 0 && threshold < 1,
+        core::cat("threshold ", threshold, ": expected (0, 1)"));
   check(std::isfinite(min_support_mm) && min_support_mm >= 0,
         core::cat("min_support_mm ", min_support_mm, ": expected >= 0"));
   check(std::isfinite(lung_deficit_per_mm) && lung_deficit_per_mm > 0 && lung_deficit_per_mm <= 1,
@@ -48,9 +49,8 @@ std::vector<std::vector<float>> lung_path_estimate(const ViewsLungs& views, cons
   return out;
 }
 
-LungTomography reconstruct_lungs(const std::vector<core::Camera>& cameras,
-                                 const std::vector<std::vector<float>>& paths, const data::LungSegmentation& support,
-                                 const LungTomographyOptions& o) {
+LungTomography reconstruct_lungs(const std::vector<core::Camera>& cameras, const std::vector<std::vector<float>>& paths,
+                                 const data::LungSegmentation& support, const LungTomographyOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
   o.validate();
   XL_CHECK(!cameras.empty() && paths.size() == cameras.size(), "lung tomography: ", paths.size(), " path images for ",

@@ -28,9 +28,7 @@ void field_net_check(bool ok, const std::string& what) {
   if (!ok) throw core::ConfigError("lung field net: " + what);
 }
 
-torch::nn::Conv2d conv3(int in, int out) {
-  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).padding(1));
-}
+torch::nn::Conv2d conv3(int in, int out) { return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).padding(1)); }
 
 // A U-Net (Ronneberger et al., MICCAI 2015) at its smallest: per level two 3x3 convolutions (ReLU), max-pool
 // down, bilinear up, the skip concatenated, one 3x3 convolution per decoder level, a 1x1 head (the logit).
@@ -66,11 +64,10 @@ struct UNetImpl : torch::nn::Module {
     }
     for (int l = levels - 2, u = 0; l >= 0; --l, ++u) {
       const torch::Tensor& skip = skips[std::size_t(l)];
-      x = torch::nn::functional::interpolate(
-          x, torch::nn::functional::InterpolateFuncOptions()
-                 .size(std::vector<std::int64_t>{skip.size(2), skip.size(3)})
-                 .mode(torch::kBilinear)
-                 .align_corners(false));
+      x = torch::nn::functional::interpolate(x, torch::nn::functional::InterpolateFuncOptions()
+                                                    .size(std::vector<std::int64_t>{skip.size(2), skip.size(3)})
+                                                    .mode(torch::kBilinear)
+                                                    .align_corners(false));
       x = torch::relu(up[std::size_t(u)]->as<torch::nn::Conv2d>()->forward(torch::cat({x, skip}, 1)));
     }
     return head->forward(x);
@@ -110,26 +107,26 @@ torch::Tensor stack_inputs(const std::vector<LungFieldSample>& samples, int px) 
 void LungFieldNetSpec::validate() const {
   field_net_check(channels >= 1 && channels <= 256, core::cat("channels ", channels, ": expected 1 .. 256"));
   field_net_check(levels >= 2 && levels <= 5, core::cat("levels ", levels, ": expected 2 .. 5"));
-  field_net_check(input_px >= 16 && input_px <= 1024 && input_px % (1 << (levels - 1)) == 0,
-               core::cat("input_px ", input_px, ": expected 16 .. 1024 and divisible by 2^(levels - 1) = ",
-                         1 << (levels - 1)));
+  field_net_check(
+      input_px >= 16 && input_px <= 1024 && input_px % (1 << (levels - 1)) == 0,
+      core::cat("input_px ", input_px, ": expected 16 .. 1024 and divisible by 2^(levels - 1) = ", 1 << (levels - 1)));
 }
 
 void LungFieldTrainOptions::validate() const {
   field_net_check(iterations >= 1, core::cat("iterations ", iterations, ": expected >= 1"));
   field_net_check(batch >= 1 && batch <= 4096, core::cat("batch ", batch, ": expected 1 .. 4096"));
   field_net_check(std::isfinite(learning_rate) && learning_rate > 0 && learning_rate < 1,
-               core::cat("learning_rate ", learning_rate, ": expected (0, 1)"));
+                  core::cat("learning_rate ", learning_rate, ": expected (0, 1)"));
   field_net_check(std::isfinite(dice_weight) && dice_weight >= 0,
-               core::cat("dice_weight ", dice_weight, ": expected >= 0"));
+                  core::cat("dice_weight ", dice_weight, ": expected >= 0"));
   field_net_check(threads >= 0, core::cat("threads ", threads, ": expected >= 0"));
 }
 
 LungFieldSample lung_field_inputs(const ViewsLungs& views, std::size_t v, int px) {
   XL_CHECK(v < views.cameras.size() && v < views.line_integrals.size() && v < views.body_path_mm.size() &&
                v < views.body_fields.size(),
-           "lung field net: view ", v, " of ", views.cameras.size(),
-           " (with ", views.line_integrals.size(), " line-integral images); expected a fit from lungs_from_images");
+           "lung field net: view ", v, " of ", views.cameras.size(), " (with ", views.line_integrals.size(),
+           " line-integral images); expected a fit from lungs_from_images");
   XL_CHECK(px >= 1, "lung field net: input size ", px, "; expected >= 1");
   XL_CHECK(views.mu_water_per_mm > 0, "lung field net: mu_water ", views.mu_water_per_mm, " /mm; expected > 0");
   const int w = views.cameras[v].width(), h = views.cameras[v].height();
@@ -148,8 +145,8 @@ LungFieldSample lung_field_inputs(const ViewsLungs& views, std::size_t v, int px
   for (int i = 0; i < px; ++i)
     for (int j = 0; j < px; ++j) {
       const std::size_t q = std::size_t(i) * px + j;
-      s.inputs[q] = std::clamp(area_mean(w, h, px, i, j, [&](std::size_t p) { return L[p] / mu / kPathScaleMm; }),
-                               0.0f, 2.0f);
+      s.inputs[q] =
+          std::clamp(area_mean(w, h, px, i, j, [&](std::size_t p) { return L[p] / mu / kPathScaleMm; }), 0.0f, 2.0f);
       s.inputs[plane + q] =
           std::clamp(area_mean(w, h, px, i, j, [&](std::size_t p) { return T[p] / kPathScaleMm; }), 0.0f, 2.0f);
       s.inputs[2 * plane + q] = area_mean(w, h, px, i, j, [&](std::size_t p) {
@@ -168,9 +165,9 @@ std::vector<LungFieldSample> lung_field_samples(const ViewsLungs& views, const s
   for (std::size_t v = 0; v < labels.size(); ++v) {
     LungFieldSample s = lung_field_inputs(views, v, px);
     const Mask2D& m = labels[v];
-    XL_CHECK(m.width == views.cameras[v].width() && m.height == views.cameras[v].height(), "lung field net: label ",
-             v, " of ", views.case_id, " is ", m.width, " x ", m.height, ", its view ", views.cameras[v].width(),
-             " x ", views.cameras[v].height());
+    XL_CHECK(m.width == views.cameras[v].width() && m.height == views.cameras[v].height(), "lung field net: label ", v,
+             " of ", views.case_id, " is ", m.width, " x ", m.height, ", its view ", views.cameras[v].width(), " x ",
+             views.cameras[v].height());
     s.label.resize(std::size_t(px) * px);
     for (int i = 0; i < px; ++i)
       for (int j = 0; j < px; ++j)
@@ -275,8 +272,8 @@ LungFieldNet LungFieldNet::load(const fs::path& path) {
     p.value().copy_(it->second);
     found.erase(it);
   }
-  XL_CHECK(found.empty(), "lung field net: '", path.string(), "' has a tensor the spec has no place for: ",
-           found.begin()->first);
+  XL_CHECK(found.empty(), "lung field net: '", path.string(),
+           "' has a tensor the spec has no place for: ", found.begin()->first);
   m.impl().net->eval();
   return m;
 }

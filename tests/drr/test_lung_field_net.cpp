@@ -44,7 +44,8 @@ RenderedCase rendered(std::uint64_t seed) {
   for (int v = 0; v < img.views; ++v) views.emplace_back(img.view(v), img.view(v) + img.view_pixels());
   drr::VisualHullOptions ho;
   ho.voxel_mm = 6;
-  RenderedCase c{drr::lungs_from_images(views, rig.cameras(), {}, ho), drr::projected_lung_fields(lungs, rig.cameras())};
+  RenderedCase c{drr::lungs_from_images(views, rig.cameras(), {}, ho),
+                 drr::projected_lung_fields(lungs, rig.cameras())};
   c.fit.case_id = "phantom-" + std::to_string(seed);
   c.truth_ml = data::label_volume_ml(lungs, 1);
   return c;
@@ -119,7 +120,8 @@ TEST(LungFieldNet, LearnsTheFieldsOfAHeldOutPhantom) {
   EXPECT_LT(report.loss.back(), 0.5 * report.loss.front()) << report.loss.front() << " -> " << report.loss.back();
   const auto fields = drr::net_lung_fields(net, held_out.fit);
   ASSERT_EQ(fields.size(), held_out.labels.size());
-  const double net_dice = mean_dice(fields, held_out.labels), rule_dice = mean_dice(held_out.fit.fields, held_out.labels);
+  const double net_dice = mean_dice(fields, held_out.labels),
+               rule_dice = mean_dice(held_out.fit.fields, held_out.labels);
   EXPECT_GT(net_dice, 0.9) << "rule " << rule_dice;
   EXPECT_GT(net_dice, rule_dice) << "rule " << rule_dice;
   for (std::size_t v = 0; v < fields.size(); ++v)
@@ -165,7 +167,8 @@ TEST(LungFieldNet, RejectsBadInput) {
   const fs::path dir = fs::temp_directory_path() / "xraylift_test_lung_field_net_bad";
   fs::create_directories(dir);
   EXPECT_THROW(drr::LungFieldNet::load(dir / "missing.safetensors"), core::InputError);
-  const std::string head = R"({"__metadata__":{"format":"xraylift.lung_shape"},"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})";
+  const std::string head =
+      R"({"__metadata__":{"format":"xraylift.lung_shape"},"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})";
   std::string bytes(8, '\0');
   bytes[0] = char(head.size());
   bytes += head + std::string(4, '\0');

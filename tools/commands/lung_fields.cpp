@@ -96,8 +96,8 @@ tools::Runner setup(CLI::App& app) {
       if (i % 5 == 0 || i + 1 == report.loss.size()) curve += core::cat(" ", report.loss[i]);
     const std::string provenance =
         core::cat("xraylift lung-fields train: ", samples.size(), " views of ", sets.size(), " cases (", ids, "), ",
-                  o->train.iterations, " iterations, batch ", o->train.batch, ", seed ", o->train.seed,
-                  ", final loss ", report.loss.empty() ? 0.0 : report.loss.back());
+                  o->train.iterations, " iterations, batch ", o->train.batch, ", seed ", o->train.seed, ", final loss ",
+                  report.loss.empty() ? 0.0 : report.loss.back());
     net.save(o->out, provenance);
     core::log::info("lung-fields: loss (BCE + 1 - Dice) per 500 iterations:", curve);
     core::log::info("lung-fields: wrote ", o->out, " (", net.parameters(), " parameters; training ", report.seconds,

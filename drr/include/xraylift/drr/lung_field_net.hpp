@@ -24,9 +24,9 @@ namespace xraylift::drr {
 inline constexpr int kLungFieldNetInputs = 4;  // channels: water path, body path, relative deficit, body field
 
 struct LungFieldNetSpec {
-  int channels = 8;     // first level's channels, doubled per level
-  int levels = 3;       // resolutions (2 .. 5); the input side must be divisible by 2^(levels - 1)
-  int input_px = 128;   // the network's square input (views are resampled to it)
+  int channels = 8;       // first level's channels, doubled per level
+  int levels = 3;         // resolutions (2 .. 5); the input side must be divisible by 2^(levels - 1)
+  int input_px = 128;     // the network's square input (views are resampled to it)
   void validate() const;  // ConfigError naming the field
 };
 
@@ -52,7 +52,7 @@ struct LungFieldTrainOptions {
   double dice_weight = 1.0;     // loss = BCE + dice_weight (1 - soft Dice)
   bool flip = true;             // random left-right mirror of a sample (a mirrored patient is a patient)
   std::uint64_t seed = 1;
-  int threads = 0;  // torch intra-op threads; 0: leave torch's setting
+  int threads = 0;                                               // torch intra-op threads; 0: leave torch's setting
   std::function<void(int iteration, double loss)> on_iteration;  // after every step (a progress bar)
   void validate() const;
 };

@@ -18,7 +18,7 @@ namespace xraylift::drr {
 struct LungTomographyOptions {
   int iterations = 20;
   double relaxation = 1.0;
-  double threshold = 0.35;  // measured: 0.3 joins spurious blobs on LIDC-IDRI-0001, 0.5 loses 10 % (docs/viz.md)
+  double threshold = 0.35;    // measured: 0.3 joins spurious blobs on LIDC-IDRI-0001, 0.5 loses 10 % (docs/viz.md)
   double min_support_mm = 3;  // a ray through less of the support than this corrects nothing
   // the deficit per mm of lung along a ray: lung (about -850 HU) lacks 85 % of water's attenuation
   double lung_deficit_per_mm = 0.85;
