@@ -109,8 +109,16 @@ ViewsLungsFunction views_lungs_function() {
     }
     if (!field_net->has_value())
       return drr::best_views_lungs(views, model->has_value() ? &**model : nullptr, name, &note);
-    const drr::ViewsLungs refit = drr::with_net_lung_fields(**field_net, views);
-    data::LungSegmentation lungs = drr::best_views_lungs(refit, model->has_value() ? &**model : nullptr, name, &note);
+    std::optional<drr::ViewsLungs> refit;
+    try {
+      refit = drr::with_net_lung_fields(**field_net, views);
+    } catch (const core::InputError& e) {  // no lung in the network's fields: the rule's, and the note says why
+      data::LungSegmentation lungs = drr::best_views_lungs(views, model->has_value() ? &**model : nullptr, name, &note);
+      note = core::cat("the lung-field network found no lungs (", e.what(), "); the rule's fields instead",
+                       note.empty() ? "" : "; ", note);
+      return lungs;
+    }
+    data::LungSegmentation lungs = drr::best_views_lungs(*refit, model->has_value() ? &**model : nullptr, name, &note);
     name += " (net fields)";
     return lungs;
   };
