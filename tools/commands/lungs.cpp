@@ -104,8 +104,9 @@ tools::Runner setup(CLI::App& app) {
                  "Lung fields the hull is carved from: rule, net or best (the best measured)")
       ->capture_default_str()
       ->check(CLI::IsMember({"rule", "net", "best"}));
-  app.add_option("--model", o->model,
-                 "Lungs for --mesh / --boxes: hull, parametric, parametric_in_hull or best (the best measured)")
+  app.add_option(
+         "--model", o->model,
+         "Lungs for --mesh / --boxes: hull, parametric, parametric_in_hull, tomography or best (the best measured)")
       ->capture_default_str()
       ->check(CLI::IsMember({"hull", "parametric", "parametric_in_hull", "tomography", "best"}));
   app.add_flag("--tomography", o->tomography,
@@ -474,5 +475,5 @@ tools::Runner setup(CLI::App& app) {
 
 }  // namespace lungs_command
 
-XL_REGISTER_COMMAND("lungs", "A view set's lung model fitted to its views (lung fields, visual hull), measured",
+XL_REGISTER_COMMAND("lungs", "A view set's lung model from its views (lung fields, hull, tomography), measured",
                     lungs_command::setup);

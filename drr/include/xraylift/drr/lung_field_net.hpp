@@ -24,7 +24,7 @@ namespace xraylift::drr {
 inline constexpr int kLungFieldNetInputs = 4;  // channels: water path, body path, relative deficit, body field
 
 struct LungFieldNetSpec {
-  int channels = 8;       // first level's channels, doubled per level
+  int channels = 6;       // first level's channels, doubled per level
   int levels = 3;         // resolutions (2 .. 5); the input side must be divisible by 2^(levels - 1)
   int input_px = 128;     // the network's square input (views are resampled to it)
   void validate() const;  // ConfigError naming the field
