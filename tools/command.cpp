@@ -82,18 +82,19 @@ void apply_threads(const core::Config& config, std::optional<int> flag) {
   if (threads > 0) at::set_num_threads(threads);
 }
 
-std::filesystem::path shipped_lung_shape_model() {
+namespace {
+
+// models/<file> in the working folder or the source tree, as the demo finds its weights; empty when there is none.
+std::filesystem::path shipped_model(const std::string& file) {
   for (const std::filesystem::path& root : {std::filesystem::path("."), std::filesystem::path(XRAYLIFT_SOURCE_DIR)})
-    if (std::filesystem::exists(root / "models/lung_shape.safetensors")) return root / "models/lung_shape.safetensors";
+    if (std::filesystem::exists(root / "models" / file)) return root / "models" / file;
   return {};
 }
 
-std::filesystem::path shipped_lung_field_model() {
-  for (const std::filesystem::path& root : {std::filesystem::path("."), std::filesystem::path(XRAYLIFT_SOURCE_DIR)})
-    if (std::filesystem::exists(root / "models/lung_fields.safetensors"))
-      return root / "models/lung_fields.safetensors";
-  return {};
-}
+}  // namespace
+
+std::filesystem::path shipped_lung_shape_model() { return shipped_model("lung_shape.safetensors"); }
+std::filesystem::path shipped_lung_field_model() { return shipped_model("lung_fields.safetensors"); }
 
 ViewsLungsFunction views_lungs_function() {
   auto model = std::make_shared<std::optional<drr::LungShapeModel>>();
@@ -107,19 +108,20 @@ ViewsLungsFunction views_lungs_function() {
       if (!f.empty() && std::string(drr::kBestLungFields) == "net") *field_net = drr::LungFieldNet::load(f);
       *loaded = true;
     }
-    if (!field_net->has_value())
-      return drr::best_views_lungs(views, model->has_value() ? &**model : nullptr, name, &note);
-    std::optional<drr::ViewsLungs> refit;
+    const drr::LungShapeModel* shape = model->has_value() ? &**model : nullptr;
+    if (!field_net->has_value()) return drr::best_views_lungs(views, shape, name, &note);
+    std::string failed;
     try {
-      refit = drr::with_net_lung_fields(**field_net, views);
-    } catch (const core::InputError& e) {  // no lung in the network's fields: the rule's, and the note says why
-      data::LungSegmentation lungs = drr::best_views_lungs(views, model->has_value() ? &**model : nullptr, name, &note);
-      note = core::cat("the lung-field network found no lungs (", e.what(), "); the rule's fields instead",
-                       note.empty() ? "" : "; ", note);
+      data::LungSegmentation lungs =
+          drr::best_views_lungs(drr::with_net_lung_fields(**field_net, views), shape, name, &note);
+      name += " (net fields)";
       return lungs;
+    } catch (const core::InputError& e) {  // no lung in the network's fields: the rule's, and the note says why
+      failed = e.what();
     }
-    data::LungSegmentation lungs = drr::best_views_lungs(*refit, model->has_value() ? &**model : nullptr, name, &note);
-    name += " (net fields)";
+    data::LungSegmentation lungs = drr::best_views_lungs(views, shape, name, &note);
+    note = core::cat("the lung-field network found no lungs (", failed, "); the rule's fields instead",
+                     note.empty() ? "" : "; ", note);
     return lungs;
   };
 }

@@ -73,19 +73,22 @@ LungTomography reconstruct_lungs(const std::vector<core::Camera>& cameras, const
   core::VolumeF x(g, 0.0f);
   for (std::int64_t i : inside) x.values()[std::size_t(i)] = 1.0f;
   const DrrImages support_path = render_attenuation(x, rig, ro);
-  const core::VoxelProjections proj = core::project_voxel_centres(g, cameras);
-  // the pixel each support voxel projects to per view (-1: not seen)
+  // the pixel each support voxel projects to per view (-1: not seen); the support only, not the whole grid
+  std::vector<Eigen::Matrix<double, 3, 4>> projection;
+  for (const auto& c : cameras) projection.push_back(c.projection());
   std::vector<std::int64_t> pixel(inside.size() * cameras.size(), -1);
   core::parallel_for_chunks(
       0, std::int64_t(inside.size()), 4096,
       [&](std::int64_t begin, std::int64_t end) {
-        for (std::int64_t s = begin; s < end; ++s)
+        for (std::int64_t s = begin; s < end; ++s) {
+          const Eigen::Vector3d x = core::voxel_centre(g, inside[std::size_t(s)]);
           for (std::size_t v = 0; v < cameras.size(); ++v) {
-            const core::PixelProjection& q = proj.at(v, inside[std::size_t(s)]);
+            const core::PixelProjection q = core::project_through(projection[v], x);
             if (!core::in_image(q, cameras[v].width(), cameras[v].height())) continue;
             const std::int64_t p = std::int64_t(std::floor(q.v)) * cameras[v].width() + std::int64_t(std::floor(q.u));
             if (support_path.view(int(v))[p] >= o.min_support_mm) pixel[std::size_t(s) * cameras.size() + v] = p;
           }
+        }
       },
       o.threads);
   LungTomography out;

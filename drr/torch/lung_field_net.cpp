@@ -6,14 +6,12 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <map>
-#include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "xraylift/core/atomic_file.hpp"
 #include "xraylift/core/error.hpp"
 #include "xraylift/core/safetensors.hpp"
+#include "xraylift/train/safetensors.hpp"
 
 namespace fs = std::filesystem;
 
@@ -74,14 +72,6 @@ struct UNetImpl : torch::nn::Module {
   }
 };
 TORCH_MODULE(UNet);
-
-std::string read_field_net_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  XL_CHECK(in, "lung field net: cannot read '", path.string(), "'");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // The mean of src (w x h) over the source pixels that net pixel (i, j) of a px x px grid covers (at least one).
 template <class Get>
@@ -208,31 +198,19 @@ std::vector<float> LungFieldNet::probability(const LungFieldSample& sample) cons
 }
 
 void LungFieldNet::save(const fs::path& path, const std::string& provenance) const {
-  nlohmann::json header;
-  header["__metadata__"] = {{"format", kFieldNetFormat},
+  std::map<std::string, torch::Tensor> tensors;
+  for (const auto& p : impl_->net->named_parameters()) tensors["net." + p.key()] = p.value().to(torch::kHalf);
+  train::write_safetensors(path, tensors,
+                           {{"format", kFieldNetFormat},
                             {"channels", std::to_string(impl_->spec.channels)},
                             {"levels", std::to_string(impl_->spec.levels)},
                             {"input_px", std::to_string(impl_->spec.input_px)},
-                            {"provenance", provenance}};
-  std::string data;
-  for (const auto& p : impl_->net->named_parameters()) {
-    const torch::Tensor c = p.value().detach().to(torch::kHalf).contiguous();
-    const std::uint64_t begin = data.size();
-    data.append(reinterpret_cast<const char*>(c.data_ptr<at::Half>()), std::size_t(c.numel()) * 2);
-    header["net." + p.key()] = {
-        {"dtype", "F16"}, {"shape", c.sizes().vec()}, {"data_offsets", {begin, std::uint64_t(data.size())}}};
-  }
-  std::string head = header.dump();
-  while ((head.size() + 8) % 8) head.push_back(' ');
-  std::string bytes(8, '\0');
-  const std::uint64_t len = head.size();
-  for (int i = 0; i < 8; ++i) bytes[std::size_t(i)] = char((len >> (8 * i)) & 0xff);
-  core::write_file_atomic(path, bytes + head + data);
+                            {"provenance", provenance}});
 }
 
 LungFieldNet LungFieldNet::load(const fs::path& path) {
   XL_CHECK(fs::exists(path), "lung field net: '", path.string(), "' does not exist");
-  const std::string bytes = read_field_net_file(path);
+  const std::string bytes = core::read_file(path);
   XL_CHECK(core::looks_like_safetensors(bytes), "lung field net: '", path.string(),
            "' is not a safetensors file; expected models/lung_fields.safetensors (scripts/train_lung_fields.sh)");
   const auto meta = core::parse_safetensors_metadata(bytes, path.string());
@@ -252,16 +230,11 @@ LungFieldNet LungFieldNet::load(const fs::path& path) {
                                      "': __metadata__ channels / levels / input_px unreadable (", e.what(), ")"));
   }
   LungFieldNet m(std::make_unique<Impl>(spec));
-  std::map<std::string, torch::Tensor> found;
-  for (const auto& e : core::parse_safetensors_header(bytes, path.string())) {
-    XL_CHECK(e.dtype == "F16" || e.dtype == "F32", "lung field net: '", path.string(), "': tensor ", e.name, " is ",
-             e.dtype, "; expected F16 or F32");
-    const auto dtype = e.dtype == "F16" ? torch::kHalf : torch::kFloat32;
-    torch::Tensor t = torch::empty(e.shape, dtype);
-    XL_CHECK(std::size_t(t.numel()) * t.element_size() == e.end - e.begin, "lung field net: '", path.string(),
-             "': tensor ", e.name, " has ", e.end - e.begin, " bytes for its shape");
-    std::memcpy(t.data_ptr(), bytes.data() + e.begin, e.end - e.begin);
-    found[e.name] = t.to(torch::kFloat32);
+  std::map<std::string, torch::Tensor> found = train::parse_safetensors(bytes, path.string());
+  for (auto& [name, t] : found) {
+    XL_CHECK(t.scalar_type() == torch::kHalf || t.scalar_type() == torch::kFloat32, "lung field net: '", path.string(),
+             "': tensor ", name, " is ", t.scalar_type(), "; expected F16 or F32");
+    t = t.to(torch::kFloat32);
   }
   torch::NoGradGuard ng;
   for (auto& p : m.impl().net->named_parameters()) {

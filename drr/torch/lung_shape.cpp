@@ -6,16 +6,14 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <limits>
-#include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "xraylift/core/atomic_file.hpp"
 #include "xraylift/core/error.hpp"
 #include "xraylift/core/safetensors.hpp"
 #include "xraylift/core/voxel_projection.hpp"
 #include "xraylift/drr/lung_tomography.hpp"
+#include "xraylift/train/safetensors.hpp"
 
 namespace fs = std::filesystem;
 
@@ -138,14 +136,6 @@ struct SdfNetImpl : torch::nn::Module {
 };
 TORCH_MODULE(SdfNet);
 
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  XL_CHECK(in, "lung shape model: cannot read '", path.string(), "'");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 }  // namespace
 
 void LungShapeSpec::validate() const {
@@ -240,35 +230,21 @@ std::vector<float> LungShapeModel::evaluate(const std::vector<float>& points, co
 }
 
 void LungShapeModel::save(const fs::path& path, const std::string& provenance) const {
-  std::vector<std::pair<std::string, torch::Tensor>> tensors;
-  for (const auto& p : impl_->net->named_parameters()) tensors.emplace_back("net." + p.key(), p.value());
-  tensors.emplace_back("codes", impl_->codes);
-  nlohmann::json header;
-  header["__metadata__"] = {{"format", kFormat},
+  std::map<std::string, torch::Tensor> tensors;
+  for (const auto& p : impl_->net->named_parameters()) tensors["net." + p.key()] = p.value().to(torch::kFloat32);
+  tensors["codes"] = impl_->codes.to(torch::kFloat32);
+  train::write_safetensors(path, tensors,
+                           {{"format", kFormat},
                             {"latent", std::to_string(impl_->spec.latent)},
                             {"width", std::to_string(impl_->spec.width)},
                             {"layers", std::to_string(impl_->spec.layers)},
                             {"sdf_clamp", core::cat(impl_->spec.sdf_clamp)},
-                            {"provenance", provenance}};
-  std::string data;
-  for (const auto& [name, t] : tensors) {
-    const torch::Tensor c = t.detach().to(torch::kFloat32).contiguous();
-    const std::uint64_t begin = data.size();
-    data.append(reinterpret_cast<const char*>(c.data_ptr<float>()), std::size_t(c.numel()) * sizeof(float));
-    header[name] = {
-        {"dtype", "F32"}, {"shape", c.sizes().vec()}, {"data_offsets", {begin, std::uint64_t(data.size())}}};
-  }
-  std::string head = header.dump();
-  while ((head.size() + 8) % 8) head.push_back(' ');
-  std::string bytes(8, '\0');
-  const std::uint64_t len = head.size();
-  for (int i = 0; i < 8; ++i) bytes[std::size_t(i)] = char((len >> (8 * i)) & 0xff);
-  core::write_file_atomic(path, bytes + head + data);
+                            {"provenance", provenance}});
 }
 
 LungShapeModel LungShapeModel::load(const fs::path& path) {
   XL_CHECK(fs::exists(path), "lung shape model: '", path.string(), "' does not exist");
-  const std::string bytes = read_bytes(path);
+  const std::string bytes = core::read_file(path);
   XL_CHECK(core::looks_like_safetensors(bytes), "lung shape model: '", path.string(),
            "' is not a safetensors file; expected models/lung_shape.safetensors (scripts/train_lung_shape.sh)");
   const auto meta = core::parse_safetensors_metadata(bytes, path.string());
@@ -292,14 +268,10 @@ LungShapeModel LungShapeModel::load(const fs::path& path) {
   }
   LungShapeModel m(std::make_unique<Impl>(spec));
   m.impl().codes = torch::zeros({0, spec.latent});
-  std::map<std::string, torch::Tensor> found;
-  for (const auto& e : core::parse_safetensors_header(bytes, path.string())) {
-    XL_CHECK(e.dtype == "F32", "lung shape model: '", path.string(), "': tensor ", e.name, " is ", e.dtype,
-             "; expected F32");
-    torch::Tensor t = torch::empty(e.shape, torch::kFloat32);
-    std::memcpy(t.data_ptr<float>(), bytes.data() + e.begin, e.end - e.begin);
-    found[e.name] = t;
-  }
+  const std::map<std::string, torch::Tensor> found = train::parse_safetensors(bytes, path.string());
+  for (const auto& [name, t] : found)
+    XL_CHECK(t.scalar_type() == torch::kFloat32, "lung shape model: '", path.string(), "': tensor ", name, " is ",
+             t.scalar_type(), "; expected F32");
   torch::NoGradGuard ng;
   for (auto& p : m.impl().net->named_parameters()) {
     const auto it = found.find("net." + p.key());

@@ -9,6 +9,7 @@
 
 #include "xraylift/core/rig.hpp"
 #include "xraylift/core/volume.hpp"
+#include "xraylift/data/phantom.hpp"
 
 namespace xraylift::drr::fixture {
 
@@ -21,6 +22,22 @@ inline core::Rig small_ring(int pixels = 64, double sad = 300, double sdd = 600,
   s.detector.width = s.detector.height = pixels;
   s.detector.pixel_size_mm = 2.0 * 200.0 * (sdd / sad) / 2.0 / pixels;  // 200 mm at the isocentre
   return core::Rig::ring(s);
+}
+
+// The default ring (10 views, the default detector's field of view) at `pixels` x `pixels`.
+inline core::Rig default_ring(int pixels) {
+  core::RingSpec s;
+  s.detector.width = s.detector.height = pixels;
+  s.detector.pixel_size_mm = 0.78125 * 1024.0 / pixels;
+  return core::Rig::ring(s);
+}
+
+// 1 where a phantom's labels are either lung (data/phantom.hpp), else 0.
+inline core::VolumeU8 lung_mask(const core::VolumeU8& labels) {
+  core::VolumeU8 lungs(labels.geometry(), 0);
+  for (std::size_t p = 0; p < lungs.values().size(); ++p)
+    lungs.values()[p] = labels.values()[p] == data::kLabelRightLung || labels.values()[p] == data::kLabelLeftLung;
+  return lungs;
 }
 
 // Oblique poses: sources off every axis, looking at points near (not at) the centre.

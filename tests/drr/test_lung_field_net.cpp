@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "drr_test_util.hpp"
 #include "xraylift/core/error.hpp"
 #include "xraylift/core/rig.hpp"
 #include "xraylift/drr/lung_field_net.hpp"
@@ -19,13 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-core::Rig ring(int width) {
-  core::RingSpec spec;
-  spec.detector.width = spec.detector.height = width;
-  spec.detector.pixel_size_mm = 1024.0 * 0.78125 / width;
-  return core::Rig::ring(spec);
-}
-
 struct RenderedCase {
   drr::ViewsLungs fit;
   std::vector<drr::Mask2D> labels;
@@ -35,10 +29,8 @@ struct RenderedCase {
 // A small simple phantom (seed) rendered through the ring at 64 px: the rule's fit and the projected lung mask.
 RenderedCase rendered(std::uint64_t seed) {
   const data::Phantom ph = xraylift::testing::make_phantom(seed, {96, 96, 64}, {3.6, 3.6, 5.0}, 0, 4, 8, false);
-  core::VolumeU8 lungs(ph.labels.geometry(), 0);
-  for (std::size_t p = 0; p < lungs.values().size(); ++p)
-    lungs.values()[p] = ph.labels.values()[p] == data::kLabelRightLung || ph.labels.values()[p] == data::kLabelLeftLung;
-  const core::Rig rig = ring(64);
+  const core::VolumeU8 lungs = drr::fixture::lung_mask(ph.labels);
+  const core::Rig rig = drr::fixture::default_ring(64);
   const drr::DrrImages img = drr::render(ph.ct.hu, rig, drr::RenderOptions{});
   std::vector<std::vector<float>> views;
   for (int v = 0; v < img.views; ++v) views.emplace_back(img.view(v), img.view(v) + img.view_pixels());

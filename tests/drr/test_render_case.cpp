@@ -20,19 +20,10 @@
 using namespace xraylift;
 using namespace xraylift::drr;
 
-namespace {
-core::Rig ring_of(int pixels) {
-  core::RingSpec s;
-  s.detector.width = s.detector.height = pixels;
-  s.detector.pixel_size_mm = 0.78125 * 1024.0 / pixels;
-  return core::Rig::ring(s);
-}
-}  // namespace
-
 TEST(RenderRealSample, SiddonAndTrilinearAgree) {
   XL_REQUIRE_LIDC_SAMPLE(dir);
   const data::DicomSeries series = data::read_dicom_series(dir);
-  const core::Rig rig = ring_of(96);
+  const core::Rig rig = fixture::default_ring(96);
   RenderOptions sid;
   RenderOptions tri;
   tri.integrator = Integrator::kTrilinear;
@@ -75,7 +66,7 @@ TEST(RenderCase, PhantomCaseFolderEndToEnd) {
   ASSERT_EQ(c.nodules.size(), phantom.ct.nodules.size());
   RenderOptions options;
   options.mask = true;
-  const RenderCaseResult r = render_case(c, ring_of(64), options, {}, root / "out");
+  const RenderCaseResult r = render_case(c, fixture::default_ring(64), options, {}, root / "out");
   EXPECT_EQ(r.rays, 10LL * 64 * 64);
   const core::ViewSet set = core::read_view_set(root / "out" / "infos.json");
   ASSERT_EQ(set.views.size(), 10u);
@@ -93,7 +84,8 @@ TEST(RenderCase, PhantomCaseFolderEndToEnd) {
   const data::Case nrrd = load_render_input(root / "volume_only.nrrd");
   EXPECT_EQ(nrrd.id, "volume_only");
   EXPECT_TRUE(nrrd.nodules.empty());
-  EXPECT_EQ(render(nrrd.hu, ring_of(32), {}).line_integral, render(c.hu, ring_of(32), {}).line_integral);
+  EXPECT_EQ(render(nrrd.hu, fixture::default_ring(32), {}).line_integral,
+            render(c.hu, fixture::default_ring(32), {}).line_integral);
 }
 
 TEST(RenderCase, InputsAndManifests) {
@@ -198,7 +190,7 @@ TEST(RenderCase, CaseFolderAppearsWholeAndRerunsCompleteWhatIsMissing) {
   core::write_file_atomic(dir / "view00.png", "half");
   core::write_file_atomic(dir / "stale.txt", "from a killed run");
   EXPECT_FALSE(render_folder_complete(dir, "record"));
-  render_case_folder(phantom.ct, ring_of(16), {}, {}, dir, "record");
+  render_case_folder(phantom.ct, fixture::default_ring(16), {}, {}, dir, "record");
   EXPECT_TRUE(render_folder_complete(dir, "record"));
   EXPECT_FALSE(render_folder_complete(dir, "another config"));
   EXPECT_EQ(core::read_view_set(dir / "infos.json").views.size(), 10u);

@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "drr_test_util.hpp"
 #include "xraylift/core/error.hpp"
 #include "xraylift/core/rig.hpp"
 #include "xraylift/drr/render.hpp"
@@ -13,12 +14,7 @@ using namespace xraylift;
 
 namespace {
 
-core::Rig small_ring(int width) {
-  core::RingSpec spec;
-  spec.detector.width = spec.detector.height = width;
-  spec.detector.pixel_size_mm = 1024.0 * 0.78125 / width;  // the default field of view
-  return core::Rig::ring(spec);
-}
+using drr::fixture::default_ring;
 
 // The exact silhouette of a ball: pixels whose centre ray passes within r of c.
 std::vector<drr::Mask2D> ball_fields(const core::Rig& rig, const Eigen::Vector3d& c, double r) {
@@ -46,7 +42,7 @@ std::vector<drr::Mask2D> ball_fields(const core::Rig& rig, const Eigen::Vector3d
 // worst, ~1-2 % measured) and keeps every voxel deeper than one voxel.
 // Catches: a wrong projection (u/v swapped, rows flipped: the off-centre ball is carved away), a wrong voxel order.
 TEST(VisualHull, BallFromARingContainsTheBallWithinTheHullBound) {
-  const core::Rig rig = small_ring(128);
+  const core::Rig rig = default_ring(128);
   const Eigen::Vector3d c(20, -10, 15);
   const double r = 50;
   drr::VisualHullOptions o;
@@ -74,7 +70,7 @@ TEST(VisualHull, BallFromARingContainsTheBallWithinTheHullBound) {
 // min_views: with one view's field emptied, every-view carving loses the ball, all-but-one keeps it.
 // Catches: min_views ignored or counted the wrong way.
 TEST(VisualHull, AllButOneViewSurvivesAMissingField) {
-  const core::Rig rig = small_ring(64);
+  const core::Rig rig = default_ring(64);
   auto fields = ball_fields(rig, Eigen::Vector3d::Zero(), 60);
   std::fill(fields[3].pixels.begin(), fields[3].pixels.end(), 0);
   drr::VisualHullOptions o;
@@ -93,7 +89,7 @@ TEST(VisualHull, AllButOneViewSurvivesAMissingField) {
 // Bad input: a grid over max_voxels is a usage error naming the grid; fields that do not match the cameras and
 // no cameras are data errors.
 TEST(VisualHull, RejectsBadInput) {
-  const core::Rig rig = small_ring(32);
+  const core::Rig rig = default_ring(32);
   const auto fields = ball_fields(rig, Eigen::Vector3d::Zero(), 60);
   drr::VisualHullOptions o;
   o.voxel_mm = 1;
@@ -118,10 +114,8 @@ TEST(VisualHull, RejectsBadInput) {
 // that follows thickness rather than lung (the oblique views' thin body edge), a hull carved by a wrong camera.
 TEST(LungFields, RenderedPhantomMatchesItsProjectedLungs) {
   const data::Phantom ph = xraylift::testing::make_phantom(7, {96, 96, 64}, {3.6, 3.6, 5.0}, 0, 4, 8, false);
-  core::VolumeU8 lungs(ph.labels.geometry(), 0);
-  for (std::size_t p = 0; p < lungs.values().size(); ++p)
-    lungs.values()[p] = ph.labels.values()[p] == data::kLabelRightLung || ph.labels.values()[p] == data::kLabelLeftLung;
-  const core::Rig rig = small_ring(96);
+  const core::VolumeU8 lungs = drr::fixture::lung_mask(ph.labels);
+  const core::Rig rig = default_ring(96);
   const drr::DrrImages img = drr::render(ph.ct.hu, rig, drr::RenderOptions{});
   std::vector<std::vector<float>> views;
   for (int v = 0; v < img.views; ++v) views.emplace_back(img.view(v), img.view(v) + img.view_pixels());

@@ -221,6 +221,13 @@ tools::Runner setup(CLI::App& app) {
                 {"extra_ml", extra * k},
                 {"missed_ml", missed * k}};
       }
+      // "Dice .., volume error .. % (|.| .. %), surface .. / p95 .. mm", the means of a summary line
+      std::string text() const {
+        const nlohmann::json j = json();
+        return core::cat("Dice ", j["dice"].get<double>(), ", volume error ", j["volume_error_pct"].get<double>(),
+                         " % (|.| ", j["abs_volume_error_pct"].get<double>(), " %), surface ",
+                         j["surface_mean_mm"].get<double>(), " / p95 ", j["surface_p95_mm"].get<double>(), " mm");
+      }
     } sum_hull, sum_template, sum_ct, sum_param, sum_param_hull, sum_hull_net, sum_tomo, sum_tomo_oracle;
     double tomo_seconds = 0;
     double param_seconds = 0;
@@ -415,47 +422,20 @@ tools::Runner setup(CLI::App& app) {
       if (sum_tomo.n) {
         doc["summary"]["tomography"] = sum_tomo.json();
         doc["summary"]["tomography_ct_paths"] = sum_tomo_oracle.json();
-        core::log::info("lungs: tomography Dice ", sum_tomo.json()["dice"].get<double>(), ", volume error ",
-                        sum_tomo.json()["volume_error_pct"].get<double>(), " % (|.| ",
-                        sum_tomo.json()["abs_volume_error_pct"].get<double>(), " %), surface ",
-                        sum_tomo.json()["surface_mean_mm"].get<double>(), " / p95 ",
-                        sum_tomo.json()["surface_p95_mm"].get<double>(), " mm; from the CT's paths Dice ",
-                        sum_tomo_oracle.json()["dice"].get<double>(), ", volume error ",
-                        sum_tomo_oracle.json()["volume_error_pct"].get<double>(), " %; ",
+        core::log::info("lungs: tomography ", sum_tomo.text(), "; from the CT's paths ", sum_tomo_oracle.text(), "; ",
                         tomo_seconds / double(sets.size()), " s per case");
       }
       if (field_net) {
         doc["summary"]["hull_net"] = sum_hull_net.json();
         doc["summary"]["net_field_dice"] = field_count ? net_field_dice / double(field_count) : 0.0;
-        core::log::info("lungs: net fields: field Dice ", doc["summary"]["net_field_dice"].get<double>(),
-                        "; hull Dice ", sum_hull_net.json()["dice"].get<double>(), ", volume error ",
-                        sum_hull_net.json()["volume_error_pct"].get<double>(), " % (|.| ",
-                        sum_hull_net.json()["abs_volume_error_pct"].get<double>(), " %), surface ",
-                        sum_hull_net.json()["surface_mean_mm"].get<double>(), " / p95 ",
-                        sum_hull_net.json()["surface_p95_mm"].get<double>(), " mm; ", net_seconds / double(sets.size()),
-                        " s per case");
+        core::log::info("lungs: net fields: field Dice ", doc["summary"]["net_field_dice"].get<double>(), "; hull ",
+                        sum_hull_net.text(), "; ", net_seconds / double(sets.size()), " s per case");
       }
-      core::log::info(
-          "lungs: ", sets.size(), " case(s): field Dice ", doc["summary"]["field_dice"].get<double>(), "; hull Dice ",
-          sum_hull.json()["dice"].get<double>(), ", volume error ", sum_hull.json()["volume_error_pct"].get<double>(),
-          " % (|.| ", sum_hull.json()["abs_volume_error_pct"].get<double>(), " %), surface ",
-          sum_hull.json()["surface_mean_mm"].get<double>(), " / p95 ", sum_hull.json()["surface_p95_mm"].get<double>(),
-          " mm; template Dice ", sum_template.json()["dice"].get<double>(), ", volume error ",
-          sum_template.json()["volume_error_pct"].get<double>(), " % (|.| ",
-          sum_template.json()["abs_volume_error_pct"].get<double>(), " %), surface ",
-          sum_template.json()["surface_mean_mm"].get<double>(), " / p95 ",
-          sum_template.json()["surface_p95_mm"].get<double>(), " mm; fit ", seconds / double(sets.size()),
-          " s per case");
+      core::log::info("lungs: ", sets.size(), " case(s): field Dice ", doc["summary"]["field_dice"].get<double>(),
+                      "; hull ", sum_hull.text(), "; template ", sum_template.text(), "; fit ",
+                      seconds / double(sets.size()), " s per case");
       if (shape)
-        core::log::info("lungs: parametric Dice ", sum_param.json()["dice"].get<double>(), ", volume error ",
-                        sum_param.json()["volume_error_pct"].get<double>(), " % (|.| ",
-                        sum_param.json()["abs_volume_error_pct"].get<double>(), " %), surface ",
-                        sum_param.json()["surface_mean_mm"].get<double>(), " / p95 ",
-                        sum_param.json()["surface_p95_mm"].get<double>(), " mm; in the hull Dice ",
-                        sum_param_hull.json()["dice"].get<double>(), ", volume error ",
-                        sum_param_hull.json()["volume_error_pct"].get<double>(), " %, surface ",
-                        sum_param_hull.json()["surface_mean_mm"].get<double>(), " / p95 ",
-                        sum_param_hull.json()["surface_p95_mm"].get<double>(), " mm; fit ",
+        core::log::info("lungs: parametric ", sum_param.text(), "; in the hull ", sum_param_hull.text(), "; fit ",
                         param_seconds / double(sets.size()), " s per case");
     }
     if (boxes) {
