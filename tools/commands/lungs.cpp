@@ -250,7 +250,7 @@ tools::Runner setup(CLI::App& app) {
       seconds += fit.seconds;
       std::optional<drr::ViewsLungs> net_fit;
       std::string net_error;
-      if (field_net) {
+      if (field_net && (fields_used == "net" || !o->cases.empty())) {  // used, or measured
         try {
           net_fit = drr::with_net_lung_fields(*field_net, fit, o->fields, o->hull);
           net_seconds += net_fit->seconds - fit.seconds;
