@@ -6,7 +6,9 @@
 # the real LIDC sample with inserted nodules when ../shared/data is present. Prints each method's summary line.
 #   TEST_CASES (40) OUT (bench-out/detect3d) BIN (build/bin/xraylift) WEIGHTS (OUT/train/model.safetensors)
 #   ANATOMIES ("simple chest": the held-out phantoms' models, docs/data.md "Phantoms"; each its own 40 cases)
+#   CHEST_VERSION (1): the chest model version (docs/data.md "Anatomy models"); 1 made the shipped weights
 set -euo pipefail
+CHEST_VERSION="${CHEST_VERSION:-1}"  # the shipped weights' phantoms; 2: the model matched to real CT
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${BIN:-$ROOT/build/bin/xraylift}"
 OUT="${OUT:-$ROOT/bench-out/detect3d}"
@@ -38,7 +40,7 @@ METHODS=$("$BIN" methods --names)
 for anatomy in $ANATOMIES; do
   TEST=test; [ "$anatomy" = simple ] || TEST="test-$anatomy"
   if [ ! -f "$OUT/phantoms/$TEST/manifest.json" ]; then
-    "$BIN" data phantom --count "$TEST_CASES" --seed 5000 --out "$OUT/phantoms/$TEST" --set "phantom.anatomy=$anatomy"
+    "$BIN" data phantom --count "$TEST_CASES" --seed 5000 --out "$OUT/phantoms/$TEST" --set "phantom.anatomy=$anatomy" --set "phantom.chest_version=$CHEST_VERSION"
   fi
   if [ ! -d "$OUT/views/$TEST" ]; then
     "$BIN" render --manifest "$OUT/phantoms/$TEST/manifest.json" --size 256 --out "$OUT/views/$TEST.tmp"

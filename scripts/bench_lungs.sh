@@ -6,7 +6,9 @@
 # fields' hull, the tomography and its bound from the CT's own path lengths; SHAPE_MODEL=models/lung_shape.safetensors
 # adds the parametric fit, ~1-2 min per case). Prints each set's summary lines; reports in OUT/*.json.
 #   TEST_CASES (10) LIDC_INSERTS (3) OUT (bench-out/lungs) BIN (build/bin/xraylift) SHAPE_MODEL (none)
+#   CHEST_VERSION (1): the chest model version (docs/data.md "Anatomy models"); 1 made the shipped weights
 set -euo pipefail
+CHEST_VERSION="${CHEST_VERSION:-1}"  # the shipped weights' phantoms; 2: the model matched to real CT
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${BIN:-$ROOT/build/bin/xraylift}"
 OUT="${OUT:-$ROOT/bench-out/lungs}"
@@ -22,7 +24,7 @@ measure() {  # views cases report
 for anatomy in chest simple; do
   if [ ! -f "$OUT/$anatomy/manifest.json" ]; then
     rm -rf "$OUT/$anatomy.tmp"
-    "$BIN" data phantom --count "$TEST_CASES" --seed 5000 --out "$OUT/$anatomy.tmp" --set "phantom.anatomy=$anatomy"
+    "$BIN" data phantom --count "$TEST_CASES" --seed 5000 --out "$OUT/$anatomy.tmp" --set "phantom.anatomy=$anatomy" --set "phantom.chest_version=$CHEST_VERSION"
     mv "$OUT/$anatomy.tmp" "$OUT/$anatomy"
   fi
   if [ ! -d "$OUT/${anatomy}_views" ]; then

@@ -17,7 +17,9 @@
 #   byte), in OUT/phantoms/train-chest-unenhanced.
 #   START_WEIGHTS (empty): skip rounds 1..N and start the contrast round from these weights (the round-N weights of
 #   an earlier run, e.g. models/fusion.safetensors before contrast: commit 1c7a378)
+#   CHEST_VERSION (1): the chest model version (docs/data.md "Anatomy models"); 1 made the shipped weights
 set -euo pipefail
+CHEST_VERSION="${CHEST_VERSION:-1}"  # the shipped weights' phantoms; 2: the model matched to real CT
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${BIN:-$ROOT/build/bin/xraylift}"
 OUT="${OUT:-$ROOT/bench-out/detect3d}"
@@ -41,7 +43,7 @@ make_set() {  # folder, extra phantom options...
   local set="$1"; shift
   if [ ! -f "$OUT/phantoms/$set/manifest.json" ]; then
     "$BIN" data phantom --count "$TRAIN_CASES" --seed 1000 --out "$OUT/phantoms/$set" --threads "$THREADS" \
-      --set "phantom.anatomy=$ANATOMY" "$@"
+      --set "phantom.anatomy=$ANATOMY" "$@" --set "phantom.chest_version=$CHEST_VERSION"
   fi
   if [ ! -d "$OUT/views/$set" ]; then
     "$BIN" render --manifest "$OUT/phantoms/$set/manifest.json" --size 256 --threads "$THREADS" \

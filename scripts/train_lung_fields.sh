@@ -7,7 +7,9 @@
 # scheduling of float sums.
 #   TRAIN_CASES (40) ITERATIONS (1500) BATCH (8) CHANNELS (6) INPUT_PX (128) SEED (1) THREADS (1)
 #   OUT (bench-out/lung-fields) BIN (build/bin/xraylift) MODEL (models/lung_fields.safetensors)
+#   CHEST_VERSION (1): the chest model version (docs/data.md "Anatomy models"); 1 made the shipped weights
 set -euo pipefail
+CHEST_VERSION="${CHEST_VERSION:-1}"  # the shipped weights' phantoms; 2: the model matched to real CT
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${BIN:-$ROOT/build/bin/xraylift}"
 OUT="${OUT:-$ROOT/bench-out/lung-fields}"
@@ -23,7 +25,7 @@ MODEL="${MODEL:-$ROOT/models/lung_fields.safetensors}"
 start=$(date +%s)
 if [ ! -f "$OUT/train/manifest.json" ]; then
   rm -rf "$OUT/train.tmp"
-  "$BIN" data phantom --count "$TRAIN_CASES" --seed 1000 --out "$OUT/train.tmp" --set phantom.anatomy=chest
+  "$BIN" data phantom --count "$TRAIN_CASES" --seed 1000 --out "$OUT/train.tmp" --set phantom.anatomy=chest --set "phantom.chest_version=$CHEST_VERSION"
   rm -rf "$OUT/train" && mv "$OUT/train.tmp" "$OUT/train"
 fi
 if [ ! -d "$OUT/train_views" ]; then

@@ -10,7 +10,9 @@
 #   OUT (bench-out/lung-shape) BIN (build/bin/xraylift) THREADS (1: on the shared 2-core machine one torch thread
 #   trained faster than two)
 #   MODEL (models/lung_shape.safetensors)
+#   CHEST_VERSION (1): the chest model version (docs/data.md "Anatomy models"); 1 made the shipped weights
 set -euo pipefail
+CHEST_VERSION="${CHEST_VERSION:-1}"  # the shipped weights' phantoms; 2: the model matched to real CT
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${BIN:-$ROOT/build/bin/xraylift}"
 OUT="${OUT:-$ROOT/bench-out/lung-shape}"
@@ -25,7 +27,8 @@ start=$(date +%s)
 if [ ! -f "$OUT/train/manifest.json" ]; then
   "$BIN" data phantom --config "$ROOT/configs/data/phantom_chest.yaml" --count "$TRAIN_CASES" --seed 1000 \
     --out "$OUT/train.tmp" --threads "$THREADS" --set "phantom.dims=[128, 128, 64]" \
-    --set "phantom.spacing_mm=[2.8, 2.8, 5.0]" --set phantom.vessels=false --set phantom.nodules=0
+    --set "phantom.spacing_mm=[2.8, 2.8, 5.0]" --set phantom.vessels=false --set phantom.nodules=0 \
+    --set "phantom.chest_version=$CHEST_VERSION"
   rm -rf "$OUT/train" && mv "$OUT/train.tmp" "$OUT/train"
 fi
 echo "train_lung_shape: $TRAIN_CASES phantoms ready after $(( $(date +%s) - start )) s"

@@ -244,8 +244,16 @@ AnatomyStats anatomy_stats(const core::VolumeI16& hu, const core::VolumeU8& lung
   for (auto& h : s.histogram_share) h = total ? h / double(total) : 0;
 
   // Vessels: components, centrelines, radii, branch points.
-  s.vessel_components = int(component_sizes_26(vessel).size());
+  const std::vector<std::int64_t> sizes = component_sizes_26(vessel);
+  s.vessel_components = int(sizes.size());
   s.components_per_litre = s.vessel_components / litres;
+  s.component_edges_mm3 = {1, 4, 16, 64};
+  s.components_per_litre_by_size.assign(s.component_edges_mm3.size() + 1, 0.0);
+  const double voxel_mm3 = hu.geometry().spacing.prod();
+  for (const std::int64_t n : sizes) {
+    const auto& e = s.component_edges_mm3;
+    s.components_per_litre_by_size[std::upper_bound(e.begin(), e.end(), n * voxel_mm3) - e.begin()] += 1 / litres;
+  }
   const core::VolumeF distance = distance_to_outside_mm(vessel, true, o.threads);
   core::VolumeU8 skeleton = skeletonize(vessel, o.threads);
   const Centrelines c = measure_centrelines(skeleton, distance);
@@ -314,6 +322,8 @@ nlohmann::json to_json(const AnatomyStats& s) {
         {"spurs_pruned", s.spurs_pruned}}},
       {"vessel_components", s.vessel_components},
       {"vessel_components_per_litre", s.components_per_litre},
+      {"vessel_components_by_size",
+       {{"edges_mm3", s.component_edges_mm3}, {"per_litre", s.components_per_litre_by_size}}},
       {"branch_points", s.branch_points},
       {"branch_points_per_litre", s.branch_points_per_litre},
       {"blobs", blobs},

@@ -34,7 +34,7 @@ double Capsule::distance(const Eigen::Vector3d& p) const {
   return (a + t * ab - p).norm();
 }
 
-ChestLayout chest_layout(const core::VolumeGeometry& g, std::uint64_t seed) {
+ChestLayout chest_layout(const core::VolumeGeometry& g, std::uint64_t seed, int version) {
   HashRng rng(seed ^ 0xC4E57ull);
   ChestLayout c;
   const Eigen::Vector3d lo = g.index_to_world(Eigen::Vector3d::Zero());
@@ -44,7 +44,8 @@ ChestLayout chest_layout(const core::VolumeGeometry& g, std::uint64_t seed) {
   c.zhi = hi.z();
   c.L = c.zhi - c.zlo;
   // Body: an adult chest of 290-330 mm width and 0.62-0.72 of that depth, smaller when the field is.
-  c.a = std::min(0.45 * fov.x(), rng.range(148, 163));
+  // Version 2: 292-312 mm wide (version 1: 296-326 mm), which with the domes below puts the lungs at 3.5-5 L.
+  c.a = std::min(0.45 * fov.x(), version == 1 ? rng.range(148, 163) : rng.range(146, 156));
   c.b = std::min(rng.range(0.62, 0.70) * c.a, 0.45 * fov.y());
   const double s = c.a / 155.0;  // scale of the lateral sizes against a 310 mm chest
   c.fat_mm = rng.range(5, 14) * s;
@@ -56,7 +57,7 @@ ChestLayout chest_layout(const core::VolumeGeometry& g, std::uint64_t seed) {
   const double apex = c.zhi - c.L * rng.range(0.03, 0.06);
   c.apex_z[0] = apex;
   c.apex_z[1] = apex + rng.range(-4, 4) * zs;
-  c.dome_z[0] = c.zlo + c.L * rng.range(0.26, 0.31);
+  c.dome_z[0] = c.zlo + c.L * (version == 1 ? rng.range(0.26, 0.31) : rng.range(0.27, 0.31));
   c.dome_z[1] = c.dome_z[0] - rng.range(12, 22) * zs;  // the left dome 1-2 cm lower
   c.dome_drop = rng.range(50, 62) * zs;
   for (int side = 0; side < 2; ++side) {

@@ -60,7 +60,9 @@ struct ChestLayout {
   int injection_side = -1;  // 0 right arm, 1 left arm, -1 no dense veins
 };
 
-ChestLayout chest_layout(const core::VolumeGeometry& g, std::uint64_t seed);
+// `version` 1 or 2 (PhantomSpec::chest_version): the same draws, version 2 from narrower ranges of the body width
+// and of the dome height (smaller lungs, matched to LIDC-IDRI-0001's volume by `data stats`).
+ChestLayout chest_layout(const core::VolumeGeometry& g, std::uint64_t seed, int version);
 
 // How often a phantom is a contrast-enhanced scan (docs/data.md "Contrast"); PhantomSpec carries the numbers.
 struct ChestContrastOptions {

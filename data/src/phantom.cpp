@@ -43,9 +43,16 @@ void PhantomSpec::validate() const {
   for (const auto& [name, p] : {std::pair<const char*, double>{"contrast_probability", contrast_probability},
                                 {"dense_vein_probability", dense_vein_probability}})
     if (!(p >= 0 && p <= 1)) throw core::ConfigError(core::cat("phantom: ", name, " = ", p, ", expected 0..1"));
-  if (!(vessel_terminal_radius_mm >= 0.1 && vessel_terminal_radius_mm <= 1.5))
-    throw core::ConfigError(
-        core::cat("phantom: vessel_terminal_radius_mm = ", vessel_terminal_radius_mm, ", expected 0.1..1.5 mm"));
+  if (!(vessel_terminal_radius_mm == 0 || (vessel_terminal_radius_mm >= 0.1 && vessel_terminal_radius_mm <= 1.5)))
+    throw core::ConfigError(core::cat("phantom: vessel_terminal_radius_mm = ", vessel_terminal_radius_mm,
+                                      ", expected 0.1..1.5 mm (or 0: the chest version's)"));
+  if (chest_version != 1 && chest_version != 2)
+    throw core::ConfigError(core::cat("phantom: chest_version = ", chest_version, ", expected 1 or 2"));
+}
+
+double PhantomSpec::terminal_radius_mm() const {
+  if (vessel_terminal_radius_mm > 0) return vessel_terminal_radius_mm;
+  return chest_version == 1 ? 0.38 : 0.30;
 }
 
 namespace {
@@ -174,13 +181,13 @@ class Builder {
   // The `chest` model's tissues and vessel trees (chest_anatomy.cpp, chest_vessels.cpp) in place of anatomy() and
   // trees(); nodules() and noise() are shared.
   void chest() {
-    lay_ = detail::chest_layout(g_, spec_.seed);
+    lay_ = detail::chest_layout(g_, spec_.seed, spec_.chest_version);
     detail::add_contrast(lay_, spec_.seed, {spec_.contrast_probability, spec_.dense_vein_probability});
     const detail::ChestLayout& lay = lay_;
     detail::paint_chest_tissues(lay, *coarse_, *fine_, ph_);
     if (!spec_.vessels) return;
     detail::ChestVesselOptions opt;
-    opt.terminal_radius_mm = spec_.vessel_terminal_radius_mm;
+    opt.terminal_radius_mm = spec_.terminal_radius_mm();
     ph_.vessel_tree = detail::grow_chest_vessels(lay, ph_, spec_.seed, opt);
     chest_airways_ = detail::paint_chest_vessels(ph_.vessel_tree, lay.blood_enhancement_hu, ph_);
     for (const auto& n : ph_.vessel_tree)
@@ -582,6 +589,8 @@ Phantom generate_phantom(const PhantomSpec& spec) {
                 {"nodules", nodules}};
   if (spec.anatomy != PhantomAnatomy::kSimple) {
     ph.ct.meta["anatomy"] = to_string(spec.anatomy);
+    ph.ct.meta["chest_version"] = spec.chest_version;
+    ph.ct.meta["vessel_terminal_radius_mm"] = spec.terminal_radius_mm();
     const auto& lay = b.chest_layout();
     nlohmann::json contrast = {{"blood_enhancement_hu", lay.blood_enhancement_hu}};
     if (lay.injection_side >= 0) {

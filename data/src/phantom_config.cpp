@@ -20,6 +20,7 @@ PhantomSpec phantom_spec_from_config(const core::Config& cfg, PhantomSpec s) {
   s.vessels = cfg.get<bool>("vessels", s.vessels);
   s.anatomy = parse_phantom_anatomy(cfg.get<std::string>("anatomy", to_string(s.anatomy)),
                                     core::cat("config key '", cfg.full_key("anatomy"), "'"));
+  s.chest_version = cfg.get<int>("chest_version", s.chest_version);
   s.vessel_terminal_radius_mm = cfg.get<double>("vessel_terminal_radius_mm", s.vessel_terminal_radius_mm);
   s.contrast_probability = cfg.get<double>("contrast_probability", s.contrast_probability);
   s.dense_vein_probability = cfg.get<double>("dense_vein_probability", s.dense_vein_probability);

@@ -116,6 +116,28 @@ TEST(AnatomyStats, YBranchHasOneBranchPoint) {
   EXPECT_EQ(t.branch_points, 0);
 }
 
+// Components by volume: single voxels, a 2 x 2 x 2 cube and a 5 mm tube land in their classes (edges 1, 4, 16, 64
+// mm^3, per litre of lung). Catches a size counted in voxels instead of mm^3 (the classes would not move with the
+// spacing) and a class edge off by one.
+TEST(AnatomyStats, ComponentsAreCountedByVolumeClass) {
+  const Eigen::Vector3d spacing(0.8, 0.8, 1.25);                       // 0.8 mm^3 per voxel
+  LungBlock b({40, 40, 40}, spacing, {{{0, 8, -8}, {0, 8, 8}, 2.0}});  // 16 voxels across, 16 mm: >= 64 mm^3
+  for (int n = 0; n < 3; ++n) b.hu.at(4 + 6 * n, 4, 4) = 40;           // three single voxels, 0.8 mm^3: < 1
+  for (int k = 0; k < 2; ++k)                                          // a cube of 8 voxels, 6.4 mm^3: 4-16
+    for (int j = 0; j < 2; ++j)
+      for (int i = 0; i < 2; ++i) b.hu.at(30 + i, 30 + j, 30 + k) = 40;
+  const auto s = data::anatomy_stats(b.hu, b.lungs, no_blobs());
+  EXPECT_EQ(s.vessel_components, 5);
+  const double litres = 40 * 40 * 40 * spacing.prod() / 1e6;
+  ASSERT_EQ(s.component_edges_mm3, (std::vector<double>{1, 4, 16, 64}));
+  ASSERT_EQ(s.components_per_litre_by_size.size(), 5u);
+  const std::vector<double> want = {3 / litres, 0, 1 / litres, 0, 1 / litres};
+  for (std::size_t c = 0; c < want.size(); ++c)
+    EXPECT_NEAR(s.components_per_litre_by_size[c], want[c], 1e-9) << "class " << c;
+  const auto j = data::to_json(s);
+  EXPECT_EQ(j["vessel_components_by_size"]["per_litre"].size(), 5u);
+}
+
 TEST(AnatomyStats, SkeletonOfABallIsOneVoxelAndOfACurveItself) {
   core::VolumeU8 ball(grid({21, 21, 21}, {1, 1, 1}), 0);
   for (int k = 0; k < 21; ++k)

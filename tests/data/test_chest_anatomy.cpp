@@ -80,9 +80,12 @@ TEST(ChestAnatomy, UnenhancedSeedsAreUnchanged) {
   int unenhanced = 0, enhanced = 0;
   for (const auto& [seed, h] : before) {
     data::PhantomSpec off = chest_spec(seed, 3);
+    off.chest_version = 1;  // the hashes are version 1's (the model the shipped weights were trained on)
     off.contrast_probability = 0;
     if (seed == 1) EXPECT_EQ(hash(data::generate_phantom(off)), h) << "seed " << seed << " without contrast";
-    const auto ph = data::generate_phantom(chest_spec(seed, 3));  // the default probabilities
+    data::PhantomSpec drawn = chest_spec(seed, 3);  // the default probabilities
+    drawn.chest_version = 1;
+    const auto ph = data::generate_phantom(drawn);
     ASSERT_TRUE(ph.ct.meta.contains("contrast"));
     if (ph.ct.meta["contrast"].value("blood_enhancement_hu", -1.0) == 0.0) {
       ++unenhanced;
@@ -102,6 +105,7 @@ TEST(ChestAnatomy, UnenhancedSeedsAreUnchanged) {
 // blood, and dense veins drawn into the lung (which would make them nodule-like blobs in the parenchyma).
 TEST(ChestAnatomy, ContrastEnhancesBloodAndFillsTheInjectionVeins) {
   data::PhantomSpec s = chest_spec(11);
+  s.chest_version = 1;  // its 0.38 mm vessel ends label enough vessel voxels on this coarse grid
   s.noise_hu = 0;
   s.contrast_probability = 1;
   s.dense_vein_probability = 1;
@@ -146,36 +150,40 @@ TEST(ChestAnatomy, ContrastEnhancesBloodAndFillsTheInjectionVeins) {
 // Lungs of an adult at breath-hold (3.5-6.5 L) for several seeds, and the right dome above the left: the lowest
 // lung voxel in the column through each lung's centroid. Catches lungs shaped by the box (7 L) or flat bases.
 TEST(ChestAnatomy, LungVolumesAndDomes) {
-  for (std::uint64_t seed : {1, 2, 3}) {
-    const auto ph = data::generate_phantom(chest_spec(seed));
-    const auto& g = ph.labels.geometry();
-    const double ml = g.spacing.prod() / 1000.0;
-    double vol[2] = {0, 0};
-    Eigen::Vector2d sum[2] = {Eigen::Vector2d::Zero(), Eigen::Vector2d::Zero()};
-    for (int k = 0; k < g.dims.z(); ++k)
-      for (int j = 0; j < g.dims.y(); ++j)
-        for (int i = 0; i < g.dims.x(); ++i) {
-          const auto l = ph.labels.at(i, j, k);
-          // Vessels (painted only inside the lungs) count for the lung they sit in (x < 0 right).
-          if (l != data::kLabelRightLung && l != data::kLabelLeftLung && l != data::kLabelVessel) continue;
-          const int side = g.index_to_world(Eigen::Vector3d(i, j, k)).x() < 0 ? 0 : 1;
-          vol[side] += ml;
-          sum[side] += Eigen::Vector2d(i, j);
-        }
-    const double litres = (vol[0] + vol[1]) / 1000.0;
-    EXPECT_GE(litres, 3.5) << "seed " << seed;
-    EXPECT_LE(litres, 6.5) << "seed " << seed;
-    double floor_z[2];
-    for (int side = 0; side < 2; ++side) {
-      const Eigen::Vector2d c = sum[side] / (vol[side] / ml);
-      const int i = int(std::lround(c.x())), j = int(std::lround(c.y()));
-      int k = 0;
-      while (k < g.dims.z() && ph.labels.at(i, j, k) != (side == 0 ? data::kLabelRightLung : data::kLabelLeftLung)) ++k;
-      ASSERT_LT(k, g.dims.z()) << "no lung in the centroid column, side " << side;
-      floor_z[side] = g.index_to_world(Eigen::Vector3d(i, j, k)).z();
+  for (const int version : {1, 2})
+    for (std::uint64_t seed : {1, 2, 3}) {
+      data::PhantomSpec spec = chest_spec(seed);
+      spec.chest_version = version;
+      const auto ph = data::generate_phantom(spec);
+      const auto& g = ph.labels.geometry();
+      const double ml = g.spacing.prod() / 1000.0;
+      double vol[2] = {0, 0};
+      Eigen::Vector2d sum[2] = {Eigen::Vector2d::Zero(), Eigen::Vector2d::Zero()};
+      for (int k = 0; k < g.dims.z(); ++k)
+        for (int j = 0; j < g.dims.y(); ++j)
+          for (int i = 0; i < g.dims.x(); ++i) {
+            const auto l = ph.labels.at(i, j, k);
+            // Vessels (painted only inside the lungs) count for the lung they sit in (x < 0 right).
+            if (l != data::kLabelRightLung && l != data::kLabelLeftLung && l != data::kLabelVessel) continue;
+            const int side = g.index_to_world(Eigen::Vector3d(i, j, k)).x() < 0 ? 0 : 1;
+            vol[side] += ml;
+            sum[side] += Eigen::Vector2d(i, j);
+          }
+      const double litres = (vol[0] + vol[1]) / 1000.0;
+      EXPECT_GE(litres, 3.5) << "seed " << seed << ", version " << version;
+      EXPECT_LE(litres, 6.5) << "seed " << seed << ", version " << version;
+      double floor_z[2];
+      for (int side = 0; side < 2; ++side) {
+        const Eigen::Vector2d c = sum[side] / (vol[side] / ml);
+        const int i = int(std::lround(c.x())), j = int(std::lround(c.y()));
+        int k = 0;
+        while (k < g.dims.z() && ph.labels.at(i, j, k) != (side == 0 ? data::kLabelRightLung : data::kLabelLeftLung))
+          ++k;
+        ASSERT_LT(k, g.dims.z()) << "no lung in the centroid column, side " << side;
+        floor_z[side] = g.index_to_world(Eigen::Vector3d(i, j, k)).z();
+      }
+      EXPECT_GT(floor_z[0], floor_z[1] + 5) << "seed " << seed << ": the right dome must be higher";
     }
-    EXPECT_GT(floor_z[0], floor_z[1] + 5) << "seed " << seed << ": the right dome must be higher";
-  }
 }
 
 // Tissues land in their literature HU: fat, muscle, blood, liver, bone (docs/data.md "Phantoms"). Catches a
@@ -210,7 +218,38 @@ TEST(ChestAnatomy, SmallConfigIsFast) {
   EXPECT_LT(cpu_s, 3.0);
 }
 
-// Catches a misspelt model silently falling back to `simple`, and a terminal radius outside 0.1..1.5 mm.
+// Version 2 draws the same layout from narrower ranges (docs/data.md "Anatomy models"): for the same seed its lungs
+// are smaller than version 1's and its vessel ends thinner (0.30 vs 0.38 mm, unless the radius is given), and the
+// version is recorded in case.json's meta. Catches the version switch not reaching the layout or the vessels.
+TEST(ChestAnatomy, Version2HasSmallerLungsAndThinnerVesselEnds) {
+  auto lung_voxels = [](const data::Phantom& ph) {
+    std::int64_t n = 0;
+    for (const auto l : ph.labels.values())  // vessels are painted inside the lungs
+      n += l == data::kLabelRightLung || l == data::kLabelLeftLung || l == data::kLabelVessel;
+    return n;
+  };
+  for (std::uint64_t seed : {2, 4}) {
+    data::PhantomSpec v1 = chest_spec(seed), v2 = chest_spec(seed);
+    v1.chest_version = 1;
+    v2.chest_version = 2;
+    const auto a = data::generate_phantom(v1), b = data::generate_phantom(v2);
+    EXPECT_LT(lung_voxels(b), lung_voxels(a)) << "seed " << seed;
+    EXPECT_EQ(a.ct.meta.value("chest_version", 0), 1);
+    EXPECT_EQ(b.ct.meta.value("chest_version", 0), 2);
+    EXPECT_DOUBLE_EQ(a.ct.meta.value("vessel_terminal_radius_mm", 0.0), 0.38);
+    EXPECT_DOUBLE_EQ(b.ct.meta.value("vessel_terminal_radius_mm", 0.0), 0.30);
+    double thinnest = 1e9;
+    for (const auto& n : b.vessel_tree) thinnest = std::min(thinnest, n.radius_mm);
+    EXPECT_NEAR(thinnest, 0.30, 1e-9) << "seed " << seed;
+  }
+  EXPECT_EQ(data::PhantomSpec{}.chest_version, 2);
+  data::PhantomSpec given = chest_spec(2);
+  given.vessel_terminal_radius_mm = 0.5;
+  EXPECT_DOUBLE_EQ(given.terminal_radius_mm(), 0.5);
+}
+
+// Catches a misspelt model silently falling back to `simple`, a terminal radius outside 0.1..1.5 mm and a chest
+// version that does not exist.
 TEST(ChestAnatomy, ConfigKeysAreChecked) {
   const auto cfg = core::Config::from_yaml("anatomy: chest\nvessel_terminal_radius_mm: 0.4\n", "a.yaml");
   const auto s = data::phantom_spec_from_config(cfg);
@@ -220,6 +259,9 @@ TEST(ChestAnatomy, ConfigKeysAreChecked) {
                core::ConfigError);
   EXPECT_THROW(data::phantom_spec_from_config(core::Config::from_yaml("vessel_terminal_radius_mm: 3\n", "c.yaml")),
                core::ConfigError);
+  EXPECT_EQ(data::phantom_spec_from_config(core::Config::from_yaml("chest_version: 1\n", "v.yaml")).chest_version, 1);
+  for (const char* bad : {"chest_version: 3\n", "chest_version: 0\n"})
+    EXPECT_THROW(data::phantom_spec_from_config(core::Config::from_yaml(bad, "v.yaml")), core::ConfigError) << bad;
   const auto contrast = data::phantom_spec_from_config(
       core::Config::from_yaml("contrast_probability: 1\ndense_vein_probability: 0.25\n", "d.yaml"));
   EXPECT_DOUBLE_EQ(contrast.contrast_probability, 1);

@@ -141,8 +141,9 @@ void setup_phantom(CLI::App& app, std::shared_ptr<PhantomOpts> o, std::function<
   o->config = std::make_unique<tools::ConfigOptions>(*sub);
   sub->footer(
       "Config keys (under phantom.): anatomy (simple | chest; configs/data/phantom_chest.yaml), dims, spacing_mm, "
-      "nodules, nodule_min_diameter_mm, nodule_max_diameter_mm, noise_hu, vessels, and for chest: "
-      "vessel_terminal_radius_mm, contrast_probability, dense_vein_probability (docs/data.md \"Contrast\").");
+      "nodules, nodule_min_diameter_mm, nodule_max_diameter_mm, noise_hu, vessels, and for chest: chest_version "
+      "(2, matched to real CT; 1, the shipped weights' phantoms), vessel_terminal_radius_mm (0: the version's), "
+      "contrast_probability, dense_vein_probability (docs/data.md \"Anatomy models\", \"Contrast\").");
   sub->callback([o, &run] {
     run = [o] {
       core::Config cfg = o->config->load();
@@ -309,6 +310,14 @@ void print_stats_table(const std::vector<data::AnatomyStats>& all, const std::ve
       "centreline share radius >= 3 mm (%)", [](const S& s) { return 100 * s.thick_share; }, " %16.1f");
   row(
       "vessel components per litre", [](const S& s) { return s.components_per_litre; }, " %16.0f");
+  for (std::size_t b = 0; b < (all.empty() ? 0 : all[0].components_per_litre_by_size.size()); ++b) {
+    const auto& e = all[0].component_edges_mm3;
+    const std::string name = b == 0          ? core::cat("  of them < ", e[0], " mm^3")
+                             : b == e.size() ? core::cat("  of them >= ", e.back(), " mm^3")
+                                             : core::cat("  of them ", e[b - 1], "-", e[b], " mm^3");
+    row(
+        name.c_str(), [b](const S& s) { return s.components_per_litre_by_size[b]; }, " %16.0f");
+  }
   row(
       "branch points per litre", [](const S& s) { return s.branch_points_per_litre; }, " %16.0f");
   for (std::size_t b = 0; b < (all.empty() ? 0 : all[0].blobs.size()); ++b) {

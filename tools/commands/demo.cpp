@@ -156,6 +156,7 @@ tools::Runner setup(CLI::App& app) {
     data::PhantomSpec spec;
     spec.seed = static_cast<std::uint64_t>(opt->seed);
     spec.anatomy = data::parse_phantom_anatomy(opt->anatomy, "demo --anatomy");
+    spec.chest_version = 1;  // the chest model the shipped weights were trained on (docs/data.md "Anatomy models")
     spec.id = "demo-phantom";
     spec.nodules = 4;
     spec.nodule_min_diameter_mm = 8;

@@ -88,6 +88,9 @@ struct AnatomyStats {
   double thick_share = 0;  // share of the centreline length with radius >= thick_radius_mm
   int vessel_components = 0, branch_points = 0, spurs_pruned = 0;
   double components_per_litre = 0, branch_points_per_litre = 0;
+  // Components per litre by volume: [0, e0), [e0, e1), ..., [e_last, inf) mm^3 (kComponentEdgesMm3). Tells the
+  // fragments of faint vessels broken by noise and thick slices (a few voxels) from the trees themselves.
+  std::vector<double> component_edges_mm3, components_per_litre_by_size;
   std::vector<BlobDensity> blobs;
   // Parenchyma: lung voxels at or below vessel_hu.
   double parenchyma_mean_hu = 0, parenchyma_p05_hu = 0, parenchyma_p50_hu = 0, parenchyma_p95_hu = 0;

@@ -50,7 +50,12 @@ struct PhantomSpec {
   double noise_hu = 15.0;  // CT noise standard deviation
   bool vessels = true;     // the branching vessel tree (the slowest part)
   PhantomAnatomy anatomy = PhantomAnatomy::kSimple;
-  double vessel_terminal_radius_mm = 0.38;  // chest model: radius of the tree's end segments (Murray's law above)
+  // chest model version (docs/data.md "Anatomy models"): 2 (the default) has the lung sizes and vessel calibres
+  // matched to LIDC-IDRI-0001 by `data stats`; 1 is the model the shipped weights were trained on, byte for byte.
+  int chest_version = 2;
+  // chest model: radius of the tree's end segments (Murray's law above); 0: the version's (1: 0.38 mm, 2: 0.30 mm)
+  double vessel_terminal_radius_mm = 0;
+  double terminal_radius_mm() const;  // the radius in effect
   // chest model: the share of seeds scanned with intravenous contrast (enhanced blood pool), and of those the share
   // with undiluted contrast in the injection veins (docs/data.md "Contrast"; LIDC-IDRI-0001 has both)
   double contrast_probability = 0.5;
@@ -91,7 +96,8 @@ Phantom generate_phantom(const PhantomSpec& spec);
 
 // Reads a spec from config keys (relative to cfg): seed, dims [x, y, z], spacing_mm [x, y, z], nodules,
 // nodule_min_diameter_mm, nodule_max_diameter_mm, noise_hu, vessels, anatomy (simple | chest),
-// vessel_terminal_radius_mm, contrast_probability, dense_vein_probability; absent keys keep `base`'s values.
+// chest_version, vessel_terminal_radius_mm, contrast_probability, dense_vein_probability; absent keys keep `base`'s
+// values.
 PhantomSpec phantom_spec_from_config(const core::Config& cfg, PhantomSpec base = {});
 
 }  // namespace xraylift::data
