@@ -64,6 +64,7 @@ struct Options {
   bool oracle_2d = false;
   bool keep_outside_lungs = false;
   bool keep_dense = false;
+  bool dense_filter = false;
   double overlay_score = 0.3;
   int size = 0;
   std::unique_ptr<tools::ConfigOptions> config;
@@ -165,7 +166,9 @@ tools::Runner setup(CLI::App& app) {
   app.add_flag("--keep-dense", opt->keep_dense,
                "Keep predictions denser than any nodule (by default those whose attenuation excess estimated from "
                "the views exceeds detect3d.dense_filter.max_excess_hu, 1500 water-equivalent HU, are removed: "
-               "contrast-filled vessels; the estimates are still reported)");
+               "contrast-filled vessels; the estimates are reported either way)");
+  app.add_flag("--dense-filter", opt->dense_filter,
+               "Turn the dense filter on over detect3d.dense_filter.enabled: false");
   app.add_flag("--oracle-2d", opt->oracle_2d,
                "Diagnostic: the views' projected truth boxes replace the 2D detections (measures the 3D stage alone)");
   app.add_option("--overlay-score", opt->overlay_score, "Draw predictions with at least this score")
@@ -184,6 +187,9 @@ tools::Runner setup(CLI::App& app) {
     drr::DenseFilterOptions dense_options =
         cfg.has("detect3d.dense_filter") ? drr::DenseFilterOptions::from_config(cfg.section("detect3d.dense_filter"))
                                          : drr::DenseFilterOptions{};
+    XL_USAGE_CHECK(!(opt->keep_dense && opt->dense_filter),
+                   "--dense-filter and --keep-dense: expected at most one of them (on or off)");
+    if (opt->dense_filter) dense_options.enabled = true;
     if (opt->keep_dense) dense_options.enabled = false;
     cfg.check_no_unknown_keys();
     XL_USAGE_CHECK(opt->size >= 0, "--size ", opt->size, ": expected pixels >= 1 (0: as trained)");
@@ -331,7 +337,13 @@ tools::Runner setup(CLI::App& app) {
                                                             : nlohmann::json(nullptr)},
                                   {"views", e.views},
                                   {"min_view", e.min_view},
-                                  {"width_mm", std::round(e.width_mm * 100) / 100}};
+                                  {"width_mm", std::round(e.width_mm * 100) / 100},
+                                  {"per_view", [&] {  // [view, HU, equivalent chord mm] of every view that gave one
+                                     nlohmann::json a = nlohmann::json::array();
+                                     for (const auto& v : e.per_view)
+                                       a.push_back({v.view, std::round(v.excess_hu), std::round(v.width_mm * 10) / 10});
+                                     return a;
+                                   }()}};
           };
           nlohmann::json estimates = nlohmann::json::array(), truth_estimates = nlohmann::json::array();
           for (std::size_t i = 0; i < boxes.size(); ++i) {
