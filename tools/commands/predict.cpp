@@ -12,6 +12,10 @@
 //   pred.lung_filter.json      what the lung filter removed per case (predictions whose centre is outside the CT's
 //                              lung mask, or for view sets without a CT the lung model fitted to the views;
 //                              lung_source per case; --keep-outside-lungs)
+//   pred.dense_filter.json     the dense-material rule per case (drr/dense_filter.hpp): every prediction's
+//                              attenuation excess from the views (water-equivalent HU) and those removed above
+//                              detect3d.dense_filter.max_excess_hu; the truth's estimates as a diagnostic
+//                              (--keep-dense)
 // Nothing is left behind when a step fails.
 #include <algorithm>
 #include <chrono>
@@ -31,6 +35,7 @@
 #include "xraylift/data/nrrd.hpp"
 #include "xraylift/detect2d/inference.hpp"
 #include "xraylift/detect3d/job.hpp"
+#include "xraylift/drr/dense_filter.hpp"
 #include "xraylift/drr/render_case.hpp"
 #include "xraylift/drr/visual_hull.hpp"
 #include "xraylift/eval/cases3d.hpp"
@@ -58,6 +63,8 @@ struct Options {
   bool no_overlays = false;
   bool oracle_2d = false;
   bool keep_outside_lungs = false;
+  bool keep_dense = false;
+  bool dense_filter = false;
   double overlay_score = 0.3;
   int size = 0;
   std::unique_ptr<tools::ConfigOptions> config;
@@ -156,6 +163,12 @@ tools::Runner setup(CLI::App& app) {
   app.add_flag("--keep-outside-lungs", opt->keep_outside_lungs,
                "Keep predictions whose centre lies outside the lungs (by default they are removed: the lungs are the "
                "case's CT lung mask when the CT is known, else the lung model fitted to the views)");
+  app.add_flag("--keep-dense", opt->keep_dense,
+               "Keep predictions denser than any nodule (by default those whose attenuation excess estimated from "
+               "the views exceeds detect3d.dense_filter.max_excess_hu, 1500 water-equivalent HU, are removed: "
+               "contrast-filled vessels; the estimates are reported either way)");
+  app.add_flag("--dense-filter", opt->dense_filter,
+               "Turn the dense filter on over detect3d.dense_filter.enabled: false");
   app.add_flag("--oracle-2d", opt->oracle_2d,
                "Diagnostic: the views' projected truth boxes replace the 2D detections (measures the 3D stage alone)");
   app.add_option("--overlay-score", opt->overlay_score, "Draw predictions with at least this score")
@@ -171,6 +184,13 @@ tools::Runner setup(CLI::App& app) {
     const core::Rig configured = cfg.has("rig") ? core::Rig::from_config(cfg.section("rig")) : core::Rig::ring({});
     const auto render_options = drr::RenderOptions::from_config(cfg.section("drr"));
     const auto eval_options = eval::eval3d_options_from_config(cfg.section("eval"));
+    drr::DenseFilterOptions dense_options =
+        cfg.has("detect3d.dense_filter") ? drr::DenseFilterOptions::from_config(cfg.section("detect3d.dense_filter"))
+                                         : drr::DenseFilterOptions{};
+    XL_USAGE_CHECK(!(opt->keep_dense && opt->dense_filter),
+                   "--dense-filter and --keep-dense: expected at most one of them (on or off)");
+    if (opt->dense_filter) dense_options.enabled = true;
+    if (opt->keep_dense) dense_options.enabled = false;
     cfg.check_no_unknown_keys();
     XL_USAGE_CHECK(opt->size >= 0, "--size ", opt->size, ": expected pixels >= 1 (0: as trained)");
 
@@ -221,6 +241,8 @@ tools::Runner setup(CLI::App& app) {
     double seconds = 0;
     nlohmann::json lung_cases = nlohmann::json::array();
     std::size_t lung_removed = 0, lung_filtered = 0, lung_skipped = 0, lung_by_ct = 0, lung_by_views = 0, rendered = 0;
+    nlohmann::json dense_cases = nlohmann::json::array();
+    std::size_t dense_removed = 0, dense_filtered = 0, dense_skipped = 0;
     const tools::ViewsLungsFunction views_lungs = tools::views_lungs_function();  // loads the model once
     const bool views_root_existed = fs::exists(views_root);
     auto predict_unit = [&](std::size_t ui) {
@@ -300,6 +322,60 @@ tools::Runner setup(CLI::App& app) {
           ++lung_skipped;
         }
         lung_cases.push_back(std::move(entry));
+      }
+      // The dense-material rule (drr/dense_filter.hpp), from the views' line integrals only: estimated for every
+      // prediction (and, as a diagnostic, every truth box); removal only when enabled.
+      {
+        const auto td = std::chrono::steady_clock::now();
+        nlohmann::json entry = {{"case_id", views.case_id}, {"predictions", boxes.size()}};
+        try {
+          drr::DenseFilterOptions o = dense_options;
+          const auto dense = drr::dense_views(s, &o.mu_water_per_mm);
+          const auto result = drr::filter_dense(boxes, dense, o);
+          const auto estimate_json = [](const drr::DenseEstimate& e) {
+            return nlohmann::json{{"excess_hu", e.excess_hu ? nlohmann::json(std::round(*e.excess_hu * 10) / 10)
+                                                            : nlohmann::json(nullptr)},
+                                  {"views", e.views},
+                                  {"min_view", e.min_view},
+                                  {"width_mm", std::round(e.width_mm * 100) / 100},
+                                  {"per_view", [&] {  // [view, HU, equivalent chord mm] of every view that gave one
+                                     nlohmann::json a = nlohmann::json::array();
+                                     for (const auto& v : e.per_view)
+                                       a.push_back({v.view, std::round(v.excess_hu), std::round(v.width_mm * 10) / 10});
+                                     return a;
+                                   }()}};
+          };
+          nlohmann::json estimates = nlohmann::json::array(), truth_estimates = nlohmann::json::array();
+          for (std::size_t i = 0; i < boxes.size(); ++i) {
+            nlohmann::json j = estimate_json(result.estimates[i]);
+            j["id"] = boxes[i].id, j["score"] = boxes[i].score, j["removed"] = bool(result.rejected[i]);
+            j["center_mm"] = {boxes[i].box.center.x(), boxes[i].box.center.y(), boxes[i].box.center.z()};
+            estimates.push_back(std::move(j));
+          }
+          for (const auto& t : views.truth) {
+            nlohmann::json j = estimate_json(drr::estimate_dense_excess(dense, t.box.center, o));
+            j["id"] = t.id, j["ignore"] = t.ignore, j["diameter_mm"] = t.diameter(), j["texture"] = t.texture;
+            j["center_mm"] = {t.box.center.x(), t.box.center.y(), t.box.center.z()};
+            truth_estimates.push_back(std::move(j));
+          }
+          entry["mu_water_per_mm"] = o.mu_water_per_mm;
+          entry["removed"] = result.removed.size();
+          entry["removed_ids"] = nlohmann::json::array();
+          for (const auto& b : result.removed) entry["removed_ids"].push_back(b.id);
+          entry["estimates"] = std::move(estimates);
+          entry["truth_estimates"] = std::move(truth_estimates);
+          dense_removed += result.removed.size();
+          ++dense_filtered;
+          if (dense_options.enabled) boxes = result.kept;
+        } catch (const core::ConfigError&) {
+          throw;
+        } catch (const core::InputError& e) {  // e.g. a view set without line integrals: predict anyway
+          entry["skipped"] = core::cat(e.what(), ": filter skipped");
+          core::log::warn("predict: ", views.case_id, ": dense filter skipped: ", e.what());
+          ++dense_skipped;
+        }
+        entry["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - td).count();
+        dense_cases.push_back(std::move(entry));
       }
       predictions.case_for(views.case_id).boxes = boxes;
       truth.case_for(views.case_id).boxes = views.truth;
@@ -415,6 +491,23 @@ tools::Runner setup(CLI::App& app) {
                                      {"cases_skipped", lung_skipped},
                                      {"cases", lung_cases}};
     core::write_file_atomic(lung_file, lung_doc.dump(1) + "\n");
+    const fs::path dense_file = sibling(out, ".dense_filter.json");
+    const nlohmann::json dense_doc = {
+        {"format", "xraylift.dense_filter"},
+        {"version", 1},
+        {"enabled", dense_options.enabled},
+        {"rule",
+         "per view at the projected centre: mu = pi h^2 / (4 A) of the line-integral profile above its local baseline "
+         "(exact for a sphere or a cylinder crossed perpendicularly), the largest over directions, as "
+         "water-equivalent HU 1000 mu / mu_water; the smallest over the views; removed when at least min_views "
+         "views give one and it exceeds max_excess_hu (drr/dense_filter.hpp)"},
+        {"max_excess_hu", dense_options.max_excess_hu},
+        {"min_views", dense_options.min_views},
+        {"removed", dense_removed},
+        {"cases_filtered", dense_filtered},
+        {"cases_skipped", dense_skipped},
+        {"cases", dense_cases}};
+    core::write_file_atomic(dense_file, dense_doc.dump(1) + "\n");
     core::write_box_set(out, predictions);
     cleanup.armed = false;
     core::throw_if_interrupted(core::cat("predict: every output of the ", sets.size(), " case(s) written"));
@@ -434,6 +527,13 @@ tools::Runner setup(CLI::App& app) {
                       lung_skipped ? core::cat("; skipped for ", lung_skipped,
                                                " case(s) without a CT and without a lung model from the views")
                                    : std::string());
+    if (!dense_options.enabled)
+      core::log::info("predict: dense filter off (--keep-dense or detect3d.dense_filter.enabled: false)");
+    else
+      core::log::info("predict: dense filter removed ", dense_removed, " prediction(s) above ",
+                      dense_options.max_excess_hu, " water-equivalent HU in ", dense_filtered, " case(s)",
+                      dense_skipped ? core::cat("; skipped for ", dense_skipped, " case(s) without line integrals")
+                                    : std::string());
     if (result) {
       const auto& m = result->overall;
       auto at = [&](double rate) {
@@ -450,6 +550,7 @@ tools::Runner setup(CLI::App& app) {
     core::log::info("  ", out.string(), "  3D predictions (xraylift.boxes3d)");
     core::log::info("  ", det_file.string(), "  2D detections (xraylift.boxes2d)");
     core::log::info("  ", lung_file.string(), "  lung filter: removed predictions per case");
+    core::log::info("  ", dense_file.string(), "  dense filter: estimates and removed predictions per case");
     if (fs::exists(views_root)) core::log::info("  ", views_root.string(), "/  rendered views of the case inputs");
     for (const auto& w : written) core::log::info("  ", w);
     return 0;
