@@ -96,8 +96,8 @@ check_entries("the rerun interrupted during its last case" "${WORK}/p_views" ${i
 check_views("the rerun interrupted during its last case" ${ids})
 # 3. Uninterrupted: both reused, every output written for the whole set, the eval over both cases.
 run(0 0 predict "predict: 2 case(s)" "eval: CPM")
-check_entries("the uninterrupted rerun" "${WORK}" p.json p.detections2d.json p.lung_filter.json p_eval p_overlays
-              p_views)
+check_entries("the uninterrupted rerun" "${WORK}" p.json p.detections2d.json p.lung_filter.json p.dense_filter.json p_eval
+              p_overlays p_views)
 if(EXISTS "${WORK}/p_eval/metrics.json")
   file(READ "${WORK}/p_eval/metrics.json" json)
   string(JSON cases ERROR_VARIABLE error GET "${json}" overall num_cases)
