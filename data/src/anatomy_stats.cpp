@@ -247,7 +247,7 @@ AnatomyStats anatomy_stats(const core::VolumeI16& hu, const core::VolumeU8& lung
   const std::vector<std::int64_t> sizes = component_sizes_26(vessel);
   s.vessel_components = int(sizes.size());
   s.components_per_litre = s.vessel_components / litres;
-  s.component_edges_mm3 = {1, 4, 16, 64};
+  s.component_edges_mm3 = kComponentEdgesMm3;
   s.components_per_litre_by_size.assign(s.component_edges_mm3.size() + 1, 0.0);
   const double voxel_mm3 = hu.geometry().spacing.prod();
   for (const std::int64_t n : sizes) {

@@ -101,36 +101,43 @@ void check_view(const DenseView& v, std::size_t index) {
 
 }  // namespace
 
+namespace {
+
+// The ranges of the options, for the config reader and validate() alike (the config reports its file and key).
+struct Range {
+  double lo, hi;
+  bool contains(double v) const { return std::isfinite(v) && v >= lo && v <= hi; }
+};
+constexpr Range kMaxExcessHu{1, 1e5}, kMinViews{1, 1000}, kDirections{1, 64}, kSearchMm{0, 100}, kMaxRadiusMm{0.5, 500},
+    kMinPeak{0, 10}, kMuWaterPerMm{1e-6, 1};
+
+}  // namespace
+
 void DenseFilterOptions::validate(const std::string& where) const {
-  auto fail = [&](const std::string& what) { throw core::ConfigError(core::cat(where, ": ", what)); };
-  if (!(std::isfinite(max_excess_hu) && max_excess_hu > 0 && max_excess_hu <= 1e5))
-    fail(core::cat("max_excess_hu = ", max_excess_hu, ", expected 0 .. 100000 (water-equivalent HU, exclusive of 0)"));
-  if (!(min_views >= 1 && min_views <= 1000)) fail(core::cat("min_views = ", min_views, ", expected 1 .. 1000"));
-  if (!(directions >= 1 && directions <= 64)) fail(core::cat("directions = ", directions, ", expected 1 .. 64"));
-  if (!(std::isfinite(search_mm) && search_mm >= 0 && search_mm <= 100))
-    fail(core::cat("search_mm = ", search_mm, ", expected 0 .. 100 (mm)"));
-  if (!(std::isfinite(max_radius_mm) && max_radius_mm > 0 && max_radius_mm <= 500))
-    fail(core::cat("max_radius_mm = ", max_radius_mm, ", expected > 0 .. 500 (mm)"));
-  if (!(std::isfinite(min_peak) && min_peak >= 0 && min_peak <= 10))
-    fail(core::cat("min_peak = ", min_peak, ", expected 0 .. 10 (line-integral units)"));
-  if (!(std::isfinite(mu_water_per_mm) && mu_water_per_mm > 0 && mu_water_per_mm <= 1))
-    fail(core::cat("mu_water_per_mm = ", mu_water_per_mm, ", expected > 0 .. 1 (/mm)"));
+  auto check = [&](const char* field, double v, Range r, const char* unit) {
+    if (!r.contains(v))
+      throw core::ConfigError(core::cat(where, ": ", field, " = ", v, ", expected ", r.lo, " .. ", r.hi, unit));
+  };
+  check("max_excess_hu", max_excess_hu, kMaxExcessHu, " (water-equivalent HU)");
+  check("min_views", min_views, kMinViews, "");
+  check("directions", directions, kDirections, "");
+  check("search_mm", search_mm, kSearchMm, " (mm)");
+  check("max_radius_mm", max_radius_mm, kMaxRadiusMm, " (mm)");
+  check("min_peak", min_peak, kMinPeak, " (line-integral units)");
+  check("mu_water_per_mm", mu_water_per_mm, kMuWaterPerMm, " (/mm)");
 }
 
 DenseFilterOptions DenseFilterOptions::from_config(const core::Config& s) {
   DenseFilterOptions o;
   o.enabled = s.get<bool>("enabled", o.enabled);
-  o.max_excess_hu = s.get_in_range<double>("max_excess_hu", o.max_excess_hu, 1.0, 1e5);
-  o.min_views = s.get_in_range<int>("min_views", o.min_views, 1, 1000);
-  o.directions = s.get_in_range<int>("directions", o.directions, 1, 64);
-  o.search_mm = s.get_in_range<double>("search_mm", o.search_mm, 0.0, 100.0);
-  o.max_radius_mm = s.get_in_range<double>("max_radius_mm", o.max_radius_mm, 0.5, 500.0);
-  o.min_peak = s.get_in_range<double>("min_peak", o.min_peak, 0.0, 10.0);
+  o.max_excess_hu = s.get_in_range<double>("max_excess_hu", o.max_excess_hu, kMaxExcessHu.lo, kMaxExcessHu.hi);
+  o.min_views = s.get_in_range<int>("min_views", o.min_views, int(kMinViews.lo), int(kMinViews.hi));
+  o.directions = s.get_in_range<int>("directions", o.directions, int(kDirections.lo), int(kDirections.hi));
+  o.search_mm = s.get_in_range<double>("search_mm", o.search_mm, kSearchMm.lo, kSearchMm.hi);
+  o.max_radius_mm = s.get_in_range<double>("max_radius_mm", o.max_radius_mm, kMaxRadiusMm.lo, kMaxRadiusMm.hi);
+  o.min_peak = s.get_in_range<double>("min_peak", o.min_peak, kMinPeak.lo, kMinPeak.hi);
   s.check_section_keys(
       {"enabled", "max_excess_hu", "min_views", "directions", "search_mm", "max_radius_mm", "min_peak"});
-  std::string where = s.full_key("");
-  if (!where.empty() && where.back() == '.') where.pop_back();
-  o.validate(where.empty() ? "dense filter" : where);
   return o;
 }
 

@@ -129,7 +129,7 @@ TEST(AnatomyStats, ComponentsAreCountedByVolumeClass) {
   const auto s = data::anatomy_stats(b.hu, b.lungs, no_blobs());
   EXPECT_EQ(s.vessel_components, 5);
   const double litres = 40 * 40 * 40 * spacing.prod() / 1e6;
-  ASSERT_EQ(s.component_edges_mm3, (std::vector<double>{1, 4, 16, 64}));
+  ASSERT_EQ(s.component_edges_mm3, (std::vector<double>{1, 4, 16, 64}));  // as documented in docs/data.md
   ASSERT_EQ(s.components_per_litre_by_size.size(), 5u);
   const std::vector<double> want = {3 / litres, 0, 1 / litres, 0, 1 / litres};
   for (std::size_t c = 0; c < want.size(); ++c)

@@ -76,6 +76,9 @@ struct BlobDensity {
   double per_litre = 0;
 };
 
+// Edges (mm^3) of the classes AnatomyStats::components_per_litre_by_size counts vessel components in.
+inline const std::vector<double> kComponentEdgesMm3 = {1, 4, 16, 64};
+
 struct AnatomyStats {
   std::string id;
   Eigen::Vector3d spacing_mm = Eigen::Vector3d::Zero();
