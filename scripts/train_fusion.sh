@@ -18,7 +18,13 @@
 #   START_WEIGHTS (empty): skip rounds 1..N and start the contrast round from these weights (the round-N weights of
 #   an earlier run, e.g. models/fusion.safetensors before contrast: commit 1c7a378)
 #   CHEST_VERSION (1): the chest model version (docs/data.md "Anatomy models"); 1 made the shipped weights
+#   RECIPE (rounds | single): rounds is the recipe above, which made the shipped weights. single is one process of
+#   SINGLE_STEPS (4000) steps on the default set (with contrast, chest only), so the lifted features are computed once
+#   rather than once per round (each round is its own process and recomputes them): the candidate for the 45-minute
+#   budget of docs/BENCHMARKS.md "detect3d"; its quality is not measured yet, so it ships nothing by default.
 set -euo pipefail
+RECIPE="${RECIPE:-rounds}"
+case "$RECIPE" in rounds|single) ;; *) echo "train_fusion: RECIPE=$RECIPE: expected rounds or single" >&2; exit 2;; esac
 CHEST_VERSION="${CHEST_VERSION:-1}"  # the shipped weights' phantoms; 2: the model matched to real CT
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${BIN:-$ROOT/build/bin/xraylift}"
@@ -52,6 +58,23 @@ make_set() {  # folder, extra phantom options...
   fi
 }
 start=$(date +%s)
+if [ "$RECIPE" = single ]; then
+  make_set "$SET"
+  echo "train_fusion: data ($TRAIN_CASES $ANATOMY phantoms, views) ready after $(( $(date +%s) - start )) s"
+  start=$(date +%s)
+  "$BIN" train --config "$CONFIG" --data "$OUT/views/$SET" --threads "$THREADS" --out "$OUT/fusion-single" \
+    --set train.steps="${SINGLE_STEPS:-4000}"
+  echo "train_fusion: the single run (${SINGLE_STEPS:-4000} steps on $SET) took $(( $(date +%s) - start )) s"
+  mkdir -p "$OUT/fusion"
+  cp "$OUT/fusion-single/model.safetensors" "$OUT/fusion/model.safetensors"
+  echo "train_fusion: weights: $OUT/fusion/model.safetensors (single run)"
+  if [ "${INSTALL:-0}" = 1 ]; then
+    mkdir -p "$ROOT/models"
+    cp "$OUT/fusion/model.safetensors" "$ROOT/models/fusion.safetensors"
+    echo "installed models/fusion.safetensors ($(stat -c %s "$ROOT/models/fusion.safetensors") bytes)"
+  fi
+  exit 0
+fi
 [ -n "${START_WEIGHTS:-}" ] || make_set "$PLAIN_SET" "${plain_args[@]}"
 [ "$CONTRAST_STEPS" = 0 ] || make_set "$SET"
 echo "train_fusion: data ($TRAIN_CASES $ANATOMY phantoms, views) ready after $(( $(date +%s) - start )) s"
