@@ -57,6 +57,17 @@ make_set() {  # folder, extra phantom options...
     mv "$OUT/views/$set.tmp" "$OUT/views/$set"
   fi
 }
+# The recipe's output: OUT/fusion/model.safetensors, and models/fusion.safetensors with INSTALL=1; each written
+# through a temporary file and a rename, so an interrupted copy never leaves a truncated model.
+copy_atomic() { mkdir -p "$(dirname "$2")" && cp "$1" "$2.tmp" && mv "$2.tmp" "$2"; }  # source, destination
+publish_weights() {  # weights, what made them
+  copy_atomic "$1" "$OUT/fusion/model.safetensors"
+  echo "train_fusion: weights: $OUT/fusion/model.safetensors ($2)"
+  if [ "${INSTALL:-0}" = 1 ]; then
+    copy_atomic "$1" "$ROOT/models/fusion.safetensors"
+    echo "installed models/fusion.safetensors ($(stat -c %s "$ROOT/models/fusion.safetensors") bytes)"
+  fi
+}
 start=$(date +%s)
 if [ "$RECIPE" = single ]; then
   make_set "$SET"
@@ -65,14 +76,7 @@ if [ "$RECIPE" = single ]; then
   "$BIN" train --config "$CONFIG" --data "$OUT/views/$SET" --threads "$THREADS" --out "$OUT/fusion-single" \
     --set train.steps="${SINGLE_STEPS:-4000}"
   echo "train_fusion: the single run (${SINGLE_STEPS:-4000} steps on $SET) took $(( $(date +%s) - start )) s"
-  mkdir -p "$OUT/fusion"
-  cp "$OUT/fusion-single/model.safetensors" "$OUT/fusion/model.safetensors"
-  echo "train_fusion: weights: $OUT/fusion/model.safetensors (single run)"
-  if [ "${INSTALL:-0}" = 1 ]; then
-    mkdir -p "$ROOT/models"
-    cp "$OUT/fusion/model.safetensors" "$ROOT/models/fusion.safetensors"
-    echo "installed models/fusion.safetensors ($(stat -c %s "$ROOT/models/fusion.safetensors") bytes)"
-  fi
+  publish_weights "$OUT/fusion-single/model.safetensors" "single run"
   exit 0
 fi
 [ -n "${START_WEIGHTS:-}" ] || make_set "$PLAIN_SET" "${plain_args[@]}"
@@ -109,11 +113,4 @@ if [ "$CONTRAST_STEPS" != 0 ]; then
   train_round "$round" "$SET" "$CONTRAST_STEPS" "$last"
   last="$OUT/fusion-r$round/model.safetensors"
 fi
-mkdir -p "$OUT/fusion"
-cp "$last" "$OUT/fusion/model.safetensors"
-echo "train_fusion: weights: $OUT/fusion/model.safetensors (round $round)"
-if [ "${INSTALL:-0}" = 1 ]; then
-  mkdir -p "$ROOT/models"
-  cp "$OUT/fusion/model.safetensors" "$ROOT/models/fusion.safetensors"
-  echo "installed models/fusion.safetensors ($(stat -c %s "$ROOT/models/fusion.safetensors") bytes)"
-fi
+publish_weights "$last" "round $round"
