@@ -21,7 +21,8 @@
 #   RECIPE (rounds | single): rounds is the recipe above, which made the shipped weights. single is one process of
 #   SINGLE_STEPS (4000) steps on the default set (with contrast, chest only), so the lifted features are computed once
 #   rather than once per round (each round is its own process and recomputes them): the candidate for the 45-minute
-#   budget of docs/BENCHMARKS.md "detect3d"; its quality is not measured yet, so it ships nothing by default.
+#   budget of docs/BENCHMARKS.md "detect3d". Measured with CHEST_VERSION=2 SINGLE_STEPS=7000 (BENCHMARKS "The
+#   single-run recipe on version-2 phantoms"): 51 min, below the shipped weights on the LIDC insertions, not shipped.
 set -euo pipefail
 RECIPE="${RECIPE:-rounds}"
 case "$RECIPE" in rounds|single) ;; *) echo "train_fusion: RECIPE=$RECIPE: expected rounds or single" >&2; exit 2;; esac
