@@ -53,7 +53,7 @@ start=$(date +%s)
   --set "train.param_groups=$FROZEN_2D"
 echo "train_demo_model: stage 2 (MV2D head on the frozen detector) took $(( $(date +%s) - start )) s; weights: $OUT/train/model.safetensors"
 if [ "${INSTALL:-0}" = 1 ]; then
-  mkdir -p "$ROOT/models"
-  cp "$OUT/train/model.safetensors" "$ROOT/models/demo_tiny.safetensors"
+  source "$ROOT/scripts/lib/copy_atomic.sh"  # temp file + rename: an interrupted copy never leaves a truncated model
+  copy_atomic "$OUT/train/model.safetensors" "$ROOT/models/demo_tiny.safetensors"
   echo "installed models/demo_tiny.safetensors ($(stat -c %s "$ROOT/models/demo_tiny.safetensors") bytes)"
 fi

@@ -59,8 +59,9 @@ make_set() {  # folder, extra phantom options...
   fi
 }
 # The recipe's output: OUT/fusion/model.safetensors, and models/fusion.safetensors with INSTALL=1; each written
-# through a temporary file and a rename, so an interrupted copy never leaves a truncated model.
-copy_atomic() { mkdir -p "$(dirname "$2")" && cp "$1" "$2.tmp" && mv "$2.tmp" "$2"; }  # source, destination
+# through a temporary file and a rename (scripts/lib/copy_atomic.sh), so an interrupted copy never leaves a truncated
+# model.
+source "$ROOT/scripts/lib/copy_atomic.sh"
 publish_weights() {  # weights, what made them
   copy_atomic "$1" "$OUT/fusion/model.safetensors"
   echo "train_fusion: weights: $OUT/fusion/model.safetensors ($2)"

@@ -37,8 +37,7 @@ start=$(date +%s)
   --weights "$OUT/mv2d_fusion-train/init.safetensors" --set train.steps="$STEPS" --set train.warmup_steps="$WARMUP" \
   --set "train.param_groups=$FROZEN_2D" \
   --threads "$THREADS" --out "$OUT/mv2d_fusion-train"
-# Each copy goes through a temporary file and a rename, so an interrupted copy never leaves a truncated model.
-copy_atomic() { mkdir -p "$(dirname "$2")" && cp "$1" "$2.tmp" && mv "$2.tmp" "$2"; }  # source, destination
+source "$ROOT/scripts/lib/copy_atomic.sh"  # temp file + rename: an interrupted copy never leaves a truncated model
 copy_atomic "$OUT/mv2d_fusion-train/model.safetensors" "$OUT/mv2d_fusion/model.safetensors"
 echo "train_mv2d_fusion: $STEPS steps took $(( $(date +%s) - start )) s; weights: $OUT/mv2d_fusion/model.safetensors"
 if [ "${INSTALL:-0}" = 1 ]; then
