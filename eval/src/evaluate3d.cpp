@@ -157,6 +157,32 @@ Metrics3D reduce_all(const std::vector<EvalCase>& cases, const CaseResults& r, c
   return m;
 }
 
+// One bootstrap resample: weight[i] = how often case i was drawn (n draws with replacement).
+void draw_weights(std::mt19937_64& rng, std::vector<int>& weight) {
+  std::uniform_int_distribution<std::size_t> draw(0, weight.size() - 1);
+  std::fill(weight.begin(), weight.end(), 0);
+  for (std::size_t i = 0; i < weight.size(); ++i) ++weight[draw(rng)];
+}
+
+// Paired sets must be the same scans with the same truths; the first difference is named.
+void check_paired(const std::vector<EvalCase>& a, const std::vector<EvalCase>& b) {
+  if (a.size() != b.size())
+    throw core::InputError(core::cat("paired comparison: the first set has ", a.size(), " cases, the second ", b.size(),
+                                     "; expected the same scans"));
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i].case_id != b[i].case_id)
+      throw core::InputError(core::cat("paired comparison: case ", i, " is '", a[i].case_id, "' in the first set and '",
+                                       b[i].case_id, "' in the second; expected the same scans in the same order"));
+    bool same = a[i].truths.size() == b[i].truths.size();
+    for (std::size_t t = 0; same && t < a[i].truths.size(); ++t)
+      same = a[i].truths[t].box.center == b[i].truths[t].box.center &&
+             a[i].truths[t].box.size == b[i].truths[t].box.size && a[i].truths[t].ignore == b[i].truths[t].ignore;
+    if (!same)
+      throw core::InputError(core::cat("paired comparison: case '", a[i].case_id,
+                                       "' has different truths in the two sets; expected one truth file"));
+  }
+}
+
 nlohmann::json value_or_null(double v) { return v < 0 ? nlohmann::json(nullptr) : nlohmann::json(v); }
 
 // Truths outside `keep` become ignore regions.
@@ -236,14 +262,12 @@ Eval3DResult evaluate_3d(const std::vector<EvalCase>& cases, const Eval3DOptions
   if (options.bootstrap_samples > 0 && !cases.empty()) {
     result.bootstrap_samples = options.bootstrap_samples;
     std::mt19937_64 rng(options.seed);
-    std::uniform_int_distribution<std::size_t> draw(0, cases.size() - 1);
     std::vector<double> cpm, map, score;
     std::vector<std::vector<double>> sens(options.froc.fp_rates.size());
     const GlobalRanking ranking = rank_globally(r);
     std::vector<int> weight(cases.size());
     for (int b = 0; b < options.bootstrap_samples; ++b) {
-      std::fill(weight.begin(), weight.end(), 0);
-      for (std::size_t i = 0; i < cases.size(); ++i) ++weight[draw(rng)];
+      draw_weights(rng, weight);
       const Metrics3D m = reduce_weighted(ranking, weight, options);
       cpm.push_back(m.froc.cpm);
       map.push_back(m.map);
@@ -287,6 +311,62 @@ Eval3DResult evaluate_3d(const std::vector<EvalCase>& cases, const Eval3DOptions
     }
   }
   return result;
+}
+
+PairedDifference paired_difference(const std::vector<EvalCase>& a, const std::vector<EvalCase>& b,
+                                   const Eval3DOptions& options) {
+  validate(options);
+  check_paired(a, b);
+  PairedDifference d;
+  const CaseResults ra = per_case(a, options), rb = per_case(b, options);
+  const Metrics3D ma = reduce_all(a, ra, options), mb = reduce_all(b, rb, options);
+  d.cpm_a = ma.froc.cpm;
+  d.cpm_b = mb.froc.cpm;
+  d.map_a = ma.map;
+  d.map_b = mb.map;
+  if (d.cpm_a >= 0 && d.cpm_b >= 0) d.cpm_difference = d.cpm_b - d.cpm_a;
+  if (d.map_a >= 0 && d.map_b >= 0) d.map_difference = d.map_b - d.map_a;
+  if (options.bootstrap_samples == 0 || a.empty()) return d;
+  d.bootstrap_samples = options.bootstrap_samples;
+  const GlobalRanking ga = rank_globally(ra), gb = rank_globally(rb);
+  std::mt19937_64 rng(options.seed);
+  std::vector<int> weight(a.size());
+  std::vector<double> cpm_diff, map_diff;
+  int not_better = 0;
+  for (int s = 0; s < options.bootstrap_samples; ++s) {
+    draw_weights(rng, weight);
+    const Metrics3D sa = reduce_weighted(ga, weight, options), sb = reduce_weighted(gb, weight, options);
+    if (sa.froc.cpm < 0 || sb.froc.cpm < 0 || sa.map < 0 || sb.map < 0) continue;  // no truth drawn
+    cpm_diff.push_back(sb.froc.cpm - sa.froc.cpm);
+    map_diff.push_back(sb.map - sa.map);
+    not_better += sb.froc.cpm <= sa.froc.cpm;
+  }
+  d.defined_samples = static_cast<int>(cpm_diff.size());
+  if (cpm_diff.empty()) return d;
+  // Differences may be negative: the interval's bounds are values of the lists, not the -1 "undefined" marker.
+  const Interval ci = percentile_interval(cpm_diff, options.confidence);
+  const Interval mi = percentile_interval(map_diff, options.confidence);
+  d.cpm_lower = ci.lower;
+  d.cpm_upper = ci.upper;
+  d.map_lower = mi.lower;
+  d.map_upper = mi.upper;
+  d.cpm_share_not_better = static_cast<double>(not_better) / d.defined_samples;
+  return d;
+}
+
+nlohmann::json to_json(const PairedDifference& d) {
+  nlohmann::json j = {{"cpm", {value_or_null(d.cpm_a), value_or_null(d.cpm_b)}},
+                      {"map", {value_or_null(d.map_a), value_or_null(d.map_b)}},
+                      {"cpm_difference", d.cpm_difference},
+                      {"map_difference", d.map_difference},
+                      {"bootstrap_samples", d.bootstrap_samples},
+                      {"defined_samples", d.defined_samples}};
+  if (d.defined_samples > 0) {
+    j["cpm_difference_ci"] = {d.cpm_lower, d.cpm_upper};
+    j["map_difference_ci"] = {d.map_lower, d.map_upper};
+    j["cpm_share_not_better"] = d.cpm_share_not_better;
+  }
+  return j;
 }
 
 nlohmann::json to_json(const Metrics3D& m, bool with_curves) {

@@ -179,8 +179,18 @@ std::vector<fs::path> write_report_3d(const fs::path& out_dir, const Eval3DResul
   return paths;
 }
 
+std::string format_difference(double value, int decimals) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%+.*f", decimals, value);
+  return buf;
+}
+
 std::vector<fs::path> write_compare_3d(const fs::path& out_dir, const std::vector<NamedResult>& results,
-                                       const Eval3DOptions& o, const std::string& truth) {
+                                       const Eval3DOptions& o, const std::string& truth,
+                                       const std::vector<PairedDifference>& paired) {
+  XL_CHECK(paired.empty() || (!results.empty() && paired.size() == results.size() - 1),
+           "write_compare_3d: ", paired.size(), " paired differences for ", results.size(),
+           " sets; expected none or one per set after the first");
   std::string text = "# xraylift 3D evaluation: comparison\n\nTruth: `" + truth +
                      "`. One row per prediction set; definitions in docs/eval.md.\n\n"
                      "| predictions | CPM | CPM 95 % CI | mAP | ATE (mm) | ASE | score |";
@@ -211,6 +221,29 @@ std::vector<fs::path> write_compare_3d(const fs::path& out_dir, const std::vecto
     curves.push_back({n.name, &m.froc});
   }
   doc["results"] = std::move(entries);
+  if (!paired.empty()) {
+    rows << "\n## Paired differences against " << results[0].name << "\n\nEach set minus `" << results[0].name
+         << "` on the same bootstrap resamples of the scans (" << paired[0].bootstrap_samples
+         << " resamples; docs/eval.md \"Comparing two sets\"). \"Not better\": the share of resamples in which the "
+            "set's CPM is not above the first's.\n\n"
+            "| predictions | CPM difference | 95 % CI | not better | mAP difference | 95 % CI |\n"
+            "|---|---|---|---|---|---|\n";
+    json pj = json::array();
+    for (std::size_t i = 0; i < paired.size(); ++i) {
+      const PairedDifference& d = paired[i];
+      const bool ci = d.defined_samples > 0;
+      rows << "| " << results[i + 1].name << " | " << format_difference(d.cpm_difference) << " | "
+           << (ci ? format_difference(d.cpm_lower) + " to " + format_difference(d.cpm_upper) : std::string()) << " | "
+           << (ci ? format_metric(d.cpm_share_not_better) : std::string()) << " | "
+           << format_difference(d.map_difference) << " | "
+           << (ci ? format_difference(d.map_lower) + " to " + format_difference(d.map_upper) : std::string()) << " |\n";
+      json e = to_json(d);
+      e["name"] = results[i + 1].name;
+      e["against"] = results[0].name;
+      pj.push_back(std::move(e));
+    }
+    doc["paired"] = std::move(pj);
+  }
   const std::vector<fs::path> paths = {out_dir / "compare.json", out_dir / "compare.md", out_dir / "froc_compare.png"};
   core::write_file_atomic(paths[0], doc.dump(2) + "\n");
   core::write_file_atomic(paths[1], text + rows.str());

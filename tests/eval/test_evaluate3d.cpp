@@ -344,6 +344,73 @@ TEST(Evaluate3D, BootstrapFastPathEqualsRepeatedCases) {
   EXPECT_NEAR(ones.froc.cpm, eval::compute_metrics(cases, quick()).froc.cpm, 1e-12);
 }
 
+// Set a misses s3's nodule, set b misses s2's; no false positives, so on a resample with draw counts w1, w2, w3
+// CPM(b) - CPM(a) = (w3 - w2) / (2 w1 + w2 + w3), and b is not better exactly when w3 <= w2: 17 of the 27 equally
+// likely draws of three scans. Scoring the two sets on separate draws gives 433 of 729 (0.594), and a difference
+// taken from the two sets' own intervals cannot produce this share at all.
+TEST(Evaluate3D, PairedDifferenceScoresBothSetsOnTheSameResamples) {
+  auto a = predict_truths(three_scans(), 0.0, 0.9), b = a;
+  a[2].predictions.clear();
+  b[1].predictions.clear();
+  eval::Eval3DOptions o = quick();
+  o.bootstrap_samples = 8000;
+  const auto d = eval::paired_difference(a, b, o);
+  EXPECT_DOUBLE_EQ(d.cpm_a, 0.75);
+  EXPECT_DOUBLE_EQ(d.cpm_b, 0.75);
+  EXPECT_DOUBLE_EQ(d.cpm_difference, 0.0);
+  EXPECT_EQ(d.bootstrap_samples, 8000);
+  EXPECT_EQ(d.defined_samples, 8000);                       // every scan has a nodule
+  EXPECT_NEAR(d.cpm_share_not_better, 17.0 / 27.0, 0.016);  // 3 standard errors; the unpaired 0.594 is 6.6 off
+  EXPECT_LT(d.cpm_lower, 0.0);
+  EXPECT_GT(d.cpm_upper, 0.0);
+  // The same set against itself: no difference on any resample.
+  const auto same = eval::paired_difference(a, a, o);
+  EXPECT_DOUBLE_EQ(same.cpm_lower, 0.0);
+  EXPECT_DOUBLE_EQ(same.cpm_upper, 0.0);
+  EXPECT_DOUBLE_EQ(same.map_upper, 0.0);
+  EXPECT_DOUBLE_EQ(same.cpm_share_not_better, 1.0);
+  // A set that finds everything against a: never worse, better whenever s3 is drawn (1 - (2/3)^3 of draws).
+  const auto all = predict_truths(three_scans(), 0.0, 0.9);
+  const auto up = eval::paired_difference(a, all, o);
+  EXPECT_DOUBLE_EQ(up.cpm_difference, 0.25);
+  EXPECT_DOUBLE_EQ(up.cpm_lower, 0.0);
+  EXPECT_NEAR(up.cpm_share_not_better, 8.0 / 27.0, 0.016);
+  EXPECT_GT(up.map_difference, 0.0);
+  // Seeded: the same options give the same interval.
+  const auto again = eval::paired_difference(a, b, o);
+  EXPECT_EQ(again.cpm_lower, d.cpm_lower);
+  EXPECT_EQ(again.cpm_share_not_better, d.cpm_share_not_better);
+  o.bootstrap_samples = 0;
+  const auto point = eval::paired_difference(a, all, o);
+  EXPECT_DOUBLE_EQ(point.cpm_difference, 0.25);
+  EXPECT_EQ(point.defined_samples, 0);
+  EXPECT_FALSE(eval::to_json(point).contains("cpm_difference_ci"));
+  EXPECT_EQ(eval::to_json(up)["cpm_difference_ci"][0].get<double>(), 0.0);
+}
+
+TEST(Evaluate3D, PairedDifferenceNeedsTheSameScansAndTruths) {
+  const auto a = predict_truths(three_scans(), 0.0, 0.9);
+  auto fewer = a;
+  fewer.pop_back();
+  auto renamed = a;
+  renamed[1].case_id = "other";
+  auto moved_truth = a;
+  moved_truth[2].truths[0].box.center.x() += 1;
+  const auto o = quick();
+  auto message = [&](const std::vector<eval::EvalCase>& b) {
+    try {
+      eval::paired_difference(a, b, o);
+    } catch (const core::InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message(fewer).find("the first set has 3 cases, the second 2"), std::string::npos) << message(fewer);
+  EXPECT_NE(message(renamed).find("case 1 is 's2' in the first set and 'other'"), std::string::npos)
+      << message(renamed);
+  EXPECT_NE(message(moved_truth).find("case 's3' has different truths"), std::string::npos) << message(moved_truth);
+}
+
 TEST(Evaluate3D, PercentileIntervalIsLuna16Rule) {
   std::vector<double> v;
   for (int i = 0; i < 100; ++i) v.push_back(99 - i);

@@ -42,6 +42,34 @@ TEST(Report, CompareHasARowPerSet) {
   EXPECT_NE(md.find("| perfect | 1.000 |"), std::string::npos) << md;
   EXPECT_NE(md.find("| shifted | 1.000 |  | 0.750 | 3.00 |"), std::string::npos) << md;
   EXPECT_EQ(nlohmann::json::parse(core::read_file(dir / "compare.json"))["results"].size(), 2u);
+  EXPECT_EQ(md.find("Paired differences"), std::string::npos) << md;
+}
+
+TEST(Report, CompareHasThePairedDifferences) {
+  eval::Eval3DOptions o;
+  o.bootstrap_samples = 100;
+  o.breakdowns = false;
+  auto half = predict_truths(three_scans(), 0.0, 0.9);
+  half[0].predictions.clear();  // misses 2 of 4
+  const auto all = predict_truths(three_scans(), 0.0, 0.9);
+  std::vector<eval::NamedResult> sets;
+  sets.push_back({"all", "a.json", eval::evaluate_3d(all, o)});
+  sets.push_back({"half", "b.json", eval::evaluate_3d(half, o)});
+  const auto dir = xraylift::testing::scratch_dir("compare3d_paired");
+  eval::write_compare_3d(dir, sets, o, "t.json", {eval::paired_difference(all, half, o)});
+  const std::string md = core::read_file(dir / "compare.md");
+  EXPECT_NE(md.find("## Paired differences against all"), std::string::npos) << md;
+  EXPECT_NE(md.find("| half | -0.500 | "), std::string::npos) << md;
+  const auto doc = nlohmann::json::parse(core::read_file(dir / "compare.json"));
+  ASSERT_EQ(doc["paired"].size(), 1u);
+  EXPECT_EQ(doc["paired"][0]["name"], "half");
+  EXPECT_EQ(doc["paired"][0]["against"], "all");
+  EXPECT_DOUBLE_EQ(doc["paired"][0]["cpm_difference"].get<double>(), -0.5);
+  EXPECT_LE(doc["paired"][0]["cpm_difference_ci"][1].get<double>(), 0.0);  // never better on any resample
+  EXPECT_THROW(eval::write_compare_3d(dir, sets, o, "t.json", {eval::PairedDifference{}, eval::PairedDifference{}}),
+               std::exception);
+  EXPECT_EQ(eval::format_difference(-0.5), "-0.500");
+  EXPECT_EQ(eval::format_difference(0.0123), "+0.012");
 }
 
 TEST(Report, FormatsUndefinedAsNa) {

@@ -52,7 +52,8 @@ tools::Runner setup(CLI::App& app) {
       "Truth boxes with \"ignore\": true (or failing eval.min_diameter_mm / eval.min_readers) are ignore regions.\n"
       "Options: --config configs/eval/default.yaml (or luna16.yaml), --set eval.KEY=VALUE.\n"
       "Writes OUT/metrics.json, OUT/summary.md, OUT/froc.png, OUT/pr_curves.png;\n"
-      "with --compare: OUT/compare.json, OUT/compare.md, OUT/froc_compare.png (and a report per set in OUT/<name>/).");
+      "with --compare: OUT/compare.json, OUT/compare.md, OUT/froc_compare.png (and a report per set in OUT/<name>/),\n"
+      "and with bootstrap each set's paired CPM and mAP difference against the first (docs/eval.md).");
   return [opt] {
     core::Config cfg = opt->config->load();
     const core::Config section = cfg.section("eval");
@@ -71,11 +72,12 @@ tools::Runner setup(CLI::App& app) {
     const fs::path out(opt->out);
     std::vector<fs::path> written;
     std::vector<eval::NamedResult> results;
+    std::vector<std::vector<eval::EvalCase>> all_cases;  // per set, for the paired differences
     const auto names = set_names(pred_files);
     core::Progress progress("eval", static_cast<std::int64_t>(pred_files.size()));
     for (std::size_t i = 0; i < pred_files.size(); ++i) {
       const core::BoxSet pred = core::read_box_set(pred_files[i]);
-      const auto cases = eval::pair_cases(truth, opt->truth, pred, pred_files[i], options.truth_filter);
+      auto cases = eval::pair_cases(truth, opt->truth, pred, pred_files[i], options.truth_filter);
       eval::NamedResult r{names[i], pred_files[i], eval::evaluate_3d(cases, options)};
       const fs::path dir = pred_files.size() == 1 ? out : out / names[i];
       const auto paths = eval::write_report_3d(dir, r.result, options, {opt->truth, pred_files[i]});
@@ -86,11 +88,23 @@ tools::Runner setup(CLI::App& app) {
                       eval::format_metric(m.score), " (", m.num_truths, " nodules, ", m.num_predictions,
                       " predictions, ", m.num_cases, " cases)");
       results.push_back(std::move(r));
+      if (pred_files.size() > 1) all_cases.push_back(std::move(cases));
       progress.tick();
     }
     progress.finish();
+    std::vector<eval::PairedDifference> paired;
+    if (pred_files.size() > 1 && options.bootstrap_samples > 0) {
+      for (std::size_t i = 1; i < all_cases.size(); ++i) {
+        paired.push_back(eval::paired_difference(all_cases[0], all_cases[i], options));
+        const auto& d = paired.back();
+        core::log::info(names[i], " - ", names[0], ": CPM ", eval::format_difference(d.cpm_difference), " (95 % CI ",
+                        eval::format_difference(d.cpm_lower), " to ", eval::format_difference(d.cpm_upper),
+                        "; not better in ", eval::format_metric(d.cpm_share_not_better), " of ", d.defined_samples,
+                        " paired resamples), mAP ", eval::format_difference(d.map_difference));
+      }
+    }
     if (pred_files.size() > 1) {
-      const auto paths = eval::write_compare_3d(out, results, options, opt->truth);
+      const auto paths = eval::write_compare_3d(out, results, options, opt->truth, paired);
       written.insert(written.end(), paths.begin(), paths.end());
     }
     for (const auto& p : written) core::log::info("wrote ", p.string());

@@ -6,7 +6,8 @@
 //   pred.detections2d.json     xraylift.boxes2d detections of every view
 //   pred_overlays/             per view: projected 3D predictions (red) next to the projected truth (green)
 //   pred_views/<case>/         the rendered views of case inputs (each folder whole or not at all)
-//   pred_eval/                 with --eval: the eval module's 3D report against the views' truth
+//   pred_eval/                 with --eval: the eval module's 3D report against the views' truth, and that truth
+//                              (truth.json, for `xraylift eval --compare` of several runs)
 //   pred_heatmaps/<case>.nrrd  with --heatmap: the method's 3D evidence (probability per voxel, float, world frame)
 //   --scene FILE               predictions and truth (distinct colours) in the lung model
 //   pred.lung_filter.json      what the lung filter removed per case (predictions whose centre is outside the CT's
@@ -442,8 +443,11 @@ tools::Runner setup(CLI::App& app) {
       cleanup.paths.push_back(eval_dir);
       core::write_folder_atomic(eval_dir, [&](const fs::path& tmp) {
         eval::write_report_3d(tmp, *result, eval_options, {"truth of the view sets", out.string()});
+        // The truth scored against, so that runs of other weights or methods on the same views can be compared
+        // with `xraylift eval --truth <out>_eval/truth.json --compare ...` (docs/eval.md "Comparing two sets").
+        core::write_box_set(tmp / "truth.json", truth);
       });
-      written.push_back(eval_dir.string() + "/  metrics.json, summary.md, froc.png, pr_curves.png");
+      written.push_back(eval_dir.string() + "/  metrics.json, summary.md, froc.png, pr_curves.png, truth.json");
     }
     if (!opt->scene.empty()) {
       viz::SceneInputs si;

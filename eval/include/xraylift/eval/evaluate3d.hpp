@@ -72,6 +72,26 @@ Eval3DResult evaluate_3d(const std::vector<EvalCase>& cases, const Eval3DOptions
 Metrics3D resample_metrics(const std::vector<EvalCase>& cases, const std::vector<int>& draws,
                            const Eval3DOptions& options);
 
+// The paired bootstrap of the difference between two prediction sets on the same scans (b - a): every resample
+// draws the scans once and scores both sets on that draw, so the variation between scans, which both sets share,
+// cancels. Separate intervals cannot show this: two sets whose LUNA16 intervals overlap widely can still differ
+// on nearly every resample. The draws are those of evaluate_3d's intervals with the same options (seed, samples).
+// Throws InputError when a and b are not the same scans (case ids, in order) with the same truths.
+struct PairedDifference {
+  int bootstrap_samples = 0;      // resamples drawn (0: options.bootstrap_samples was 0)
+  int defined_samples = 0;        // resamples in which both sets' CPM and mAP are defined (a truth was drawn)
+  double cpm_a = -1, cpm_b = -1;  // on all scans once each
+  double map_a = -1, map_b = -1;
+  double cpm_difference = 0, map_difference = 0;  // b - a on all scans (0 when either is undefined)
+  double cpm_lower = 0, cpm_upper = 0;            // percentile interval of the resampled differences
+  double map_lower = 0, map_upper = 0;
+  // Share of the resamples in which b's CPM is not above a's: the one-sided bootstrap p-value of "b finds more".
+  double cpm_share_not_better = -1;
+};
+PairedDifference paired_difference(const std::vector<EvalCase>& a, const std::vector<EvalCase>& b,
+                                   const Eval3DOptions& options);
+nlohmann::json to_json(const PairedDifference& d);
+
 // The percentile interval LUNA16 uses: sorted values v, lower = v[floor(p n)], upper = v[floor((1 - p) n)]
 // with p = (1 - confidence) / 2 (index clamped to n - 1).
 Interval percentile_interval(std::vector<double> values, double confidence);

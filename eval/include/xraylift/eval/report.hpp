@@ -31,13 +31,18 @@ std::vector<std::filesystem::path> write_report_3d(const std::filesystem::path& 
                                                    const Eval3DOptions& o, const ReportSource& src);
 
 // Several prediction sets against one truth: compare.json, compare.md (a row each), froc_compare.png.
+// `paired` (empty, or one per result after the first): each set's paired bootstrap difference against the first
+// (paired_difference(first, set)), a section of its own in both files.
 struct NamedResult {
   std::string name, predictions;
   Eval3DResult result;
 };
 std::vector<std::filesystem::path> write_compare_3d(const std::filesystem::path& out_dir,
                                                     const std::vector<NamedResult>& results, const Eval3DOptions& o,
-                                                    const std::string& truth);
+                                                    const std::string& truth,
+                                                    const std::vector<PairedDifference>& paired = {});
+// "+0.012" / "-0.030": a difference with its sign.
+std::string format_difference(double value, int decimals = 3);
 
 // 2D: metrics.json, summary.md, pr_curve.png (precision at the 101 recall points at IoU 0.5, all and per view).
 nlohmann::json to_json(const Coco2DResult& r);
