@@ -6,9 +6,9 @@
 # the real LIDC sample with inserted nodules when ../shared/data is present. Prints each method's summary line.
 #   TEST_CASES (40) OUT (bench-out/detect3d) BIN (build/bin/xraylift) WEIGHTS (OUT/train/model.safetensors)
 #   ANATOMIES ("simple chest": the held-out phantoms' models, docs/data.md "Phantoms"; each its own 40 cases)
-#   CHEST_VERSION (1): the chest model version (docs/data.md "Anatomy models"); 1 made the shipped weights
+#   CHEST_VERSION (2): the chest model version (docs/data.md "Anatomy models"); 2 made the shipped fusion weights
 set -euo pipefail
-CHEST_VERSION="${CHEST_VERSION:-1}"  # the shipped weights' phantoms; 2: the model matched to real CT
+CHEST_VERSION="${CHEST_VERSION:-2}"  # the shipped fusion weights' phantoms (the model matched to real CT)
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${BIN:-$ROOT/build/bin/xraylift}"
 OUT="${OUT:-$ROOT/bench-out/detect3d}"
@@ -32,7 +32,7 @@ predict_eval() {
   echo "$log" | grep -E "^.*(predict:|eval:)"
 }
 [ -f "$WEIGHTS" ] || OUT="$OUT" "$ROOT/scripts/train_demo_model.sh"
-[ -f "$OUT/fusion/model.safetensors" ] || OUT="$OUT" "$ROOT/scripts/train_fusion.sh"
+[ -f "$OUT/fusion/model.safetensors" ] || OUT="$OUT" CHEST_VERSION="$CHEST_VERSION" "$ROOT/scripts/train_fusion.sh"
 [ -f "$OUT/mv2d_fusion/model.safetensors" ] || OUT="$OUT" MV2D_WEIGHTS="$WEIGHTS" \
   FUSION_WEIGHTS="$OUT/fusion/model.safetensors" "$ROOT/scripts/train_mv2d_fusion.sh"
 

@@ -1,32 +1,31 @@
 #!/usr/bin/env bash
 # The reproducible recipe of the fusion weights (models/fusion.safetensors, docs/detect3d.md "fusion"): `chest`
-# anatomy phantoms (docs/data.md "Phantoms") of the usual 4-20 mm mix (seeds from 1000, the seeds of
-# scripts/train_demo_model.sh's training set; ANATOMY=simple gives that very set) -> ring-10 views
-# at 256 x 256 with ground-glass nodules as ignore regions -> configs/detect3d/fusion_cpu.yaml (seed 17 in the
-# config) in 1 + len(ROUND_STEPS) rounds on the CPU (below). The filter bank is fixed, so every case's lifted features are computed once
-# (the first pass over the data) and later steps train the 3D network alone. Deterministic up to the thread
-# scheduling of float sums.
-#   TRAIN_CASES (200) STEPS (round 1: the config's) ROUND_STEPS ("2500 1500": the steps of each further round)
-#   OUT (bench-out/detect3d)
-#   BIN (build/bin/xraylift) THREADS (2)
-#   TEXTURES ("solid, part-solid"; empty: every texture counts) INSTALL (0; 1 copies the weights to models/)
-#   ANATOMY (chest | simple: the phantom model, docs/data.md "Phantoms"; the shipped weights: chest)
+# anatomy phantoms (docs/data.md "Phantoms") of version CHEST_VERSION (2: the model matched to real CT) and the usual
+# 4-20 mm mix (seeds from 1000, the seeds of scripts/train_demo_model.sh's training set; ANATOMY=simple gives that
+# very set) -> ring-10 views at 256 x 256 with ground-glass nodules as ignore regions ->
+# configs/detect3d/fusion_cpu.yaml (seed 17 in the config). The filter bank is fixed, so every case's lifted
+# features are computed once per process (its first pass over the data) and later steps train the 3D network alone.
+# Deterministic up to the thread scheduling of float sums.
+# RECIPE=single (the shipped weights since 2026-12-04): one process of SINGLE_STEPS (5900) steps on the set with
+# intravenous contrast (docs/data.md "Contrast"), about 38 min of training on 2 idle cores, so that it and
+# scripts/train_mv2d_fusion.sh fit the 45-minute budget of docs/BENCHMARKS.md "detect3d".
+# RECIPE=rounds (the shipped weights before, on version-1 phantoms): 1 + len(ROUND_STEPS) rounds, each its own
+# process (which recomputes the lifted features), then a last round on contrast-enhanced phantoms:
+#   STEPS (round 1: the config's) ROUND_STEPS ("2500 1500": the steps of each further round)
 #   CONTRAST_STEPS (1500; chest only, 0: none): the last round's steps, on phantoms with intravenous contrast
-#   (docs/data.md "Contrast"; the same seeds at the config's contrast probabilities). Rounds 1..N train on the same
-#   seeds drawn without contrast (phantom.contrast_probability=0: the phantoms made before contrast existed, byte for
-#   byte), in OUT/phantoms/train-chest-unenhanced.
-#   START_WEIGHTS (empty): skip rounds 1..N and start the contrast round from these weights (the round-N weights of
-#   an earlier run, e.g. models/fusion.safetensors before contrast: commit 1c7a378)
-#   CHEST_VERSION (1): the chest model version (docs/data.md "Anatomy models"); 1 made the shipped weights
-#   RECIPE (rounds | single): rounds is the recipe above, which made the shipped weights. single is one process of
-#   SINGLE_STEPS (4000) steps on the default set (with contrast, chest only), so the lifted features are computed once
-#   rather than once per round (each round is its own process and recomputes them): the candidate for the 45-minute
-#   budget of docs/BENCHMARKS.md "detect3d". Measured with CHEST_VERSION=2 SINGLE_STEPS=7000 (BENCHMARKS "The
-#   single-run recipe on version-2 phantoms"): 51 min, below the shipped weights on the LIDC insertions, not shipped.
+#   (the same seeds at the config's contrast probabilities). Rounds 1..N train on the same seeds drawn without
+#   contrast (phantom.contrast_probability=0), in OUT/phantoms/train-chest-unenhanced.
+#   START_WEIGHTS (empty): skip rounds 1..N and start the contrast round from these weights
+# Both recipes:
+#   TRAIN_CASES (200) OUT (bench-out/detect3d) BIN (build/bin/xraylift) THREADS (2)
+#   TEXTURES ("solid, part-solid"; empty: every texture counts) INSTALL (0; 1 copies the weights to models/)
+#   ANATOMY (chest | simple: the phantom model, docs/data.md "Phantoms")
+#   CHEST_VERSION (2): the chest model version (docs/data.md "Anatomy models")
+#   RECIPE (single | rounds) SINGLE_STEPS (5900)
 set -euo pipefail
-RECIPE="${RECIPE:-rounds}"
+RECIPE="${RECIPE:-single}"
 case "$RECIPE" in rounds|single) ;; *) echo "train_fusion: RECIPE=$RECIPE: expected rounds or single" >&2; exit 2;; esac
-CHEST_VERSION="${CHEST_VERSION:-1}"  # the shipped weights' phantoms; 2: the model matched to real CT
+CHEST_VERSION="${CHEST_VERSION:-2}"  # 2: the model matched to real CT, the shipped weights' phantoms
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${BIN:-$ROOT/build/bin/xraylift}"
 OUT="${OUT:-$ROOT/bench-out/detect3d}"
@@ -76,8 +75,8 @@ if [ "$RECIPE" = single ]; then
   echo "train_fusion: data ($TRAIN_CASES $ANATOMY phantoms, views) ready after $(( $(date +%s) - start )) s"
   start=$(date +%s)
   "$BIN" train --config "$CONFIG" --data "$OUT/views/$SET" --threads "$THREADS" --out "$OUT/fusion-single" \
-    --set train.steps="${SINGLE_STEPS:-4000}"
-  echo "train_fusion: the single run (${SINGLE_STEPS:-4000} steps on $SET) took $(( $(date +%s) - start )) s"
+    --set train.steps="${SINGLE_STEPS:-5900}"
+  echo "train_fusion: the single run (${SINGLE_STEPS:-5900} steps on $SET) took $(( $(date +%s) - start )) s"
   publish_weights "$OUT/fusion-single/model.safetensors" "single run"
   exit 0
 fi

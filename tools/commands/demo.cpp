@@ -156,7 +156,8 @@ tools::Runner setup(CLI::App& app) {
     data::PhantomSpec spec;
     spec.seed = static_cast<std::uint64_t>(opt->seed);
     spec.anatomy = data::parse_phantom_anatomy(opt->anatomy, "demo --anatomy");
-    spec.chest_version = 1;  // the chest model the shipped weights were trained on (docs/data.md "Anatomy models")
+    // the chest model the shipped fusion weights were trained on (docs/data.md "Anatomy models")
+    spec.chest_version = 2;
     spec.id = "demo-phantom";
     spec.nodules = 4;
     spec.nodule_min_diameter_mm = 8;
