@@ -7,8 +7,9 @@
 # features are computed once per process (its first pass over the data) and later steps train the 3D network alone.
 # Deterministic up to the thread scheduling of float sums.
 # RECIPE=single (the shipped weights since 2026-12-04): one process of SINGLE_STEPS (5900) steps on the set with
-# intravenous contrast (docs/data.md "Contrast"), about 38 min of training on 2 idle cores, so that it and
-# scripts/train_mv2d_fusion.sh fit the 45-minute budget of docs/BENCHMARKS.md "detect3d".
+# intravenous contrast (docs/data.md "Contrast"): 37.6 min (2026-12-03) and 46.5 min (2026-12-04, a slower VM) of
+# training on 2 idle cores, with scripts/train_mv2d_fusion.sh 41.3 and 50.5 min against the 45-minute budget
+# (docs/BENCHMARKS.md "Shipped: the single-run recipe on version-2 phantoms").
 # RECIPE=rounds (the shipped weights before, on version-1 phantoms): 1 + len(ROUND_STEPS) rounds, each its own
 # process (which recomputes the lifted features), then a last round on contrast-enhanced phantoms:
 #   STEPS (round 1: the config's) ROUND_STEPS ("2500 1500": the steps of each further round)
@@ -26,6 +27,7 @@ set -euo pipefail
 RECIPE="${RECIPE:-single}"
 case "$RECIPE" in rounds|single) ;; *) echo "train_fusion: RECIPE=$RECIPE: expected rounds or single" >&2; exit 2;; esac
 CHEST_VERSION="${CHEST_VERSION:-2}"  # 2: the model matched to real CT, the shipped weights' phantoms
+SINGLE_STEPS="${SINGLE_STEPS:-5900}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${BIN:-$ROOT/build/bin/xraylift}"
 OUT="${OUT:-$ROOT/bench-out/detect3d}"
@@ -75,8 +77,8 @@ if [ "$RECIPE" = single ]; then
   echo "train_fusion: data ($TRAIN_CASES $ANATOMY phantoms, views) ready after $(( $(date +%s) - start )) s"
   start=$(date +%s)
   "$BIN" train --config "$CONFIG" --data "$OUT/views/$SET" --threads "$THREADS" --out "$OUT/fusion-single" \
-    --set train.steps="${SINGLE_STEPS:-5900}"
-  echo "train_fusion: the single run (${SINGLE_STEPS:-5900} steps on $SET) took $(( $(date +%s) - start )) s"
+    --set train.steps="$SINGLE_STEPS"
+  echo "train_fusion: the single run ($SINGLE_STEPS steps on $SET) took $(( $(date +%s) - start )) s"
   publish_weights "$OUT/fusion-single/model.safetensors" "single run"
   exit 0
 fi

@@ -156,7 +156,8 @@ tools::Runner setup(CLI::App& app) {
     data::PhantomSpec spec;
     spec.seed = static_cast<std::uint64_t>(opt->seed);
     spec.anatomy = data::parse_phantom_anatomy(opt->anatomy, "demo --anatomy");
-    // the chest model the shipped fusion weights were trained on (docs/data.md "Anatomy models")
+    // Pinned rather than PhantomSpec's default: the demo draws the chest model the shipped fusion weights were
+    // trained on (docs/data.md "Anatomy models"), whatever the default becomes.
     spec.chest_version = 2;
     spec.id = "demo-phantom";
     spec.nodules = 4;
