@@ -6,6 +6,7 @@
 # fields' hull, the tomography and its bound from the CT's own path lengths; SHAPE_MODEL=models/lung_shape.safetensors
 # adds the parametric fit, ~1-2 min per case). Prints each set's summary lines; reports in OUT/*.json.
 #   TEST_CASES (10) LIDC_INSERTS (3) OUT (bench-out/lungs) BIN (build/bin/xraylift) SHAPE_MODEL (none)
+#   FIELD_MODEL (models/lung_fields.safetensors; none: the rule's fields only)
 #   CHEST_VERSION (1): the chest model version (docs/data.md "Anatomy models"); 1 made the shipped weights
 set -euo pipefail
 CHEST_VERSION="${CHEST_VERSION:-1}"  # the shipped weights' phantoms; 2: the model matched to real CT
@@ -15,10 +16,11 @@ OUT="${OUT:-$ROOT/bench-out/lungs}"
 TEST_CASES="${TEST_CASES:-10}"
 LIDC_INSERTS="${LIDC_INSERTS:-3}"
 SHAPE_MODEL="${SHAPE_MODEL:-none}"
+FIELD_MODEL="${FIELD_MODEL:-$ROOT/models/lung_fields.safetensors}"
 mkdir -p "$OUT"
 
 measure() {  # views cases report
-  "$BIN" lungs "$1" --cases "$2" --shape-model "$SHAPE_MODEL" --tomography -o "$3" 2>&1 | grep -E "lungs: ([0-9]+ case|tomography|net fields|parametric)"
+  "$BIN" lungs "$1" --cases "$2" --shape-model "$SHAPE_MODEL" --field-model "$FIELD_MODEL" --tomography -o "$3" 2>&1 | grep -E "lungs: ([0-9]+ case|tomography|net fields|parametric)"
 }
 
 for anatomy in chest simple; do

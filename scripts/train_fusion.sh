@@ -9,7 +9,9 @@
 # RECIPE=single (the shipped weights since 2026-12-04): one process of SINGLE_STEPS (5900) steps on the set with
 # intravenous contrast (docs/data.md "Contrast"): 37.6 min (2026-12-03) and 46.5 min (2026-12-04, a slower VM) of
 # training on 2 idle cores, with scripts/train_mv2d_fusion.sh 41.3 and 50.5 min against the 45-minute budget
-# (docs/BENCHMARKS.md "Shipped: the single-run recipe on version-2 phantoms").
+# (docs/BENCHMARKS.md "Shipped: the single-run recipe on version-2 phantoms"); 39.3 min (2026-12-04 13:00) since a
+# lone crop runs beside a copy of itself on oneDNN (docs/BENCHMARKS.md "Batched crops").
+# SINGLE_BATCH (1): cases per step (2 was measured worse on LIDC at the config's learning rate).
 # RECIPE=rounds (the shipped weights before, on version-1 phantoms): 1 + len(ROUND_STEPS) rounds, each its own
 # process (which recomputes the lifted features), then a last round on contrast-enhanced phantoms:
 #   STEPS (round 1: the config's) ROUND_STEPS ("2500 1500": the steps of each further round)
@@ -28,6 +30,7 @@ RECIPE="${RECIPE:-single}"
 case "$RECIPE" in rounds|single) ;; *) echo "train_fusion: RECIPE=$RECIPE: expected rounds or single" >&2; exit 2;; esac
 CHEST_VERSION="${CHEST_VERSION:-2}"  # 2: the model matched to real CT, the shipped weights' phantoms
 SINGLE_STEPS="${SINGLE_STEPS:-5900}"
+SINGLE_BATCH="${SINGLE_BATCH:-1}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${BIN:-$ROOT/build/bin/xraylift}"
 OUT="${OUT:-$ROOT/bench-out/detect3d}"
@@ -77,8 +80,8 @@ if [ "$RECIPE" = single ]; then
   echo "train_fusion: data ($TRAIN_CASES $ANATOMY phantoms, views) ready after $(( $(date +%s) - start )) s"
   start=$(date +%s)
   "$BIN" train --config "$CONFIG" --data "$OUT/views/$SET" --threads "$THREADS" --out "$OUT/fusion-single" \
-    --set train.steps="$SINGLE_STEPS"
-  echo "train_fusion: the single run ($SINGLE_STEPS steps on $SET) took $(( $(date +%s) - start )) s"
+    --set train.steps="$SINGLE_STEPS" --set train.batch_size="$SINGLE_BATCH"
+  echo "train_fusion: the single run ($SINGLE_STEPS steps of $SINGLE_BATCH cases on $SET) took $(( $(date +%s) - start )) s"
   publish_weights "$OUT/fusion-single/model.safetensors" "single run"
   exit 0
 fi

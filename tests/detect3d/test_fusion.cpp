@@ -707,6 +707,79 @@ TEST(FusionModel, TrainingCropsAreCubesOfTheGridAroundTruths) {
   EXPECT_EQ(whole->forward_crop(images, rig.cameras(), balls).grid.dims, full.dims);
 }
 
+TEST(FusionModel, BatchedCropsEqualOnePassPerCase) {
+  // Catches a batched training pass that is not the per-case pass it replaces: a layer that mixes the samples of a
+  // batch (a batch norm), outputs split back in the wrong order or with another case's crop grid, or crops drawn in
+  // another order than one forward_crop after the other (a seeded run would train on other cubes).
+  auto config = tiny_fusion();
+  config.encoder_type = "log_bank";
+  config.bank_diameters_mm = {10};
+  config.crop_voxels = 8;
+  config.crop_positive_fraction = 0.5;
+  FusionModel model(tiny_encoder(), config);
+  model->train();
+  const auto rig = small_ring(64, 3.125);
+  const std::vector<std::vector<core::BoxRecord>> truths = {
+      {truth_at({20, -15, 9}, 12)}, {truth_at({-12, 8, -6}, 16)}, {truth_at({4, 18, 12}, 10)}};
+  std::vector<FusionModelImpl::CropCase> cases;
+  for (const auto& t : truths) cases.push_back({render_balls(rig, t), rig.cameras(), t});
+  torch::manual_seed(5);
+  std::vector<FusionOutput> one_by_one;
+  for (const auto& c : cases) one_by_one.push_back(model->forward_crop(c.images, c.cameras, c.truths));
+  torch::manual_seed(5);
+  const auto batched = model->forward_crops(cases);
+  ASSERT_EQ(batched.size(), cases.size());
+  bool grids_differ = false;
+  for (std::size_t b = 0; b < cases.size(); ++b) {
+    EXPECT_TRUE(batched[b].grid.origin.isApprox(one_by_one[b].grid.origin)) << "case " << b << ": its own crop";
+    EXPECT_EQ(batched[b].grid.dims, one_by_one[b].grid.dims);
+    grids_differ |= !batched[b].grid.origin.isApprox(batched[0].grid.origin);
+    ASSERT_EQ(batched[b].heatmap.sizes(), one_by_one[b].heatmap.sizes());
+    EXPECT_TRUE(torch::allclose(batched[b].heatmap, one_by_one[b].heatmap, 1e-4, 1e-5)) << "case " << b;
+    EXPECT_TRUE(torch::allclose(batched[b].offset, one_by_one[b].offset, 1e-4, 1e-5)) << "case " << b;
+    EXPECT_TRUE(torch::allclose(batched[b].log_size, one_by_one[b].log_size, 1e-4, 1e-5)) << "case " << b;
+    const auto a = model->losses(batched[b], cases[b].truths).at("loss").item<double>();
+    const auto e = model->losses(one_by_one[b], cases[b].truths).at("loss").item<double>();
+    EXPECT_NEAR(a, e, 1e-4 * std::max(1.0, std::abs(e))) << "case " << b;
+  }
+  EXPECT_TRUE(grids_differ) << "the test needs crops at different places to see a mixed-up split";
+}
+
+TEST(FusionModel, LoneCropOnTheCpuHasItsOwnOutputsAndGradients) {
+  // forward_crops runs a lone CPU crop beside a copy of itself (torch's faster batched path). Catches a copy that
+  // leaks into the result: the two-sample output returned, the copy's loss counted, or gradients doubled by the copy.
+  auto config = tiny_fusion();
+  config.encoder_type = "log_bank";
+  config.bank_diameters_mm = {10};
+  config.crop_voxels = 8;
+  config.crop_positive_fraction = 1.0;
+  FusionModel model(tiny_encoder(), config);
+  model->train();
+  const auto rig = small_ring(64, 3.125);
+  const std::vector<core::BoxRecord> truths = {truth_at({20, -15, 9}, 12)};
+  const auto images = render_balls(rig, truths);
+  auto loss_and_grads = [&](bool lone_batch) {
+    model->zero_grad();
+    torch::manual_seed(9);
+    const auto out = lone_batch ? model->forward_crops({{images, rig.cameras(), truths}}).at(0)
+                                : model->forward_crop(images, rig.cameras(), truths);
+    EXPECT_EQ(out.heatmap.size(0), 1);
+    auto loss = model->losses(out, truths).at("loss");
+    loss.backward();
+    std::vector<torch::Tensor> grads;
+    for (const auto& p : model->parameters())
+      if (p.grad().defined()) grads.push_back(p.grad().clone());
+    return std::make_pair(loss.item<double>(), grads);
+  };
+  const auto [single_loss, single_grads] = loss_and_grads(false);
+  const auto [lone_loss, lone_grads] = loss_and_grads(true);
+  EXPECT_NEAR(lone_loss, single_loss, 1e-4 * std::max(1.0, std::abs(single_loss)));
+  ASSERT_EQ(lone_grads.size(), single_grads.size());
+  ASSERT_FALSE(single_grads.empty());
+  for (std::size_t i = 0; i < single_grads.size(); ++i)
+    EXPECT_TRUE(torch::allclose(lone_grads[i], single_grads[i], 1e-3, 1e-6)) << "parameter " << i;
+}
+
 TEST(FusionModel, OverfitsOneSyntheticCaseAndDecodesItsBoxes) {
   // One intra-op thread: about 6 s of CPU; on a shared, loaded machine a thread pool spinning for cores it does not
   // get made the same run take minutes.

@@ -63,13 +63,16 @@ class FusionMethod : public Method {
   train::LossFunction loss_function(const torch::Device& device) override {
     return [model = model_, device](const train::Batch& batch) mutable {
       XL_CHECK(!batch.empty(), "fusion: empty batch");
-      std::map<std::string, torch::Tensor> sum;
+      std::vector<FusionModelImpl::CropCase> cases;
       for (const auto& sample : batch) {
-        const auto in = detect2d::case_inputs(sample, device);
-        const auto truths = truth_records(in.truth_3d, in.ignore_3d);
-        const auto out = model->forward_crop(in.images, in.cameras, truths);
-        for (auto& [k, v] : model->losses(out, truths)) sum[k] = sum.count(k) ? sum[k] + v : v;
+        auto in = detect2d::case_inputs(sample, device);
+        cases.push_back({in.images, in.cameras, truth_records(in.truth_3d, in.ignore_3d)});
       }
+      // The batch's crops through the network in one pass (forward_crops: equal to one pass per case, faster).
+      const auto outputs = model->forward_crops(cases);
+      std::map<std::string, torch::Tensor> sum;
+      for (std::size_t b = 0; b < cases.size(); ++b)
+        for (auto& [k, v] : model->losses(outputs[b], cases[b].truths)) sum[k] = sum.count(k) ? sum[k] + v : v;
       for (auto& [k, v] : sum) v = v / double(batch.size());
       return sum;
     };

@@ -244,11 +244,11 @@ FusionOutput FusionModelImpl::forward(const torch::Tensor& images, const std::ve
   return heads(lifted_input(images, cameras), grid_);
 }
 
-FusionOutput FusionModelImpl::forward_crop(const torch::Tensor& images, const std::vector<core::Camera>& cameras,
-                                           const std::vector<core::BoxRecord>& truths) {
+FusionModelImpl::Crop FusionModelImpl::draw_crop(const torch::Tensor& images, const std::vector<core::Camera>& cameras,
+                                                 const std::vector<core::BoxRecord>& truths) {
   check_inputs(images, cameras);
   const auto lifted = lifted_input(images, cameras);
-  if (config_.crop_voxels <= 0) return heads(lifted, grid_);
+  if (config_.crop_voxels <= 0) return {lifted, grid_};
   // Draws from torch's generator, so a seeded run crops the same cubes.
   auto uniform = [] { return torch::rand({1}, torch::kFloat64).item<double>(); };
   const Eigen::Vector3i dims = grid_.dims;
@@ -279,7 +279,42 @@ FusionOutput FusionModelImpl::forward_crop(const torch::Tensor& images, const st
   core::VolumeGeometry g = grid_;
   g.dims = size;
   g.origin = grid_.origin + grid_.spacing.cwiseProduct(start.cast<double>());
-  return heads(crop.contiguous(), g);
+  return {crop.contiguous(), g};
+}
+
+FusionOutput FusionModelImpl::forward_crop(const torch::Tensor& images, const std::vector<core::Camera>& cameras,
+                                           const std::vector<core::BoxRecord>& truths) {
+  const Crop crop = draw_crop(images, cameras, truths);
+  return heads(crop.input, crop.grid);
+}
+
+std::vector<FusionOutput> FusionModelImpl::forward_crops(const std::vector<CropCase>& cases) {
+  XL_CHECK(!cases.empty(), "fusion: forward_crops of no case; expected at least one");
+  std::vector<Crop> crops;
+  for (const auto& c : cases) crops.push_back(draw_crop(c.images, c.cameras, c.truths));
+  std::vector<torch::Tensor> inputs;
+  for (const auto& crop : crops) {
+    XL_CHECK(crop.input.sizes() == crops.front().input.sizes(), "fusion: crops of ", crop.input.sizes(), " and ",
+             crops.front().input.sizes(), " in one batch; expected one size (the config's crop of one grid)");
+    inputs.push_back(crop.input);
+  }
+  // One pass over the stacked crops: every layer of the network is per sample (GroupNorm normalises each sample),
+  // so this equals a pass per case, and on the CPU torch runs a batch of 3D convolutions through oneDNN while a
+  // single small one takes its slow reference path (docs/detect3d.md "fusion", training on crops). For the same
+  // reason a lone crop (not a whole grid, whose large layers take oneDNN anyway) on the CPU goes through beside a
+  // detached copy of itself whose outputs are dropped: two crops by oneDNN cost less than one by the reference path,
+  // and the crop's outputs and gradients are its own.
+  torch::Tensor input = inputs.size() == 1 ? inputs.front() : torch::cat(inputs, 0);
+  const bool lone_cpu_crop = inputs.size() == 1 && input.device().is_cpu() && config_.crop_voxels > 0;
+  if (lone_cpu_crop) input = torch::cat({input, input.detach()}, 0);
+  const FusionOutput all = heads(input, crops.front().grid);
+  std::vector<FusionOutput> out;
+  for (std::size_t b = 0; b < crops.size(); ++b) {
+    const auto i = static_cast<std::int64_t>(b);
+    out.push_back(
+        {all.heatmap.narrow(0, i, 1), all.offset.narrow(0, i, 1), all.log_size.narrow(0, i, 1), crops[b].grid});
+  }
+  return out;
 }
 
 std::map<std::string, torch::Tensor> FusionModelImpl::losses(const FusionOutput& output,

@@ -143,6 +143,17 @@ class FusionModelImpl : public torch::nn::Module {
   // is the crop's geometry, so losses(output, truths) makes the crop's targets.
   FusionOutput forward_crop(const torch::Tensor& images, const std::vector<core::Camera>& cameras,
                             const std::vector<core::BoxRecord>& truths);
+  // The training forward of several cases in one pass of the 3D network: each case's crop drawn as forward_crop
+  // draws it, in order (a seeded run crops the same cubes), one output per case on its crop's grid. Equal to
+  // forward_crop per case (every layer is per sample); faster on the CPU, where torch runs batched 3D convolutions
+  // through oneDNN (a lone CPU crop runs beside a detached copy of itself for that reason, its outputs dropped).
+  // Crops must have one size (they do: one grid, one crop_voxels).
+  struct CropCase {
+    torch::Tensor images;
+    std::vector<core::Camera> cameras;
+    std::vector<core::BoxRecord> truths;
+  };
+  std::vector<FusionOutput> forward_crops(const std::vector<CropCase>& cases);
   // The per-view maps that are lifted: [V, lifted_channels(), H / s, W / s].
   torch::Tensor encode(const torch::Tensor& images, const std::vector<core::Camera>& cameras);
   // Lifting + aggregation of encoded views: [1, 2 C + 1, D, H, W].
@@ -181,6 +192,12 @@ class FusionModelImpl : public torch::nn::Module {
   torch::Tensor lifted_input(const torch::Tensor& images, const std::vector<core::Camera>& cameras);
   void check_inputs(const torch::Tensor& images, const std::vector<core::Camera>& cameras) const;
   FusionOutput heads(const torch::Tensor& lifted, const core::VolumeGeometry& grid);
+  struct Crop {
+    torch::Tensor input;  // [1, C, d, h, w]
+    core::VolumeGeometry grid;
+  };
+  Crop draw_crop(const torch::Tensor& images, const std::vector<core::Camera>& cameras,
+                 const std::vector<core::BoxRecord>& truths);
   std::string camera_key(const std::vector<core::Camera>& cameras) const;
 
   mutable std::mutex cache_mutex_;
