@@ -674,14 +674,20 @@ TEST(FusionConfig, ShippedConfigsFitTheirMachines) {
   }
 }
 
-TEST(FusionModel, TrainingCropsAreCubesOfTheGridAroundTruths) {
-  // Catches a crop whose geometry is not the grid's (targets shifted against the features: the model would learn
-  // offsets of whole voxels), crops that leave the grid, and positive crops that miss their truth.
+// The fixed filter bank on 8^3 crops: the training configuration of the crop tests (a share of the crops on a truth).
+FusionConfig crop_training_fusion(double positive_fraction) {
   auto config = tiny_fusion();
   config.encoder_type = "log_bank";
   config.bank_diameters_mm = {10};
   config.crop_voxels = 8;
-  config.crop_positive_fraction = 1.0;
+  config.crop_positive_fraction = positive_fraction;
+  return config;
+}
+
+TEST(FusionModel, TrainingCropsAreCubesOfTheGridAroundTruths) {
+  // Catches a crop whose geometry is not the grid's (targets shifted against the features: the model would learn
+  // offsets of whole voxels), crops that leave the grid, and positive crops that miss their truth.
+  auto config = crop_training_fusion(1.0);
   FusionModel model(tiny_encoder(), config);
   const auto full = model->grid();
   const auto rig = small_ring(64, 3.125);
@@ -711,11 +717,7 @@ TEST(FusionModel, BatchedCropsEqualOnePassPerCase) {
   // Catches a batched training pass that is not the per-case pass it replaces: a layer that mixes the samples of a
   // batch (a batch norm), outputs split back in the wrong order or with another case's crop grid, or crops drawn in
   // another order than one forward_crop after the other (a seeded run would train on other cubes).
-  auto config = tiny_fusion();
-  config.encoder_type = "log_bank";
-  config.bank_diameters_mm = {10};
-  config.crop_voxels = 8;
-  config.crop_positive_fraction = 0.5;
+  auto config = crop_training_fusion(0.5);
   FusionModel model(tiny_encoder(), config);
   model->train();
   const auto rig = small_ring(64, 3.125);
@@ -748,11 +750,7 @@ TEST(FusionModel, BatchedCropsEqualOnePassPerCase) {
 TEST(FusionModel, LoneCropOnTheCpuHasItsOwnOutputsAndGradients) {
   // forward_crops runs a lone CPU crop beside a copy of itself (torch's faster batched path). Catches a copy that
   // leaks into the result: the two-sample output returned, the copy's loss counted, or gradients doubled by the copy.
-  auto config = tiny_fusion();
-  config.encoder_type = "log_bank";
-  config.bank_diameters_mm = {10};
-  config.crop_voxels = 8;
-  config.crop_positive_fraction = 1.0;
+  auto config = crop_training_fusion(1.0);
   FusionModel model(tiny_encoder(), config);
   model->train();
   const auto rig = small_ring(64, 3.125);
